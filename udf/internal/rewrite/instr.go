@@ -1,0 +1,194 @@
+package rewrite
+
+import "fmt"
+
+// Opcodes the rewriter looks at or emits.
+const (
+	opUnreachable = 0x00
+	opBlock       = 0x02
+	opLoop        = 0x03
+	opIf          = 0x04
+	opElse        = 0x05
+	opEnd         = 0x0b
+	opBr          = 0x0c
+	opBrIf        = 0x0d
+	opCall        = 0x10
+	opLocalGet    = 0x20
+	opLocalSet    = 0x21
+	opLocalTee    = 0x22
+	opGlobalGet   = 0x23
+	opGlobalSet   = 0x24
+	opTableSet    = 0x26
+	opI32Load     = 0x28
+	opI64Load     = 0x29
+	opF32Load     = 0x2a
+	opF64Load     = 0x2b
+	opI32Load8U   = 0x2d
+	opI32Load16S  = 0x2e
+	opI32Store    = 0x36
+	opI64Store    = 0x37
+	opF32Store    = 0x38
+	opF64Store    = 0x39
+	opI32Const    = 0x41
+	opI64Const    = 0x42
+	opI32Eqz      = 0x45
+	opI64LtS      = 0x53
+	opI32Add      = 0x6a
+	opI32Sub      = 0x6b
+	opI64Sub      = 0x7d
+	opRefFunc     = 0xd2
+	prefixFC      = 0xfc
+	prefixFD      = 0xfd
+
+	blockEmpty = 0x40
+)
+
+// UnsupportedError reports an instruction or encoding from a Wasm proposal that wasql does not
+// enable (wazero's default feature set is the line).
+type UnsupportedError struct {
+	Offset  int
+	Feature string
+}
+
+func (e *UnsupportedError) Error() string {
+	return fmt.Sprintf("offset %d: uses %s, which wasql does not support", e.Offset, e.Feature)
+}
+
+// instr is one decoded instruction: its opcode (prefixed ones as prefix<<16|sub), its byte range,
+// and the function index it names, if any.
+type instr struct {
+	op         uint32
+	start, end int
+	funcIdx    uint32
+	refsFunc   bool // call or ref.func: funcIdx must be re-indexed
+	mutates    bool // changes table or segment state, which a memory snapshot cannot restore
+}
+
+func (r *reader) unsupported(feature string) {
+	if r.err == nil {
+		r.err = &UnsupportedError{Offset: r.pos, Feature: feature}
+	}
+}
+
+func (r *reader) memarg() {
+	align := r.u32()
+	if align&0x40 != 0 {
+		r.unsupported("multiple memories")
+	}
+	r.u32()
+}
+
+func (r *reader) memIdx() {
+	if r.byte() != 0 {
+		r.unsupported("multiple memories")
+	}
+}
+
+// next decodes the instruction at r.pos. It checks immediates only as far as it needs to find the
+// next instruction; wazero validates the rewritten module as a whole.
+func (r *reader) next() instr {
+	in := instr{start: r.pos}
+	op := r.byte()
+	in.op = uint32(op)
+	switch {
+	case op == opBlock || op == opLoop || op == opIf:
+		r.sleb(33)
+	case op == opBr || op == opBrIf:
+		r.u32()
+	case op == 0x0e: // br_table
+		n := r.vecLen()
+		for i := uint32(0); i <= n && r.err == nil; i++ {
+			r.u32()
+		}
+	case op == opCall:
+		in.funcIdx, in.refsFunc = r.u32(), true
+	case op == 0x11: // call_indirect
+		r.u32()
+		r.u32()
+	case op == 0x12 || op == 0x13:
+		r.unsupported("tail calls (return_call)")
+	case op == 0x14 || op == 0x15 || op == 0xd3 || op == 0xd4 || op == 0xd5 || op == 0xd6:
+		r.unsupported("typed function references")
+	case (op >= 0x06 && op <= 0x0a) || op == 0x18 || op == 0x19 || op == 0x1f:
+		r.unsupported("exception handling")
+	case op == 0xd0: // ref.null t
+		r.byte()
+	case op == opRefFunc:
+		in.funcIdx, in.refsFunc = r.u32(), true
+	case op == 0x1c: // select t*
+		n := r.vecLen()
+		r.bytes(n)
+	case op >= opLocalGet && op <= opGlobalSet:
+		r.u32()
+	case op == 0x25 || op == opTableSet:
+		r.u32()
+		in.mutates = op == opTableSet
+	case op >= 0x28 && op <= 0x3e:
+		r.memarg()
+	case op == 0x3f || op == 0x40:
+		r.memIdx()
+	case op == opI32Const:
+		r.sleb(32)
+	case op == opI64Const:
+		r.sleb(64)
+	case op == 0x43:
+		r.bytes(4)
+	case op == 0x44:
+		r.bytes(8)
+	case op == 0x01 || op == opUnreachable || op == opElse || op == opEnd || op == 0x0f ||
+		op == 0x1a || op == 0x1b || op == 0xd1 || (op >= 0x45 && op <= 0xc4):
+		// no immediates
+	case op == prefixFC:
+		sub := r.u32()
+		in.op = prefixFC<<16 | sub
+		switch {
+		case sub <= 7: // saturating truncations
+		case sub == 8: // memory.init
+			r.u32()
+			r.memIdx()
+		case sub == 9 || sub == 13: // data.drop, elem.drop
+			r.u32()
+			in.mutates = true
+		case sub == 10: // memory.copy
+			r.memIdx()
+			r.memIdx()
+		case sub == 11: // memory.fill
+			r.memIdx()
+		case sub == 12 || sub == 14: // table.init, table.copy
+			r.u32()
+			r.u32()
+			in.mutates = true
+		case sub == 15 || sub == 16 || sub == 17: // table.grow, table.size, table.fill
+			r.u32()
+			in.mutates = sub != 16
+		default:
+			r.unsupported(fmt.Sprintf("instruction 0xfc %d", sub))
+		}
+	case op == prefixFD:
+		sub := r.u32()
+		in.op = prefixFD<<16 | sub
+		switch {
+		case sub <= 11 || sub == 0x5c || sub == 0x5d: // loads, store, load_zero
+			r.memarg()
+		case sub == 12 || sub == 13: // v128.const, i8x16.shuffle
+			r.bytes(16)
+		case sub >= 21 && sub <= 34: // extract_lane, replace_lane
+			r.byte()
+		case sub >= 0x54 && sub <= 0x5b: // load_lane, store_lane
+			r.memarg()
+			r.byte()
+		case sub <= 0xff:
+			// the rest of SIMD has no immediates
+		default:
+			r.unsupported(fmt.Sprintf("instruction 0xfd %d (relaxed SIMD)", sub))
+		}
+	case op == 0xfe:
+		r.unsupported("threads (atomics)")
+	case op == 0xfb:
+		r.unsupported("garbage collection")
+	default:
+		r.fail("unknown opcode 0x%02x", op)
+	}
+	in.end = r.pos
+	return in
+}

@@ -1,0 +1,177 @@
+package rewrite
+
+import "fmt"
+
+// meter returns body with a fuel check at its entry and at every loop header. Each check charges
+// the instructions of its region: the loop body (or the function), not counting nested loops,
+// which charge their own. It also reports whether the body mutates tables or segments.
+func meter(body []byte, nParams int, fuelGlobal, fuelFunc uint32, remap func(uint32) uint32) ([]byte, bool, error) {
+	r := &reader{b: body}
+	nDecl := r.vecLen()
+	locals := uint64(nParams)
+	for i := uint32(0); i < nDecl && r.err == nil; i++ {
+		locals += uint64(r.u32())
+		r.byte()
+	}
+	if r.err != nil {
+		return nil, false, r.err
+	}
+	if locals >= 50000 {
+		return nil, false, fmt.Errorf("%d locals, above wazero's limit", locals)
+	}
+	codeStart := r.pos
+	scratch := uint32(locals) // the i64 local the check adds
+
+	// Pass 1: the cost of each region, numbered in the order the regions open.
+	type block struct {
+		loop   bool
+		region int
+	}
+	costs := []int64{0}
+	stack := []block{{region: 0}}
+	mutates := false
+	var instrs []instr
+	for len(stack) > 0 {
+		if r.done() {
+			if r.err == nil {
+				r.fail("function body ends inside a block")
+			}
+			return nil, false, r.err
+		}
+		in := r.next()
+		if r.err != nil {
+			return nil, false, r.err
+		}
+		instrs = append(instrs, in)
+		mutates = mutates || in.mutates
+		costs[stack[len(stack)-1].region]++
+		switch in.op {
+		case opBlock, opIf:
+			stack = append(stack, block{region: stack[len(stack)-1].region})
+		case opLoop:
+			costs = append(costs, 0)
+			stack = append(stack, block{loop: true, region: len(costs) - 1})
+		case opEnd:
+			stack = stack[:len(stack)-1]
+		}
+	}
+	if r.pos != len(body) {
+		return nil, false, fmt.Errorf("%d bytes after the end of the function body", len(body)-r.pos)
+	}
+
+	// Pass 2: emit, with the extra local declared last.
+	w := &writer{}
+	w.u32(nDecl + 1)
+	w.raw(body[lenPrefix(body):codeStart])
+	w.byte(1, I64)
+	check := func(cost int64) {
+		w.byte(opGlobalGet)
+		w.u32(fuelGlobal)
+		w.byte(opI64Const)
+		w.s64(cost)
+		w.byte(opI64Sub, opLocalTee)
+		w.u32(scratch)
+		w.byte(opGlobalSet)
+		w.u32(fuelGlobal)
+		w.byte(opLocalGet)
+		w.u32(scratch)
+		w.byte(opI64Const, 0, opI64LtS, opIf, blockEmpty, opCall)
+		w.u32(fuelFunc)
+		w.byte(opGlobalSet)
+		w.u32(fuelGlobal)
+		w.byte(opEnd)
+	}
+	check(costs[0])
+	region := 0
+	for _, in := range instrs {
+		copyInstr(w, body, in, remap)
+		if in.op == opLoop {
+			region++
+			check(costs[region])
+		}
+	}
+	return w.b, mutates, nil
+}
+
+// lenPrefix is the size of the LEB128 at the start of b.
+func lenPrefix(b []byte) int {
+	for i, c := range b {
+		if c&0x80 == 0 {
+			return i + 1
+		}
+	}
+	return len(b)
+}
+
+// loopBody generates __wasql_loop_<export>(n, out, c0, ..., ck): for each of n rows it loads one
+// value from each column, calls the export, stores the result and advances the pointers.
+func loopBody(l Loop, target uint32) []byte {
+	const n, out = 0, 1
+	col := func(i int) uint32 { return uint32(2 + i) }
+	w := &writer{}
+	w.u32(0) // no locals beyond the parameters
+	w.byte(opLocalGet, n, opI32Eqz, opBrIf, 0)
+	w.byte(opLoop, blockEmpty)
+	w.byte(opLocalGet, out)
+	for i, c := range l.Args {
+		w.byte(opLocalGet)
+		w.u32(col(i))
+		load, align := loadOp(c)
+		w.byte(load, align, 0)
+	}
+	w.byte(opCall)
+	w.u32(target)
+	store, align := storeOp(l.Result)
+	w.byte(store, align, 0)
+	advance := func(local uint32, by uint32) {
+		w.byte(opLocalGet)
+		w.u32(local)
+		w.byte(opI32Const)
+		w.s64(int64(by))
+		w.byte(opI32Add, opLocalSet)
+		w.u32(local)
+	}
+	advance(out, storeWidth(l.Result))
+	for i, c := range l.Args {
+		advance(col(i), c.Width())
+	}
+	w.byte(opLocalGet, n, opI32Const, 1, opI32Sub, opLocalTee, n, opBrIf, 0)
+	w.byte(opEnd, opEnd)
+	return w.b
+}
+
+func loadOp(c Column) (op, align byte) {
+	switch c {
+	case ColU8:
+		return opI32Load8U, 0
+	case ColI16:
+		return opI32Load16S, 1
+	case ColI32:
+		return opI32Load, 2
+	case ColF32:
+		return opF32Load, 2
+	case ColF64:
+		return opF64Load, 3
+	}
+	return opI64Load, 3
+}
+
+func storeOp(c Column) (op, align byte) {
+	switch c {
+	case ColU8, ColI16, ColI32:
+		return opI32Store, 2
+	case ColF32:
+		return opF32Store, 2
+	case ColF64:
+		return opF64Store, 3
+	}
+	return opI64Store, 3
+}
+
+// storeWidth is the bytes a loop stores per result: i32-typed results always take four.
+func storeWidth(c Column) uint32 {
+	if c == ColU8 || c == ColI16 {
+		return 4
+	}
+	return c.Width()
+}

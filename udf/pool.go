@@ -1,0 +1,116 @@
+package udf
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// pool holds the instances of one function: at most size exist at once, idle ones are reused
+// last-in first-out, and an instance serves one session at a time. (Not sync.Pool: it drops items
+// without closing them, and wazero keeps every unclosed instance alive.)
+type pool struct {
+	slots  chan struct{} // one token per existing-or-creatable instance in use
+	create func(context.Context) (*instance, error)
+
+	mu     sync.Mutex
+	idle   []*instance
+	closed bool
+}
+
+var errClosed = errors.New("function was dropped or replaced")
+
+func newPool(size int, create func(context.Context) (*instance, error)) *pool {
+	return &pool{slots: make(chan struct{}, size), create: create}
+}
+
+// seed adds an instance made outside get (the one Load checks the module with).
+func (p *pool) seed(in *instance) {
+	in.idleSince = time.Now()
+	p.mu.Lock()
+	p.idle = append(p.idle, in)
+	p.mu.Unlock()
+}
+
+// get checks out an instance, waiting for a free slot while the pool is at its size.
+func (p *pool) get(ctx context.Context) (*instance, error) {
+	select {
+	case p.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		<-p.slots
+		return nil, errClosed
+	}
+	if n := len(p.idle); n > 0 {
+		in := p.idle[n-1]
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		return in, nil
+	}
+	p.mu.Unlock()
+	in, err := p.create(ctx)
+	if err != nil {
+		<-p.slots
+		return nil, err
+	}
+	return in, nil
+}
+
+// put returns an instance; one that is not reusable (broken, or not reset) is closed.
+func (p *pool) put(in *instance, reusable bool) {
+	defer func() { <-p.slots }()
+	if reusable {
+		p.mu.Lock()
+		if !p.closed {
+			in.idleSince = time.Now()
+			p.idle = append(p.idle, in)
+			p.mu.Unlock()
+			return
+		}
+		p.mu.Unlock()
+	}
+	in.close()
+}
+
+// trim closes the instances idle since before the given time.
+func (p *pool) trim(before time.Time) {
+	p.mu.Lock()
+	var old []*instance
+	keep := p.idle[:0]
+	for _, in := range p.idle {
+		if in.idleSince.Before(before) {
+			old = append(old, in)
+		} else {
+			keep = append(keep, in)
+		}
+	}
+	p.idle = keep
+	p.mu.Unlock()
+	for _, in := range old {
+		in.close()
+	}
+}
+
+// close closes the idle instances and makes put close the busy ones when they come back.
+func (p *pool) close() {
+	p.mu.Lock()
+	p.closed = true
+	idle := p.idle
+	p.idle = nil
+	p.mu.Unlock()
+	for _, in := range idle {
+		in.close()
+	}
+}
+
+// size reports the idle instances, for tests.
+func (p *pool) idleCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.idle)
+}

@@ -1,0 +1,254 @@
+package udf
+
+import (
+	"container/list"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/wasql/wasql/udf/internal/rewrite"
+)
+
+// Runtime loads and runs wasm functions. It owns one wazero runtime, the compiled-code cache
+// (in memory, and on disk when configured) and the instance pools of the functions it loaded.
+// It is safe for concurrent use.
+type Runtime struct {
+	cfg   Config
+	wz    wazero.Runtime
+	cache wazero.CompilationCache
+
+	mu        sync.Mutex
+	compiled  map[[32]byte]*compiled
+	lru       *list.List // of *compiled with no references, most recently used first
+	idleBytes int64      // estimated size of the compiled modules on lru
+	functions map[*Function]struct{}
+	closed    bool
+	group     singleflight.Group
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+// compiled is one compiled module, shared by every function and instance with the same bytes.
+// wazero breaks when one of two CompiledModules of the same bytes is closed (wazero#2336) and when
+// runtimes race to fill the disk cache (wazero#2547), so there is exactly one per hash.
+type compiled struct {
+	key  [32]byte
+	cm   wazero.CompiledModule
+	refs int
+	size int64
+	elem *list.Element
+}
+
+// NewRuntime starts a runtime with cfg.
+func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
+	rc := wazero.NewRuntimeConfig().
+		WithCloseOnContextDone(false). // metering bounds guests instead (docs/RATIONALE.md)
+		WithDebugInfoEnabled(true)
+	rt := &Runtime{cfg: cfg, compiled: map[[32]byte]*compiled{}, lru: list.New(),
+		functions: map[*Function]struct{}{}, stop: make(chan struct{}), done: make(chan struct{})}
+	if cfg.cacheDir != "" {
+		cache, err := wazero.NewCompilationCacheWithDir(cfg.cacheDir)
+		if err != nil {
+			return nil, fmt.Errorf("compilation cache %s: %w", cfg.cacheDir, err)
+		}
+		rt.cache = cache
+		rc = rc.WithCompilationCache(cache)
+	}
+	rt.wz = wazero.NewRuntimeWithConfig(ctx, rc)
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt.wz); err != nil {
+		rt.wz.Close(ctx)
+		return nil, fmt.Errorf("instantiate WASI: %w", err)
+	}
+	_, err := rt.wz.NewHostModuleBuilder(rewrite.FuelModule).
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(refuel), nil, []api.ValueType{api.ValueTypeI64}).
+		Export(rewrite.FuelFunc).
+		Instantiate(ctx)
+	if err != nil {
+		rt.wz.Close(ctx)
+		return nil, fmt.Errorf("instantiate host module: %w", err)
+	}
+	go rt.janitor()
+	return rt, nil
+}
+
+// Close closes every function, instance and compiled module of the runtime.
+func (rt *Runtime) Close(ctx context.Context) error {
+	rt.mu.Lock()
+	if rt.closed {
+		rt.mu.Unlock()
+		return nil
+	}
+	rt.closed = true
+	fns := make([]*Function, 0, len(rt.functions))
+	for f := range rt.functions {
+		fns = append(fns, f)
+	}
+	rt.mu.Unlock()
+	close(rt.stop)
+	<-rt.done
+	for _, f := range fns {
+		f.Close()
+	}
+	err := rt.wz.Close(ctx)
+	if rt.cache != nil {
+		err = errors.Join(err, rt.cache.Close(ctx))
+	}
+	return err
+}
+
+// janitor closes instances that stayed idle too long, so idle functions cost little.
+func (rt *Runtime) janitor() {
+	defer close(rt.done)
+	if rt.cfg.idleTimeout <= 0 {
+		<-rt.stop
+		return
+	}
+	t := time.NewTicker(max(rt.cfg.idleTimeout/4, 10*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-rt.stop:
+			return
+		case <-t.C:
+			rt.mu.Lock()
+			fns := make([]*Function, 0, len(rt.functions))
+			for f := range rt.functions {
+				fns = append(fns, f)
+			}
+			rt.mu.Unlock()
+			for _, f := range fns {
+				f.pool.trim(time.Now().Add(-rt.cfg.idleTimeout))
+			}
+		}
+	}
+}
+
+// acquire returns the compiled module for bin, compiling it at most once at a time, and holds a
+// reference until release.
+func (rt *Runtime) acquire(ctx context.Context, bin []byte) (*compiled, error) {
+	key := sha256.Sum256(bin)
+	for {
+		rt.mu.Lock()
+		if rt.closed {
+			rt.mu.Unlock()
+			return nil, errors.New("runtime closed")
+		}
+		if c, ok := rt.compiled[key]; ok {
+			if c.elem != nil {
+				rt.lru.Remove(c.elem)
+				c.elem = nil
+				rt.idleBytes -= c.size
+			}
+			c.refs++
+			rt.mu.Unlock()
+			return c, nil
+		}
+		rt.mu.Unlock()
+		_, err, _ := rt.group.Do(string(key[:]), func() (any, error) {
+			cm, err := rt.wz.CompileModule(ctx, bin)
+			if err != nil {
+				return nil, err
+			}
+			rt.mu.Lock()
+			defer rt.mu.Unlock()
+			if rt.closed {
+				cm.Close(ctx)
+				return nil, errors.New("runtime closed")
+			}
+			c := &compiled{key: key, cm: cm, size: estimateCompiledSize(bin)}
+			rt.compiled[key] = c
+			c.elem = rt.lru.PushFront(c)
+			rt.idleBytes += c.size
+			return nil, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		// Loop: take the reference under the lock (it may have been evicted in between).
+	}
+}
+
+// release drops a reference; unreferenced modules are evicted least recently used first once
+// their estimated size passes the budget.
+func (rt *Runtime) release(c *compiled) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	c.refs--
+	if c.refs > 0 || rt.closed {
+		return
+	}
+	c.elem = rt.lru.PushFront(c)
+	rt.idleBytes += c.size
+	for rt.idleBytes > rt.cfg.compiledBudget && rt.lru.Len() > 0 {
+		old := rt.lru.Remove(rt.lru.Back()).(*compiled)
+		old.elem = nil
+		rt.idleBytes -= old.size
+		delete(rt.compiled, old.key)
+		old.cm.Close(context.Background())
+	}
+}
+
+// CompiledModules reports how many compiled modules the runtime holds, and how many of those
+// no function instance uses.
+func (rt *Runtime) CompiledModules() (total, idle int) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return len(rt.compiled), rt.lru.Len()
+}
+
+// estimateCompiledSize guesses the memory of a compiled module: wazero does not report it, and
+// machine code plus metadata measured here runs at about 4× the Wasm bytes.
+func estimateCompiledSize(bin []byte) int64 { return 4 * int64(len(bin)) }
+
+func pagesFor(bytes uint64) uint32 {
+	p := (bytes + 65535) / 65536
+	return uint32(min(p, 65536))
+}
+
+// callKey carries the *callState of a guest call to the fuel host function.
+type callKey struct{}
+
+// callState is what refuel needs to know about the call running in one instance.
+type callState struct {
+	ctx      context.Context // the caller's context: cancellation
+	deadline time.Time
+	budget   uint64 // fuel not yet handed to the guest
+	granted  uint64 // fuel handed to the guest during this call
+	slice    uint64
+	timeout  time.Duration
+}
+
+// refuel is wasql.__fuel: the guest calls it when its fuel slice is spent. It stops the call on
+// cancellation, deadline or an empty budget (by panicking with an *Error, which wazero turns into
+// the call's error), lets the Go scheduler run, and returns the next slice.
+func refuel(ctx context.Context, _ api.Module, stack []uint64) {
+	st, _ := ctx.Value(callKey{}).(*callState)
+	if st == nil {
+		panic(errors.New("wasql: fuel callback outside a call"))
+	}
+	if err := st.ctx.Err(); err != nil {
+		panic(&Error{Kind: KindCanceled, Row: -1, Message: "canceling statement due to user request", Err: err})
+	}
+	if !st.deadline.IsZero() && time.Now().After(st.deadline) {
+		panic(&Error{Kind: KindTimeout, Row: -1, Message: fmt.Sprintf("canceling statement due to wasm function timeout (%s)", st.timeout)})
+	}
+	if st.budget == 0 {
+		panic(&Error{Kind: KindFuel, Row: -1, Message: fmt.Sprintf("fuel exhausted after %d units", st.granted)})
+	}
+	runtime.Gosched()
+	s := min(st.slice, st.budget)
+	st.budget -= s
+	st.granted += s
+	stack[0] = s
+}

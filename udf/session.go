@@ -1,0 +1,569 @@
+package udf
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/wasql/wasql/udf/internal/rewrite"
+)
+
+var le = binary.LittleEndian
+
+// Session is one query's use of a function. It keeps one instance across the query's batches and
+// resets it on Close, so no guest state reaches the next query (unless the function keeps state).
+// A Session is not safe for concurrent use; open one per goroutine.
+type Session struct {
+	f  *Function
+	in *instance
+}
+
+// Session opens a session. It takes an instance from the pool at the first Eval.
+func (f *Function) Session() *Session { return &Session{f: f} }
+
+// Close resets the session's instance and returns it to the pool.
+func (s *Session) Close() {
+	if s.in != nil {
+		s.f.pool.put(s.in, s.in.reset())
+		s.in = nil
+	}
+}
+
+func (s *Session) instance(ctx context.Context) (*instance, error) {
+	if s.in == nil {
+		in, err := s.f.pool.get(ctx)
+		switch {
+		case errors.Is(err, errClosed):
+			return nil, newError(KindCanceled, s.f.def.Name, "%v", err)
+		case err != nil && ctx.Err() != nil:
+			return nil, &Error{Kind: KindCanceled, Function: s.f.def.Name, Row: -1, Message: "canceling statement due to user request", Err: err}
+		case err != nil:
+			return nil, err
+		}
+		s.in = in
+	}
+	return s.in, nil
+}
+
+func (s *Session) discard() {
+	s.f.pool.put(s.in, false)
+	s.in = nil
+}
+
+// Eval evaluates the function over rows rows; args[k] holds argument k, of the declared type.
+// A STRICT function is not called for rows with a NULL argument: their result is NULL. Rows go
+// to the guest in batches bounded by the runtime's batch rows and bytes, one guest call each.
+func (s *Session) Eval(ctx context.Context, rows int, args ...Column) (Column, error) {
+	f := s.f
+	if len(args) != len(f.def.Args) {
+		return Column{}, fmt.Errorf("%s: %d arguments given, %d declared", f.def.Name, len(args), len(f.def.Args))
+	}
+	for k := range args {
+		if args[k].Type != f.def.Args[k] || args[k].Len() != rows {
+			return Column{}, fmt.Errorf("%s: argument %d is %d rows of %s, want %d rows of %s", f.def.Name, k+1, args[k].Len(), args[k].Type, rows, f.def.Args[k])
+		}
+	}
+	res := NewColumn(f.def.Result, rows)
+	n := rows
+	var idx []int // the rows evaluated, when some are skipped
+	if f.def.OnNull == Strict && anyNulls(args) {
+		idx = make([]int, 0, rows)
+		for i := 0; i < rows; i++ {
+			if nullAt(args, i) {
+				res.setNull(i)
+			} else {
+				idx = append(idx, i)
+			}
+		}
+		args, n = gather(args, idx), len(idx)
+	}
+	for lo := 0; lo < n; {
+		hi := s.chunkEnd(args, lo, n)
+		part, err := s.evalChunk(ctx, slice(args, lo, hi), hi-lo, rowMap{base: lo, idx: idx})
+		if err != nil {
+			f.stats.errors.Add(1)
+			return Column{}, err
+		}
+		scatter(&res, &part, lo, idx)
+		lo = hi
+	}
+	f.stats.rows.Add(int64(rows))
+	return res, nil
+}
+
+// chunkEnd ends a batch at the row limit, or earlier where variable-width input passes the byte
+// limit (always at least one row).
+func (s *Session) chunkEnd(args []Column, lo, n int) int {
+	hi := min(n, lo+s.f.rt.cfg.batchRows)
+	budget := s.f.rt.cfg.batchBytes
+	for k := range args {
+		if !args[k].Type.Variable() {
+			continue
+		}
+		for i := lo; i < hi; i++ {
+			budget -= len(args[k].Bytes[i])
+			if budget < 0 {
+				hi = max(i, lo+1)
+				break
+			}
+		}
+	}
+	return hi
+}
+
+// rowMap maps a batch row to the row of the Eval call.
+type rowMap struct {
+	base int
+	idx  []int
+}
+
+func (m rowMap) at(i int) int {
+	if m.idx != nil {
+		return m.idx[m.base+i]
+	}
+	return m.base + i
+}
+
+// evalChunk makes one guest call for n rows. A trap in a batch is pinned to its row by bisecting
+// on fresh instances, as Materialize does.
+func (s *Session) evalChunk(ctx context.Context, args []Column, n int, m rowMap) (Column, error) {
+	in, err := s.instance(ctx)
+	if err != nil {
+		return Column{}, err
+	}
+	var res Column
+	if s.f.batch {
+		res, err = in.evalColumnar(ctx, args, n)
+	} else {
+		res, err = in.evalScalar(ctx, args, n)
+	}
+	if err == nil {
+		return res, nil
+	}
+	e := err.(*Error)
+	if e.Row >= 0 { // the guest returned normally: the instance stays
+		e.Input = formatRow(args, e.Row)
+		e.Row = m.at(e.Row)
+		return Column{}, e
+	}
+	s.discard()
+	if n > 1 && (e.Kind == KindTrap || e.Kind == KindMemory) {
+		h := n / 2
+		if _, err := s.evalChunk(ctx, slice(args, 0, h), h, m); err != nil {
+			return Column{}, err
+		}
+		if _, err := s.evalChunk(ctx, slice(args, h, n), n-h, rowMap{base: m.base + h, idx: m.idx}); err != nil {
+			return Column{}, err
+		}
+		return Column{}, e // not reproducible in smaller batches: report it for the batch
+	}
+	if n == 1 && e.Kind != KindTimeout && e.Kind != KindCanceled {
+		e.Input, e.Row = formatRow(args, 0), m.at(0)
+	}
+	return Column{}, e
+}
+
+// evalScalar runs the generated loop of a numeric scalar export over n rows without NULLs.
+func (in *instance) evalScalar(ctx context.Context, args []Column, n int) (Column, error) {
+	f := in.f
+	out := storeLayout(f.def.Result)
+	size := align8(uint32(n) * out.Width())
+	for k := range args {
+		size += align8(uint32(n) * args[k].Type.width())
+	}
+	base, err := in.reserve(ctx, size)
+	if err != nil {
+		return Column{}, err
+	}
+	view, ok := in.mem.Read(base, size)
+	if !ok {
+		return Column{}, in.abiError("host region %d+%d is outside memory", base, size)
+	}
+	stack := in.stack[:2+len(args)]
+	stack[0], stack[1] = uint64(n), uint64(base)
+	off := align8(uint32(n) * out.Width())
+	for k := range args {
+		writeFixed(view[off:], &args[k], n)
+		stack[2+k] = uint64(base + off)
+		off += align8(uint32(n) * args[k].Type.width())
+	}
+	if err := in.call(ctx, in.entry, n, stack, f.def.Export); err != nil {
+		return Column{}, err
+	}
+	view, ok = in.mem.Read(base, uint32(n)*out.Width())
+	if !ok {
+		return Column{}, in.abiError("result region is outside memory")
+	}
+	res := NewColumn(f.def.Result, n)
+	if err := readFixed(view, &res, n, out); err != nil {
+		return Column{}, err
+	}
+	return res, nil
+}
+
+// storeLayout is how the generated loop stores a result: i32 results take four bytes.
+func storeLayout(t Type) rewrite.Column {
+	if t.wasmType() == rewrite.I32 {
+		return rewrite.ColI32
+	}
+	return t.column()
+}
+
+func descSize(nargs int) uint32 { return 48 + 20*uint32(nargs) }
+
+// evalColumnar calls a wasql_batch_ export over n rows (docs/abi.md §4).
+func (in *instance) evalColumnar(ctx context.Context, args []Column, n int) (Column, error) {
+	f := in.f
+	rt := f.def.Result
+	un := uint32(n)
+	nb := (un + 7) / 8
+	resValues := un * rt.width()
+	if rt.Variable() {
+		resValues = (un + 1) * 4
+	}
+	withValidity := func(c *Column) bool { return f.def.OnNull == CalledOnNull && c.Nulls != nil }
+	size := align8(descSize(len(args))) + align8(nb) + align8(resValues)
+	for k := range args {
+		c := &args[k]
+		if withValidity(c) {
+			size += align8(nb)
+		}
+		if c.Type.Variable() {
+			size += align8((un + 1) * 4)
+			for _, b := range c.Bytes {
+				size += uint32(len(b))
+			}
+			size = align8(size)
+		} else {
+			size += align8(un * c.Type.width())
+		}
+	}
+	base, err := in.reserve(ctx, size)
+	if err != nil {
+		return Column{}, err
+	}
+	view, ok := in.mem.Read(base, size)
+	if !ok {
+		return Column{}, in.abiError("host region %d+%d is outside memory", base, size)
+	}
+	clear(view[:descSize(len(args))])
+	le.PutUint32(view[0:], abiVersion)
+	le.PutUint32(view[4:], un)
+	le.PutUint32(view[8:], uint32(len(args)))
+	off := align8(descSize(len(args)))
+	resValidity := base + off
+	for i := range nb {
+		view[off+i] = 0xff
+	}
+	off += align8(nb)
+	resValuesPtr := base + off
+	clear(view[off : off+resValues])
+	off += align8(resValues)
+	putCol(view[16:], rt, resValidity, resValuesPtr, 0, 0)
+	for k := range args {
+		c := &args[k]
+		var validity, values, data, dataLen uint32
+		if withValidity(c) {
+			validity = base + off
+			bm := view[off : off+nb]
+			for i := range bm {
+				bm[i] = 0
+			}
+			for i := 0; i < n; i++ {
+				if !c.Nulls[i] {
+					bm[i/8] |= 1 << (i % 8)
+				}
+			}
+			off += align8(nb)
+		}
+		values = base + off
+		if c.Type.Variable() {
+			offsets := view[off:]
+			dataOff := off + align8((un+1)*4)
+			cur := uint32(0)
+			for i, b := range c.Bytes {
+				le.PutUint32(offsets[4*i:], cur)
+				copy(view[dataOff+cur:], b)
+				cur += uint32(len(b))
+			}
+			le.PutUint32(offsets[4*n:], cur)
+			data, dataLen = base+dataOff, cur
+			off = align8(dataOff + cur)
+		} else {
+			writeFixed(view[off:], c, n)
+			off += align8(un * c.Type.width())
+		}
+		putCol(view[48+20*k:], c.Type, validity, values, data, dataLen)
+	}
+
+	stack := in.stack[:1]
+	stack[0] = uint64(base)
+	if err := in.call(ctx, in.entry, n, stack, f.entry); err != nil {
+		return Column{}, err
+	}
+	desc, ok := in.mem.Read(base, descSize(len(args)))
+	if !ok {
+		return Column{}, in.abiError("batch descriptor is outside memory")
+	}
+	switch status := uint32(stack[0]); status {
+	case 0:
+	case 1, 2:
+		row, ptr, length := le.Uint32(desc[36:]), le.Uint32(desc[40:]), le.Uint32(desc[44:])
+		msg, ok := in.mem.Read(ptr, min(length, 1024))
+		if !ok {
+			return Column{}, in.abiError("error message %d+%d is outside memory", ptr, length)
+		}
+		text := strings.ToValidUTF8(string(msg), "\uFFFD")
+		if status == 2 {
+			return Column{}, in.abiError("the guest refused the batch: %s", text)
+		}
+		if row >= un {
+			return Column{}, in.abiError("error_row %d is outside the batch of %d rows", row, n)
+		}
+		return Column{}, &Error{Kind: KindRowError, Function: f.def.Name, Row: int(row), Message: text, Detail: in.output()}
+	default:
+		return Column{}, in.abiError("%s returned status %d (want 0 or 1)", f.entry, status)
+	}
+
+	res := NewColumn(rt, n)
+	bm, ok := in.mem.Read(resValidity, nb)
+	if !ok {
+		return Column{}, in.abiError("result validity is outside memory")
+	}
+	for i := 0; i < n; i++ {
+		if bm[i/8]&(1<<(i%8)) == 0 {
+			res.setNull(i)
+		}
+	}
+	if !rt.Variable() {
+		vals, ok := in.mem.Read(resValuesPtr, resValues)
+		if !ok {
+			return Column{}, in.abiError("result values are outside memory")
+		}
+		return res, readFixed(vals, &res, n, rt.column())
+	}
+	dataPtr, dataLen := le.Uint32(desc[16+12:]), le.Uint32(desc[16+16:])
+	if uint64(dataLen) > f.def.Limits.ResultBytes {
+		return Column{}, &Error{Kind: KindResultLimit, Function: f.def.Name, Row: -1,
+			Message: fmt.Sprintf("result of %d bytes is above the limit of %s per batch", dataLen, formatBytes(f.def.Limits.ResultBytes))}
+	}
+	offs, ok := in.mem.Read(resValuesPtr, resValues)
+	if !ok {
+		return Column{}, in.abiError("result offsets are outside memory")
+	}
+	var buf []byte
+	if dataLen > 0 {
+		d, ok := in.mem.Read(dataPtr, dataLen)
+		if !ok {
+			return Column{}, in.abiError("result data %d+%d is outside memory", dataPtr, dataLen)
+		}
+		buf = append([]byte(nil), d...)
+	}
+	if le.Uint32(offs) != 0 || le.Uint32(offs[4*n:]) != dataLen {
+		return Column{}, in.abiError("result offsets must start at 0 and end at data_len %d (got %d..%d)", dataLen, le.Uint32(offs), le.Uint32(offs[4*n:]))
+	}
+	checkUTF8 := rt == Text || rt == JSON
+	for i := 0; i < n; i++ {
+		a, b := le.Uint32(offs[4*i:]), le.Uint32(offs[4*i+4:])
+		if b < a {
+			return Column{}, in.abiError("result offsets decrease at row %d (%d > %d)", i, a, b)
+		}
+		if res.IsNull(i) {
+			continue
+		}
+		res.Bytes[i] = buf[a:b:b]
+		if checkUTF8 && !utf8.Valid(res.Bytes[i]) {
+			return Column{}, &Error{Kind: KindEncoding, Function: f.def.Name, Row: i,
+				Message: fmt.Sprintf("invalid byte sequence for encoding \"UTF8\" in %s result", rt)}
+		}
+	}
+	return res, nil
+}
+
+func putCol(p []byte, t Type, validity, values, data, dataLen uint32) {
+	le.PutUint32(p[0:], uint32(t))
+	le.PutUint32(p[4:], validity)
+	le.PutUint32(p[8:], values)
+	le.PutUint32(p[12:], data)
+	le.PutUint32(p[16:], dataLen)
+}
+
+func (in *instance) abiError(format string, args ...any) *Error {
+	return &Error{Kind: KindABI, Function: in.f.def.Name, Row: -1,
+		Message: "wasm ABI violation: " + fmt.Sprintf(format, args...), Detail: in.output()}
+}
+
+// writeFixed writes n fixed-width values of c in their column layout.
+func writeFixed(p []byte, c *Column, n int) {
+	switch c.Type.column() {
+	case rewrite.ColU8:
+		for i, v := range c.Ints[:n] {
+			p[i] = 0
+			if v != 0 {
+				p[i] = 1
+			}
+		}
+	case rewrite.ColI16:
+		for i, v := range c.Ints[:n] {
+			le.PutUint16(p[2*i:], uint16(v))
+		}
+	case rewrite.ColI32:
+		for i, v := range c.Ints[:n] {
+			le.PutUint32(p[4*i:], uint32(v))
+		}
+	case rewrite.ColI64:
+		p = p[:8*n]
+		for i, v := range c.Ints[:n] {
+			le.PutUint64(p[8*i:], uint64(v))
+		}
+	case rewrite.ColF32:
+		for i, v := range c.Floats[:n] {
+			le.PutUint32(p[4*i:], math.Float32bits(float32(v)))
+		}
+	case rewrite.ColF64:
+		for i, v := range c.Floats[:n] {
+			le.PutUint64(p[8*i:], math.Float64bits(v))
+		}
+	}
+}
+
+// readFixed reads n values laid out as layout into res, checking that each fits res's type.
+func readFixed(p []byte, res *Column, n int, layout rewrite.Column) error {
+	switch layout {
+	case rewrite.ColU8:
+		for i := range res.Ints {
+			res.Ints[i] = int64(p[i])
+		}
+	case rewrite.ColI16:
+		for i := range res.Ints {
+			res.Ints[i] = int64(int16(le.Uint16(p[2*i:])))
+		}
+	case rewrite.ColI32:
+		for i := range res.Ints {
+			res.Ints[i] = int64(int32(le.Uint32(p[4*i:])))
+		}
+	case rewrite.ColI64:
+		p = p[:8*n]
+		for i := range res.Ints {
+			res.Ints[i] = int64(le.Uint64(p[8*i:]))
+		}
+	case rewrite.ColF32:
+		for i := range res.Floats {
+			res.Floats[i] = float64(math.Float32frombits(le.Uint32(p[4*i:])))
+		}
+	case rewrite.ColF64:
+		for i := range res.Floats {
+			res.Floats[i] = math.Float64frombits(le.Uint64(p[8*i:]))
+		}
+	}
+	switch res.Type {
+	case Boolean:
+		for i, v := range res.Ints {
+			if v != 0 {
+				res.Ints[i] = 1
+			}
+		}
+	case Smallint:
+		for i, v := range res.Ints {
+			if v != int64(int16(v)) && !res.IsNull(i) {
+				return &Error{Kind: KindOutOfRange, Row: i, Message: fmt.Sprintf("result %d is out of range for type smallint", v)}
+			}
+		}
+	}
+	return nil
+}
+
+func anyNulls(args []Column) bool {
+	for k := range args {
+		for _, null := range args[k].Nulls {
+			if null {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func nullAt(args []Column, i int) bool {
+	for k := range args {
+		if args[k].IsNull(i) {
+			return true
+		}
+	}
+	return false
+}
+
+// gather returns the rows idx of each column, without NULL flags.
+func gather(args []Column, idx []int) []Column {
+	out := make([]Column, len(args))
+	for k := range args {
+		c := &args[k]
+		g := NewColumn(c.Type, len(idx))
+		for j, i := range idx {
+			switch {
+			case g.Bytes != nil:
+				g.Bytes[j] = c.Bytes[i]
+			case g.Floats != nil:
+				g.Floats[j] = c.Floats[i]
+			default:
+				g.Ints[j] = c.Ints[i]
+			}
+		}
+		out[k] = g
+	}
+	return out
+}
+
+// slice returns rows [lo, hi) of each column, sharing their storage.
+func slice(args []Column, lo, hi int) []Column {
+	out := make([]Column, len(args))
+	for k, c := range args {
+		if c.Nulls != nil {
+			c.Nulls = c.Nulls[lo:hi]
+		}
+		switch {
+		case c.Type.Variable():
+			c.Bytes = c.Bytes[lo:hi]
+		case c.Type == Real || c.Type == Double:
+			c.Floats = c.Floats[lo:hi]
+		default:
+			c.Ints = c.Ints[lo:hi]
+		}
+		out[k] = c
+	}
+	return out
+}
+
+// scatter copies part, rows [lo, lo+part.Len()) of the evaluated rows, into res.
+func scatter(res *Column, part *Column, lo int, idx []int) {
+	for j := 0; j < part.Len(); j++ {
+		i := lo + j
+		if idx != nil {
+			i = idx[i]
+		}
+		if part.IsNull(j) {
+			res.setNull(i)
+			continue
+		}
+		switch {
+		case res.Bytes != nil:
+			res.Bytes[i] = part.Bytes[j]
+		case res.Floats != nil:
+			res.Floats[i] = part.Floats[j]
+		default:
+			res.Ints[i] = part.Ints[j]
+		}
+	}
+}
+
+func formatRow(args []Column, i int) string {
+	parts := make([]string, len(args))
+	for k := range args {
+		parts[k] = args[k].format(i)
+	}
+	return strings.Join(parts, ", ")
+}
