@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -27,9 +28,11 @@ type instance struct {
 	alloc   api.Function
 	free    api.Function
 	fuel    api.MutableGlobal
+	oom     api.MutableGlobal // set by the guest when memory.grow fails
 	mem     api.Memory
 	globals []api.MutableGlobal
 	out     *boundedBuffer
+	env     detEnv // deterministic clocks and randomness, reset with the instance
 	st      callState
 	callCtx context.Context // carries &st to refuel
 	stack   []uint64
@@ -39,6 +42,7 @@ type instance struct {
 	snapMem                     []byte // state right after initialization
 	snapGlobals                 []uint64
 	snapScratch, snapScratchCap uint32
+	snapEnv                     detEnv
 
 	idleSince time.Time
 }
@@ -58,9 +62,14 @@ func (f *Function) newInstance(ctx context.Context) (*instance, error) {
 		WithStdout(in.out).WithStderr(in.out)
 	if f.def.Clock {
 		cfg = cfg.WithSysWalltime().WithSysNanotime()
+	} else {
+		cfg = cfg.WithWalltime(in.env.walltime, sys.ClockResolution(time.Millisecond)).
+			WithNanotime(in.env.nanotime, sys.ClockResolution(time.Millisecond))
 	}
 	if f.def.Random {
 		cfg = cfg.WithRandSource(crand.Reader)
+	} else {
+		cfg = cfg.WithRandSource(&in.env)
 	}
 	in.mod, err = f.rt.wz.InstantiateModule(in.callCtx, c.cm, cfg)
 	if err != nil {
@@ -76,6 +85,7 @@ func (f *Function) newInstance(ctx context.Context) (*instance, error) {
 		return nil, err
 	}
 	in.fuel = in.mod.ExportedGlobal(rewrite.FuelGlobal).(api.MutableGlobal)
+	in.oom = in.mod.ExportedGlobal(rewrite.OOMGlobal).(api.MutableGlobal)
 	in.mem = in.mod.ExportedMemory(rewrite.MemoryExport)
 	for _, name := range f.rw.Globals {
 		in.globals = append(in.globals, in.mod.ExportedGlobal(name).(api.MutableGlobal))
@@ -136,6 +146,7 @@ func (in *instance) begin(ctx context.Context, rows int) {
 		slice: in.f.rt.cfg.fuelSlice, timeout: l.Timeout}
 	if in.fuel != nil {
 		in.fuel.Set(s)
+		in.oom.Set(0)
 	}
 	in.out.reset()
 }
@@ -163,29 +174,21 @@ func (in *instance) callError(err error, what string) *Error {
 		c.Detail = in.output()
 		return &c
 	}
+	msg := firstLine(err.Error())
 	var exit *sys.ExitError
 	if errors.As(err, &exit) {
-		return &Error{Kind: KindTrap, Function: name, Row: -1, Err: err,
-			Message: fmt.Sprintf("wasm guest exited with code %d in %s", exit.ExitCode(), what), Detail: in.output()}
+		msg = fmt.Sprintf("wasm guest exited with code %d", exit.ExitCode())
 	}
-	msg := firstLine(err.Error())
 	kind := KindTrap
-	if in.atMemoryCap() {
+	if in.oom != nil && in.oom.Get() != 0 {
 		kind = KindMemory
-		msg = fmt.Sprintf("out of memory: the guest trapped at its memory limit of %s (%s)", formatBytes(in.f.def.Limits.MemoryBytes), msg)
+		msg = fmt.Sprintf("out of memory: the guest trapped after memory.grow failed at its limit of %s (%s)", formatBytes(in.f.def.Limits.MemoryBytes), msg)
 	}
 	detail := strings.TrimSpace(strings.TrimPrefix(err.Error(), firstLine(err.Error())))
 	if out := in.output(); out != "" {
 		detail = "guest output:\n" + out + "\n" + detail
 	}
 	return &Error{Kind: kind, Function: name, Row: -1, Message: msg + " in " + what, Detail: detail, Err: err}
-}
-
-func (in *instance) atMemoryCap() bool {
-	if in.mem == nil {
-		return false
-	}
-	return uint64(in.mem.Size())+pageSize > uint64(pagesFor(in.f.def.Limits.MemoryBytes))*pageSize
 }
 
 func (in *instance) output() string { return string(in.out.b) }
@@ -253,6 +256,7 @@ func (in *instance) snapshot() {
 		in.snapGlobals[i] = g.Get()
 	}
 	in.snapScratch, in.snapScratchCap = in.scratch, in.scratchCap
+	in.snapEnv = in.env
 }
 
 // reset restores the snapshot. Memory that grew since is zeroed (it cannot shrink). It reports
@@ -276,7 +280,36 @@ func (in *instance) reset() bool {
 		g.Set(in.snapGlobals[i])
 	}
 	in.scratch, in.scratchCap = in.snapScratch, in.snapScratchCap
+	in.env = in.snapEnv
 	return true
+}
+
+// detEnv is what a guest without grants sees of time and randomness: a clock that starts at
+// 2022-01-01 and advances 1 ms per read, and a fixed ChaCha8 stream. Both restart with the
+// instance's state, so a session sees the same values whatever ran before it.
+type detEnv struct {
+	reads  int64
+	rng    rand.ChaCha8
+	seeded bool
+}
+
+var detEpoch = time.Date(2022, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
+
+func (e *detEnv) walltime() (int64, int32) {
+	t := e.nanotime() + detEpoch
+	return t / 1e9, int32(t % 1e9)
+}
+
+func (e *detEnv) nanotime() int64 {
+	e.reads++
+	return e.reads * int64(time.Millisecond)
+}
+
+func (e *detEnv) Read(p []byte) (int, error) {
+	if !e.seeded {
+		e.rng, e.seeded = *rand.NewChaCha8([32]byte{'w', 'a', 's', 'q', 'l'}), true
+	}
+	return e.rng.Read(p)
 }
 
 // boundedBuffer keeps the first max bytes written to it: the guest's stdout and stderr.

@@ -145,6 +145,7 @@ func (s *Session) evalChunk(ctx context.Context, args []Column, n int, m rowMap)
 		return res, nil
 	}
 	e := err.(*Error)
+	e.Function = s.f.def.Name
 	if e.Row >= 0 { // the guest returned normally: the instance stays
 		e.Input = formatRow(args, e.Row)
 		e.Row = m.at(e.Row)

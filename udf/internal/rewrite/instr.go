@@ -19,6 +19,7 @@ const (
 	opGlobalGet   = 0x23
 	opGlobalSet   = 0x24
 	opTableSet    = 0x26
+	opMemoryGrow  = 0x40
 	opI32Load     = 0x28
 	opI64Load     = 0x29
 	opF32Load     = 0x2a

@@ -4,7 +4,8 @@ import "fmt"
 
 // meter returns body with a fuel check at its entry and at every loop header. Each check charges
 // the instructions of its region: the loop body (or the function), not counting nested loops,
-// which charge their own. It also reports whether the body mutates tables or segments.
+// which charge their own. After each memory.grow that fails it sets the out-of-memory flag (the
+// global after the fuel counter). It also reports whether the body mutates tables or segments.
 func meter(body []byte, nParams int, fuelGlobal, fuelFunc uint32, remap func(uint32) uint32) ([]byte, bool, error) {
 	r := &reader{b: body}
 	nDecl := r.vecLen()
@@ -20,7 +21,8 @@ func meter(body []byte, nParams int, fuelGlobal, fuelFunc uint32, remap func(uin
 		return nil, false, fmt.Errorf("%d locals, above wazero's limit", locals)
 	}
 	codeStart := r.pos
-	scratch := uint32(locals) // the i64 local the check adds
+	scratch := uint32(locals) // the i64 local the fuel check adds
+	grown := scratch + 1      // the i32 local the memory.grow check adds
 
 	// Pass 1: the cost of each region, numbered in the order the regions open.
 	type block struct {
@@ -61,9 +63,9 @@ func meter(body []byte, nParams int, fuelGlobal, fuelFunc uint32, remap func(uin
 
 	// Pass 2: emit, with the extra local declared last.
 	w := &writer{}
-	w.u32(nDecl + 1)
+	w.u32(nDecl + 2)
 	w.raw(body[lenPrefix(body):codeStart])
-	w.byte(1, I64)
+	w.byte(1, I64, 1, I32)
 	check := func(cost int64) {
 		w.byte(opGlobalGet)
 		w.u32(fuelGlobal)
@@ -85,9 +87,17 @@ func meter(body []byte, nParams int, fuelGlobal, fuelFunc uint32, remap func(uin
 	region := 0
 	for _, in := range instrs {
 		copyInstr(w, body, in, remap)
-		if in.op == opLoop {
+		switch in.op {
+		case opLoop:
 			region++
 			check(costs[region])
+		case opMemoryGrow:
+			w.byte(opLocalTee)
+			w.u32(grown)
+			w.byte(opI32Const, 0x7f, 0x46, opIf, blockEmpty, opI32Const, 1, opGlobalSet) // -1 i32.eq
+			w.u32(fuelGlobal + 1)
+			w.byte(opEnd, opLocalGet)
+			w.u32(grown)
 		}
 	}
 	return w.b, mutates, nil

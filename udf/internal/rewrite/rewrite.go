@@ -13,6 +13,7 @@ const (
 	FuelModule   = "wasql"        // import module of the fuel host function
 	FuelFunc     = "__fuel"       // the fuel host function: () -> i64, the next slice
 	FuelGlobal   = "__wasql_fuel" // export of the fuel counter (mutable i64)
+	OOMGlobal    = "__wasql_oom"  // export of an i32 set to 1 when memory.grow fails
 	MemoryExport = "__wasql_memory"
 	LoopPrefix   = "__wasql_loop_" // + scalar export name
 	GlobalPrefix = "__wasql_g"     // + global index, for each mutable global
@@ -223,9 +224,9 @@ func Rewrite(bin []byte, opts Options) (*Result, error) {
 		out[secMemory] = w.b
 	}
 
-	// Globals: the originals (re-indexed), then the fuel counter.
+	// Globals: the originals (re-indexed), then the fuel counter and the out-of-memory flag.
 	w = &writer{}
-	w.u32(uint32(len(m.globals) + 1))
+	w.u32(uint32(len(m.globals) + 2))
 	for _, g := range m.globals {
 		w.byte(g.typ, boolByte(g.mutable))
 		if err := copyExpr(w, g.init, remap); err != nil {
@@ -233,6 +234,7 @@ func Rewrite(bin []byte, opts Options) (*Result, error) {
 		}
 	}
 	w.byte(I64, 1, opI64Const, 0, opEnd)
+	w.byte(I32, 1, opI32Const, 0, opEnd)
 	out[secGlobal] = w.b
 
 	// Exports: the originals (re-indexed), then what the host needs.
@@ -243,7 +245,8 @@ func Rewrite(bin []byte, opts Options) (*Result, error) {
 		}
 		exports = append(exports, e)
 	}
-	exports = append(exports, Export{Name: FuelGlobal, Kind: KindGlobal, Index: fuelGlobal})
+	exports = append(exports, Export{Name: FuelGlobal, Kind: KindGlobal, Index: fuelGlobal},
+		Export{Name: OOMGlobal, Kind: KindGlobal, Index: fuelGlobal + 1})
 	if len(mems) == 1 {
 		exports = append(exports, Export{Name: MemoryExport, Kind: KindMemory, Index: 0})
 	}
