@@ -21,6 +21,8 @@ func TestValidation(t *testing.T) {
 			"42P13", []string{"invalid module"}},
 		{"component", Definition{Module: []byte("\x00asm\x0d\x00\x01\x00"), Export: "f", Args: i64, Result: Bigint},
 			"42P13", []string{"components are not supported"}},
+		{"hostile vector length", Definition{Module: []byte("\x00asm\x01\x00\x00\x00\x02`\xc7\xc7\xc7\x7f\x7f\x7f~~\x7f\x7f\x01\x7f`\x01~\x01~"), Export: "f", Args: i64, Result: Bigint},
+			"42P13", []string{"invalid module", "past the end"}},
 		{"too large", Definition{Module: make([]byte, 2<<20), Export: "f", Args: i64, Result: Bigint},
 			"54000", []string{"above the limit"}},
 		{"missing export", Definition{Module: numeric, Export: "sub", Args: i64, Result: Bigint},
