@@ -8,11 +8,27 @@ import (
 	"math"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/wasql/wasql/udf/internal/rewrite"
 )
 
 var le = binary.LittleEndian
+
+// asBytes views 8-byte values as their bytes in memory. Wasm memory is little-endian, and so are
+// the hosts wazero compiles for (amd64, arm64), so 8-byte columns cross with one copy.
+func asBytes[T int64 | float64](v []T) []byte {
+	if len(v) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), 8*len(v))
+}
+
+func init() {
+	if binary.NativeEndian.Uint16([]byte{1, 0}) != 1 {
+		panic("wasql needs a little-endian host")
+	}
+}
 
 // Session is one query's use of a function. It keeps one instance across the query's batches and
 // resets it on Close, so no guest state reaches the next query (unless the function keeps state).
@@ -67,10 +83,11 @@ func (s *Session) Eval(ctx context.Context, rows int, args ...Column) (Column, e
 			return Column{}, fmt.Errorf("%s: argument %d is %d rows of %s, want %d rows of %s", f.def.Name, k+1, args[k].Len(), args[k].Type, rows, f.def.Args[k])
 		}
 	}
-	res := NewColumn(f.def.Result, rows)
+	var res Column
 	n := rows
 	var idx []int // the rows evaluated, when some are skipped
 	if f.def.OnNull == Strict && anyNulls(args) {
+		res = NewColumn(f.def.Result, rows)
 		idx = make([]int, 0, rows)
 		for i := 0; i < rows; i++ {
 			if nullAt(args, i) {
@@ -88,8 +105,18 @@ func (s *Session) Eval(ctx context.Context, rows int, args ...Column) (Column, e
 			f.stats.errors.Add(1)
 			return Column{}, err
 		}
+		if idx == nil && lo == 0 && hi == rows { // one batch, every row: the result as it is
+			res = part
+			break
+		}
+		if res.Type == 0 {
+			res = NewColumn(f.def.Result, rows)
+		}
 		scatter(&res, &part, lo, idx)
 		lo = hi
+	}
+	if res.Type == 0 { // no row to evaluate
+		res = NewColumn(f.def.Result, rows)
 	}
 	f.stats.rows.Add(int64(rows))
 	return res, nil
@@ -417,18 +444,13 @@ func writeFixed(p []byte, c *Column, n int) {
 			le.PutUint32(p[4*i:], uint32(v))
 		}
 	case rewrite.ColI64:
-		p = p[:8*n]
-		for i, v := range c.Ints[:n] {
-			le.PutUint64(p[8*i:], uint64(v))
-		}
+		copy(p[:8*n], asBytes(c.Ints[:n]))
 	case rewrite.ColF32:
 		for i, v := range c.Floats[:n] {
 			le.PutUint32(p[4*i:], math.Float32bits(float32(v)))
 		}
 	case rewrite.ColF64:
-		for i, v := range c.Floats[:n] {
-			le.PutUint64(p[8*i:], math.Float64bits(v))
-		}
+		copy(p[:8*n], asBytes(c.Floats[:n]))
 	}
 }
 
@@ -448,18 +470,13 @@ func readFixed(p []byte, res *Column, n int, layout rewrite.Column) error {
 			res.Ints[i] = int64(int32(le.Uint32(p[4*i:])))
 		}
 	case rewrite.ColI64:
-		p = p[:8*n]
-		for i := range res.Ints {
-			res.Ints[i] = int64(le.Uint64(p[8*i:]))
-		}
+		copy(asBytes(res.Ints), p[:8*n])
 	case rewrite.ColF32:
 		for i := range res.Floats {
 			res.Floats[i] = float64(math.Float32frombits(le.Uint32(p[4*i:])))
 		}
 	case rewrite.ColF64:
-		for i := range res.Floats {
-			res.Floats[i] = math.Float64frombits(le.Uint64(p[8*i:]))
-		}
+		copy(asBytes(res.Floats), p[:8*n])
 	}
 	switch res.Type {
 	case Boolean:

@@ -50,7 +50,8 @@ func FuzzRewrite(f *testing.F) {
 // FuzzSemantics generates a function from the fuzz input (arithmetic, nested blocks, bounded
 // loops, branches, calls) and checks the rewritten module computes the same result.
 func FuzzSemantics(f *testing.F) {
-	for _, s := range []string{"", "\x00\x01\x02", "\x05\x06\x07\x08\x09", "\x07\x07\x07\x01\x02\x03\x0a\x0b", "\x09\x09\x05\x00\x06"} {
+	for _, s := range []string{"", "\x00\x01\x02", "\x05\x06\x07\x08\x09", "\x07\x07\x07\x01\x02\x03\x0a\x0b",
+		"\x09\x09\x05\x00\x06", "\x06\x03\x0a\x16\x0b\x07\x05\x0a\x03"} {
 		f.Add([]byte(s), int64(7))
 	}
 	ctx := context.Background()
@@ -106,8 +107,8 @@ func mustCompile(t *testing.T, r wazero.Runtime, bin []byte) wazero.CompiledModu
 // inside nested blocks, ifs and loops that run 1 to 5 times each.
 func genModule(prog []byte) []byte {
 	const (
-		i64Add, i64Sub, i64Mul, i64RemS, i64And, i64Xor, i64ShrU = 0x7c, 0x7d, 0x7e, 0x81, 0x83, 0x85, 0x88
-		i64Eqz, i32GtS, i32WrapI64, opSelect, opDrop, opNop      = 0x50, 0x4a, 0xa7, 0x1b, 0x1a, 0x01
+		i64Add, i64Sub, i64Mul, i64RemS, i64And, i64Xor, i64ShrU   = 0x7c, 0x7d, 0x7e, 0x81, 0x83, 0x85, 0x88
+		i64Eqz, i64Eq, i32GtS, i32WrapI64, opSelect, opDrop, opNop = 0x50, 0x51, 0x4a, 0xa7, 0x1b, 0x1a, 0x01
 	)
 	body := &writer{}
 	var open []uint32 // per open construct: its loop counter local, 0 for block and if
@@ -175,8 +176,17 @@ func genModule(prog []byte) []byte {
 			acc()
 			body.byte(opI64Const, 2, i64RemS, i32WrapI64, opSelect)
 			set()
-		case 10:
-			body.byte(opNop, opI32Const, 5, opDrop)
+		case 10: // leave the function: br_if to its label, or return from inside an if
+			if (op/12)%2 == 0 {
+				acc()
+				acc()
+				body.byte(opI64Const, 3, i64And, i64Eqz, opBrIf, byte(len(open)), opDrop)
+			} else {
+				acc()
+				body.byte(opI64Const, 7, i64And, opI64Const, 5, i64Eq, opIf, blockEmpty)
+				acc()
+				body.byte(opReturn, opEnd, opNop)
+			}
 		case 11: // acc -= 1
 			acc()
 			body.byte(opI64Const, 1, i64Sub)

@@ -4,42 +4,46 @@ import "fmt"
 
 // Opcodes the rewriter looks at or emits.
 const (
-	opUnreachable = 0x00
-	opBlock       = 0x02
-	opLoop        = 0x03
-	opIf          = 0x04
-	opElse        = 0x05
-	opEnd         = 0x0b
-	opBr          = 0x0c
-	opBrIf        = 0x0d
-	opCall        = 0x10
-	opLocalGet    = 0x20
-	opLocalSet    = 0x21
-	opLocalTee    = 0x22
-	opGlobalGet   = 0x23
-	opGlobalSet   = 0x24
-	opTableSet    = 0x26
-	opMemoryGrow  = 0x40
-	opI32Load     = 0x28
-	opI64Load     = 0x29
-	opF32Load     = 0x2a
-	opF64Load     = 0x2b
-	opI32Load8U   = 0x2d
-	opI32Load16S  = 0x2e
-	opI32Store    = 0x36
-	opI64Store    = 0x37
-	opF32Store    = 0x38
-	opF64Store    = 0x39
-	opI32Const    = 0x41
-	opI64Const    = 0x42
-	opI32Eqz      = 0x45
-	opI64LtS      = 0x53
-	opI32Add      = 0x6a
-	opI32Sub      = 0x6b
-	opI64Sub      = 0x7d
-	opRefFunc     = 0xd2
-	prefixFC      = 0xfc
-	prefixFD      = 0xfd
+	opUnreachable  = 0x00
+	opBlock        = 0x02
+	opLoop         = 0x03
+	opIf           = 0x04
+	opElse         = 0x05
+	opEnd          = 0x0b
+	opBr           = 0x0c
+	opBrIf         = 0x0d
+	opReturn       = 0x0f
+	opBrTable      = 0x0e
+	opCall         = 0x10
+	opCallIndirect = 0x11
+	opLocalGet     = 0x20
+	opLocalSet     = 0x21
+	opLocalTee     = 0x22
+	opGlobalGet    = 0x23
+	opGlobalSet    = 0x24
+	opTableSet     = 0x26
+	opMemoryGrow   = 0x40
+	opI32Load      = 0x28
+	opI64Load      = 0x29
+	opF32Load      = 0x2a
+	opF64Load      = 0x2b
+	opI32Load8U    = 0x2d
+	opI32Load16S   = 0x2e
+	opI32Store     = 0x36
+	opI64Store     = 0x37
+	opF32Store     = 0x38
+	opF64Store     = 0x39
+	opI32Const     = 0x41
+	opI64Const     = 0x42
+	opI32Eqz       = 0x45
+	opI32Eq        = 0x46
+	opI64LtS       = 0x53
+	opI32Add       = 0x6a
+	opI32Sub       = 0x6b
+	opI64Sub       = 0x7d
+	opRefFunc      = 0xd2
+	prefixFC       = 0xfc
+	prefixFD       = 0xfd
 
 	blockEmpty = 0x40
 )
@@ -96,14 +100,14 @@ func (r *reader) next() instr {
 		r.sleb(33)
 	case op == opBr || op == opBrIf:
 		r.u32()
-	case op == 0x0e: // br_table
+	case op == opBrTable:
 		n := r.vecLen()
 		for i := uint32(0); i <= n && r.err == nil; i++ {
 			r.u32()
 		}
 	case op == opCall:
 		in.funcIdx, in.refsFunc = r.u32(), true
-	case op == 0x11: // call_indirect
+	case op == opCallIndirect:
 		r.u32()
 		r.u32()
 	case op == 0x12 || op == 0x13:

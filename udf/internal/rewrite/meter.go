@@ -2,11 +2,19 @@ package rewrite
 
 import "fmt"
 
-// meter returns body with a fuel check at its entry and at every loop header. Each check charges
+// meter returns body with fuel checks at its entry and at every loop header. Each check charges
 // the instructions of its region: the loop body (or the function), not counting nested loops,
-// which charge their own. After each memory.grow that fails it sets the out-of-memory flag (the
-// global after the fuel counter). It also reports whether the body mutates tables or segments.
-func meter(body []byte, nParams int, fuelGlobal, fuelFunc uint32, remap func(uint32) uint32) ([]byte, bool, error) {
+// which charge their own.
+//
+// The counter lives in a local while the function runs, so a loop's check is a register
+// subtraction and a branch, not a load and store of the global (which would chain every
+// iteration through memory). The global is read at entry and after each call, and written
+// back before each call and each way out of the function (return, a branch to the function's
+// label, its final end); traps discard the instance, so they need no write-back.
+//
+// After each memory.grow that fails, meter sets the out-of-memory flag (the global after the fuel
+// counter). It also reports whether the body mutates tables or segments.
+func meter(body []byte, nParams int, fuelGlobal, fuelFunc uint32, remap func(uint32) uint32, fuel bool) ([]byte, bool, error) {
 	r := &reader{b: body}
 	nDecl := r.vecLen()
 	locals := uint64(nParams)
@@ -21,18 +29,20 @@ func meter(body []byte, nParams int, fuelGlobal, fuelFunc uint32, remap func(uin
 		return nil, false, fmt.Errorf("%d locals, above wazero's limit", locals)
 	}
 	codeStart := r.pos
-	scratch := uint32(locals) // the i64 local the fuel check adds
-	grown := scratch + 1      // the i32 local the memory.grow check adds
+	cache := uint32(locals) // the i64 local holding the fuel counter
+	grown := cache + 1      // the i32 local the memory.grow check adds
 
-	// Pass 1: the cost of each region, numbered in the order the regions open.
-	type block struct {
-		loop   bool
-		region int
+	// Pass 1: the cost of each region, numbered in the order the regions open, and which
+	// instructions leave the function.
+	type block struct{ region int }
+	type step struct {
+		instr
+		leaves bool // return, final end, or a branch to the function's label
 	}
 	costs := []int64{0}
 	stack := []block{{region: 0}}
 	mutates := false
-	var instrs []instr
+	var steps []step
 	for len(stack) > 0 {
 		if r.done() {
 			if r.err == nil {
@@ -44,7 +54,7 @@ func meter(body []byte, nParams int, fuelGlobal, fuelFunc uint32, remap func(uin
 		if r.err != nil {
 			return nil, false, r.err
 		}
-		instrs = append(instrs, in)
+		st := step{instr: in}
 		mutates = mutates || in.mutates
 		costs[stack[len(stack)-1].region]++
 		switch in.op {
@@ -52,55 +62,84 @@ func meter(body []byte, nParams int, fuelGlobal, fuelFunc uint32, remap func(uin
 			stack = append(stack, block{region: stack[len(stack)-1].region})
 		case opLoop:
 			costs = append(costs, 0)
-			stack = append(stack, block{loop: true, region: len(costs) - 1})
+			stack = append(stack, block{region: len(costs) - 1})
 		case opEnd:
 			stack = stack[:len(stack)-1]
+			st.leaves = len(stack) == 0
+		case opReturn:
+			st.leaves = true
+		case opBr, opBrIf, opBrTable:
+			st.leaves = branchesOut(body[in.start+1:in.end], in.op, uint32(len(stack)-1))
 		}
+		steps = append(steps, st)
 	}
 	if r.pos != len(body) {
 		return nil, false, fmt.Errorf("%d bytes after the end of the function body", len(body)-r.pos)
 	}
 
-	// Pass 2: emit, with the extra local declared last.
+	// Pass 2: emit, with the extra locals declared last.
 	w := &writer{}
 	w.u32(nDecl + 2)
 	w.raw(body[lenPrefix(body):codeStart])
 	w.byte(1, I64, 1, I32)
-	check := func(cost int64) {
-		w.byte(opGlobalGet)
-		w.u32(fuelGlobal)
+	local := func(op byte, idx uint32) { w.byte(op); w.u32(idx) }
+	store := func() { local(opLocalGet, cache); local(opGlobalSet, fuelGlobal) }
+	load := func() { local(opGlobalGet, fuelGlobal); local(opLocalSet, cache) }
+	// charge subtracts cost from the counter on the stack, keeps it in the local and calls the
+	// host when it goes negative.
+	charge := func(cost int64) {
 		w.byte(opI64Const)
 		w.s64(cost)
-		w.byte(opI64Sub, opLocalTee)
-		w.u32(scratch)
-		w.byte(opGlobalSet)
-		w.u32(fuelGlobal)
-		w.byte(opLocalGet)
-		w.u32(scratch)
-		w.byte(opI64Const, 0, opI64LtS, opIf, blockEmpty, opCall)
-		w.u32(fuelFunc)
-		w.byte(opGlobalSet)
-		w.u32(fuelGlobal)
+		w.byte(opI64Sub)
+		local(opLocalTee, cache)
+		w.byte(opI64Const, 0, opI64LtS, opIf, blockEmpty)
+		local(opCall, fuelFunc)
+		local(opLocalSet, cache)
 		w.byte(opEnd)
 	}
-	check(costs[0])
+	if fuel {
+		local(opGlobalGet, fuelGlobal)
+		charge(costs[0])
+	}
 	region := 0
-	for _, in := range instrs {
-		copyInstr(w, body, in, remap)
-		switch in.op {
-		case opLoop:
+	for _, st := range steps {
+		isCall := st.op == opCall || st.op == opCallIndirect
+		if fuel && (st.leaves || isCall) {
+			store()
+		}
+		copyInstr(w, body, st.instr, remap)
+		switch {
+		case fuel && isCall:
+			load()
+		case fuel && st.op == opLoop:
 			region++
-			check(costs[region])
-		case opMemoryGrow:
-			w.byte(opLocalTee)
-			w.u32(grown)
-			w.byte(opI32Const, 0x7f, 0x46, opIf, blockEmpty, opI32Const, 1, opGlobalSet) // -1 i32.eq
-			w.u32(fuelGlobal + 1)
-			w.byte(opEnd, opLocalGet)
-			w.u32(grown)
+			local(opLocalGet, cache)
+			charge(costs[region])
+		case st.op == opMemoryGrow:
+			local(opLocalTee, grown)
+			w.byte(opI32Const, 0x7f, opI32Eq, opIf, blockEmpty, opI32Const, 1) // -1
+			local(opGlobalSet, fuelGlobal+1)
+			w.byte(opEnd)
+			local(opLocalGet, grown)
 		}
 	}
 	return w.b, mutates, nil
+}
+
+// branchesOut reports whether the br, br_if or br_table with immediates imm targets label depth
+// out, the function's own label.
+func branchesOut(imm []byte, op uint32, out uint32) bool {
+	r := &reader{b: imm}
+	if op != opBrTable {
+		return r.u32() == out
+	}
+	n := r.vecLen()
+	for i := uint32(0); i <= n && r.err == nil; i++ {
+		if r.u32() == out {
+			return true
+		}
+	}
+	return false
 }
 
 // lenPrefix is the size of the LEB128 at the start of b.

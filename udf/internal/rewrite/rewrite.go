@@ -60,6 +60,7 @@ type Options struct {
 	MaxMemoryPages uint32 // cap on linear memory in 64 KiB pages; 0 leaves it unchanged
 	NeedMemory     bool   // give a module without memory one page (scalar loops need memory)
 	Loops          []Loop
+	NoMeter        bool // skip fuel checks: only for measuring what metering costs
 }
 
 // Info is what validation needs to know of a module, read without changing it.
@@ -288,7 +289,7 @@ func Rewrite(bin []byte, opts Options) (*Result, error) {
 	w.u32(uint32(len(m.codes) + len(opts.Loops)))
 	for i, body := range m.codes {
 		nParams := len(m.types[m.funcs[i]].Params)
-		b, mutates, err := meter(body, nParams, fuelGlobal, fuelFunc, remap)
+		b, mutates, err := meter(body, nParams, fuelGlobal, fuelFunc, remap, !opts.NoMeter)
 		if err != nil {
 			return nil, malformed(fmt.Errorf("function %d: %w", m.nImpFunc+uint32(i), err))
 		}
