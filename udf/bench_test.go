@@ -74,6 +74,9 @@ func benchFib(b *testing.B, bin []byte, closeOnDone bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	if g := m.ExportedGlobal(rewrite.FuelGlobal); g != nil {
+		g.(api.MutableGlobal).Set(1 << 62)
+	}
 	fn := m.ExportedFunction("fib_iter")
 	stack := []uint64{0}
 	const n = 10000

@@ -14,7 +14,18 @@ import "fmt"
 //
 // After each memory.grow that fails, meter sets the out-of-memory flag (the global after the fuel
 // counter). It also reports whether the body mutates tables or segments.
-func meter(body []byte, nParams int, fuelGlobal, fuelFunc uint32, remap func(uint32) uint32, fuel bool) ([]byte, bool, error) {
+//
+// A leaf function (no loop, no call) runs in bounded time, so it is not instrumented: callers
+// charge its cost at their call sites instead, and calls to it stay as cheap as before.
+type meterer struct {
+	fuelGlobal, fuelFunc uint32
+	remap                func(uint32) uint32
+	fuel                 bool                   // instrument this body
+	leafCost             func(idx uint32) int64 // cost of a leaf callee, 0 for the others
+}
+
+func (mt *meterer) meter(body []byte, nParams int) ([]byte, bool, error) {
+	fuelGlobal, fuelFunc, remap, fuel := mt.fuelGlobal, mt.fuelFunc, mt.remap, mt.fuel
 	r := &reader{b: body}
 	nDecl := r.vecLen()
 	locals := uint64(nParams)
@@ -57,6 +68,9 @@ func meter(body []byte, nParams int, fuelGlobal, fuelFunc uint32, remap func(uin
 		st := step{instr: in}
 		mutates = mutates || in.mutates
 		costs[stack[len(stack)-1].region]++
+		if in.op == opCall {
+			costs[stack[len(stack)-1].region] += mt.leafCost(in.funcIdx)
+		}
 		switch in.op {
 		case opBlock, opIf:
 			stack = append(stack, block{region: stack[len(stack)-1].region})
@@ -152,13 +166,81 @@ func lenPrefix(b []byte) int {
 	return len(b)
 }
 
+// leafInfo says whether a defined function is a leaf (no loop, no call: bounded time) and how
+// many instructions it has.
+type leafInfo struct {
+	leaf bool
+	cost int64
+}
+
+func (m *module) leaves() ([]leafInfo, error) {
+	out := make([]leafInfo, len(m.codes))
+	for i, body := range m.codes {
+		r := &reader{b: body}
+		n := r.vecLen()
+		for j := uint32(0); j < n && r.err == nil; j++ {
+			r.u32()
+			r.byte()
+		}
+		out[i].leaf = true
+		for !r.done() {
+			in := r.next()
+			out[i].cost++
+			if in.op == opLoop || in.op == opCall || in.op == opCallIndirect {
+				out[i].leaf = false
+			}
+		}
+		if r.err != nil {
+			return nil, fmt.Errorf("function %d: %w", m.nImpFunc+uint32(i), r.err)
+		}
+	}
+	return out, nil
+}
+
+// inlined is a leaf export whose body the scalar loop copies instead of calling it.
+type inlined struct {
+	body []byte
+	typ  FuncType
+}
+
 // loopBody generates __wasql_loop_<export>(n, out, c0, ..., ck): for each of n rows it loads one
-// value from each column, calls the export, stores the result and advances the pointers.
-func loopBody(l Loop, target uint32) []byte {
+// value from each column, evaluates the export, stores the result and advances the pointers.
+// A leaf export is inlined: its parameters and locals become locals of the loop (the locals
+// zeroed each row, as a call would), its body a block, its returns branches out of that block.
+func loopBody(l Loop, target uint32, inline *inlined, remap func(uint32) uint32) ([]byte, error) {
 	const n, out = 0, 1
 	col := func(i int) uint32 { return uint32(2 + i) }
+	base := uint32(2 + len(l.Args)) // first local of the inlined function
 	w := &writer{}
-	w.u32(0) // no locals beyond the parameters
+	var declared []byte // the inlined function's declared locals, one type per local
+	var code []byte
+	if inline != nil {
+		r := &reader{b: inline.body}
+		groups := r.vecLen()
+		for i := uint32(0); i < groups && r.err == nil; i++ {
+			count, typ := r.u32(), r.byte()
+			if count > 1000 {
+				inline = nil // not worth copying
+				break
+			}
+			for range count {
+				declared = append(declared, typ)
+			}
+		}
+		if r.err != nil {
+			return nil, r.err
+		}
+		code = inline.body[r.pos:]
+	}
+	if inline == nil {
+		w.u32(0)
+	} else {
+		locals := append(append([]byte(nil), inline.typ.Params...), declared...)
+		w.u32(uint32(len(locals)))
+		for _, t := range locals {
+			w.byte(1, t)
+		}
+	}
 	w.byte(opLocalGet, n, opI32Eqz, opBrIf, 0)
 	w.byte(opLoop, blockEmpty)
 	w.byte(opLocalGet, out)
@@ -168,8 +250,46 @@ func loopBody(l Loop, target uint32) []byte {
 		load, align := loadOp(c)
 		w.byte(load, align, 0)
 	}
-	w.byte(opCall)
-	w.u32(target)
+	if inline == nil {
+		w.byte(opCall)
+		w.u32(target)
+	} else {
+		for i := len(l.Args) - 1; i >= 0; i-- {
+			w.byte(opLocalSet)
+			w.u32(base + uint32(i))
+		}
+		for i, t := range declared {
+			zero(w, t)
+			w.byte(opLocalSet)
+			w.u32(base + uint32(len(l.Args)+i))
+		}
+		w.byte(opBlock, inline.typ.Results[0])
+		r := &reader{b: code}
+		depth := uint32(0)
+		for !r.done() {
+			in := r.next()
+			switch {
+			case in.op >= opLocalGet && in.op <= opLocalTee:
+				idx := (&reader{b: code[in.start+1 : in.end]}).u32()
+				w.byte(byte(in.op))
+				w.u32(base + idx)
+			case in.op == opReturn:
+				w.byte(opBr)
+				w.u32(depth)
+			default:
+				copyInstr(w, code, in, remap)
+			}
+			switch in.op {
+			case opBlock, opLoop, opIf:
+				depth++
+			case opEnd:
+				depth--
+			}
+		}
+		if r.err != nil {
+			return nil, r.err
+		}
+	}
 	store, align := storeOp(l.Result)
 	w.byte(store, align, 0)
 	advance := func(local uint32, by uint32) {
@@ -186,7 +306,26 @@ func loopBody(l Loop, target uint32) []byte {
 	}
 	w.byte(opLocalGet, n, opI32Const, 1, opI32Sub, opLocalTee, n, opBrIf, 0)
 	w.byte(opEnd, opEnd)
-	return w.b
+	return w.b, nil
+}
+
+// zero pushes the zero value of a local of type t.
+func zero(w *writer, t byte) {
+	switch t {
+	case I32:
+		w.byte(opI32Const, 0)
+	case I64:
+		w.byte(opI64Const, 0)
+	case F32:
+		w.byte(0x43, 0, 0, 0, 0)
+	case F64:
+		w.byte(0x44, 0, 0, 0, 0, 0, 0, 0, 0)
+	case V128:
+		w.byte(prefixFD, 12)
+		w.raw(make([]byte, 16))
+	default: // funcref, externref
+		w.byte(0xd0, t)
+	}
 }
 
 func loadOp(c Column) (op, align byte) {

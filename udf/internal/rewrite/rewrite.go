@@ -285,11 +285,22 @@ func Rewrite(bin []byte, opts Options) (*Result, error) {
 	}
 
 	// Code: every body metered, then the loops.
+	leaves, err := m.leaves()
+	if err != nil {
+		return nil, malformed(err)
+	}
 	w = &writer{}
 	w.u32(uint32(len(m.codes) + len(opts.Loops)))
 	for i, body := range m.codes {
 		nParams := len(m.types[m.funcs[i]].Params)
-		b, mutates, err := meter(body, nParams, fuelGlobal, fuelFunc, remap, !opts.NoMeter)
+		mt := meterer{fuelGlobal: fuelGlobal, fuelFunc: fuelFunc, remap: remap, fuel: !opts.NoMeter && !leaves[i].leaf,
+			leafCost: func(idx uint32) int64 {
+				if idx < m.nImpFunc || !leaves[idx-m.nImpFunc].leaf {
+					return 0
+				}
+				return leaves[idx-m.nImpFunc].cost
+			}}
+		b, mutates, err := mt.meter(body, nParams)
 		if err != nil {
 			return nil, malformed(fmt.Errorf("function %d: %w", m.nImpFunc+uint32(i), err))
 		}
@@ -298,7 +309,14 @@ func Rewrite(bin []byte, opts Options) (*Result, error) {
 		w.raw(b)
 	}
 	for i, l := range opts.Loops {
-		b := loopBody(l, loopTargets[i])
+		var inline *inlined
+		if t := loopTargets[i] - 1; loopTargets[i] > m.nImpFunc && leaves[t-m.nImpFunc].leaf {
+			inline = &inlined{body: m.codes[t-m.nImpFunc], typ: m.types[m.funcs[t-m.nImpFunc]]}
+		}
+		b, err := loopBody(l, loopTargets[i], inline, remap)
+		if err != nil {
+			return nil, malformed(err)
+		}
 		w.u32(uint32(len(b)))
 		w.raw(b)
 	}
