@@ -43,9 +43,10 @@ func benchAdd(b *testing.B, meter bool) {
 	s := f.Session()
 	defer s.Close()
 	ctx := context.Background()
+	var res Column
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := s.Eval(ctx, batch, x, y); err != nil {
+		if err := s.EvalInto(ctx, &res, batch, x, y); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -131,9 +132,10 @@ func benchSlugify(b *testing.B, guest string) {
 	s := f.Session()
 	defer s.Close()
 	ctx := context.Background()
+	var res Column
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := s.Eval(ctx, batch, in); err != nil {
+		if err := s.EvalInto(ctx, &res, batch, in); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -108,3 +108,26 @@ func TestTrapPinnedToRow(t *testing.T) {
 		t.Fatalf("after the trap: %v %v", got.Ints[1700], err)
 	}
 }
+
+func TestEvalIntoReuses(t *testing.T) {
+	rt := newRuntime(t)
+	f := load(t, rt, Definition{Module: fixture(t, "numeric.wasm"), Export: "add", Args: []Type{Bigint, Bigint}, Result: Bigint})
+	s := f.Session()
+	defer s.Close()
+	var res Column
+	for round := range 3 {
+		a, b := ints(Bigint, 1, 2, 3), ints(Bigint, 10, 20, 30)
+		if round == 1 {
+			b.Nulls = []bool{false, true, false}
+		}
+		if err := s.EvalInto(context.Background(), &res, 3, a, b); err != nil {
+			t.Fatal(err)
+		}
+		if res.Ints[0] != 11 || res.Ints[2] != 33 || res.IsNull(1) != (round == 1) || (round != 1 && res.Ints[1] != 22) {
+			t.Fatalf("round %d: %+v", round, res)
+		}
+	}
+	if err := s.EvalInto(context.Background(), &res, 0, ints(Bigint), ints(Bigint)); err != nil || res.Len() != 0 {
+		t.Fatalf("zero rows: %+v %v", res, err)
+	}
+}

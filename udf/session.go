@@ -34,8 +34,9 @@ func init() {
 // resets it on Close, so no guest state reaches the next query (unless the function keeps state).
 // A Session is not safe for concurrent use; open one per goroutine.
 type Session struct {
-	f  *Function
-	in *instance
+	f    *Function
+	in   *instance
+	part Column // the result of one batch, when a call takes several
 }
 
 // Session opens a session. It takes an instance from the pool at the first Eval.
@@ -74,20 +75,27 @@ func (s *Session) discard() {
 // A STRICT function is not called for rows with a NULL argument: their result is NULL. Rows go
 // to the guest in batches bounded by the runtime's batch rows and bytes, one guest call each.
 func (s *Session) Eval(ctx context.Context, rows int, args ...Column) (Column, error) {
+	var res Column
+	err := s.EvalInto(ctx, &res, rows, args...)
+	return res, err
+}
+
+// EvalInto is Eval writing into res, reusing its storage: the way to evaluate batch after batch
+// without allocating a result column each time.
+func (s *Session) EvalInto(ctx context.Context, res *Column, rows int, args ...Column) error {
 	f := s.f
 	if len(args) != len(f.def.Args) {
-		return Column{}, fmt.Errorf("%s: %d arguments given, %d declared", f.def.Name, len(args), len(f.def.Args))
+		return fmt.Errorf("%s: %d arguments given, %d declared", f.def.Name, len(args), len(f.def.Args))
 	}
 	for k := range args {
 		if args[k].Type != f.def.Args[k] || args[k].Len() != rows {
-			return Column{}, fmt.Errorf("%s: argument %d is %d rows of %s, want %d rows of %s", f.def.Name, k+1, args[k].Len(), args[k].Type, rows, f.def.Args[k])
+			return fmt.Errorf("%s: argument %d is %d rows of %s, want %d rows of %s", f.def.Name, k+1, args[k].Len(), args[k].Type, rows, f.def.Args[k])
 		}
 	}
-	var res Column
 	n := rows
 	var idx []int // the rows evaluated, when some are skipped
 	if f.def.OnNull == Strict && anyNulls(args) {
-		res = NewColumn(f.def.Result, rows)
+		res.reset(f.def.Result, rows)
 		idx = make([]int, 0, rows)
 		for i := 0; i < rows; i++ {
 			if nullAt(args, i) {
@@ -98,28 +106,34 @@ func (s *Session) Eval(ctx context.Context, rows int, args ...Column) (Column, e
 		}
 		args, n = gather(args, idx), len(idx)
 	}
+	if n == 0 {
+		if idx == nil {
+			res.reset(f.def.Result, rows)
+		}
+		return nil
+	}
+	if idx == nil && s.chunkEnd(args, 0, n) == n { // one batch of every row: straight into res
+		if err := s.evalChunk(ctx, res, args, n, rowMap{}); err != nil {
+			f.stats.errors.Add(1)
+			return err
+		}
+		f.stats.rows.Add(int64(rows))
+		return nil
+	}
+	if idx == nil {
+		res.reset(f.def.Result, rows)
+	}
 	for lo := 0; lo < n; {
 		hi := s.chunkEnd(args, lo, n)
-		part, err := s.evalChunk(ctx, slice(args, lo, hi), hi-lo, rowMap{base: lo, idx: idx})
-		if err != nil {
+		if err := s.evalChunk(ctx, &s.part, slice(args, lo, hi), hi-lo, rowMap{base: lo, idx: idx}); err != nil {
 			f.stats.errors.Add(1)
-			return Column{}, err
+			return err
 		}
-		if idx == nil && lo == 0 && hi == rows { // one batch, every row: the result as it is
-			res = part
-			break
-		}
-		if res.Type == 0 {
-			res = NewColumn(f.def.Result, rows)
-		}
-		scatter(&res, &part, lo, idx)
+		scatter(res, &s.part, lo, idx)
 		lo = hi
 	}
-	if res.Type == 0 { // no row to evaluate
-		res = NewColumn(f.def.Result, rows)
-	}
 	f.stats.rows.Add(int64(rows))
-	return res, nil
+	return nil
 }
 
 // chunkEnd ends a batch at the row limit, or earlier where variable-width input passes the byte
@@ -157,46 +171,46 @@ func (m rowMap) at(i int) int {
 
 // evalChunk makes one guest call for n rows. A trap in a batch is pinned to its row by bisecting
 // on fresh instances, as Materialize does.
-func (s *Session) evalChunk(ctx context.Context, args []Column, n int, m rowMap) (Column, error) {
+func (s *Session) evalChunk(ctx context.Context, res *Column, args []Column, n int, m rowMap) error {
 	in, err := s.instance(ctx)
 	if err != nil {
-		return Column{}, err
+		return err
 	}
-	var res Column
 	if s.f.batch {
-		res, err = in.evalColumnar(ctx, args, n)
+		err = in.evalColumnar(ctx, res, args, n)
 	} else {
-		res, err = in.evalScalar(ctx, args, n)
+		err = in.evalScalar(ctx, res, args, n)
 	}
 	if err == nil {
-		return res, nil
+		return nil
 	}
 	e := err.(*Error)
 	e.Function = s.f.def.Name
 	if e.Row >= 0 { // the guest returned normally: the instance stays
 		e.Input = formatRow(args, e.Row)
 		e.Row = m.at(e.Row)
-		return Column{}, e
+		return e
 	}
 	s.discard()
 	if n > 1 && (e.Kind == KindTrap || e.Kind == KindMemory) {
 		h := n / 2
-		if _, err := s.evalChunk(ctx, slice(args, 0, h), h, m); err != nil {
-			return Column{}, err
+		var scratch Column
+		if err := s.evalChunk(ctx, &scratch, slice(args, 0, h), h, m); err != nil {
+			return err
 		}
-		if _, err := s.evalChunk(ctx, slice(args, h, n), n-h, rowMap{base: m.base + h, idx: m.idx}); err != nil {
-			return Column{}, err
+		if err := s.evalChunk(ctx, &scratch, slice(args, h, n), n-h, rowMap{base: m.base + h, idx: m.idx}); err != nil {
+			return err
 		}
-		return Column{}, e // not reproducible in smaller batches: report it for the batch
+		return e // not reproducible in smaller batches: report it for the batch
 	}
 	if n == 1 && e.Kind != KindTimeout && e.Kind != KindCanceled {
 		e.Input, e.Row = formatRow(args, 0), m.at(0)
 	}
-	return Column{}, e
+	return e
 }
 
 // evalScalar runs the generated loop of a numeric scalar export over n rows without NULLs.
-func (in *instance) evalScalar(ctx context.Context, args []Column, n int) (Column, error) {
+func (in *instance) evalScalar(ctx context.Context, res *Column, args []Column, n int) error {
 	f := in.f
 	out := storeLayout(f.def.Result)
 	size := align8(uint32(n) * out.Width())
@@ -205,11 +219,11 @@ func (in *instance) evalScalar(ctx context.Context, args []Column, n int) (Colum
 	}
 	base, err := in.reserve(ctx, size)
 	if err != nil {
-		return Column{}, err
+		return err
 	}
 	view, ok := in.mem.Read(base, size)
 	if !ok {
-		return Column{}, in.abiError("host region %d+%d is outside memory", base, size)
+		return in.abiError("host region %d+%d is outside memory", base, size)
 	}
 	stack := in.stack[:2+len(args)]
 	stack[0], stack[1] = uint64(n), uint64(base)
@@ -220,17 +234,14 @@ func (in *instance) evalScalar(ctx context.Context, args []Column, n int) (Colum
 		off += align8(uint32(n) * args[k].Type.width())
 	}
 	if err := in.call(ctx, in.entry, n, stack, f.def.Export); err != nil {
-		return Column{}, err
+		return err
 	}
 	view, ok = in.mem.Read(base, uint32(n)*out.Width())
 	if !ok {
-		return Column{}, in.abiError("result region is outside memory")
+		return in.abiError("result region is outside memory")
 	}
-	res := NewColumn(f.def.Result, n)
-	if err := readFixed(view, &res, n, out); err != nil {
-		return Column{}, err
-	}
-	return res, nil
+	res.reset(f.def.Result, n)
+	return readFixed(view, res, n, out)
 }
 
 // storeLayout is how the generated loop stores a result: i32 results take four bytes.
@@ -244,7 +255,7 @@ func storeLayout(t Type) rewrite.Column {
 func descSize(nargs int) uint32 { return 48 + 20*uint32(nargs) }
 
 // evalColumnar calls a wasql_batch_ export over n rows (docs/abi.md §4).
-func (in *instance) evalColumnar(ctx context.Context, args []Column, n int) (Column, error) {
+func (in *instance) evalColumnar(ctx context.Context, res *Column, args []Column, n int) error {
 	f := in.f
 	rt := f.def.Result
 	un := uint32(n)
@@ -272,11 +283,11 @@ func (in *instance) evalColumnar(ctx context.Context, args []Column, n int) (Col
 	}
 	base, err := in.reserve(ctx, size)
 	if err != nil {
-		return Column{}, err
+		return err
 	}
 	view, ok := in.mem.Read(base, size)
 	if !ok {
-		return Column{}, in.abiError("host region %d+%d is outside memory", base, size)
+		return in.abiError("host region %d+%d is outside memory", base, size)
 	}
 	clear(view[:descSize(len(args))])
 	le.PutUint32(view[0:], abiVersion)
@@ -331,11 +342,11 @@ func (in *instance) evalColumnar(ctx context.Context, args []Column, n int) (Col
 	stack := in.stack[:1]
 	stack[0] = uint64(base)
 	if err := in.call(ctx, in.entry, n, stack, f.entry); err != nil {
-		return Column{}, err
+		return err
 	}
 	desc, ok := in.mem.Read(base, descSize(len(args)))
 	if !ok {
-		return Column{}, in.abiError("batch descriptor is outside memory")
+		return in.abiError("batch descriptor is outside memory")
 	}
 	switch status := uint32(stack[0]); status {
 	case 0:
@@ -343,24 +354,24 @@ func (in *instance) evalColumnar(ctx context.Context, args []Column, n int) (Col
 		row, ptr, length := le.Uint32(desc[36:]), le.Uint32(desc[40:]), le.Uint32(desc[44:])
 		msg, ok := in.mem.Read(ptr, min(length, 1024))
 		if !ok {
-			return Column{}, in.abiError("error message %d+%d is outside memory", ptr, length)
+			return in.abiError("error message %d+%d is outside memory", ptr, length)
 		}
 		text := strings.ToValidUTF8(string(msg), "\uFFFD")
 		if status == 2 {
-			return Column{}, in.abiError("the guest refused the batch: %s", text)
+			return in.abiError("the guest refused the batch: %s", text)
 		}
 		if row >= un {
-			return Column{}, in.abiError("error_row %d is outside the batch of %d rows", row, n)
+			return in.abiError("error_row %d is outside the batch of %d rows", row, n)
 		}
-		return Column{}, &Error{Kind: KindRowError, Function: f.def.Name, Row: int(row), Message: text, Detail: in.output()}
+		return &Error{Kind: KindRowError, Function: f.def.Name, Row: int(row), Message: text, Detail: in.output()}
 	default:
-		return Column{}, in.abiError("%s returned status %d (want 0 or 1)", f.entry, status)
+		return in.abiError("%s returned status %d (want 0 or 1)", f.entry, status)
 	}
 
-	res := NewColumn(rt, n)
+	res.reset(rt, n)
 	bm, ok := in.mem.Read(resValidity, nb)
 	if !ok {
-		return Column{}, in.abiError("result validity is outside memory")
+		return in.abiError("result validity is outside memory")
 	}
 	for i := 0; i < n; i++ {
 		if bm[i/8]&(1<<(i%8)) == 0 {
@@ -370,46 +381,46 @@ func (in *instance) evalColumnar(ctx context.Context, args []Column, n int) (Col
 	if !rt.Variable() {
 		vals, ok := in.mem.Read(resValuesPtr, resValues)
 		if !ok {
-			return Column{}, in.abiError("result values are outside memory")
+			return in.abiError("result values are outside memory")
 		}
-		return res, readFixed(vals, &res, n, rt.column())
+		return readFixed(vals, res, n, rt.column())
 	}
 	dataPtr, dataLen := le.Uint32(desc[16+12:]), le.Uint32(desc[16+16:])
 	if uint64(dataLen) > f.def.Limits.ResultBytes {
-		return Column{}, &Error{Kind: KindResultLimit, Function: f.def.Name, Row: -1,
+		return &Error{Kind: KindResultLimit, Function: f.def.Name, Row: -1,
 			Message: fmt.Sprintf("result of %d bytes is above the limit of %s per batch", dataLen, formatBytes(f.def.Limits.ResultBytes))}
 	}
 	offs, ok := in.mem.Read(resValuesPtr, resValues)
 	if !ok {
-		return Column{}, in.abiError("result offsets are outside memory")
+		return in.abiError("result offsets are outside memory")
 	}
 	var buf []byte
 	if dataLen > 0 {
 		d, ok := in.mem.Read(dataPtr, dataLen)
 		if !ok {
-			return Column{}, in.abiError("result data %d+%d is outside memory", dataPtr, dataLen)
+			return in.abiError("result data %d+%d is outside memory", dataPtr, dataLen)
 		}
 		buf = append([]byte(nil), d...)
 	}
 	if le.Uint32(offs) != 0 || le.Uint32(offs[4*n:]) != dataLen {
-		return Column{}, in.abiError("result offsets must start at 0 and end at data_len %d (got %d..%d)", dataLen, le.Uint32(offs), le.Uint32(offs[4*n:]))
+		return in.abiError("result offsets must start at 0 and end at data_len %d (got %d..%d)", dataLen, le.Uint32(offs), le.Uint32(offs[4*n:]))
 	}
 	checkUTF8 := rt == Text || rt == JSON
 	for i := 0; i < n; i++ {
 		a, b := le.Uint32(offs[4*i:]), le.Uint32(offs[4*i+4:])
 		if b < a {
-			return Column{}, in.abiError("result offsets decrease at row %d (%d > %d)", i, a, b)
+			return in.abiError("result offsets decrease at row %d (%d > %d)", i, a, b)
 		}
 		if res.IsNull(i) {
 			continue
 		}
 		res.Bytes[i] = buf[a:b:b]
 		if checkUTF8 && !utf8.Valid(res.Bytes[i]) {
-			return Column{}, &Error{Kind: KindEncoding, Function: f.def.Name, Row: i,
+			return &Error{Kind: KindEncoding, Function: f.def.Name, Row: i,
 				Message: fmt.Sprintf("invalid byte sequence for encoding \"UTF8\" in %s result", rt)}
 		}
 	}
-	return res, nil
+	return nil
 }
 
 func putCol(p []byte, t Type, validity, values, data, dataLen uint32) {

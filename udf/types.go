@@ -154,6 +154,27 @@ func NewColumn(t Type, n int) Column {
 	return c
 }
 
+// reset makes c n rows of type t, not NULL, reusing its storage when it is large enough.
+func (c *Column) reset(t Type, n int) {
+	c.Type, c.Nulls = t, nil
+	switch {
+	case t.Variable():
+		c.Ints, c.Floats, c.Bytes = nil, nil, resize(c.Bytes, n)
+		clear(c.Bytes)
+	case t == Real || t == Double:
+		c.Ints, c.Bytes, c.Floats = nil, nil, resize(c.Floats, n)
+	default:
+		c.Floats, c.Bytes, c.Ints = nil, nil, resize(c.Ints, n)
+	}
+}
+
+func resize[T any](s []T, n int) []T {
+	if cap(s) >= n {
+		return s[:n]
+	}
+	return make([]T, n)
+}
+
 // setNull marks row i NULL.
 func (c *Column) setNull(i int) {
 	if c.Nulls == nil {
