@@ -58,8 +58,8 @@ func TestColumnarHandWritten(t *testing.T) {
 	}
 	want := []string{"1", "NULL", "3", "NULL", "0"}
 	for i := range want {
-		if got.format(i) != want[i] {
-			t.Fatalf("null_if_even row %d: %s, want %s", i, got.format(i), want[i])
+		if got.Format(i) != want[i] {
+			t.Fatalf("null_if_even row %d: %s, want %s", i, got.Format(i), want[i])
 		}
 	}
 }

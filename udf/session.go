@@ -592,7 +592,7 @@ func scatter(res *Column, part *Column, lo int, idx []int) {
 func formatRow(args []Column, i int) string {
 	parts := make([]string, len(args))
 	for k := range args {
-		parts[k] = args[k].format(i)
+		parts[k] = args[k].Format(i)
 	}
 	return strings.Join(parts, ", ")
 }

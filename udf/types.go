@@ -1,9 +1,11 @@
 package udf
 
 import (
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/wasql/wasql/udf/internal/rewrite"
 )
@@ -183,28 +185,73 @@ func (c *Column) setNull(i int) {
 	c.Nulls[i] = true
 }
 
-// format renders row i for error messages, SQL-literal style and short.
-func (c *Column) format(i int) string {
+// Format renders row i as SQL text: NULL, numbers, quoted text, '\x…' bytea, dates and
+// timestamps in ISO form. Long values are cut short (it is meant for messages).
+func (c *Column) Format(i int) string {
 	if c.IsNull(i) {
 		return "NULL"
 	}
-	switch {
-	case c.Type == Text || c.Type == JSON:
+	switch c.Type {
+	case Text, JSON:
 		s := string(c.Bytes[i])
 		if len(s) > 64 {
 			s = s[:64] + "…"
 		}
 		return strconv.Quote(s)
-	case c.Type == Bytea:
+	case Bytea:
 		b := c.Bytes[i]
 		if len(b) > 32 {
 			return fmt.Sprintf("'\\x%x…'", b[:32])
 		}
 		return fmt.Sprintf("'\\x%x'", b)
-	case c.Type == Real || c.Type == Double:
-		return fmt.Sprint(c.Floats[i])
-	case c.Type == Boolean:
-		return fmt.Sprint(c.Ints[i] != 0)
+	case Real, Double:
+		return strconv.FormatFloat(c.Floats[i], 'g', -1, 64)
+	case Boolean:
+		return strconv.FormatBool(c.Ints[i] != 0)
+	case Date:
+		return time.Unix(c.Ints[i]*86400, 0).UTC().Format(time.DateOnly)
+	case Timestamp:
+		return time.UnixMicro(c.Ints[i]).UTC().Format("2006-01-02 15:04:05.999999")
 	}
-	return fmt.Sprint(c.Ints[i])
+	return strconv.FormatInt(c.Ints[i], 10)
+}
+
+// Set parses text as row i's value: NULL, an integer, a float, true/false, text as is, bytea as
+// \x hex, a date as YYYY-MM-DD, a timestamp as YYYY-MM-DD HH:MM:SS[.ffffff].
+func (c *Column) Set(i int, text string) error {
+	if text == "NULL" {
+		c.setNull(i)
+		return nil
+	}
+	var err error
+	switch c.Type {
+	case Text, JSON:
+		c.Bytes[i] = []byte(text)
+	case Bytea:
+		c.Bytes[i], err = hex.DecodeString(strings.TrimPrefix(text, "\\x"))
+	case Real, Double:
+		c.Floats[i], err = strconv.ParseFloat(text, 64)
+	case Boolean:
+		var b bool
+		b, err = strconv.ParseBool(text)
+		c.Ints[i] = 0
+		if b {
+			c.Ints[i] = 1
+		}
+	case Date:
+		var t time.Time
+		t, err = time.Parse(time.DateOnly, text)
+		c.Ints[i] = t.Unix() / 86400
+	case Timestamp:
+		var t time.Time
+		t, err = time.Parse("2006-01-02 15:04:05.999999", text)
+		c.Ints[i] = t.UnixMicro()
+	default:
+		bits := map[Type]int{Smallint: 16, Integer: 32, Bigint: 64}[c.Type]
+		c.Ints[i], err = strconv.ParseInt(text, 10, bits)
+	}
+	if err != nil {
+		return fmt.Errorf("%q is not a valid %s", text, c.Type)
+	}
+	return nil
 }

@@ -1,0 +1,139 @@
+// Command wasql runs WebAssembly SQL functions.
+//
+//	wasql eval --module f.wasm --export add --args bigint,bigint --returns bigint 1,2 3,4
+//	wasql version
+//
+// eval loads one function the way CREATE FUNCTION will, runs it over the rows given on the
+// command line (one argument per row, or values separated by commas, NULL for NULL) and
+// prints one result per line. Errors print with their SQLSTATE.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+
+	"github.com/wasql/wasql/internal/sqlstate"
+	"github.com/wasql/wasql/udf"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "wasql:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("usage: wasql eval|version (wasql eval -h for its flags)")
+	}
+	switch args[0] {
+	case "version":
+		fmt.Fprintln(out, "wasql", version)
+		return nil
+	case "eval":
+		return eval(ctx, args[1:], out)
+	}
+	return fmt.Errorf("unknown command %q (want eval or version)", args[0])
+}
+
+func eval(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
+	module := fs.String("module", "", "path of the .wasm module")
+	export := fs.String("export", "", "export name (the function, or its wasql_batch_ wrapper)")
+	argTypes := fs.String("args", "", "comma-separated SQL argument types, e.g. bigint,text")
+	returns := fs.String("returns", "", "SQL result type")
+	calledOnNull := fs.Bool("called-on-null-input", false, "pass NULLs to the function (default STRICT)")
+	with := fs.String("with", "", "options as in WITH (...), e.g. timeout=200ms,memory=16MB")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	bin, err := os.ReadFile(*module)
+	if err != nil {
+		return err
+	}
+	def := udf.Definition{Name: *export, Module: bin, Export: *export}
+	if *calledOnNull {
+		def.OnNull = udf.CalledOnNull
+	}
+	if def.Result, err = udf.ParseType(*returns); err != nil {
+		return err
+	}
+	for _, t := range strings.Split(*argTypes, ",") {
+		if strings.TrimSpace(t) == "" {
+			continue
+		}
+		typ, err := udf.ParseType(t)
+		if err != nil {
+			return err
+		}
+		def.Args = append(def.Args, typ)
+	}
+	for _, kv := range strings.Split(*with, ",") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			if err := def.SetOption(strings.TrimSpace(k), strings.TrimSpace(v)); err != nil {
+				return withState(err)
+			}
+		}
+	}
+	rows := fs.Args()
+	cols := make([]udf.Column, len(def.Args))
+	for k, t := range def.Args {
+		cols[k] = udf.NewColumn(t, len(rows))
+	}
+	for i, row := range rows {
+		vals := []string{row} // one argument: the whole row, commas included
+		if len(def.Args) != 1 {
+			vals = strings.Split(row, ",")
+		}
+		if len(vals) != len(def.Args) {
+			return fmt.Errorf("row %d has %d values, the function takes %d", i+1, len(vals), len(def.Args))
+		}
+		for k, v := range vals {
+			if err := cols[k].Set(i, v); err != nil {
+				return fmt.Errorf("row %d, argument %d: %w", i+1, k+1, err)
+			}
+		}
+	}
+	rt, err := udf.NewRuntime(ctx, udf.NewConfig())
+	if err != nil {
+		return err
+	}
+	defer rt.Close(ctx)
+	fn, err := rt.Load(ctx, def)
+	if err != nil {
+		return withState(err)
+	}
+	res, err := fn.Eval(ctx, len(rows), cols...)
+	if err != nil {
+		return withState(err)
+	}
+	for i := range rows {
+		if (res.Type == udf.Text || res.Type == udf.JSON) && !res.IsNull(i) {
+			fmt.Fprintf(out, "%s\n", res.Bytes[i])
+			continue
+		}
+		fmt.Fprintln(out, res.Format(i))
+	}
+	return nil
+}
+
+func withState(err error) error {
+	msg := fmt.Sprintf("ERROR %s: %v", sqlstate.Of(err), err)
+	var e *udf.Error
+	if errors.As(err, &e) && e.Detail != "" {
+		msg += "\nDETAIL: " + e.Detail
+	}
+	return errors.New(msg)
+}

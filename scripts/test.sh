@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The project's tests: vet, every package under -race, a short run of each fuzzer, and a check
+# that the committed WAT fixtures match their source. Needs Go and wabt (apt-get install -y wabt).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command -v wat2wasm >/dev/null || { echo "wat2wasm not found: apt-get install -y wabt" >&2; exit 1; }
+
+echo "== fixtures: WAT sources match the committed .wasm"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+for f in udf/testdata/*.wat; do
+  wat2wasm --enable-threads "$f" -o "$tmp/out.wasm"
+  cmp -s "$tmp/out.wasm" "${f%.wat}.wasm" || { echo "$f: stale ${f%.wat}.wasm, run udf/testdata/build.sh" >&2; exit 1; }
+done
+
+echo "== go vet"
+go vet ./...
+GOOS=wasip1 GOARCH=wasm go vet ./sdk/go/... ./udf/testdata/guests/go/
+
+echo "== go test -race"
+go test -race -count=1 ./...
+
+echo "== fuzz (${FUZZTIME:=10s} each)"
+go test -run XXX -fuzz '^FuzzRewrite$' -fuzztime "$FUZZTIME" ./udf/internal/rewrite/
+go test -run XXX -fuzz '^FuzzSemantics$' -fuzztime "$FUZZTIME" ./udf/internal/rewrite/
+go test -run XXX -fuzz '^FuzzColumnarResult$' -fuzztime "$FUZZTIME" ./udf/
