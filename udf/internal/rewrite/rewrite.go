@@ -295,10 +295,10 @@ func Rewrite(bin []byte, opts Options) (*Result, error) {
 		nParams := len(m.types[m.funcs[i]].Params)
 		mt := meterer{fuelGlobal: fuelGlobal, fuelFunc: fuelFunc, remap: remap, fuel: !opts.NoMeter && !leaves[i].leaf,
 			leafCost: func(idx uint32) int64 {
-				if idx < m.nImpFunc || !leaves[idx-m.nImpFunc].leaf {
-					return 0
+				if d := idx - m.nImpFunc; idx >= m.nImpFunc && d < uint32(len(leaves)) && leaves[d].leaf {
+					return leaves[d].cost
 				}
-				return leaves[idx-m.nImpFunc].cost
+				return 0 // an import, a function with checks of its own, or an invalid index wazero will refuse
 			}}
 		b, mutates, err := mt.meter(body, nParams)
 		if err != nil {
@@ -310,7 +310,7 @@ func Rewrite(bin []byte, opts Options) (*Result, error) {
 	}
 	for i, l := range opts.Loops {
 		var inline *inlined
-		if t := loopTargets[i] - 1; loopTargets[i] > m.nImpFunc && leaves[t-m.nImpFunc].leaf {
+		if t := loopTargets[i] - 1; t >= m.nImpFunc && t-m.nImpFunc < uint32(len(leaves)) && leaves[t-m.nImpFunc].leaf {
 			inline = &inlined{body: m.codes[t-m.nImpFunc], typ: m.types[m.funcs[t-m.nImpFunc]]}
 		}
 		b, err := loopBody(l, loopTargets[i], inline, remap)
