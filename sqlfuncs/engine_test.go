@@ -1,0 +1,115 @@
+package sqlfuncs
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	sqle "github.com/dolthub/go-mysql-server"
+	"github.com/dolthub/go-mysql-server/memory"
+	"github.com/dolthub/go-mysql-server/sql"
+
+	"github.com/wasql/wasql/catalog/boltstore"
+	"github.com/wasql/wasql/internal/sqlstate"
+	"github.com/wasql/wasql/udf"
+)
+
+// testEngine is an embedded engine with wasm functions over a bolt catalog in a temp dir.
+type testEngine struct {
+	e    *sqle.Engine
+	pro  *memory.DbProvider
+	reg  *Registry
+	path string
+}
+
+func newTestEngine(t testing.TB) *testEngine {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "catalog.db")
+	store, err := boltstore.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := udf.NewRuntime(ctx, udf.NewConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := NewRegistry(ctx, rt, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reg.Close(); rt.Close(ctx); store.Close() })
+	db := memory.NewDatabase("wasql")
+	db.BaseDatabase.EnablePrimaryKeyIndexes()
+	pro := memory.NewDBProvider(db)
+	e := sqle.NewDefault(pro)
+	Install(e, reg)
+	return &testEngine{e: e, pro: pro, reg: reg, path: path}
+}
+
+func (te *testEngine) ctx() *sql.Context {
+	sess := memory.NewSession(sql.NewBaseSession(), te.pro)
+	ctx := sql.NewContext(context.Background(), sql.WithSession(sess))
+	ctx.SetCurrentDatabase("wasql")
+	return ctx
+}
+
+func (te *testEngine) query(t testing.TB, q string) ([]sql.Row, error) {
+	t.Helper()
+	ctx := te.ctx()
+	_, iter, _, err := te.e.Query(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return sql.RowIterToRows(ctx, iter)
+}
+
+func (te *testEngine) mustQuery(t testing.TB, q string) []sql.Row {
+	t.Helper()
+	rows, err := te.query(t, q)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return rows
+}
+
+func wasmHex(t testing.TB, file string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "udf", "testdata", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return `'\x` + hex.EncodeToString(b) + `'`
+}
+
+func TestCreateAndCall(t *testing.T) {
+	te := newTestEngine(t)
+	te.mustQuery(t, "CREATE FUNCTION plus(a bigint, b bigint) RETURNS bigint LANGUAGE wasm IMMUTABLE AS "+wasmHex(t, "numeric.wasm")+", 'add'")
+	te.mustQuery(t, "CREATE TABLE t (a bigint, b bigint, s text)")
+	te.mustQuery(t, "INSERT INTO t VALUES (1, 2, 'x'), (3, 4, 'y'), (NULL, 5, 'z')")
+	rows := te.mustQuery(t, "SELECT plus(a, b) FROM t ORDER BY a")
+	if fmt.Sprint(rows) != "[[<nil>] [3] [7]]" {
+		t.Fatalf("rows %v", rows)
+	}
+	rows = te.mustQuery(t, "SELECT plus(1, 2)")
+	if fmt.Sprint(rows) != "[[3]]" {
+		t.Fatalf("rows %v", rows)
+	}
+	plan, err := Explain(te.ctx(), te.e, "SELECT plus(a, b) + 1 FROM t WHERE plus(a, 10) > 12")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(plan)
+	rows = te.mustQuery(t, "SELECT plus(a, b) + 1 FROM t WHERE plus(a, 10) > 12")
+	if fmt.Sprint(rows) != "[[8]]" {
+		t.Fatalf("rows %v", rows)
+	}
+	_, err = te.query(t, "SELECT plus('x')")
+	if err == nil || sqlstate.Of(err) == "" {
+		t.Fatalf("err %v", err)
+	}
+	t.Log(err)
+}

@@ -1,0 +1,377 @@
+package sqlfuncs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/dolthub/go-mysql-server/sql"
+
+	"github.com/wasql/wasql/catalog"
+	"github.com/wasql/wasql/internal/sqlstate"
+	"github.com/wasql/wasql/udf"
+)
+
+// Registry is the set of wasm functions an engine can call: the durable definitions of a
+// catalog.Store, each loaded into the udf.Runtime. It follows the store's change notifications,
+// so it also sees functions created by other writers of the same store.
+type Registry struct {
+	rt     *udf.Runtime
+	store  catalog.Store
+	cancel func()
+
+	mu      sync.RWMutex
+	byName  map[string][]*Overload // by lower-case name; schema is not part of the lookup yet
+	pending map[string]*Overload   // loaded by Create, waiting for the store to commit, by key
+}
+
+// Overload is one loaded function: its definition and the runtime function that evaluates it.
+// A query keeps the Overload it resolved, so OR REPLACE never changes a running query.
+type Overload struct {
+	Def    catalog.Function
+	Fn     *udf.Function
+	Args   []udf.Type
+	Result udf.Type
+}
+
+// NewRegistry loads every function of store into rt. A function that no longer loads (a module
+// the current runtime refuses) is reported, not skipped.
+func NewRegistry(ctx context.Context, rt *udf.Runtime, store catalog.Store) (*Registry, error) {
+	r := &Registry{rt: rt, store: store, byName: map[string][]*Overload{}, pending: map[string]*Overload{}}
+	fns, err := store.List(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list functions: %w", err)
+	}
+	for _, def := range fns {
+		ov, err := r.load(ctx, def, nil)
+		if err != nil {
+			r.Close()
+			return nil, fmt.Errorf("load %s: %w", def.Key(), err)
+		}
+		r.install(ov)
+	}
+	r.cancel = store.Subscribe(r.apply)
+	return r, nil
+}
+
+// Close stops following the store and closes every loaded function.
+func (r *Registry) Close() {
+	if r.cancel != nil {
+		r.cancel()
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, ovs := range r.byName {
+		for _, ov := range ovs {
+			ov.Fn.Close()
+		}
+	}
+	r.byName = map[string][]*Overload{}
+}
+
+// load turns a definition into a loaded function. module is fetched from the store when nil.
+func (r *Registry) load(ctx context.Context, def catalog.Function, module []byte) (*Overload, error) {
+	if module == nil {
+		var err error
+		if module, err = r.store.Module(ctx, def.ModuleHash); err != nil {
+			return nil, err
+		}
+	}
+	ov := &Overload{Def: def}
+	d := udf.Definition{Name: def.Name, Module: module, Export: def.Export}
+	if !def.Strict {
+		d.OnNull = udf.CalledOnNull
+	}
+	var err error
+	for _, t := range def.ArgTypes {
+		typ, err := udf.ParseType(t)
+		if err != nil {
+			return nil, err
+		}
+		ov.Args = append(ov.Args, typ)
+	}
+	if ov.Result, err = udf.ParseType(def.ReturnType); err != nil {
+		return nil, err
+	}
+	d.Args, d.Result = ov.Args, ov.Result
+	keys := make([]string, 0, len(def.Options))
+	for k := range def.Options {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := d.SetOption(k, def.Options[k]); err != nil {
+			return nil, err
+		}
+	}
+	if ov.Fn, err = r.rt.Load(ctx, d); err != nil {
+		return nil, err
+	}
+	return ov, nil
+}
+
+// install puts ov in place of the overload with the same key, closing the one it replaces
+// (sessions running on it finish first).
+func (r *Registry) install(ov *Overload) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	name := ov.Def.Name
+	ovs := r.byName[name]
+	for i, old := range ovs {
+		if sameArgs(old.Args, ov.Args) {
+			if old.Def.Version >= ov.Def.Version && old.Def.ModuleHash == ov.Def.ModuleHash && old != ov {
+				ov.Fn.Close() // already installed (our own write, seen again through the store)
+				return
+			}
+			ovs[i] = ov
+			old.Fn.Close()
+			return
+		}
+	}
+	r.byName[name] = append(ovs, ov)
+}
+
+func (r *Registry) remove(name string, args []udf.Type, version int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ovs := r.byName[name]
+	for i, old := range ovs {
+		if sameArgs(old.Args, args) && old.Def.Version <= version {
+			old.Fn.Close()
+			r.byName[name] = append(ovs[:i:i], ovs[i+1:]...)
+			if len(r.byName[name]) == 0 {
+				delete(r.byName, name)
+			}
+			return
+		}
+	}
+}
+
+// apply follows a change committed to the store, by this registry or another writer.
+func (r *Registry) apply(c catalog.Change) {
+	switch c.Kind {
+	case catalog.Created, catalog.Replaced:
+		if ov := r.takePending(c.Function.Key().String()); ov != nil {
+			ov.Def = c.Function
+			r.install(ov)
+			return
+		}
+		if r.has(c.Function) {
+			return
+		}
+		ov, err := r.load(context.Background(), c.Function, nil)
+		if err != nil {
+			return // this writer's own runtime accepted it; another's may not: it stays unavailable here
+		}
+		r.install(ov)
+	case catalog.Dropped:
+		args, err := parseTypes(c.Function.ArgTypes)
+		if err == nil {
+			r.remove(c.Function.Name, args, c.Function.Version)
+		}
+	}
+}
+
+func (r *Registry) has(def catalog.Function) bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for _, ov := range r.byName[def.Name] {
+		if strings.Join(ov.Def.ArgTypes, ",") == strings.Join(def.ArgTypes, ",") && ov.Def.Version >= def.Version {
+			return true
+		}
+	}
+	return false
+}
+
+// Create validates and compiles the function, stores it durably, and makes it callable.
+func (r *Registry) Create(ctx context.Context, s *CreateStmt) error {
+	def := catalog.Function{Schema: s.Schema, Name: s.Name, ArgNames: s.ArgNames, ReturnType: s.Result.String(),
+		Volatility: s.Volatility, Strict: s.Strict, Parallel: s.Parallel, Cost: s.Cost, Export: s.Export, Options: s.Options}
+	for _, t := range s.Args {
+		def.ArgTypes = append(def.ArgTypes, t.String())
+	}
+	if !s.OrReplace {
+		if _, err := r.store.Get(ctx, def.Key()); err == nil {
+			return catalog.Errorf(catalog.ErrExists, "function %s already exists with same argument types", def.Key())
+		}
+	}
+	ov, err := r.load(ctx, def, s.Module) // validation happens here, before anything is stored
+	if err != nil {
+		return err
+	}
+	key := def.Key().String()
+	r.mu.Lock()
+	r.pending[key] = ov
+	r.mu.Unlock()
+	stored, err := r.store.Create(ctx, def, s.Module, s.OrReplace)
+	if ov := r.takePending(key); ov != nil { // the store did not notify synchronously
+		if err != nil {
+			ov.Fn.Close()
+		} else {
+			ov.Def = stored
+			r.install(ov)
+		}
+	}
+	if errors.Is(err, catalog.ErrExists) {
+		return catalog.Errorf(catalog.ErrExists, "function %s already exists with same argument types", def.Key())
+	}
+	return err
+}
+
+func (r *Registry) takePending(key string) *Overload {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ov := r.pending[key]
+	delete(r.pending, key)
+	return ov
+}
+
+// Drop removes a function. Without an argument list the name must be unambiguous.
+func (r *Registry) Drop(ctx context.Context, s *DropStmt) error {
+	r.mu.RLock()
+	var matches []*Overload
+	for _, ov := range r.byName[s.Name] {
+		if s.Args == nil || sameArgs(ov.Args, s.Args) {
+			matches = append(matches, ov)
+		}
+	}
+	r.mu.RUnlock()
+	switch {
+	case len(matches) == 0 && s.IfExists:
+		return nil
+	case len(matches) == 0 && s.Args != nil:
+		return catalog.Errorf(catalog.ErrNotFound, "function %s(%s) does not exist", s.Name, typeList(s.Args))
+	case len(matches) == 0:
+		return catalog.Errorf(catalog.ErrNotFound, "could not find a function named %q", s.Name)
+	case len(matches) > 1:
+		return &ParseError{Code: "42725", Msg: fmt.Sprintf("function name %q is not unique; specify the argument list to select the function", s.Name)}
+	}
+	dropped, err := r.store.Drop(ctx, matches[0].Def.Key())
+	if err != nil {
+		if catalog.IsNotFound(err) && s.IfExists {
+			return nil
+		}
+		return err
+	}
+	r.remove(s.Name, matches[0].Args, dropped.Version)
+	return nil
+}
+
+// Functions lists the loaded overloads, by name and then argument types.
+func (r *Registry) Functions() []*Overload {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var out []*Overload
+	for _, ovs := range r.byName {
+		out = append(out, ovs...)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Def.Name != out[j].Def.Name {
+			return out[i].Def.Name < out[j].Def.Name
+		}
+		return typeList(out[i].Args) < typeList(out[j].Args)
+	})
+	return out
+}
+
+// has reports whether name is a wasm function.
+func (r *Registry) hasName(name string) bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return len(r.byName[strings.ToLower(name)]) > 0
+}
+
+// Resolve picks the overload of name for arguments of the given types, Postgres style: the
+// candidate that needs the fewest and cheapest implicit conversions; a tie is an error naming
+// the candidates.
+func (r *Registry) Resolve(name string, args []sql.Type) (*Overload, error) {
+	r.mu.RLock()
+	ovs := r.byName[strings.ToLower(name)]
+	r.mu.RUnlock()
+	best, bestCost, tied := (*Overload)(nil), -1, []*Overload(nil)
+	for _, ov := range ovs {
+		if len(ov.Args) != len(args) {
+			continue
+		}
+		total := 0
+		for i, p := range ov.Args {
+			c := cost(args[i], p)
+			if c < 0 {
+				total = -1
+				break
+			}
+			total += c
+		}
+		switch {
+		case total < 0:
+		case best == nil || total < bestCost:
+			best, bestCost, tied = ov, total, nil
+		case total == bestCost:
+			tied = append(tied, ov)
+		}
+	}
+	if best == nil {
+		names := make([]string, len(args))
+		for i, a := range args {
+			names[i] = describe(a)
+		}
+		return nil, &ParseError{Code: sqlstate.UndefinedFunction,
+			Msg: fmt.Sprintf("function %s(%s) does not exist", strings.ToLower(name), strings.Join(names, ", "))}
+	}
+	if len(tied) > 0 {
+		cands := []string{fmt.Sprintf("%s(%s)", best.Def.Name, typeList(best.Args))}
+		for _, ov := range tied {
+			cands = append(cands, fmt.Sprintf("%s(%s)", ov.Def.Name, typeList(ov.Args)))
+		}
+		return nil, &ParseError{Code: "42725", Msg: fmt.Sprintf("function %s is not unique: candidates are %s", strings.ToLower(name), strings.Join(cands, ", "))}
+	}
+	return best, nil
+}
+
+// describe names a go-mysql-server type the way a Postgres user would read it.
+func describe(t sql.Type) string {
+	for _, u := range []udf.Type{udf.Smallint, udf.Integer, udf.Bigint, udf.Real, udf.Double, udf.Boolean, udf.Text, udf.Bytea, udf.JSON, udf.Date, udf.Timestamp} {
+		if cost(t, u) == 0 {
+			return u.String()
+		}
+	}
+	if k, _ := kind(t); k == "null" {
+		return "unknown"
+	}
+	return strings.ToLower(t.String())
+}
+
+func sameArgs(a, b []udf.Type) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func typeList(ts []udf.Type) string {
+	s := make([]string, len(ts))
+	for i, t := range ts {
+		s[i] = t.String()
+	}
+	return strings.Join(s, ", ")
+}
+
+func parseTypes(names []string) ([]udf.Type, error) {
+	out := make([]udf.Type, len(names))
+	for i, n := range names {
+		t, err := udf.ParseType(n)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = t
+	}
+	return out, nil
+}
