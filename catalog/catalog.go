@@ -1,8 +1,3 @@
-// Package catalog keeps wasm function definitions and their module bytes durably. It knows
-// nothing of Wasm execution: modules are opaque bytes addressed by their SHA-256.
-//
-// A Store is the interface every backend implements (the embedded bbolt store in boltstore/, a
-// PostgreSQL store later); catalogtest.Run checks a backend against the contract.
 package catalog
 
 import (

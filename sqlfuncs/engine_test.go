@@ -113,3 +113,25 @@ func TestCreateAndCall(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+func TestColumnNames(t *testing.T) {
+	te := newTestEngine(t)
+	scriptSetUp(t, te)
+	ctx := te.ctx()
+	for q, want := range map[string]string{
+		"SELECT plus(a, b) FROM t":          "plus(a, b)",
+		"SELECT plus(a, b) AS total FROM t": "total",
+		"SELECT slugify(s) FROM t":          "slugify(s)",
+	} {
+		sch, iter, _, err := te.e.Query(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sql.RowIterToRows(ctx, iter); err != nil {
+			t.Fatal(err)
+		}
+		if sch[0].Name != want {
+			t.Errorf("%s: column %q, want %q", q, sch[0].Name, want)
+		}
+	}
+}

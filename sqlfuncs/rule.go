@@ -57,6 +57,10 @@ func liftInto(ctx *sql.Context, node sql.Node, child sql.Node, trim bool) (sql.N
 	out := make([]sql.Expression, len(exprs))
 	for i, e := range exprs {
 		out[i] = l.lift(e)
+		if _, isProject := node.(*plan.Project); isProject && !isAlias(e) && out[i] != e {
+			// A column is named after its expression: keep the name the user wrote.
+			out[i] = expression.NewAlias(e.String(), out[i])
+		}
 	}
 	if len(l.calls) == 0 && !l.folded {
 		return node, transform.SameTree, nil
@@ -76,6 +80,11 @@ func liftInto(ctx *sql.Context, node sql.Node, child sql.Node, trim bool) (sql.N
 		n = &Trim{UnaryNode: plan.UnaryNode{Child: n}, Width: l.width}
 	}
 	return n, transform.NewTree, nil
+}
+
+func isAlias(e sql.Expression) bool {
+	_, ok := e.(*expression.Alias)
+	return ok
 }
 
 type lifter struct {

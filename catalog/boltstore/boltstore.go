@@ -1,16 +1,3 @@
-// Package boltstore is the embedded catalog backend: one bbolt file, one transaction per write.
-//
-// Layout of the file (format version 1):
-//
-//	meta/version             "1"
-//	functions/<key>          JSON record of a catalog.Function
-//	modules/<hex sha-256>    module bytes, stored once and shared by every function using them
-//
-// A function key is schema NUL name NUL argtype NUL argtype..., so bbolt's byte order is
-// catalog.Key.Compare's order and no two keys collide (catalog.Function.Validate rejects NUL).
-// Each Create and Drop is one bbolt Update transaction: the function record, its module and the
-// removal of a module no function uses any more commit together or not at all, and bbolt's
-// copy-on-write pages with fsync on commit survive kill -9 and power loss.
 package boltstore
 
 import (
@@ -334,6 +321,9 @@ func (s *Store) Module(ctx context.Context, hash string) ([]byte, error) {
 // goroutine after its transaction commits and before Create or Drop returns, while it holds the
 // store's write lock: fn must not call Create or Drop.
 func (s *Store) Subscribe(fn func(catalog.Change)) (cancel func()) {
+	if fn == nil {
+		return func() {}
+	}
 	sub := &subscriber{fn: fn}
 	sub.active.Store(true)
 	s.smu.Lock()

@@ -1,9 +1,11 @@
 // Command wasql runs WebAssembly SQL functions.
 //
+//	wasql serve [--data-dir ./wasql-data] [--mysql-addr 127.0.0.1:3307] [--config wasql.yaml]
 //	wasql eval --module f.wasm --export add --args bigint,bigint --returns bigint 1,2 3,4
 //	wasql version
 //
-// eval loads one function the way CREATE FUNCTION will, runs it over the rows given on the
+// serve runs the embedded engine (serve.go). eval loads one function the way CREATE FUNCTION
+// does, runs it over the rows given on the
 // command line (one argument per row, or values separated by commas, NULL for NULL) and
 // prints one result per line. Errors print with their SQLSTATE.
 package main
@@ -17,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/wasql/wasql/internal/sqlstate"
 	"github.com/wasql/wasql/udf"
@@ -26,7 +29,7 @@ import (
 var version = "dev"
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "wasql:", err)
@@ -36,16 +39,18 @@ func main() {
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: wasql eval|version (wasql eval -h for its flags)")
+		return errors.New("usage: wasql serve|eval|version (wasql <command> -h for its flags)")
 	}
 	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], out)
 	case "version":
 		fmt.Fprintln(out, "wasql", version)
 		return nil
 	case "eval":
 		return eval(ctx, args[1:], out)
 	}
-	return fmt.Errorf("unknown command %q (want eval or version)", args[0])
+	return fmt.Errorf("unknown command %q (want serve, eval or version)", args[0])
 }
 
 func eval(ctx context.Context, args []string, out io.Writer) error {
