@@ -99,11 +99,27 @@ func lex(q string) ([]token, int, error) {
 			i += end + 4
 		case c == ';':
 			return toks, i + 1, nil
-		case c == '\'' || ((c == 'x' || c == 'X' || c == 'e' || c == 'E') && i+1 < len(q) && q[i+1] == '\''):
+		case c == '0' && i+2 < len(q) && (q[i+1] == 'x' || q[i+1] == 'X'): // MySQL 0x0061... literal
+			j := i + 2
+			for j < len(q) && strings.IndexByte("0123456789abcdefABCDEF", q[j]) >= 0 {
+				j++
+			}
+			raw, err := hex.DecodeString(q[i+2 : j])
+			if err != nil {
+				return nil, 0, syntaxErr("invalid hex literal: %v", err)
+			}
+			toks = append(toks, token{kind: tString, text: string(raw), pos: i, hex: true})
+			i = j
+		case c == '\'' || ((c == 'x' || c == 'X' || c == 'e' || c == 'E') && i+1 < len(q) && q[i+1] == '\'') ||
+			(strings.HasPrefix(strings.ToLower(q[i:]), "_binary'")):
 			start := i
 			isHex := c == 'x' || c == 'X'
 			escapes := c == 'e' || c == 'E'
-			if c != '\'' {
+			binary := c == '_' // _binary'...': MySQL escapes, as client libraries interpolate bytes
+			switch {
+			case binary:
+				i += len("_binary")
+			case c != '\'':
 				i++
 			}
 			i++
@@ -121,13 +137,18 @@ func lex(q string) ([]token, int, error) {
 					i++
 					break
 				}
-				if escapes && q[i] == '\\' && i+1 < len(q) {
+				if (escapes || binary) && q[i] == '\\' && i+1 < len(q) {
 					i++
+					if binary {
+						b.WriteByte(mysqlUnescape(q[i]))
+						i++
+						continue
+					}
 				}
 				b.WriteByte(q[i])
 				i++
 			}
-			t := token{kind: tString, text: b.String(), pos: start, hex: isHex}
+			t := token{kind: tString, text: b.String(), pos: start, hex: isHex || binary}
 			if isHex {
 				raw, err := hex.DecodeString(t.text)
 				if err != nil {
@@ -176,6 +197,25 @@ func lex(q string) ([]token, int, error) {
 		}
 	}
 	return toks, len(q), nil
+}
+
+// mysqlUnescape decodes the character after a backslash in a MySQL string literal.
+func mysqlUnescape(c byte) byte {
+	switch c {
+	case '0':
+		return 0
+	case 'n':
+		return '\n'
+	case 'r':
+		return '\r'
+	case 't':
+		return '\t'
+	case 'b':
+		return '\b'
+	case 'Z':
+		return 0x1a
+	}
+	return c
 }
 
 type ddlParser struct {

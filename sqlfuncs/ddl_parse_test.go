@@ -29,11 +29,13 @@ func TestParseCreate(t *testing.T) {
 		t.Fatalf("rest %q", q[rest:])
 	}
 	for lit, want := range map[string]string{
-		`X'0061736D'`:    "\x00asm",
-		`'AGFzbQ=='`:     "\x00asm",
-		`'\x0061736d'`:   "\x00asm",
-		`E'\\x0061736d'`: "\x00asm",
-		`'AGFz bQ=='`:    "\x00asm",
+		`X'0061736D'`:          "\x00asm",
+		`'AGFzbQ=='`:           "\x00asm",
+		`'\x0061736d'`:         "\x00asm",
+		`E'\\x0061736d'`:       "\x00asm",
+		`'AGFz bQ=='`:          "\x00asm",
+		`_binary'\0asm\Z\n\''`: "\x00asm\x1a\n'",
+		`0x0061736D`:           "\x00asm",
 	} {
 		stmt, _, err := ParseDDL("create function f() returns int language wasm as " + lit)
 		if err != nil || string(stmt.(*CreateStmt).Module) != want {

@@ -1,0 +1,151 @@
+//go:build integration
+
+// Package integration runs wasql as a user does: the real binary, real clients (the MariaDB
+// command-line client, go-sql-driver/mysql), on loopback ports. Run with
+//
+//	go test -tags integration ./integration/
+package integration
+
+import (
+	"bufio"
+	"database/sql"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	_ "github.com/go-sql-driver/mysql"
+)
+
+var wasqlBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "wasql-bin")
+	if err != nil {
+		panic(err)
+	}
+	wasqlBin = filepath.Join(dir, "wasql")
+	build := exec.Command("go", "build", "-o", wasqlBin, "../cmd/wasql")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		panic("build wasql: " + err.Error())
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// server is a running `wasql serve`.
+type server struct {
+	cmd  *exec.Cmd
+	addr string // host:port of the MySQL wire
+	host string
+	port string
+	out  *strings.Builder
+}
+
+var listening = regexp.MustCompile(`MySQL wire on (\S+),`)
+
+// startServer runs wasql serve on a free loopback port with dataDir and waits until it listens.
+func startServer(t *testing.T, dataDir string, extra ...string) *server {
+	t.Helper()
+	args := append([]string{"serve", "--data-dir", dataDir, "--mysql-addr", "127.0.0.1:0"}, extra...)
+	cmd := exec.Command(wasqlBin, args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &server{cmd: cmd, out: &strings.Builder{}}
+	cmd.Stderr = s.out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	select {
+	case line := <-lines:
+		m := listening.FindStringSubmatch(line)
+		if m == nil {
+			t.Fatalf("unexpected first line %q", line)
+		}
+		s.addr = m[1]
+		s.host, s.port, _ = strings.Cut(s.addr, ":")
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("wasql serve did not start: %s", s.out)
+	}
+	go func() {
+		for range lines {
+		}
+	}()
+	t.Cleanup(func() { s.stop(t) })
+	return s
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (s *server) stop(t *testing.T) {
+	if s.cmd.ProcessState != nil {
+		return
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- s.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("wasql serve exited with %v: %s", err, s.out)
+		}
+	case <-time.After(10 * time.Second):
+		s.cmd.Process.Kill()
+		t.Errorf("wasql serve did not stop on SIGTERM")
+	}
+}
+
+// mariadb runs the MariaDB command-line client with script on stdin.
+func (s *server) mariadb(t *testing.T, script string, extra ...string) (string, error) {
+	t.Helper()
+	args := append([]string{"-h", s.host, "-P", s.port, "-u", "root", "--skip-ssl", "--batch"}, extra...)
+	cmd := exec.Command("mariadb", args...)
+	cmd.Stdin = strings.NewReader(script)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func (s *server) db(t *testing.T, user, pass string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("mysql", fmt.Sprintf("%s:%s@tcp(%s)/wasql?interpolateParams=true", user, pass, s.addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func moduleHex(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("X'%x'", b)
+}
+
+func module(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
