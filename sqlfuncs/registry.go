@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/dolthub/go-mysql-server/sql"
 
@@ -22,6 +23,8 @@ type Registry struct {
 	rt     *udf.Runtime
 	store  catalog.Store
 	cancel func()
+
+	noBatch atomic.Bool // the batch rule is off: calls run row by row (for comparisons)
 
 	mu      sync.RWMutex
 	byName  map[string][]*Overload // by lower-case name; schema is not part of the lookup yet
@@ -56,6 +59,10 @@ func NewRegistry(ctx context.Context, rt *udf.Runtime, store catalog.Store) (*Re
 	r.cancel = store.Subscribe(r.apply)
 	return r, nil
 }
+
+// SetBatching turns the batch rule on (the default) or off for queries planned afterwards. Off,
+// every call runs row by row: only useful to measure what batching buys.
+func (r *Registry) SetBatching(on bool) { r.noBatch.Store(!on) }
 
 // Close stops following the store and closes every loaded function.
 func (r *Registry) Close() {

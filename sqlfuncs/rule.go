@@ -26,7 +26,7 @@ var columnSeq atomic.Int64
 // a branch that is not taken raises no error. IMMUTABLE calls with constant arguments are folded
 // once. Plans inside subqueries are left alone (their rows carry the outer scope).
 func (r *Registry) liftCalls(ctx *sql.Context, _ *analyzer.Analyzer, n sql.Node, scope *plan.Scope, _ analyzer.RuleSelector, _ *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
-	if !scope.IsEmpty() {
+	if !scope.IsEmpty() || r.noBatch.Load() {
 		return n, transform.SameTree, nil
 	}
 	return transform.Node(n, func(n sql.Node) (sql.Node, transform.TreeIdentity, error) {

@@ -93,6 +93,10 @@ func cost(arg sql.Type, p udf.Type) int {
 		return pr - ar
 	case ak == "bool" && pk == "num" && pr <= 3:
 		return 5
+	case ak == "num" && ar == 4 && pk == "num" && pr <= 3 && integral(arg):
+		// go-mysql-server types integer arithmetic like a % 30 as DECIMAL(n, 0): let it reach
+		// integer parameters (a value out of range is an error at run time).
+		return 20 + 3 - pr
 	case ak == "text" && pk == "json":
 		return 2
 	case ak == "text" && (pk == "date" || pk == "timestamp"):
@@ -101,6 +105,12 @@ func cost(arg sql.Type, p udf.Type) int {
 		return 2
 	}
 	return -1
+}
+
+// integral reports whether t is a DECIMAL without fractional digits.
+func integral(t sql.Type) bool {
+	d, ok := t.(sql.DecimalType)
+	return ok && d.Scale() == 0
 }
 
 // toColumn appends value v (as go-mysql-server evaluated it) to row i of c, converting it to

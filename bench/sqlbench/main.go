@@ -1,0 +1,168 @@
+// Command sqlbench measures wasm functions in the embedded engine against the same queries
+// written with built-in expressions, in one run: 1M rows (a bigint, b bigint, s text), each
+// query run -runs times (interleaved), medians reported. bench/run.sh runs it next to the same
+// workloads in PostgreSQL 15 (bench/postgres.sh).
+//
+//	go run ./bench/sqlbench [-rows 1000000] [-runs 5]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/dolthub/go-mysql-server/memory"
+	"github.com/dolthub/go-mysql-server/sql"
+
+	"github.com/wasql/wasql/engine"
+	"github.com/wasql/wasql/udf"
+)
+
+// Row i of the table, the same in bench/postgres.sh.
+func row(i int64) (a, b int64, s string) {
+	words := []string{"Hello", "World", "WebAssembly", "SQL", "user-defined", "Functions", "in", "Go", "wazero", "2026!"}
+	a = (i * 2654435761) % 1000000000
+	b = (i * 40503) % 1000000000
+	s = words[(i*7)%10] + " " + words[(i*13)%10] + ", " + words[(i*17)%10] + " - " + words[(i*19)%10] + " " + words[(i*23)%10]
+	return
+}
+
+func main() {
+	rows := flag.Int64("rows", 1_000_000, "rows in the table")
+	runs := flag.Int("runs", 5, "timed runs per query (plus one warm-up)")
+	flag.Parse()
+	if err := run(*rows, *runs, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "sqlbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(n int64, runs int, out io.Writer) error {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "sqlbench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	e, err := engine.Open(ctx, engine.Config{DataDir: dir, UDF: udf.NewConfig()})
+	if err != nil {
+		return err
+	}
+	defer e.Close(ctx)
+	q := func(query string) ([]sql.Row, error) {
+		_, rows, err := e.Query(e.NewContext(ctx), query)
+		return rows, err
+	}
+	mod := func(path string) string {
+		b, err := os.ReadFile(filepath.Join(path))
+		if err != nil {
+			panic(err)
+		}
+		return fmt.Sprintf("X'%x'", b)
+	}
+	for _, s := range []string{
+		"CREATE TABLE t (a bigint, b bigint, s text)",
+		"CREATE FUNCTION plus(bigint, bigint) RETURNS bigint LANGUAGE wasm AS " + mod("udf/testdata/numeric.wasm") + ", 'add'",
+		"CREATE FUNCTION fib(bigint) RETURNS bigint LANGUAGE wasm AS " + mod("udf/testdata/fib.wasm") + ", 'fib_iter'",
+		"CREATE FUNCTION slugify(text) RETURNS text LANGUAGE wasm AS " + mod("udf/testdata/guests/c_funcs.wasm"),
+	} {
+		if _, err := q(s); err != nil {
+			return fmt.Errorf("%s: %w", s[:40], err)
+		}
+	}
+	if err := load(e, n); err != nil {
+		return err
+	}
+	type query struct {
+		name, sql string
+		noBatch   bool
+	}
+	queries := []query{
+		{"base: sum(a)", "SELECT sum(a) FROM t", false},
+		{"base: sum(length(s))", "SELECT sum(length(s)) FROM t", false},
+		{"base: sum(a % 30)", "SELECT sum(a % 30) FROM t", false},
+		{"native: sum(a + b)", "SELECT sum(a + b) FROM t", false},
+		{"wasm: sum(plus(a, b))", "SELECT sum(plus(a, b)) FROM t", false},
+		{"wasm, batching off: sum(plus(a, b))", "SELECT sum(plus(a, b)) FROM t", true},
+		{"wasm: sum(fib(a % 30))", "SELECT sum(fib(a % 30)) FROM t", false},
+		{"wasm: sum(length(slugify(s)))", "SELECT sum(length(slugify(s))) FROM t", false},
+	}
+	times := make([][]time.Duration, len(queries))
+	results := make([]string, len(queries))
+	for pass := 0; pass <= runs; pass++ {
+		for i, qu := range queries {
+			e.Registry.SetBatching(!qu.noBatch)
+			start := time.Now()
+			rows, err := q(qu.sql)
+			took := time.Since(start)
+			if err != nil {
+				return fmt.Errorf("%s: %w", qu.sql, err)
+			}
+			results[i] = fmt.Sprint(rows[0][0])
+			if pass > 0 {
+				times[i] = append(times[i], took)
+			}
+		}
+	}
+	e.Registry.SetBatching(true)
+	med := func(i int) time.Duration {
+		d := append([]time.Duration(nil), times[i]...)
+		sort.Slice(d, func(a, b int) bool { return d[a] < d[b] })
+		return d[len(d)/2]
+	}
+	perRow := func(i, base int) float64 { return float64(med(i)-med(base)) / float64(n) }
+	fmt.Fprintf(out, "wasql embedded engine, %d rows, median of %d runs\n\n", n, runs)
+	fmt.Fprintln(out, "| query | median ms | ns/row over its base | runs (ms) | result |")
+	fmt.Fprintln(out, "|---|---:|---:|---|---|")
+	for i, qu := range queries {
+		base := 0
+		switch {
+		case strings.Contains(qu.sql, "length"):
+			base = 1
+		case strings.Contains(qu.sql, "% 30"):
+			base = 2
+		}
+		per := "–"
+		if i > 2 {
+			per = fmt.Sprintf("%.0f", perRow(i, base))
+		}
+		ms := make([]string, len(times[i]))
+		for k, d := range times[i] {
+			ms[k] = fmt.Sprintf("%.0f", float64(d.Microseconds())/1000)
+		}
+		fmt.Fprintf(out, "| %s | %.1f | %s | %s | %s |\n", qu.name, float64(med(i).Microseconds())/1000, per, strings.Join(ms, " "), results[i])
+	}
+	fmt.Fprintf(out, "\nsum(plus(a,b)) / sum(a+b): %.3f (target ≤ 1.10)\n", float64(med(4))/float64(med(3)))
+	fmt.Fprintf(out, "batching off / on: %.2f\n", float64(med(5))/float64(med(4)))
+	return nil
+}
+
+// load fills t through one table inserter (SQL INSERTs of 1M rows would take minutes).
+func load(e *engine.Engine, n int64) error {
+	ctx := e.NewContext(context.Background())
+	db, err := e.Provider.Database(ctx, engine.Database)
+	if err != nil {
+		return err
+	}
+	tbl, ok, err := db.GetTableInsensitive(ctx, "t")
+	if err != nil || !ok {
+		return fmt.Errorf("table t: %v", err)
+	}
+	ins := tbl.(*memory.Table).Inserter(ctx)
+	for i := int64(1); i <= n; i++ {
+		a, b, s := row(i)
+		if err := ins.Insert(ctx, sql.NewRow(a, b, s)); err != nil {
+			return err
+		}
+	}
+	if err := ins.Close(ctx); err != nil {
+		return err
+	}
+	return memory.SessionFromContext(ctx).CommitTransaction(ctx, nil)
+}

@@ -1,0 +1,113 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+
+	_ "github.com/go-sql-driver/mysql"
+
+	"github.com/wasql/wasql/udf"
+)
+
+func open(t *testing.T) *Engine {
+	t.Helper()
+	e, err := Open(context.Background(), Config{DataDir: t.TempDir(), UDF: udf.NewConfig()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close(context.Background()) })
+	return e
+}
+
+// TestConcurrentClients: parallel writers and readers over the MySQL wire, in process so that
+// -race sees the server side.
+func TestConcurrentClients(t *testing.T) {
+	e := open(t)
+	s, err := e.ServeMySQL("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Start()
+	t.Cleanup(func() { s.Close() })
+	db, err := sql.Open("mysql", fmt.Sprintf("root@tcp(%s)/wasql?interpolateParams=true", s.Listener.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	mod, err := os.ReadFile("../udf/testdata/numeric.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"CREATE TABLE t (id bigint primary key, v bigint)", "CREATE TABLE log (n bigint)"} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Exec("CREATE FUNCTION plus(bigint, bigint) RETURNS bigint LANGUAGE wasm AS ?, 'add'", mod); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for g := range 6 {
+		wg.Add(2)
+		go func() { // writer
+			defer wg.Done()
+			for i := range 30 {
+				if _, err := db.Exec("INSERT INTO t VALUES (?, ?)", g*100+i, i); err != nil {
+					errs <- err
+					return
+				}
+				if _, err := db.Exec("UPDATE t SET v = plus(v, 1) WHERE id = ?", g*100+i); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+		go func() { // reader
+			defer wg.Done()
+			for range 30 {
+				var n, sum sql.NullInt64
+				if err := db.QueryRow("SELECT count(*), sum(plus(v, 0)) FROM t").Scan(&n, &sum); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	var n, sum int64
+	if err := db.QueryRow("SELECT count(*), sum(v) FROM t").Scan(&n, &sum); err != nil || n != 180 || sum != 6*(435+30) {
+		t.Fatalf("count %d sum %d %v", n, sum, err)
+	}
+}
+
+func TestReadOnly(t *testing.T) {
+	for q, want := range map[string]bool{
+		"SELECT 1":                         true,
+		"  select plus(1,2) from t":        true,
+		"SELECT 1; DROP TABLE t":           false,
+		"SELECT * INTO OUTFILE 'x' FROM t": false,
+		"INSERT INTO t VALUES (1)":         false,
+		"CREATE FUNCTION f() ...":          false,
+		"SHOW TABLES":                      true,
+	} {
+		if readOnly(q) != want {
+			t.Errorf("%q: readOnly = %v", q, !want)
+		}
+	}
+}
+
+func TestRefuseNonLoopback(t *testing.T) {
+	e := open(t)
+	if _, err := e.ServeMySQL("0.0.0.0:0"); err == nil {
+		t.Fatal("listening on 0.0.0.0 without users must fail")
+	}
+}
