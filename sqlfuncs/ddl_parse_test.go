@@ -84,3 +84,35 @@ func TestParseErrors(t *testing.T) {
 		t.Fatalf("drop without args: %+v %v", s, err)
 	}
 }
+
+// FuzzParseDDL: the DDL parser never panics, and what it accepts has a name and a result type.
+func FuzzParseDDL(f *testing.F) {
+	for _, s := range []string{
+		"CREATE OR REPLACE FUNCTION s.f(a bigint, double precision) RETURNS text LANGUAGE wasm IMMUTABLE STRICT PARALLEL SAFE COST 3 AS 'AGFzbQ==', 'g' WITH (timeout='1s')",
+		"create function f() returns int language wasm as X'0061'",
+		"create function f(text) returns text as _binary'\\0a\\'' language wasm",
+		"DROP FUNCTION IF EXISTS f(int, text)",
+		"create function f(", "drop function", "create function f() returns int language wasm as $1; select 1",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		stmt, rest, err := ParseDDL(q)
+		if err != nil || stmt == nil {
+			return
+		}
+		if rest < 0 || rest > len(q) {
+			t.Fatalf("rest %d outside the query", rest)
+		}
+		switch s := stmt.(type) {
+		case *CreateStmt:
+			if s.Name == "" || s.Result == 0 || (s.Module == nil && s.Param == 0) {
+				t.Fatalf("accepted an incomplete statement: %+v", s)
+			}
+		case *DropStmt:
+			if s.Name == "" {
+				t.Fatalf("accepted a drop without a name")
+			}
+		}
+	})
+}
