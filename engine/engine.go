@@ -76,8 +76,20 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	e := sqle.NewDefault(pro)
 	sqlfuncs.Install(e, reg)
 	en := &Engine{SQL: e, Provider: pro, Registry: reg, runtime: rt, store: store}
+	// Users and grants made with SQL (CREATE USER, GRANT) persist in the data directory.
+	mdb := e.Analyzer.Catalog.MySQLDb
+	users := usersFile(filepath.Join(cfg.DataDir, "users.db"))
+	if data, err := os.ReadFile(string(users)); err == nil {
+		if err := mdb.LoadData(en.NewContext(ctx), data); err != nil {
+			en.Close(ctx)
+			return nil, fmt.Errorf("users %s: %w", users, err)
+		}
+	} else if !os.IsNotExist(err) {
+		en.Close(ctx)
+		return nil, err
+	}
+	mdb.SetPersister(users)
 	if len(cfg.Users) > 0 {
-		mdb := e.Analyzer.Catalog.MySQLDb
 		ed := mdb.Editor()
 		for user, pass := range cfg.Users {
 			mdb.AddSuperUser(ed, user, "%", pass)
@@ -86,6 +98,31 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		en.authed = true
 	}
 	return en, nil
+}
+
+// usersFile keeps go-mysql-server's users and grants: written to a temporary file, synced, then
+// renamed over the old one, so a crash leaves the old or the new version, never half of one.
+type usersFile string
+
+// Persist implements the interface mysql_db.MySQLDbPersistence.
+func (f usersFile) Persist(_ *sql.Context, data []byte) error {
+	tmp := string(f) + ".tmp"
+	w, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(data); err != nil {
+		w.Close()
+		return err
+	}
+	if err := w.Sync(); err != nil {
+		w.Close()
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, string(f))
 }
 
 // Close stops the engine.

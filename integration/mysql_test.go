@@ -3,6 +3,7 @@
 package integration
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -111,5 +112,36 @@ func TestRefusesNonLoopbackWithoutUsers(t *testing.T) {
 	out, err := exec.Command(wasqlBin, "serve", "--data-dir", t.TempDir(), "--mysql-addr", "0.0.0.0:0").CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "refusing to listen on 0.0.0.0:0 without users") {
 		t.Fatalf("%v: %s", err, out)
+	}
+}
+
+// TestPrivileges: with users configured, CREATE FUNCTION needs the CREATE ROUTINE privilege.
+func TestPrivileges(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "wasql.yaml")
+	if err := os.WriteFile(cfg, []byte("users:\n  admin: s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, filepath.Join(dir, "data"), "--config", cfg)
+	if _, err := s.db(t, "admin", "wrong").Exec("SELECT 1"); err == nil || !strings.Contains(err.Error(), "Access denied") {
+		t.Fatalf("wrong password: %v", err)
+	}
+	admin := s.db(t, "admin", "s3cret")
+	for _, q := range []string{"CREATE USER reader@'%' IDENTIFIED BY 'pw'", "GRANT SELECT ON *.* TO reader@'%'"} {
+		if _, err := admin.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	mod := module(t, "udf/testdata/numeric.wasm")
+	_, err := s.db(t, "reader", "pw").Exec("CREATE FUNCTION plus(bigint, bigint) RETURNS bigint LANGUAGE wasm AS ?, 'add'", mod)
+	if err == nil || !strings.Contains(strings.ToLower(err.Error()), "denied") {
+		t.Fatalf("reader created a function: %v", err)
+	}
+	if _, err := admin.Exec("CREATE FUNCTION plus(bigint, bigint) RETURNS bigint LANGUAGE wasm AS ?, 'add'", mod); err != nil {
+		t.Fatal(err)
+	}
+	var got int64
+	if err := s.db(t, "reader", "pw").QueryRow("SELECT plus(1, 2)").Scan(&got); err != nil || got != 3 {
+		t.Fatalf("reader calls plus: %d %v", got, err)
 	}
 }

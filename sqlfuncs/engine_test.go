@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	sqle "github.com/dolthub/go-mysql-server"
@@ -133,5 +134,31 @@ func TestColumnNames(t *testing.T) {
 		if sch[0].Name != want {
 			t.Errorf("%s: column %q, want %q", q, sch[0].Name, want)
 		}
+	}
+}
+
+// TestReplaceAndFold: OR REPLACE swaps the function for new queries; IMMUTABLE calls with
+// constant arguments are folded at planning.
+func TestReplaceAndFold(t *testing.T) {
+	te := newTestEngine(t)
+	numeric := wasmHexPath(t, "../udf/testdata/numeric.wasm")
+	te.mustQuery(t, "CREATE FUNCTION op(bigint, bigint) RETURNS bigint LANGUAGE wasm IMMUTABLE AS "+numeric+", 'add'")
+	if got := fmt.Sprint(te.mustQuery(t, "SELECT op(6, 3)")); got != "[[9]]" {
+		t.Fatalf("add: %s", got)
+	}
+	plan, err := Explain(te.ctx(), te.e, "SELECT op(6, 3)")
+	if err != nil || !strings.Contains(plan, "9") || strings.Contains(plan, "WasmBatchEval") {
+		t.Fatalf("op(6, 3) is not folded:\n%s %v", plan, err)
+	}
+	if _, err := te.query(t, "CREATE FUNCTION op(bigint, bigint) RETURNS bigint LANGUAGE wasm AS "+numeric+", 'div'"); err == nil {
+		t.Fatal("CREATE without OR REPLACE over an existing function must fail")
+	}
+	te.mustQuery(t, "CREATE OR REPLACE FUNCTION op(bigint, bigint) RETURNS bigint LANGUAGE wasm AS "+numeric+", 'div'")
+	if got := fmt.Sprint(te.mustQuery(t, "SELECT op(6, 3)")); got != "[[2]]" {
+		t.Fatalf("after OR REPLACE: %s", got)
+	}
+	fns, err := te.reg.store.List(context.Background())
+	if err != nil || len(fns) != 1 || fns[0].Version != 2 || fns[0].Export != "div" {
+		t.Fatalf("catalog after replace: %+v %v", fns, err)
 	}
 }
