@@ -31,3 +31,4 @@ go test -run XXX -fuzz '^FuzzRewrite$' -fuzztime "$FUZZTIME" ./udf/internal/rewr
 go test -run XXX -fuzz '^FuzzSemantics$' -fuzztime "$FUZZTIME" ./udf/internal/rewrite/
 go test -run XXX -fuzz '^FuzzColumnarResult$' -fuzztime "$FUZZTIME" ./udf/
 go test -run XXX -fuzz '^FuzzDecodeFunction$' -fuzztime "$FUZZTIME" ./catalog/boltstore/
+go test -run XXX -fuzz '^FuzzParseDDL$' -fuzztime "$FUZZTIME" ./sqlfuncs/
