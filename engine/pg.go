@@ -1,0 +1,221 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/dolthub/go-mysql-server/memory"
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/types"
+	ast "github.com/dolthub/vitess/go/vt/sqlparser"
+
+	"github.com/wasql/wasql/proxy"
+)
+
+// PGBackend is the embedded engine behind the Postgres wire (proxy.Backend). Statements are
+// passed to go-mysql-server as they are, with $n parameters bound: translating Postgres SQL is
+// not done yet.
+func (e *Engine) PGBackend() proxy.Backend { return pgBackend{e} }
+
+type pgBackend struct{ e *Engine }
+
+// Open implements the interface proxy.Backend.
+func (b pgBackend) Open(ctx context.Context, user, database string) (proxy.Session, error) {
+	sess := memory.NewSession(sql.NewBaseSessionWithClientServer("127.0.0.1", sql.Client{User: user, Address: "127.0.0.1"}, 0), b.e.Provider)
+	return &pgSession{e: b.e, sess: sess}, nil
+}
+
+type pgSession struct {
+	e    *Engine
+	sess *memory.Session
+}
+
+func (s *pgSession) context(ctx context.Context) *sql.Context {
+	c := sql.NewContext(ctx, sql.WithSession(s.sess))
+	if s.sess.GetCurrentDatabase() == "" {
+		c.SetCurrentDatabase(Database)
+	}
+	return c
+}
+
+// Execute implements the interface proxy.Session.
+func (s *pgSession) Execute(ctx context.Context, query string, params []any) (proxy.Result, error) {
+	q, order := proxy.RewriteParams(query)
+	bindings := map[string]ast.Expr{}
+	for i, n := range order {
+		if n < 1 || n > len(params) {
+			return nil, fmt.Errorf("there is no parameter $%d", n)
+		}
+		bindings["v"+strconv.Itoa(i+1)] = bindValue(params[n-1])
+	}
+	unlock := s.e.acquire(q)
+	sctx := s.context(ctx)
+	sch, iter, _, err := s.e.SQL.QueryWithBindings(sctx, q, nil, bindings, nil)
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	r := &pgResult{ctx: sctx, iter: iter, unlock: unlock, verb: verb(query)}
+	if !isOK(sch) {
+		r.cols = columns(sch)
+	}
+	return r, nil
+}
+
+// Describe implements the interface proxy.Session.
+func (s *pgSession) Describe(ctx context.Context, query string, nparams int) ([]proxy.Column, error) {
+	q, _ := proxy.RewriteParams(query)
+	unlock := s.e.acquire("select") // analysis only reads
+	defer unlock()
+	n, err := s.e.SQL.PrepareQuery(s.context(ctx), q)
+	if err != nil {
+		return nil, err
+	}
+	if isOK(n.Schema()) {
+		return nil, nil
+	}
+	return columns(n.Schema()), nil
+}
+
+// Close implements the interface proxy.Session.
+func (s *pgSession) Close() error { return nil }
+
+func isOK(sch sql.Schema) bool {
+	return len(sch) == 1 && sch[0].Type == types.OkResultSchema[0].Type && sch[0].Name == types.OkResultSchema[0].Name
+}
+
+func bindValue(v any) ast.Expr {
+	switch x := v.(type) {
+	case nil:
+		return &ast.NullVal{}
+	case int64:
+		return ast.NewIntVal([]byte(strconv.FormatInt(x, 10)))
+	case float64:
+		return ast.NewFloatVal([]byte(strconv.FormatFloat(x, 'g', -1, 64)))
+	case bool:
+		if x {
+			return ast.NewIntVal([]byte("1"))
+		}
+		return ast.NewIntVal([]byte("0"))
+	case []byte:
+		return ast.NewHexVal([]byte(fmt.Sprintf("%x", x)))
+	}
+	return ast.NewStrVal([]byte(fmt.Sprint(v)))
+}
+
+func columns(sch sql.Schema) []proxy.Column {
+	cols := make([]proxy.Column, len(sch))
+	for i, c := range sch {
+		oid := typeOID(c.Type)
+		cols[i] = proxy.Column{Name: c.Name, OID: oid, Size: proxy.TypeSize(oid)}
+	}
+	return cols
+}
+
+// typeOID maps a go-mysql-server type to the Postgres type a client should decode.
+func typeOID(t sql.Type) uint32 {
+	switch {
+	case t == types.Boolean:
+		return proxy.OIDBool
+	case t == types.Int8 || t == types.Int16 || t == types.Uint8:
+		return proxy.OIDInt2
+	case t == types.Int24 || t == types.Int32 || t == types.Uint16 || t == types.Uint24:
+		return proxy.OIDInt4
+	case types.IsInteger(t):
+		return proxy.OIDInt8
+	case t == types.Float32:
+		return proxy.OIDFloat4
+	case types.IsFloat(t):
+		return proxy.OIDFloat8
+	case types.IsDecimal(t):
+		return proxy.OIDNumeric
+	case types.IsJSON(t):
+		return proxy.OIDJSON
+	case types.IsBinaryType(t) || types.IsBlobType(t):
+		return proxy.OIDBytea
+	case types.IsDateType(t):
+		return proxy.OIDDate
+	case types.IsTime(t):
+		return proxy.OIDTimestamp
+	}
+	return proxy.OIDText
+}
+
+type pgResult struct {
+	ctx    *sql.Context
+	iter   sql.RowIter
+	unlock func()
+	cols   []proxy.Column
+	verb   string
+	rows   int64
+	done   bool
+}
+
+func (r *pgResult) Columns() []proxy.Column { return r.cols }
+
+func (r *pgResult) Next(context.Context) ([]any, error) {
+	row, err := r.iter.Next(r.ctx)
+	if err == io.EOF {
+		r.done = true
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.rows++
+	return row, nil
+}
+
+// Tag implements the interface proxy.Result: the CommandComplete tag of the statement.
+func (r *pgResult) Tag() string {
+	if r.cols == nil {
+		// Statements without rows return one OkResult row with the count.
+		for {
+			row, err := r.iter.Next(r.ctx)
+			if err != nil {
+				break
+			}
+			if ok, isOK := row[0].(types.OkResult); isOK {
+				r.rows = int64(ok.RowsAffected)
+			}
+		}
+	}
+	switch r.verb {
+	case "SELECT", "SHOW", "EXPLAIN", "WITH", "VALUES", "TABLE":
+		return fmt.Sprintf("SELECT %d", r.rows)
+	case "INSERT":
+		return fmt.Sprintf("INSERT 0 %d", r.rows)
+	case "UPDATE", "DELETE":
+		return fmt.Sprintf("%s %d", r.verb, r.rows)
+	case "START":
+		return "BEGIN"
+	}
+	return r.verb
+}
+
+func (r *pgResult) Close() error {
+	err := r.iter.Close(r.ctx)
+	r.unlock()
+	return err
+}
+
+// verb is the statement's first keyword, upper case; for CREATE/DROP/ALTER it includes the
+// object kind (CREATE TABLE, DROP FUNCTION).
+func verb(q string) string {
+	f := strings.Fields(strings.ToUpper(q))
+	if len(f) == 0 {
+		return ""
+	}
+	v := strings.TrimRight(f[0], ";")
+	if (v == "CREATE" || v == "DROP" || v == "ALTER") && len(f) > 1 {
+		obj := f[1]
+		if obj == "OR" && len(f) > 3 {
+			obj = f[3]
+		}
+		return v + " " + strings.TrimRight(obj, ";(")
+	}
+	return v
+}

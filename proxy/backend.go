@@ -1,0 +1,42 @@
+package proxy
+
+import "context"
+
+// Backend runs the statements of the Postgres wire. The protocol code talks only to this
+// interface: the embedded engine implements it today (engine.PGBackend), an upstream PostgreSQL
+// later.
+type Backend interface {
+	// Open starts a session for user on database.
+	Open(ctx context.Context, user, database string) (Session, error)
+}
+
+// Session is one client connection's state in the backend. It is used by one goroutine.
+type Session interface {
+	// Execute runs one statement with its parameters ($1... as Go values: nil, int64, float64,
+	// bool, string, []byte) and returns its result.
+	Execute(ctx context.Context, query string, params []any) (Result, error)
+	// Describe returns the result columns a statement would produce, without running it
+	// (nil for statements that return no rows).
+	Describe(ctx context.Context, query string, nparams int) ([]Column, error)
+	// Close ends the session.
+	Close() error
+}
+
+// Result is a statement's outcome: rows to stream, or only a command tag.
+type Result interface {
+	// Columns describes the rows; nil for statements without rows.
+	Columns() []Column
+	// Next returns the next row, or nil at the end.
+	Next(ctx context.Context) ([]any, error)
+	// Tag is the CommandComplete tag, valid after the last row (e.g. "SELECT 3", "INSERT 0 1").
+	Tag() string
+	// Close releases the result.
+	Close() error
+}
+
+// Column describes one result column.
+type Column struct {
+	Name string
+	OID  uint32 // Postgres type OID
+	Size int16  // typlen: -1 for variable width
+}

@@ -1,0 +1,169 @@
+package proxy
+
+import (
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+)
+
+// prepared is a parsed statement: the query and its parameter types.
+type prepared struct {
+	query     string
+	paramOIDs []uint32
+	cols      []Column // described lazily
+	described bool
+}
+
+// portal is a bound statement.
+type portal struct {
+	stmt    *prepared
+	params  []any
+	formats []int16
+}
+
+// extended handles one message of the extended query protocol. An error makes the caller skip
+// to the next Sync.
+func (c *conn) extended(msg pgproto3.FrontendMessage) error {
+	switch m := msg.(type) {
+	case *pgproto3.Parse:
+		n := countParams(m.Query)
+		oids := make([]uint32, n)
+		copy(oids, m.ParameterOIDs)
+		for i, o := range oids {
+			if o == 0 {
+				oids[i] = OIDText // unknown: the backend converts text (type inference: see docs)
+			}
+		}
+		if m.Name != "" {
+			if _, exists := c.stmts[m.Name]; exists {
+				return sqlError("42P05", fmt.Sprintf("prepared statement %q already exists", m.Name))
+			}
+		}
+		c.stmts[m.Name] = &prepared{query: m.Query, paramOIDs: oids}
+		c.be.Send(&pgproto3.ParseComplete{})
+	case *pgproto3.Bind:
+		st, ok := c.stmts[m.PreparedStatement]
+		if !ok {
+			return sqlError("26000", fmt.Sprintf("prepared statement %q does not exist", m.PreparedStatement))
+		}
+		if len(m.Parameters) != len(st.paramOIDs) {
+			return sqlError("08P01", fmt.Sprintf("bind message supplies %d parameters, but prepared statement %q requires %d",
+				len(m.Parameters), m.PreparedStatement, len(st.paramOIDs)))
+		}
+		params := make([]any, len(m.Parameters))
+		for i, raw := range m.Parameters {
+			v, err := decodeParam(raw, st.paramOIDs[i], format(m.ParameterFormatCodes, i))
+			if err != nil {
+				return sqlError("22P02", fmt.Sprintf("parameter $%d: %v", i+1, err))
+			}
+			params[i] = v
+		}
+		formats := append([]int16{}, m.ResultFormatCodes...)
+		c.portals[m.DestinationPortal] = &portal{stmt: st, params: params, formats: formats}
+		c.be.Send(&pgproto3.BindComplete{})
+	case *pgproto3.Describe:
+		switch m.ObjectType {
+		case 'S':
+			st, ok := c.stmts[m.Name]
+			if !ok {
+				return sqlError("26000", fmt.Sprintf("prepared statement %q does not exist", m.Name))
+			}
+			c.be.Send(&pgproto3.ParameterDescription{ParameterOIDs: st.paramOIDs})
+			return c.describe(st, nil)
+		case 'P':
+			p, ok := c.portals[m.Name]
+			if !ok {
+				return sqlError("34000", fmt.Sprintf("portal %q does not exist", m.Name))
+			}
+			return c.describe(p.stmt, p.formats)
+		}
+		return protocolError(fmt.Errorf("describe of %q", m.ObjectType))
+	case *pgproto3.Execute:
+		p, ok := c.portals[m.Portal]
+		if !ok {
+			return sqlError("34000", fmt.Sprintf("portal %q does not exist", m.Portal))
+		}
+		formats := p.formats
+		if formats == nil {
+			formats = []int16{} // Execute sends no RowDescription
+		}
+		if len(splitStatements(p.stmt.query)) == 0 {
+			c.be.Send(&pgproto3.EmptyQueryResponse{})
+			return nil
+		}
+		return c.runStatement(p.stmt.query, p.params, formats, int32(m.MaxRows))
+	case *pgproto3.Close:
+		if m.ObjectType == 'S' {
+			delete(c.stmts, m.Name)
+		} else {
+			delete(c.portals, m.Name)
+		}
+		c.be.Send(&pgproto3.CloseComplete{})
+	}
+	return nil
+}
+
+func (c *conn) describe(st *prepared, formats []int16) error {
+	if !st.described {
+		ctx, done := c.statementContext()
+		cols, err := c.sess.Describe(ctx, st.query, len(st.paramOIDs))
+		done()
+		if err != nil {
+			return err
+		}
+		st.cols, st.described = cols, true
+	}
+	if st.cols == nil {
+		c.be.Send(&pgproto3.NoData{})
+		return nil
+	}
+	c.be.Send(rowDescription(st.cols, formats))
+	return nil
+}
+
+// RewriteParams replaces the $n placeholders of q (outside quotes and comments) with ? for
+// go-mysql-server, whose bindings are named v1, v2, ... in order of appearance; order maps each
+// ? to its parameter number.
+func RewriteParams(q string) (rewritten string, order []int) {
+	var b []byte
+	last := 0
+	forEachParam(q, func(start, end, n int) {
+		b = append(b, q[last:start]...)
+		b = append(b, '?')
+		order = append(order, n)
+		last = end
+	})
+	if order == nil {
+		return q, nil
+	}
+	return string(append(b, q[last:]...)), order
+}
+
+// countParams returns the highest $n in q outside quotes.
+func countParams(q string) int {
+	n := 0
+	forEachParam(q, func(_, _ int, k int) { n = max(n, k) })
+	return n
+}
+
+// forEachParam calls f(start, end, n) for each $n placeholder outside quotes and comments.
+func forEachParam(q string, f func(start, end, n int)) {
+	for i := 0; i < len(q); i++ {
+		switch c := q[i]; {
+		case c == '\'' || c == '"':
+			for i++; i < len(q) && q[i] != c; i++ {
+			}
+		case c == '-' && i+1 < len(q) && q[i+1] == '-':
+			for ; i < len(q) && q[i] != '\n'; i++ {
+			}
+		case c == '$' && i+1 < len(q) && q[i+1] >= '0' && q[i+1] <= '9':
+			j, k := i+1, 0
+			for j < len(q) && q[j] >= '0' && q[j] <= '9' && k < 100000 {
+				k = k*10 + int(q[j]-'0')
+				j++
+			}
+			f(i, j, k)
+			i = j - 1
+		}
+	}
+}
