@@ -59,7 +59,7 @@ func (s *pgSession) Execute(ctx context.Context, query string, params []any) (pr
 		return nil, err
 	}
 	r := &pgResult{ctx: sctx, iter: iter, unlock: unlock, verb: verb(query)}
-	if !isOK(sch) {
+	if len(sch) > 0 && !isOK(sch) {
 		r.cols = columns(sch)
 	}
 	return r, nil
@@ -74,7 +74,7 @@ func (s *pgSession) Describe(ctx context.Context, query string, nparams int) ([]
 	if err != nil {
 		return nil, err
 	}
-	if isOK(n.Schema()) {
+	if len(n.Schema()) == 0 || isOK(n.Schema()) {
 		return nil, nil
 	}
 	return columns(n.Schema()), nil

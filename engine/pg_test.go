@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
+	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/wasql/wasql/proxy"
 )
@@ -125,5 +126,135 @@ func TestPGWireAuthAndCancel(t *testing.T) {
 	var one int
 	if err := conn.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
 		t.Fatalf("the connection is not usable after a cancel: %v", err)
+	}
+}
+
+// TestPGWireSession: SET/SHOW answered by the proxy, transactions and 25P02 in a failed one.
+func TestPGWireSession(t *testing.T) {
+	e := open(t)
+	addr := servePG(t, e, proxy.Config{})
+	conn, err := pgConnect(t, addr, "app", "", pgx.QueryExecModeSimpleProtocol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := conn.Exec(ctx, "SET application_name = 'wasql-test'"); err != nil {
+		t.Fatal(err)
+	}
+	if got := conn.PgConn().ParameterStatus("application_name"); got != "wasql-test" {
+		t.Fatalf("ParameterStatus after SET: %q", got)
+	}
+	var s string
+	if err := conn.QueryRow(ctx, "SHOW application_name").Scan(&s); err != nil || s != "wasql-test" {
+		t.Fatalf("SHOW: %q %v", s, err)
+	}
+	if _, err := conn.Exec(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	if conn.PgConn().TxStatus() != 'T' {
+		t.Fatalf("after BEGIN: status %c", conn.PgConn().TxStatus())
+	}
+	if _, err := conn.Exec(ctx, "SELECT nope()"); err == nil {
+		t.Fatal("no error")
+	}
+	_, err = conn.Exec(ctx, "SELECT 1")
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "25P02" {
+		t.Fatalf("in a failed transaction: %v", err)
+	}
+	if _, err := conn.Exec(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	if conn.PgConn().TxStatus() != 'I' {
+		t.Fatalf("after ROLLBACK: status %c", conn.PgConn().TxStatus())
+	}
+}
+
+// rawConn is a pgproto3 frontend on a fresh connection, past startup.
+func rawConn(t *testing.T, addr string) (*pgproto3.Frontend, net.Conn) {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	nc.SetDeadline(time.Now().Add(20 * time.Second))
+	fe := pgproto3.NewFrontend(nc, nc)
+	fe.Send(&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersionNumber, Parameters: map[string]string{"user": "app", "database": "wasql"}})
+	if err := fe.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		msg, err := fe.Receive()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := msg.(*pgproto3.ReadyForQuery); ok {
+			return fe, nc
+		}
+	}
+}
+
+// receiveUntilReady collects message type names until ReadyForQuery.
+func receiveUntilReady(t *testing.T, fe *pgproto3.Frontend) []string {
+	t.Helper()
+	var got []string
+	for {
+		msg, err := fe.Receive()
+		if err != nil {
+			t.Fatalf("after %v: %v", got, err)
+		}
+		name := fmt.Sprintf("%T", msg)[len("*pgproto3."):]
+		if e, ok := msg.(*pgproto3.ErrorResponse); ok {
+			name += ":" + e.Code
+		}
+		got = append(got, name)
+		if _, ok := msg.(*pgproto3.ReadyForQuery); ok {
+			return got
+		}
+	}
+}
+
+// TestPGWireProtocol: pipelined extended-protocol messages, row-limited Execute, skipping to
+// Sync after an error, and a malformed message.
+func TestPGWireProtocol(t *testing.T) {
+	e := open(t)
+	addr := servePG(t, e, proxy.Config{})
+	fe, _ := rawConn(t, addr)
+	fe.Send(&pgproto3.Query{String: "CREATE TABLE p (n bigint); INSERT INTO p VALUES (1), (2), (3), (4), (5)"})
+	fe.Flush()
+	if got := fmt.Sprint(receiveUntilReady(t, fe)); got != "[CommandComplete CommandComplete ReadyForQuery]" {
+		t.Fatalf("setup: %s", got)
+	}
+	// Pipeline: parse, bind, describe, execute 2 rows, execute the rest, then an error, then
+	// messages that must be skipped up to Sync.
+	fe.Send(&pgproto3.Parse{Name: "s1", Query: "SELECT n FROM p WHERE n > $1 ORDER BY n", ParameterOIDs: []uint32{proxy.OIDInt8}})
+	fe.Send(&pgproto3.Bind{PreparedStatement: "s1", Parameters: [][]byte{[]byte("1")}})
+	fe.Send(&pgproto3.Describe{ObjectType: 'P'})
+	fe.Send(&pgproto3.Execute{MaxRows: 2})
+	fe.Send(&pgproto3.Execute{MaxRows: 0})
+	fe.Send(&pgproto3.Parse{Query: "SELECT nope_nope()"})
+	fe.Send(&pgproto3.Bind{})
+	fe.Send(&pgproto3.Execute{})
+	fe.Send(&pgproto3.Sync{})
+	fe.Flush()
+	want := "[ParseComplete BindComplete RowDescription DataRow DataRow PortalSuspended DataRow DataRow CommandComplete ParseComplete BindComplete ErrorResponse:42883 ReadyForQuery]"
+	if got := fmt.Sprint(receiveUntilReady(t, fe)); got != want {
+		t.Fatalf("pipeline:\ngot  %s\nwant %s", got, want)
+	}
+	// A message with a body far over the limit is refused without allocating it.
+	fe2, nc := rawConn(t, addr)
+	_ = fe2
+	nc.Write([]byte{'Q', 0x7f, 0xff, 0xff, 0xff})
+	buf := make([]byte, 1)
+	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := nc.Read(buf); err != nil || buf[0] != 'E' {
+		t.Fatalf("oversized message: %q %v", buf, err)
+	}
+	// The server still serves everyone else.
+	fe.Send(&pgproto3.Query{String: "SELECT count(*) FROM p"})
+	fe.Flush()
+	if got := fmt.Sprint(receiveUntilReady(t, fe)); got != "[RowDescription DataRow CommandComplete ReadyForQuery]" {
+		t.Fatalf("after a bad client: %s", got)
 	}
 }

@@ -24,7 +24,8 @@ type conn struct {
 	user   string
 	sess   Session
 
-	txStatus byte // 'I' idle, 'T' in a transaction block, 'E' in a failed one
+	txStatus byte              // 'I' idle, 'T' in a transaction block, 'E' in a failed one
+	settings map[string]string // SET/SHOW values, by lower-case name
 
 	stmts   map[string]*prepared
 	portals map[string]*portal
@@ -200,15 +201,13 @@ func (c *conn) authenticate(m *pgproto3.StartupMessage) (bool, error) {
 	}
 	c.sess, c.user = sess, user
 	c.secret = newSecret()
-	app := m.Parameters["application_name"]
-	for _, p := range [][2]string{
-		{"server_version", c.srv.cfg.ServerVersion}, {"server_encoding", "UTF8"}, {"client_encoding", "UTF8"},
-		{"DateStyle", "ISO, MDY"}, {"integer_datetimes", "on"}, {"standard_conforming_strings", "on"},
-		{"TimeZone", "UTC"}, {"IntervalStyle", "postgres"}, {"application_name", app},
-		{"is_superuser", "on"}, {"session_authorization", user}, {"default_transaction_read_only", "off"},
-		{"in_hot_standby", "off"},
-	} {
-		c.be.Send(&pgproto3.ParameterStatus{Name: p[0], Value: p[1]})
+	c.settings = defaultSettings(c.srv.cfg.ServerVersion, user, m.Parameters["application_name"])
+	for name := range reported {
+		reportName := name
+		if n, ok := canonical[name]; ok {
+			reportName = n
+		}
+		c.be.Send(&pgproto3.ParameterStatus{Name: reportName, Value: c.settings[name]})
 	}
 	c.be.Send(&pgproto3.BackendKeyData{ProcessID: c.pid, SecretKey: beUint32(c.secret)})
 	return true, nil

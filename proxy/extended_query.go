@@ -19,6 +19,7 @@ type portal struct {
 	stmt    *prepared
 	params  []any
 	formats []int16
+	out     *output // set by the first Execute, drained by the next ones
 }
 
 // extended handles one message of the extended query protocol. An error makes the caller skip
@@ -83,15 +84,25 @@ func (c *conn) extended(msg pgproto3.FrontendMessage) error {
 		if !ok {
 			return sqlError("34000", fmt.Sprintf("portal %q does not exist", m.Portal))
 		}
-		formats := p.formats
-		if formats == nil {
-			formats = []int16{} // Execute sends no RowDescription
-		}
 		if len(splitStatements(p.stmt.query)) == 0 {
 			c.be.Send(&pgproto3.EmptyQueryResponse{})
 			return nil
 		}
-		return c.runStatement(p.stmt.query, p.params, formats, int32(m.MaxRows))
+		if p.out == nil {
+			formats := p.formats
+			if formats == nil {
+				formats = []int16{} // not nil: Execute sends no RowDescription
+			}
+			out, err := c.execute(p.stmt.query, p.params, formats)
+			if err != nil {
+				return err
+			}
+			if out == nil { // answered by the session layer, which sent its own messages
+				return nil
+			}
+			p.out = out
+		}
+		p.out.send(c, int32(m.MaxRows))
 	case *pgproto3.Close:
 		if m.ObjectType == 'S' {
 			delete(c.stmts, m.Name)

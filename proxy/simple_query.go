@@ -15,7 +15,7 @@ func (c *conn) simpleQuery(q string) {
 		return
 	}
 	for _, stmt := range stmts {
-		if err := c.runStatement(stmt, nil, nil, 0); err != nil {
+		if err := c.runStatement(stmt, nil, nil); err != nil {
 			c.sendError(err)
 			if c.txStatus == 'T' {
 				c.txStatus = 'E'
@@ -25,46 +25,79 @@ func (c *conn) simpleQuery(q string) {
 	}
 }
 
-// runStatement executes one statement and streams its rows. describe sends a RowDescription
-// first (the simple protocol does; Execute does not). formats are the result formats.
-// maxRows > 0 stops after that many rows (the portal's remainder is not kept yet).
-func (c *conn) runStatement(stmt string, params []any, formats []int16, maxRows int32) error {
+// runStatement executes one statement and streams its rows. With formats == nil (the simple
+// protocol) it sends a RowDescription first; Execute does not.
+func (c *conn) runStatement(stmt string, params []any, formats []int16) error {
+	out, err := c.execute(stmt, params, formats)
+	if err != nil || out == nil {
+		return err
+	}
+	if formats == nil && out.cols != nil {
+		c.be.Send(rowDescription(out.cols, nil))
+	}
+	out.send(c, 0)
+	return nil
+}
+
+// output is a finished statement's rows, encoded, and its tag: what Execute streams, possibly
+// over several calls when the client limits the rows (PortalSuspended).
+type output struct {
+	cols []Column
+	rows [][][]byte
+	next int
+	tag  string
+}
+
+// send streams up to max rows (0: all), then CommandComplete or PortalSuspended.
+func (o *output) send(c *conn, max int32) {
+	end := len(o.rows)
+	if max > 0 && o.next+int(max) < end {
+		end = o.next + int(max)
+	}
+	for ; o.next < end; o.next++ {
+		c.be.Send(&pgproto3.DataRow{Values: o.rows[o.next]})
+	}
+	if o.next < len(o.rows) {
+		c.be.Send(&pgproto3.PortalSuspended{})
+		return
+	}
+	c.be.Send(&pgproto3.CommandComplete{CommandTag: []byte(o.tag)})
+}
+
+// execute runs one statement to completion and returns its encoded rows and tag (nil when the
+// session layer answered it itself). Rows are read out before anything is sent, so a statement
+// never holds the backend while the client is slow.
+func (c *conn) execute(stmt string, params []any, formats []int16) (*output, error) {
 	ctl := txControl(stmt)
 	if c.txStatus == 'E' && ctl != "rollback" && ctl != "commit" {
-		return errInFailedTx
+		return nil, errInFailedTx
+	}
+	if handled, err := c.session(stmt, formats == nil); handled {
+		return nil, err
 	}
 	ctx, done := c.statementContext()
 	defer done()
 	res, err := c.sess.Execute(ctx, stmt, params)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer res.Close()
-	cols := res.Columns()
-	if formats == nil && cols != nil {
-		c.be.Send(rowDescription(cols, nil))
-	}
-	n := int32(0)
-	for cols != nil {
+	out := &output{cols: res.Columns()}
+	for out.cols != nil {
 		row, err := res.Next(ctx)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if row == nil {
 			break
 		}
 		values := make([][]byte, len(row))
 		for i, v := range row {
-			if values[i], err = encode(v, cols[i].OID, format(formats, i)); err != nil {
-				return err
+			if values[i], err = encode(v, out.cols[i].OID, format(formats, i)); err != nil {
+				return nil, err
 			}
 		}
-		c.be.Send(&pgproto3.DataRow{Values: values})
-		n++
-		if maxRows > 0 && n >= maxRows {
-			c.be.Send(&pgproto3.PortalSuspended{})
-			return nil
-		}
+		out.rows = append(out.rows, values)
 	}
 	switch ctl {
 	case "begin":
@@ -72,12 +105,11 @@ func (c *conn) runStatement(stmt string, params []any, formats []int16, maxRows 
 	case "commit", "rollback":
 		c.txStatus = 'I'
 	}
-	tag := res.Tag()
+	out.tag = res.Tag()
 	if ctl == "commit" && c.txStatus == 'E' {
-		tag = "ROLLBACK"
+		out.tag = "ROLLBACK"
 	}
-	c.be.Send(&pgproto3.CommandComplete{CommandTag: []byte(tag)})
-	return nil
+	return out, nil
 }
 
 // format applies the Bind rule: no codes = all text, one code = all columns, else per column.

@@ -1,0 +1,108 @@
+package proxy
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+)
+
+// reported are the settings a server reports with ParameterStatus, at startup and when SET.
+var reported = map[string]bool{"server_version": true, "server_encoding": true, "client_encoding": true,
+	"datestyle": true, "integer_datetimes": true, "standard_conforming_strings": true, "timezone": true,
+	"intervalstyle": true, "application_name": true, "is_superuser": true, "session_authorization": true,
+	"default_transaction_read_only": true, "in_hot_standby": true}
+
+// canonical spells settings the way Postgres reports them.
+var canonical = map[string]string{"datestyle": "DateStyle", "timezone": "TimeZone", "intervalstyle": "IntervalStyle"}
+
+// defaultSettings are what SHOW answers before any SET.
+func defaultSettings(version, user, app string) map[string]string {
+	return map[string]string{
+		"server_version": version, "server_encoding": "UTF8", "client_encoding": "UTF8",
+		"datestyle": "ISO, MDY", "integer_datetimes": "on", "standard_conforming_strings": "on",
+		"timezone": "UTC", "intervalstyle": "postgres", "application_name": app, "is_superuser": "on",
+		"session_authorization": user, "default_transaction_read_only": "off", "in_hot_standby": "off",
+		"search_path": `"$user", public`, "transaction_isolation": "read committed",
+		"default_transaction_isolation": "read committed", "extra_float_digits": "1",
+		"statement_timeout": "0", "lock_timeout": "0", "idle_in_transaction_session_timeout": "0",
+		"max_identifier_length": "63", "lc_collate": "C.UTF-8", "lc_ctype": "C.UTF-8",
+		"bytea_output": "hex", "client_min_messages": "notice", "server_version_num": "150010",
+		"transaction_read_only": "off", "synchronous_commit": "on", "jit": "off",
+	}
+}
+
+var (
+	setRe   = regexp.MustCompile(`(?is)^\s*SET\s+(?:SESSION\s+|LOCAL\s+)?([a-z_][a-z0-9_.]*)\s*(?:=|\s+TO\s+)\s*(.+?)\s*;?\s*$`)
+	setTZRe = regexp.MustCompile(`(?is)^\s*SET\s+(?:SESSION\s+|LOCAL\s+)?TIME\s+ZONE\s+(.+?)\s*;?\s*$`)
+	showRe  = regexp.MustCompile(`(?is)^\s*SHOW\s+([a-z_][a-z0-9_. ]*?)\s*;?\s*$`)
+	resetRe = regexp.MustCompile(`(?is)^\s*RESET\s+([a-z_][a-z0-9_.]*)\s*;?\s*$`)
+	noopRe  = regexp.MustCompile(`(?is)^\s*(DISCARD\s+ALL|DEALLOCATE\s+(?:PREPARE\s+)?(?:ALL|\S+)|UNLISTEN\s+\*|CLOSE\s+ALL|SET\s+SESSION\s+CHARACTERISTICS\s+.*)\s*;?\s*$`)
+)
+
+// session answers the session statements Postgres clients send (SET, SHOW, RESET, DISCARD ALL,
+// DEALLOCATE, ...) without the backend. It reports whether it handled stmt.
+func (c *conn) session(stmt string, describe bool) (bool, error) {
+	name, value := "", ""
+	switch {
+	case setTZRe.MatchString(stmt):
+		name, value = "timezone", setTZRe.FindStringSubmatch(stmt)[1]
+	case setRe.MatchString(stmt):
+		m := setRe.FindStringSubmatch(stmt)
+		name, value = strings.ToLower(m[1]), m[2]
+	case showRe.MatchString(stmt):
+		key := strings.ToLower(strings.Join(strings.Fields(showRe.FindStringSubmatch(stmt)[1]), " "))
+		if key == "transaction isolation level" {
+			key = "transaction_isolation"
+		}
+		if key == "time zone" {
+			key = "timezone"
+		}
+		v, ok := c.settings[key]
+		if !ok {
+			return true, sqlError("42704", "unrecognized configuration parameter \""+key+"\"")
+		}
+		if describe {
+			c.be.Send(&pgproto3.RowDescription{Fields: []pgproto3.FieldDescription{{Name: []byte(key), DataTypeOID: OIDText, DataTypeSize: -1, TypeModifier: -1}}})
+		}
+		c.be.Send(&pgproto3.DataRow{Values: [][]byte{[]byte(v)}})
+		c.be.Send(&pgproto3.CommandComplete{CommandTag: []byte("SHOW")})
+		return true, nil
+	case resetRe.MatchString(stmt):
+		key := strings.ToLower(resetRe.FindStringSubmatch(stmt)[1])
+		defaults := defaultSettings(c.srv.cfg.ServerVersion, c.user, "")
+		if key == "all" {
+			c.settings = defaults
+		} else if v, ok := defaults[key]; ok {
+			c.settings[key] = v
+		}
+		c.be.Send(&pgproto3.CommandComplete{CommandTag: []byte("RESET")})
+		return true, nil
+	case noopRe.MatchString(stmt):
+		tag := strings.ToUpper(strings.Fields(stmt)[0])
+		if tag == "DISCARD" {
+			tag = "DISCARD ALL"
+		}
+		if tag == "CLOSE" {
+			tag = "CLOSE CURSOR ALL"
+		}
+		c.be.Send(&pgproto3.CommandComplete{CommandTag: []byte(tag)})
+		return true, nil
+	default:
+		return false, nil
+	}
+	value = strings.Trim(strings.TrimSpace(value), `'"`)
+	if strings.EqualFold(value, "default") {
+		value = defaultSettings(c.srv.cfg.ServerVersion, c.user, "")[name]
+	}
+	c.settings[name] = value
+	if reported[name] {
+		reportName := name
+		if n, ok := canonical[name]; ok {
+			reportName = n
+		}
+		c.be.Send(&pgproto3.ParameterStatus{Name: reportName, Value: value})
+	}
+	c.be.Send(&pgproto3.CommandComplete{CommandTag: []byte("SET")})
+	return true, nil
+}
