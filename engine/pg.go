@@ -9,10 +9,15 @@ import (
 
 	"github.com/dolthub/go-mysql-server/memory"
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/expression"
+	"github.com/dolthub/go-mysql-server/sql/plan"
+	"github.com/dolthub/go-mysql-server/sql/transform"
 	"github.com/dolthub/go-mysql-server/sql/types"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 
 	"github.com/wasql/wasql/proxy"
+	"github.com/wasql/wasql/sqlfuncs"
+	"github.com/wasql/wasql/udf"
 )
 
 // PGBackend is the embedded engine behind the Postgres wire (proxy.Backend). Statements are
@@ -66,18 +71,92 @@ func (s *pgSession) Execute(ctx context.Context, query string, params []any) (pr
 }
 
 // Describe implements the interface proxy.Session.
-func (s *pgSession) Describe(ctx context.Context, query string, nparams int) ([]proxy.Column, error) {
-	q, _ := proxy.RewriteParams(query)
+func (s *pgSession) Describe(ctx context.Context, query string, nparams int) ([]proxy.Column, []uint32, error) {
+	q, order := proxy.RewriteParams(query)
 	unlock := s.e.acquire("select") // analysis only reads
 	defer unlock()
 	n, err := s.e.SQL.PrepareQuery(s.context(ctx), q)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	params := inferParams(n, order, nparams)
 	if len(n.Schema()) == 0 || isOK(n.Schema()) {
-		return nil, nil
+		return nil, params, nil
 	}
-	return columns(n.Schema()), nil
+	return columns(n.Schema()), params, nil
+}
+
+// inferParams finds a type for each $n from where its placeholder stands: an argument of a wasm
+// function takes the declared type, an operand of a comparison or arithmetic the other side's.
+func inferParams(n sql.Node, order []int, nparams int) []uint32 {
+	params := make([]uint32, nparams)
+	set := func(name string, oid uint32) {
+		k, err := strconv.Atoi(strings.TrimPrefix(name, "v"))
+		if err != nil || k < 1 || k > len(order) || oid == 0 {
+			return
+		}
+		if p := order[k-1]; p >= 1 && p <= nparams && params[p-1] == 0 {
+			params[p-1] = oid
+		}
+	}
+	// INSERT ... VALUES ($1, ...): a placeholder takes its column's type.
+	transform.Inspect(n, func(node sql.Node) bool {
+		ins, ok := node.(*plan.InsertInto)
+		if !ok {
+			return true
+		}
+		values, ok := ins.Source.(*plan.Values)
+		if !ok {
+			return true
+		}
+		dest := ins.Destination.Schema()
+		for _, tuple := range values.ExpressionTuples {
+			for j, ex := range tuple {
+				bv, ok := ex.(*expression.BindVar)
+				if !ok {
+					continue
+				}
+				col := -1
+				if j < len(ins.ColumnNames) {
+					col = dest.IndexOfColName(ins.ColumnNames[j])
+				} else if len(ins.ColumnNames) == 0 && j < len(dest) {
+					col = j
+				}
+				if col >= 0 {
+					set(bv.Name, typeOID(dest[col].Type))
+				}
+			}
+		}
+		return true
+	})
+	transform.InspectExpressions(n, func(e sql.Expression) bool {
+		for i, ch := range e.Children() {
+			bv, ok := ch.(*expression.BindVar)
+			if !ok {
+				continue
+			}
+			switch p := e.(type) {
+			case *sqlfuncs.Call:
+				set(bv.Name, udfOID(p.ArgTypes()[i]))
+			case expression.BinaryExpression:
+				other := p.Left()
+				if i == 0 {
+					other = p.Right()
+				}
+				if !types.IsDeferredType(other.Type()) {
+					set(bv.Name, typeOID(other.Type()))
+				}
+			}
+		}
+		return true
+	})
+	return params
+}
+
+func udfOID(t udf.Type) uint32 {
+	return map[udf.Type]uint32{udf.Smallint: proxy.OIDInt2, udf.Integer: proxy.OIDInt4, udf.Bigint: proxy.OIDInt8,
+		udf.Real: proxy.OIDFloat4, udf.Double: proxy.OIDFloat8, udf.Boolean: proxy.OIDBool, udf.Text: proxy.OIDText,
+		udf.Bytea: proxy.OIDBytea, udf.JSON: proxy.OIDJSON, udf.Date: proxy.OIDDate, udf.Timestamp: proxy.OIDTimestamp}[t]
 }
 
 // Close implements the interface proxy.Session.

@@ -258,3 +258,42 @@ func TestPGWireProtocol(t *testing.T) {
 		t.Fatalf("after a bad client: %s", got)
 	}
 }
+
+func TestPGWireParams(t *testing.T) {
+	e := open(t)
+	addr := servePG(t, e, proxy.Config{})
+	mod, err := os.ReadFile("../udf/testdata/numeric.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeCacheStatement, pgx.QueryExecModeDescribeExec, pgx.QueryExecModeSimpleProtocol} {
+		t.Run(mode.String(), func(t *testing.T) {
+			conn, err := pgConnect(t, addr, "app", "", mode)
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := fmt.Sprintf("plus_%d", mode)
+			if _, err := conn.Exec(ctx, fmt.Sprintf("CREATE FUNCTION %s(bigint, bigint) RETURNS bigint LANGUAGE wasm AS $1, 'add'", name), mod); err != nil {
+				t.Fatalf("module as a bytea parameter: %v", err)
+			}
+			var got int64
+			if err := conn.QueryRow(ctx, fmt.Sprintf("SELECT %s($1, $2)", name), int64(40), int64(2)).Scan(&got); err != nil || got != 42 {
+				t.Fatalf("%s($1, $2) = %d, %v", name, got, err)
+			}
+			table := "tp_" + name
+			if _, err := conn.Exec(ctx, "CREATE TABLE "+table+" (id bigint primary key, v bigint, s text)"); err != nil {
+				t.Fatal(err)
+			}
+			for i := int64(1); i <= 3; i++ {
+				if _, err := conn.Exec(ctx, "INSERT INTO "+table+" VALUES ($1, $2, $3)", i, i*10, fmt.Sprint("row ", i)); err != nil {
+					t.Fatalf("insert with parameters: %v", err)
+				}
+			}
+			var s string
+			if err := conn.QueryRow(ctx, fmt.Sprintf("SELECT %s(v, $1), s FROM %s WHERE id = $2", name, table), int64(5), int64(2)).Scan(&got, &s); err != nil || got != 25 || s != "row 2" {
+				t.Fatalf("select with parameters: %d %q %v", got, s, err)
+			}
+		})
+	}
+}

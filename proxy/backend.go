@@ -15,9 +15,10 @@ type Session interface {
 	// Execute runs one statement with its parameters ($1... as Go values: nil, int64, float64,
 	// bool, string, []byte) and returns its result.
 	Execute(ctx context.Context, query string, params []any) (Result, error)
-	// Describe returns the result columns a statement would produce, without running it
-	// (nil for statements that return no rows).
-	Describe(ctx context.Context, query string, nparams int) ([]Column, error)
+	// Describe returns the result columns a statement would produce (nil for statements that
+	// return no rows) and the types it infers for its parameters $1..$nparams (0 where it
+	// cannot tell), without running it.
+	Describe(ctx context.Context, query string, nparams int) ([]Column, []uint32, error)
 	// Close ends the session.
 	Close() error
 }

@@ -10,6 +10,7 @@ import (
 type prepared struct {
 	query     string
 	paramOIDs []uint32
+	unknown   []bool   // parameters the client sent without a type
 	cols      []Column // described lazily
 	described bool
 }
@@ -30,9 +31,10 @@ func (c *conn) extended(msg pgproto3.FrontendMessage) error {
 		n := countParams(m.Query)
 		oids := make([]uint32, n)
 		copy(oids, m.ParameterOIDs)
+		unknown := make([]bool, n)
 		for i, o := range oids {
 			if o == 0 {
-				oids[i] = OIDText // unknown: the backend converts text (type inference: see docs)
+				oids[i], unknown[i] = OIDText, true // until the backend infers it (Describe)
 			}
 		}
 		if m.Name != "" {
@@ -40,7 +42,7 @@ func (c *conn) extended(msg pgproto3.FrontendMessage) error {
 				return sqlError("42P05", fmt.Sprintf("prepared statement %q already exists", m.Name))
 			}
 		}
-		c.stmts[m.Name] = &prepared{query: m.Query, paramOIDs: oids}
+		c.stmts[m.Name] = &prepared{query: m.Query, paramOIDs: oids, unknown: unknown}
 		c.be.Send(&pgproto3.ParseComplete{})
 	case *pgproto3.Bind:
 		st, ok := c.stmts[m.PreparedStatement]
@@ -68,6 +70,9 @@ func (c *conn) extended(msg pgproto3.FrontendMessage) error {
 			st, ok := c.stmts[m.Name]
 			if !ok {
 				return sqlError("26000", fmt.Sprintf("prepared statement %q does not exist", m.Name))
+			}
+			if err := c.analyze(st); err != nil {
+				return err
 			}
 			c.be.Send(&pgproto3.ParameterDescription{ParameterOIDs: st.paramOIDs})
 			return c.describe(st, nil)
@@ -114,15 +119,29 @@ func (c *conn) extended(msg pgproto3.FrontendMessage) error {
 	return nil
 }
 
-func (c *conn) describe(st *prepared, formats []int16) error {
-	if !st.described {
-		ctx, done := c.statementContext()
-		cols, err := c.sess.Describe(ctx, st.query, len(st.paramOIDs))
-		done()
-		if err != nil {
-			return err
+// analyze asks the backend for the statement's columns and parameter types, once.
+func (c *conn) analyze(st *prepared) error {
+	if st.described {
+		return nil
+	}
+	ctx, done := c.statementContext()
+	cols, params, err := c.sess.Describe(ctx, st.query, len(st.paramOIDs))
+	done()
+	if err != nil {
+		return err
+	}
+	for i, oid := range params {
+		if i < len(st.unknown) && st.unknown[i] && oid != 0 {
+			st.paramOIDs[i] = oid
 		}
-		st.cols, st.described = cols, true
+	}
+	st.cols, st.described = cols, true
+	return nil
+}
+
+func (c *conn) describe(st *prepared, formats []int16) error {
+	if err := c.analyze(st); err != nil {
+		return err
 	}
 	if st.cols == nil {
 		c.be.Send(&pgproto3.NoData{})

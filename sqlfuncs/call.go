@@ -59,6 +59,9 @@ func (c *Call) WithChildren(children ...sql.Expression) (sql.Expression, error) 
 	return &Call{ov: c.ov, args: children}, nil
 }
 
+// ArgTypes are the declared argument types of the resolved overload.
+func (c *Call) ArgTypes() []udf.Type { return c.ov.Args }
+
 // FunctionName implements the interface sql.FunctionExpression.
 func (c *Call) FunctionName() string { return c.ov.Def.Name }
 

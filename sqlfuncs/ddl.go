@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/expression"
 	"github.com/dolthub/go-mysql-server/sql/types"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 )
@@ -223,6 +224,23 @@ func (d *DropFunction) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, error)
 	return sql.RowsToRowIter(sql.NewRow(types.NewOkResult(0))), nil
 }
 
+// argType is the type overload resolution sees for an argument: string literals and bound
+// parameters are unknown until resolution, as in Postgres.
+func argType(a sql.Expression) sql.Type {
+	switch x := a.(type) {
+	case *expression.BindVar:
+		return unknownType
+	case *expression.Literal:
+		if _, ok := x.Value().(string); ok {
+			return unknownType
+		}
+	}
+	if types.IsDeferredType(a.Type()) {
+		return unknownType
+	}
+	return a.Type()
+}
+
 // Function implements the interface sql.FunctionProvider: wasm functions by name, resolved to
 // an overload once the argument types are known.
 func (r *Registry) Function(_ *sql.Context, name string) (sql.Function, bool) {
@@ -232,7 +250,7 @@ func (r *Registry) Function(_ *sql.Context, name string) (sql.Function, bool) {
 	return sql.FunctionN{Name: strings.ToLower(name), Fn: func(args ...sql.Expression) (sql.Expression, error) {
 		argTypes := make([]sql.Type, len(args))
 		for i, a := range args {
-			argTypes[i] = a.Type()
+			argTypes[i] = argType(a)
 		}
 		ov, err := r.Resolve(name, argTypes)
 		if err != nil {

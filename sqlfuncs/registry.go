@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/types"
 
 	"github.com/wasql/wasql/catalog"
 	"github.com/wasql/wasql/internal/sqlstate"
@@ -345,7 +346,7 @@ func describe(t sql.Type) string {
 			return u.String()
 		}
 	}
-	if k, _ := kind(t); k == "null" {
+	if k, _ := kind(t); k == "null" || types.IsDeferredType(t) {
 		return "unknown"
 	}
 	return strings.ToLower(t.String())

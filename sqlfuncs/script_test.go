@@ -99,7 +99,8 @@ func TestErrors(t *testing.T) {
 	numeric := wasmHexPath(t, "../udf/testdata/numeric.wasm")
 	for _, c := range []struct{ query, state, msg string }{
 		{"SELECT nope(1)", "", "nope"},
-		{"SELECT plus('a', 'b', 'c')", "42883", "function plus(text, text, text) does not exist"},
+		{"SELECT plus('a', 'b', 'c')", "42883", "function plus(unknown, unknown, unknown) does not exist"},
+		{"SELECT plus(s, s) FROM t", "42883", "function plus(text, text) does not exist"},
 		{"SELECT safe_div(a, b) FROM t", "38000", "safe_div: row"},
 		{"CREATE FUNCTION plus(a bigint, b bigint) RETURNS bigint LANGUAGE wasm AS " + numeric + ", 'add'", "42723", "function plus(bigint, bigint) already exists"},
 		{"CREATE FUNCTION bad(bigint) RETURNS bigint LANGUAGE wasm AS " + numeric + ", 'add'", "42P13", "takes 2 parameters"},
@@ -109,7 +110,8 @@ func TestErrors(t *testing.T) {
 		{"DROP FUNCTION twice", "42725", "not unique"},
 		{"DROP FUNCTION nope(bigint)", "42883", "function nope(bigint) does not exist"},
 		{"SELECT twice(NULL)", "42725", "not unique"},
-		{"SELECT twice('abc')", "42883", "function twice(text) does not exist"},
+		{"SELECT twice('abc')", "42725", "function twice is not unique"},
+		{"SELECT twice(s) FROM t", "42883", "function twice(text) does not exist"},
 	} {
 		_, err := te.query(t, c.query)
 		if err == nil {

@@ -75,10 +75,21 @@ func kind(t sql.Type) (k string, rank int) {
 	return t.String(), 0
 }
 
+// unknownType marks an argument whose type is not known yet: a string literal (Postgres's
+// "unknown" literal) or a bound parameter.
+var unknownType = types.NewDeferredType("unknown")
+
 // cost is how far an argument of type arg is from parameter type p: 0 exact, more for each
 // implicit conversion, -1 when there is none. Conversions follow Postgres: integers widen to
-// wider integers, any number widens to real and double, text literals become json, NULL fits all.
+// wider integers, any number widens to real and double, text literals become json, NULL fits
+// all, and an unknown literal or parameter fits all, text best.
 func cost(arg sql.Type, p udf.Type) int {
+	if types.IsDeferredType(arg) {
+		if p == udf.Text {
+			return 1
+		}
+		return 2
+	}
 	ak, ar := kind(arg)
 	pk, pr := kind(sqlType(p))
 	switch {

@@ -100,7 +100,7 @@ def create_plus_literal():
 def create_slugify():
     import base64
     # a str parameter: psycopg2 quotes it as a plain string literal
-    cur.execute("CREATE FUNCTION " + SLUGIFY + "(text) RETURNS text LANGUAGE wasm AS %s",
+    cur.execute("CREATE FUNCTION " + SLUGIFY + "(text) RETURNS text LANGUAGE wasm AS %s, 'slugify'",
                 (base64.b64encode(module("udf/testdata/guests/c_funcs.wasm")).decode(),))
     conn.commit()
 
@@ -125,9 +125,7 @@ def select_funcs():
     cur.execute("SELECT %s(%%s, %%s)" % PLUS, (40, 2))
     expect(cur.fetchone()[0], 42, "plus of two parameters")
     cur.execute("SELECT %s(%%s)" % SLUGIFY, ("Ünïcode  Text!",))
-    got = cur.fetchone()[0]
-    if not isinstance(got, str) or not got:
-        raise AssertionError("slugify of a parameter: got %r" % (got,))
+    expect(cur.fetchone()[0], "n-code-text", "slugify of a UTF-8 parameter")
     conn.commit()
 
 
