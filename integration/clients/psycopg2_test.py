@@ -122,15 +122,22 @@ def select_funcs():
     cur.execute("SELECT id FROM %s WHERE %s(a, b) = %%s AND %s(s) = %%s" % (TABLE, PLUS, SLUGIFY),
                 (42, "webassembly-in-sql"))
     expect(cur.fetchall(), [(2,)], "rows where plus(a, b) = 42")
+    conn.commit()
+
+
+def wasm_arg_params():
+    # parameters as the arguments of wasm functions
     cur.execute("SELECT %s(%%s, %%s)" % PLUS, (40, 2))
     expect(cur.fetchone()[0], 42, "plus of two parameters")
     cur.execute("SELECT %s(%%s)" % SLUGIFY, ("Ünïcode  Text!",))
     expect(cur.fetchone()[0], "n-code-text", "slugify of a UTF-8 parameter")
+    cur.execute("SELECT %s(a, %%s) FROM %s WHERE id = %%s" % (PLUS, TABLE), (100, 2))
+    expect(cur.fetchone()[0], 140, "plus(a, parameter)")
     conn.commit()
 
 
 def aggregate():
-    cur.execute("SELECT sum(%s(a, b)), count(*) FROM %s WHERE %s(a, %%s) > %%s" % (PLUS, TABLE, PLUS), (0, 0))
+    cur.execute("SELECT sum(%s(a, b)), count(*) FROM %s WHERE %s(a, b) > %%s" % (PLUS, TABLE, PLUS), (0,))
     total, n = cur.fetchone()
     expect((int(total), int(n)), (45, 2), "sum(plus(a, b)), count(*)")
     conn.commit()
@@ -151,8 +158,8 @@ def unknown_function():
 
 
 def after_error():
-    cur.execute("SELECT %s(%%s, %%s)" % PLUS, (1, 1))
-    expect(cur.fetchone()[0], 2, "a query after the error")
+    cur.execute("SELECT %s(a, b) FROM %s WHERE id = %%s" % (PLUS, TABLE), (2,))
+    expect(cur.fetchone()[0], 42, "a query after the error")
     conn.commit()
 
 
@@ -162,6 +169,7 @@ if not check("create_plus_bytea_param", create_plus_param):
 check("create_slugify", create_slugify)
 check("insert_params", insert)
 check("select_params", select_funcs)
+check("wasm_arg_params", wasm_arg_params)
 check("aggregate", aggregate)
 check("unknown_function_sqlstate", unknown_function)
 check("after_error", after_error)

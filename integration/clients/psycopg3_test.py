@@ -125,16 +125,24 @@ def select_funcs():
         cur.execute("SELECT id FROM %s WHERE %s(a, b) = %%s AND %s(s) = %%s" % (TABLE, PLUS, SLUGIFY),
                     (42, "webassembly-in-sql"))
         expect(cur.fetchall(), [(2,)], "rows where plus(a, b) = 42")
+    conn.commit()
+
+
+def wasm_arg_params():
+    # parameters as the arguments of wasm functions
+    with conn.cursor() as cur:
         cur.execute("SELECT %s(%%s, %%s)" % PLUS, (40, 2))
         expect(cur.fetchone()[0], 42, "plus of two parameters")
         cur.execute("SELECT %s(%%s)" % SLUGIFY, ("Ünïcode  Text!",))
         expect(cur.fetchone()[0], "n-code-text", "slugify of a UTF-8 parameter")
+        cur.execute("SELECT %s(a, %%s) FROM %s WHERE id = %%s" % (PLUS, TABLE), (100, 2))
+        expect(cur.fetchone()[0], 140, "plus(a, parameter)")
     conn.commit()
 
 
 def aggregate():
     with conn.cursor() as cur:
-        cur.execute("SELECT sum(%s(a, b)), count(*) FROM %s WHERE %s(a, %%s) > %%s" % (PLUS, TABLE, PLUS), (0, 0))
+        cur.execute("SELECT sum(%s(a, b)), count(*) FROM %s WHERE %s(a, b) > %%s" % (PLUS, TABLE, PLUS), (0,))
         total, n = cur.fetchone()
         expect((int(total), int(n)), (45, 2), "sum(plus(a, b)), count(*)")
     conn.commit()
@@ -150,10 +158,11 @@ def binary_results():
 
 def prepared_repeat():
     # past prepare_threshold (5) psycopg prepares the statement on the server and reuses it
-    q = "SELECT %s(a, %%s), %s(s) FROM %s WHERE id = %%s" % (PLUS, SLUGIFY, TABLE)
-    for i in range(8):
-        row = conn.execute(q, (i, 1)).fetchone()
-        expect(row, (1 + i, "hello-world"), "execution %d" % (i + 1))
+    q = "SELECT id, %s(a, b), %s(s) FROM %s WHERE id = %%s" % (PLUS, SLUGIFY, TABLE)
+    want = {1: (1, 3, "hello-world"), 2: (2, 42, "webassembly-in-sql"), 3: (3, None, None)}
+    for i in range(9):
+        row = conn.execute(q, (i % 3 + 1,)).fetchone()
+        expect(row, want[i % 3 + 1], "execution %d" % (i + 1))
     conn.commit()
 
 
@@ -172,7 +181,8 @@ def unknown_function():
 
 
 def after_error():
-    expect(conn.execute("SELECT %s(%%s, %%s)" % PLUS, (1, 1)).fetchone()[0], 2, "a query after the error")
+    expect(conn.execute("SELECT %s(a, b) FROM %s WHERE id = %%s" % (PLUS, TABLE), (2,)).fetchone()[0], 42,
+           "a query after the error")
     conn.commit()
 
 
@@ -183,6 +193,7 @@ if not check("create_slugify_base64_text_param", create_slugify_text_param):
     check("create_slugify_literal", create_slugify_literal)
 check("insert_params", insert)
 check("select_params", select_funcs)
+check("wasm_arg_params", wasm_arg_params)
 check("aggregate", aggregate)
 check("binary_results", binary_results)
 check("prepared_repeat", prepared_repeat)
