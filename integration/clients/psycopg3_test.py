@@ -170,7 +170,6 @@ def unknown_function():
     try:
         conn.execute("SELECT no_such_function_%s(%%s)" % UID, (1,))
     except psycopg.Error as e:
-        conn.rollback()
         if not e.sqlstate:
             raise AssertionError("error without SQLSTATE: %s" % e)
         if e.sqlstate == "XX000":
@@ -198,6 +197,9 @@ check("aggregate", aggregate)
 check("binary_results", binary_results)
 check("prepared_repeat", prepared_repeat)
 check("unknown_function_sqlstate", unknown_function)
+# the failed transaction's ROLLBACK; psycopg then sends DEALLOCATE ALL (extended protocol) because
+# prepared_repeat left server-side prepared statements
+check("rollback_after_error", conn.rollback)
 check("after_error", after_error)
 conn.close()
 

@@ -103,25 +103,32 @@ async function main() {
       [[1, 3, 'hello-world'], [2, 42, 'webassembly-in-sql'], [3, null, null]], 'rows');
     expect(rows(await q(`SELECT id FROM ${TABLE} WHERE ${PLUS}(a, b) = $1 AND ${SLUGIFY}(s) = $2`, [42, 'webassembly-in-sql'])),
       [[2]], 'rows where plus(a, b) = 42');
+  });
+
+  await check('wasm_arg_params', async () => {
+    // parameters as the arguments of wasm functions
     expect(rows(await q(`SELECT ${PLUS}($1, $2)`, [40, 2])), [[42]], 'plus of two parameters');
     expect(rows(await q(`SELECT ${SLUGIFY}($1)`, ['Ünïcode  Text!'])), [['n-code-text']], 'slugify of a UTF-8 parameter');
+    expect(rows(await q(`SELECT ${PLUS}(a, $1) FROM ${TABLE} WHERE id = $2`, [100, 2])), [[140]], 'plus(a, parameter)');
   });
 
   await check('aggregate', async () => {
-    const res = await q(`SELECT sum(${PLUS}(a, b)), count(*) FROM ${TABLE} WHERE ${PLUS}(a, $1) > $2`, [0, 0]);
+    const res = await q(`SELECT sum(${PLUS}(a, b)), count(*) FROM ${TABLE} WHERE ${PLUS}(a, b) > $1`, [0]);
     expect(res.rows.map((r) => r.map(Number)), [[45, 2]], 'sum(plus(a, b)), count(*)');
   });
 
   await check('prepared_repeat', async () => {
     // a named statement: parsed once, then Bind/Execute only
-    for (let i = 0; i < 8; i++) {
+    const want = { 1: [1, 3, 'hello-world'], 2: [2, 42, 'webassembly-in-sql'], 3: [3, null, null] };
+    for (let i = 0; i < 9; i++) {
+      const id = (i % 3) + 1;
       const res = await client.query({
         name: `rep_${UID}`,
-        text: `SELECT ${PLUS}(a, $1), ${SLUGIFY}(s) FROM ${TABLE} WHERE id = $2`,
-        values: [i, 1],
+        text: `SELECT id, ${PLUS}(a, b), ${SLUGIFY}(s) FROM ${TABLE} WHERE id = $1`,
+        values: [id],
         rowMode: 'array',
       });
-      expect(rows(res), [[1 + i, 'hello-world']], `execution ${i + 1}`);
+      expect(rows(res), [want[id]], `execution ${i + 1}`);
     }
   });
 
