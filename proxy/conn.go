@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -217,17 +218,8 @@ func beUint32(v uint32) []byte { return []byte{byte(v >> 24), byte(v >> 16), byt
 
 func randomBytes() []byte {
 	b := make([]byte, 16)
-	_, _ = io.ReadFull(randReader{}, b)
+	_, _ = rand.Read(b)
 	return b
-}
-
-type randReader struct{}
-
-func (randReader) Read(p []byte) (int, error) {
-	for i := range p {
-		p[i] = byte(newSecret())
-	}
-	return len(p), nil
 }
 
 // txControl reports how a statement changes the transaction status.

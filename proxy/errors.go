@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"errors"
-	"fmt"
 	"regexp"
 	"strings"
 
@@ -98,5 +97,3 @@ func fromMySQL(num int, msg string) string {
 	}
 	return "42000"
 }
-
-var _ = fmt.Sprint

@@ -1,12 +1,10 @@
 package proxy
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"log"
 	"net"
 	"runtime/debug"
@@ -151,6 +149,3 @@ func isLoopback(addr net.Addr) bool {
 	tcp, ok := addr.(*net.TCPAddr)
 	return ok && tcp.IP.IsLoopback() || addr.Network() == "unix"
 }
-
-var _ = context.Background
-var _ = fmt.Sprint

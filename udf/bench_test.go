@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -285,7 +284,6 @@ func TestPerfReport(t *testing.T) {
 	t.Logf("metering overhead on fib_iter: %+.1f%% (target ≤ 10%%)", 100*(med(3)/med(2)-1))
 	t.Logf("WithCloseOnContextDone / metered: %.1f× (expected > 10×)", med(4)/med(3))
 	t.Logf("add batch vs floor: %.2f× (target ≤ 5 ns/row)", med(0)/med(1))
-	_ = time.Second
 }
 
 func fmtRuns(v []float64) string {
