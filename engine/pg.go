@@ -80,7 +80,7 @@ func (s *pgSession) Describe(ctx context.Context, query string, nparams int) ([]
 		return nil, nil, err
 	}
 	params := inferParams(n, order, nparams)
-	if len(n.Schema()) == 0 || isOK(n.Schema()) {
+	if len(n.Schema()) == 0 || isOK(n.Schema()) || !returnsRows(query) {
 		return nil, params, nil
 	}
 	return columns(n.Schema()), params, nil
@@ -279,6 +279,15 @@ func (r *pgResult) Close() error {
 	err := r.iter.Close(r.ctx)
 	r.unlock()
 	return err
+}
+
+// returnsRows reports whether a statement produces rows (INSERT ... RETURNING is not supported).
+func returnsRows(q string) bool {
+	switch strings.Fields(verb(q) + " x")[0] {
+	case "SELECT", "SHOW", "WITH", "VALUES", "TABLE", "EXPLAIN", "DESCRIBE", "DESC", "(SELECT":
+		return true
+	}
+	return false
 }
 
 // verb is the statement's first keyword, upper case; for CREATE/DROP/ALTER it includes the

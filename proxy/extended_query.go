@@ -124,6 +124,10 @@ func (c *conn) analyze(st *prepared) error {
 	if st.described {
 		return nil
 	}
+	if cols, ok := sessionColumns(st.query); ok {
+		st.cols, st.described = cols, true
+		return nil
+	}
 	ctx, done := c.statementContext()
 	cols, params, err := c.sess.Describe(ctx, st.query, len(st.paramOIDs))
 	done()

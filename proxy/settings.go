@@ -40,6 +40,21 @@ var (
 	noopRe  = regexp.MustCompile(`(?is)^\s*(DISCARD\s+ALL|DEALLOCATE\s+(?:PREPARE\s+)?(?:ALL|\S+)|UNLISTEN\s+\*|CLOSE\s+ALL|SET\s+SESSION\s+CHARACTERISTICS\s+.*)\s*;?\s*$`)
 )
 
+// sessionColumns describes a statement the session layer answers (for Describe): ok is false
+// for every other statement.
+func sessionColumns(stmt string) (cols []Column, ok bool) {
+	if m := showRe.FindStringSubmatch(stmt); m != nil {
+		name := strings.ToLower(strings.Join(strings.Fields(m[1]), " "))
+		return []Column{{Name: name, OID: OIDText, Size: -1}}, true
+	}
+	for _, re := range []*regexp.Regexp{setRe, setTZRe, resetRe, noopRe} {
+		if re.MatchString(stmt) {
+			return nil, true
+		}
+	}
+	return nil, txControl(stmt) != ""
+}
+
 // session answers the session statements Postgres clients send (SET, SHOW, RESET, DISCARD ALL,
 // DEALLOCATE, ...) without the backend. It reports whether it handled stmt.
 func (c *conn) session(stmt string, describe bool) (bool, error) {

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The project's tests: vet, every package under -race, the integration tests with real clients, a
 # short run of each fuzzer, and a check that the committed WAT fixtures match their source.
-# Needs Go, wabt and the MariaDB client: apt-get install -y wabt mariadb-client
+# Needs Go, wabt, the MariaDB client and the Postgres clients .ci/run installs:
+#   apt-get install -y wabt mariadb-client postgresql-client python3-psycopg2 python3-psycopg \
+#     libpostgresql-jdbc-java default-jdk-headless; (cd integration/clients/node && npm ci)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

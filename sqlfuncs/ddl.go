@@ -174,7 +174,11 @@ func (c *CreateFunction) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, erro
 		case []byte:
 			stmt.Module = b
 		case string:
-			stmt.Module = []byte(b)
+			m, err := decodeModuleText(b)
+			if err != nil {
+				return nil, wireError(err)
+			}
+			stmt.Module = m
 		default:
 			return nil, wireError(defErr("the module parameter must be bytes, not %T", v))
 		}

@@ -189,7 +189,7 @@ func lex(q string) ([]token, int, error) {
 			}
 			toks = append(toks, token{kind: tWord, text: q[i:j], pos: i})
 			i = j
-		case strings.ContainsRune("(),.=-+", rune(c)):
+		case strings.ContainsRune("(),.=-+:", rune(c)):
 			toks = append(toks, token{kind: tPunct, text: string(c), pos: i})
 			i++
 		default:
@@ -496,6 +496,14 @@ func (p *ddlParser) module(s *CreateStmt) error {
 		s.Param, _ = strconv.Atoi(t.text)
 	case tString:
 		p.moduleTok = &t
+		if p.punct(":") { // a Postgres cast, as drivers write bytea parameters: '\x...'::bytea
+			if !p.punct(":") {
+				return syntaxErr("%s: expected ::bytea or ::text", p.near())
+			}
+			if !p.kw("bytea") && !p.kw("text") {
+				return syntaxErr("%s: the module can only be cast to bytea or text", p.near())
+			}
+		}
 	default:
 		p.i--
 		return syntaxErr("%s: AS takes the module as a string literal or a bound parameter", p.near())
@@ -516,7 +524,15 @@ func decodeModule(t token) ([]byte, error) {
 	if t.hex {
 		return []byte(t.text), nil
 	}
-	text := strings.TrimSpace(t.text)
+	return decodeModuleText(t.text)
+}
+
+// decodeModuleText reads a module given as text: raw Wasm bytes, '\x0061...' (hex), or base64.
+func decodeModuleText(text string) ([]byte, error) {
+	if strings.HasPrefix(text, "\x00asm") {
+		return []byte(text), nil
+	}
+	text = strings.TrimSpace(text)
 	if h, ok := strings.CutPrefix(text, `\x`); ok {
 		b, err := hex.DecodeString(h)
 		if err != nil {

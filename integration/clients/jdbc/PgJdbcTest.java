@@ -2,7 +2,7 @@
 //
 // Run by integration/pgclients_test.go; by hand (apt-get install -y libpostgresql-jdbc-java):
 //
-//   javac -d /tmp/jdbc integration/clients/jdbc/PgJdbcTest.java
+//   javac -cp /usr/share/java/postgresql.jar -d /tmp/jdbc integration/clients/jdbc/PgJdbcTest.java
 //   PGHOST=127.0.0.1 PGPORT=5433 PGUSER=root PGDATABASE=wasql WASQL_REPO=$PWD \
 //     java -cp /tmp/jdbc:/usr/share/java/postgresql.jar PgJdbcTest
 //
@@ -28,6 +28,7 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Objects;
 import java.util.Properties;
+import org.postgresql.PGStatement;
 
 public class PgJdbcTest {
     interface Check {
@@ -242,6 +243,9 @@ public class PgJdbcTest {
                     long id = i % 3 + 1;
                     ps.setLong(1, id);
                     expect(rows(ps.executeQuery()), List.of(want.get((int) id - 1)), "execution " + (i + 1));
+                }
+                if (!ps.unwrap(PGStatement.class).isUseServerPrepare()) {
+                    throw new AssertionError("pgjdbc did not switch to a server-side prepared statement");
                 }
             }
         });
