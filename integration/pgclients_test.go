@@ -12,7 +12,6 @@ package integration
 // (plus a JDK: default-jdk-headless) and (cd integration/clients/node && npm ci).
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -29,66 +28,8 @@ import (
 // name, with what the server does wrong. Delete an entry once its check passes.
 var pgKnownGaps = map[string]map[string]string{}
 
-// pgServer is a running `wasql serve` with its Postgres wire address.
-type pgServer struct {
-	*server
-	pgHost, pgPort string
-}
-
-var pgListening = regexp.MustCompile(`Postgres wire on (\S+)`)
-
-// startPGServer runs wasql serve with both wires on free loopback ports and waits for the
-// Postgres line.
-func startPGServer(t *testing.T, dataDir string, extra ...string) *pgServer {
-	t.Helper()
-	args := append([]string{"serve", "--data-dir", dataDir, "--mysql-addr", "127.0.0.1:0", "--pg-addr", "127.0.0.1:0"}, extra...)
-	cmd := exec.Command(wasqlBin, args...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &pgServer{server: &server{cmd: cmd, out: &strings.Builder{}}}
-	cmd.Stderr = s.out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := make(chan string)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	t.Cleanup(func() { s.stop(t) })
-	timeout := time.After(30 * time.Second)
-	for s.pgPort == "" {
-		select {
-		case line, ok := <-lines:
-			if !ok {
-				t.Fatalf("wasql serve printed no Postgres wire line: %s", s.out)
-			}
-			if m := listening.FindStringSubmatch(line); m != nil {
-				s.addr = m[1]
-				s.host, s.port, _ = strings.Cut(s.addr, ":")
-			}
-			if m := pgListening.FindStringSubmatch(line); m != nil {
-				s.pgHost, s.pgPort, _ = strings.Cut(m[1], ":")
-			}
-		case <-timeout:
-			cmd.Process.Kill()
-			t.Fatalf("wasql serve did not report the Postgres wire: %s", s.out)
-		}
-	}
-	go func() {
-		for range lines {
-		}
-	}()
-	return s
-}
-
 // env is the environment for a client: libpq's variables pointing at the server.
-func (s *pgServer) env() []string {
+func (s *server) env() []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "PG") {
@@ -190,7 +131,7 @@ func runClient(t *testing.T, client string, cmd *exec.Cmd) {
 
 func TestPGPsycopg2(t *testing.T) {
 	py := pythonWith(t, "psycopg2", "apt-get install -y python3-psycopg2")
-	s := startPGServer(t, t.TempDir())
+	s := startServer(t, t.TempDir())
 	cmd := exec.Command(py, "clients/psycopg2_test.py")
 	cmd.Env = s.env()
 	runClient(t, "psycopg2", cmd)
@@ -198,7 +139,7 @@ func TestPGPsycopg2(t *testing.T) {
 
 func TestPGPsycopg3(t *testing.T) {
 	py := pythonWith(t, "psycopg", "apt-get install -y python3-psycopg")
-	s := startPGServer(t, t.TempDir())
+	s := startServer(t, t.TempDir())
 	cmd := exec.Command(py, "clients/psycopg3_test.py")
 	cmd.Env = s.env()
 	runClient(t, "psycopg3", cmd)
@@ -209,7 +150,7 @@ func TestPGNode(t *testing.T) {
 	if _, err := os.Stat("clients/node/node_modules/pg/package.json"); err != nil {
 		t.Fatalf("node-postgres is not installed: (cd integration/clients/node && npm ci)")
 	}
-	s := startPGServer(t, t.TempDir())
+	s := startServer(t, t.TempDir())
 	cmd := exec.Command(node, "clients/node/pg_test.js")
 	cmd.Env = s.env()
 	runClient(t, "node", cmd)
@@ -226,7 +167,7 @@ func TestPGJDBC(t *testing.T) {
 	if out, err := exec.Command(javac, "-cp", jar, "-d", classes, "clients/jdbc/PgJdbcTest.java").CombinedOutput(); err != nil {
 		t.Fatalf("javac: %v\n%s", err, out)
 	}
-	s := startPGServer(t, t.TempDir())
+	s := startServer(t, t.TempDir())
 	cmd := exec.Command(java, "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-cp", classes+string(os.PathListSeparator)+jar, "PgJdbcTest")
 	cmd.Env = s.env()
 	runClient(t, "jdbc", cmd)
@@ -257,7 +198,7 @@ func TestPGPsql(t *testing.T) {
 	for _, tool := range []string{"base64", "od"} {
 		need(t, tool, "apt-get install -y coreutils")
 	}
-	s := startPGServer(t, t.TempDir())
+	s := startServer(t, t.TempDir())
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	uid := fmt.Sprint(os.Getpid())

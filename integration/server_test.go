@@ -42,19 +42,23 @@ func TestMain(m *testing.M) {
 
 // server is a running `wasql serve`.
 type server struct {
-	cmd  *exec.Cmd
-	addr string // host:port of the MySQL wire
-	host string
-	port string
-	out  *strings.Builder
+	cmd            *exec.Cmd
+	addr           string // host:port of the MySQL wire
+	host, port     string
+	pgHost, pgPort string // the Postgres wire
+	out            *strings.Builder
 }
 
-var listening = regexp.MustCompile(`MySQL wire on (\S+),`)
+var (
+	listening   = regexp.MustCompile(`MySQL wire on (\S+),`)
+	pgListening = regexp.MustCompile(`Postgres wire on (\S+)`)
+)
 
-// startServer runs wasql serve on a free loopback port with dataDir and waits until it listens.
+// startServer runs wasql serve with dataDir, both wires on free loopback ports, and waits until
+// it reports both.
 func startServer(t *testing.T, dataDir string, extra ...string) *server {
 	t.Helper()
-	args := append([]string{"serve", "--data-dir", dataDir, "--mysql-addr", "127.0.0.1:0"}, extra...)
+	args := append([]string{"serve", "--data-dir", dataDir, "--mysql-addr", "127.0.0.1:0", "--pg-addr", "127.0.0.1:0"}, extra...)
 	cmd := exec.Command(wasqlBin, args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -73,23 +77,30 @@ func startServer(t *testing.T, dataDir string, extra ...string) *server {
 		}
 		close(lines)
 	}()
-	select {
-	case line := <-lines:
-		m := listening.FindStringSubmatch(line)
-		if m == nil {
-			t.Fatalf("unexpected first line %q", line)
+	t.Cleanup(func() { s.stop(t) })
+	timeout := time.After(30 * time.Second)
+	for s.addr == "" || s.pgPort == "" {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				t.Fatalf("wasql serve stopped before reporting both wires: %s", s.out)
+			}
+			if m := listening.FindStringSubmatch(line); m != nil {
+				s.addr = m[1]
+				s.host, s.port, _ = strings.Cut(s.addr, ":")
+			}
+			if m := pgListening.FindStringSubmatch(line); m != nil {
+				s.pgHost, s.pgPort, _ = strings.Cut(m[1], ":")
+			}
+		case <-timeout:
+			cmd.Process.Kill()
+			t.Fatalf("wasql serve did not start: %s", s.out)
 		}
-		s.addr = m[1]
-		s.host, s.port, _ = strings.Cut(s.addr, ":")
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		t.Fatalf("wasql serve did not start: %s", s.out)
 	}
 	go func() {
 		for range lines {
 		}
 	}()
-	t.Cleanup(func() { s.stop(t) })
 	return s
 }
 

@@ -182,22 +182,16 @@ func countParams(q string) int {
 
 // forEachParam calls f(start, end, n) for each $n placeholder outside quotes and comments.
 func forEachParam(q string, f func(start, end, n int)) {
-	for i := 0; i < len(q); i++ {
-		switch c := q[i]; {
-		case c == '\'' || c == '"':
-			for i++; i < len(q) && q[i] != c; i++ {
-			}
-		case c == '-' && i+1 < len(q) && q[i+1] == '-':
-			for ; i < len(q) && q[i] != '\n'; i++ {
-			}
-		case c == '$' && i+1 < len(q) && q[i+1] >= '0' && q[i+1] <= '9':
-			j, k := i+1, 0
-			for j < len(q) && q[j] >= '0' && q[j] <= '9' && k < 100000 {
-				k = k*10 + int(q[j]-'0')
-				j++
-			}
-			f(i, j, k)
-			i = j - 1
+	for i := 0; i < len(q); i = skipQuoted(q, i) + 1 {
+		if q[i] != '$' || i+1 >= len(q) || q[i+1] < '0' || q[i+1] > '9' {
+			continue
 		}
+		j, k := i+1, 0
+		for j < len(q) && q[j] >= '0' && q[j] <= '9' && k < 100000 {
+			k = k*10 + int(q[j]-'0')
+			j++
+		}
+		f(i, j, k)
+		i = j - 1
 	}
 }

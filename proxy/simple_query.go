@@ -135,35 +135,13 @@ func rowDescription(cols []Column, formats []int16) *pgproto3.RowDescription {
 	return rd
 }
 
-// splitStatements cuts a query string at top-level semicolons, respecting quotes, dollar quotes
-// and comments; empty statements are dropped.
+// splitStatements cuts a query string at top-level semicolons (outside quotes, dollar quotes and
+// comments); empty statements are dropped.
 func splitStatements(q string) []string {
 	var out []string
 	start := 0
-	for i := 0; i < len(q); i++ {
-		switch c := q[i]; {
-		case c == '\'' || c == '"':
-			for i++; i < len(q) && q[i] != c; i++ {
-			}
-		case c == '-' && i+1 < len(q) && q[i+1] == '-':
-			for ; i < len(q) && q[i] != '\n'; i++ {
-			}
-		case c == '/' && i+1 < len(q) && q[i+1] == '*':
-			if end := strings.Index(q[i+2:], "*/"); end >= 0 {
-				i += end + 3
-			} else {
-				i = len(q)
-			}
-		case c == '$':
-			if j := strings.IndexByte(q[i+1:], '$'); j >= 0 && isTag(q[i+1:i+1+j]) {
-				tag := q[i : i+j+2]
-				if end := strings.Index(q[i+len(tag):], tag); end >= 0 {
-					i += len(tag) + end + len(tag) - 1
-				} else {
-					i = len(q)
-				}
-			}
-		case c == ';':
+	for i := 0; i < len(q); i = skipQuoted(q, i) + 1 {
+		if q[i] == ';' {
 			if s := strings.TrimSpace(q[start:i]); s != "" {
 				out = append(out, s)
 			}
@@ -174,6 +152,37 @@ func splitStatements(q string) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+// skipQuoted returns the index of the last byte of the quoted string, quoted identifier, dollar
+// quote or comment that starts at q[i], or i when none starts there.
+func skipQuoted(q string, i int) int {
+	switch c := q[i]; {
+	case c == '\'' || c == '"':
+		if end := strings.IndexByte(q[i+1:], c); end >= 0 {
+			return i + 1 + end
+		}
+		return len(q) - 1
+	case strings.HasPrefix(q[i:], "--"):
+		if end := strings.IndexByte(q[i:], '\n'); end >= 0 {
+			return i + end
+		}
+		return len(q) - 1
+	case strings.HasPrefix(q[i:], "/*"):
+		if end := strings.Index(q[i+2:], "*/"); end >= 0 {
+			return i + 2 + end + 1
+		}
+		return len(q) - 1
+	case c == '$':
+		if j := strings.IndexByte(q[i+1:], '$'); j >= 0 && isTag(q[i+1:i+1+j]) {
+			tag := q[i : i+j+2]
+			if end := strings.Index(q[i+len(tag):], tag); end >= 0 {
+				return i + len(tag) + end + len(tag) - 1
+			}
+			return len(q) - 1
+		}
+	}
+	return i
 }
 
 func isTag(s string) bool {

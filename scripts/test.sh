@@ -34,3 +34,5 @@ go test -run XXX -fuzz '^FuzzSemantics$' -fuzztime "$FUZZTIME" ./udf/internal/re
 go test -run XXX -fuzz '^FuzzColumnarResult$' -fuzztime "$FUZZTIME" ./udf/
 go test -run XXX -fuzz '^FuzzDecodeFunction$' -fuzztime "$FUZZTIME" ./catalog/boltstore/
 go test -run XXX -fuzz '^FuzzParseDDL$' -fuzztime "$FUZZTIME" ./sqlfuncs/
+go test -run XXX -fuzz '^FuzzSplit$' -fuzztime "$FUZZTIME" ./proxy/
+go test -run XXX -fuzz '^FuzzPGMessages$' -fuzztime "$FUZZTIME" ./engine/
