@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -189,9 +190,46 @@ func columns(sch sql.Schema) []proxy.Column {
 	cols := make([]proxy.Column, len(sch))
 	for i, c := range sch {
 		oid := typeOID(c.Type)
-		cols[i] = proxy.Column{Name: c.Name, OID: oid, Size: proxy.TypeSize(oid)}
+		cols[i] = proxy.Column{Name: pgColumnName(c.Name), OID: oid, Size: proxy.TypeSize(oid)}
 	}
 	return cols
+}
+
+var (
+	callName  = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*)\(`)
+	plainName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_$]*$`)
+)
+
+// pgColumnName names a result column as Postgres would: go-mysql-server names an unaliased
+// expression after its text, Postgres after the function it calls, or ?column?.
+func pgColumnName(name string) string {
+	if plainName.MatchString(name) {
+		return name
+	}
+	if m := callName.FindStringSubmatch(name); m != nil && closesAtEnd(name[len(m[0])-1:]) {
+		return strings.ToLower(m[1])
+	}
+	return "?column?"
+}
+
+// closesAtEnd reports whether the parenthesis opening s closes at its last byte.
+func closesAtEnd(s string) bool {
+	depth := 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '(':
+			depth++
+		case ')':
+			if depth--; depth == 0 {
+				return i == len(s)-1
+			}
+		case '\'', '"':
+			if end := strings.IndexByte(s[i+1:], s[i]); end >= 0 {
+				i += end + 1
+			}
+		}
+	}
+	return false
 }
 
 // typeOID maps a go-mysql-server type to the Postgres type a client should decode.

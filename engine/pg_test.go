@@ -297,3 +297,13 @@ func TestPGWireParams(t *testing.T) {
 		})
 	}
 }
+
+func TestPGColumnName(t *testing.T) {
+	for in, want := range map[string]string{"a": "a", "plus(a, b)": "plus", "plus(a, b) + 1": "?column?",
+		"sum(plus(a, b))": "sum", "1": "?column?", "total": "total", "COUNT(*)": "count",
+		"f(a) + g(b)": "?column?", "f(')')": "f"} {
+		if got := pgColumnName(in); got != want {
+			t.Errorf("%q: %q, want %q", in, got, want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 
@@ -26,7 +27,10 @@ func protocolError(err error) error { return &pgError{code: "08P01", msg: err.Er
 
 func (c *conn) sendError(err error) { c.be.Send(toErrorResponse(err)) }
 
-var mysqlSuffix = regexp.MustCompile(` \(errno \d+\) \(sqlstate [0-9A-Z]{5}\)$`)
+var (
+	mysqlSuffix   = regexp.MustCompile(` \(errno \d+\) \(sqlstate [0-9A-Z]{5}\)$`)
+	gmsNoFunction = regexp.MustCompile(`^function: '([^']+)' not found`)
+)
 
 // toErrorResponse is the one place where errors become ErrorResponse: the SQLSTATE the error
 // carries, else one derived from the engine's error kinds. A client-caused error is never XX000.
@@ -46,6 +50,9 @@ func toErrorResponse(err error) *pgproto3.ErrorResponse {
 		code = fromEngine(err)
 	}
 	msg = mysqlSuffix.ReplaceAllString(msg, "")
+	if m := gmsNoFunction.FindStringSubmatch(msg); m != nil {
+		msg, code = fmt.Sprintf("function %s does not exist", m[1]), "42883"
+	}
 	var detail string
 	var ud interface{ DetailText() string }
 	if errors.As(err, &ud) {
