@@ -20,6 +20,7 @@ import (
 	"github.com/dolthub/go-mysql-server/memory"
 	"github.com/dolthub/go-mysql-server/server"
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/analyzer"
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/dolthub/vitess/go/sqltypes"
 	querypb "github.com/dolthub/vitess/go/vt/proto/query"
@@ -75,6 +76,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	pro := memory.NewDBProvider(db)
 	e := sqle.NewDefault(pro)
 	sqlfuncs.Install(e, reg)
+	analyzer.ExternalFunctionProvider = pgFunctions{next: reg}
 	en := &Engine{SQL: e, Provider: pro, Registry: reg, runtime: rt, store: store}
 	// Users and grants made with SQL (CREATE USER, GRANT) persist in the data directory.
 	mdb := e.Analyzer.Catalog.MySQLDb

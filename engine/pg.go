@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/dolthub/go-mysql-server/memory"
 	"github.com/dolthub/go-mysql-server/sql"
@@ -29,14 +30,16 @@ func (e *Engine) PGBackend() proxy.Backend { return pgBackend{e} }
 type pgBackend struct{ e *Engine }
 
 // Open implements the interface proxy.Backend.
-func (b pgBackend) Open(ctx context.Context, user, database string) (proxy.Session, error) {
-	sess := memory.NewSession(sql.NewBaseSessionWithClientServer("127.0.0.1", sql.Client{User: user, Address: "127.0.0.1"}, 0), b.e.Provider)
-	return &pgSession{e: b.e, sess: sess}, nil
+func (b pgBackend) Open(ctx context.Context, user, database string, pid uint32) (proxy.Session, error) {
+	sess := memory.NewSession(sql.NewBaseSessionWithClientServer("127.0.0.1", sql.Client{User: user, Address: "127.0.0.1"}, pid), b.e.Provider)
+	pgSessions.Store(pid, struct{}{})
+	return &pgSession{e: b.e, sess: sess, pid: pid}, nil
 }
 
 type pgSession struct {
 	e    *Engine
 	sess *memory.Session
+	pid  uint32
 }
 
 func (s *pgSession) context(ctx context.Context) *sql.Context {
@@ -161,7 +164,44 @@ func udfOID(t udf.Type) uint32 {
 }
 
 // Close implements the interface proxy.Session.
-func (s *pgSession) Close() error { return nil }
+func (s *pgSession) Close() error {
+	pgSessions.Delete(s.pid)
+	return nil
+}
+
+// pgSessions are the ids of the sessions opened by the Postgres wire: they see Postgres's
+// session functions.
+var pgSessions sync.Map
+
+// pgFunctions answers Postgres's session functions for Postgres-wire sessions and hands every
+// other lookup to next (the wasm functions).
+type pgFunctions struct{ next sql.FunctionProvider }
+
+// Function implements the interface sql.FunctionProvider.
+func (p pgFunctions) Function(ctx *sql.Context, name string) (sql.Function, bool) {
+	if _, pg := pgSessions.Load(ctx.Session.ID()); pg {
+		constant := func(v any, t sql.Type) (sql.Function, bool) {
+			return sql.Function0{Name: strings.ToLower(name), Fn: func() sql.Expression { return expression.NewLiteral(v, t) }}, true
+		}
+		switch strings.ToLower(name) {
+		case "version":
+			return constant("PostgreSQL "+PGVersion+" (wasql) on x86_64-pc-linux-gnu, compiled by Go", types.LongText)
+		case "current_database":
+			return constant(Database, types.LongText)
+		case "current_schema":
+			return constant("public", types.LongText)
+		case "pg_backend_pid":
+			return constant(int32(ctx.Session.ID()), types.Int32)
+		}
+	}
+	if p.next == nil {
+		return nil, false
+	}
+	return p.next.Function(ctx, name)
+}
+
+// PGVersion is the PostgreSQL version the Postgres wire reports (server_version, version()).
+const PGVersion = "15.10"
 
 func isOK(sch sql.Schema) bool {
 	return len(sch) == 1 && sch[0].Type == types.OkResultSchema[0].Type && sch[0].Name == types.OkResultSchema[0].Name

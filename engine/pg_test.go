@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -305,5 +306,28 @@ func TestPGColumnName(t *testing.T) {
 		if got := pgColumnName(in); got != want {
 			t.Errorf("%q: %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestPGSessionFunctions: Postgres's session functions on the Postgres wire, MySQL's on the
+// MySQL wire.
+func TestPGSessionFunctions(t *testing.T) {
+	e := open(t)
+	addr := servePG(t, e, proxy.Config{})
+	conn, err := pgConnect(t, addr, "app", "", pgx.QueryExecModeSimpleProtocol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var version, db, schema string
+	var pid int32
+	if err := conn.QueryRow(context.Background(), "SELECT version(), current_database(), current_schema(), pg_backend_pid()").Scan(&version, &db, &schema, &pid); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(version, "PostgreSQL 15.") || db != "wasql" || schema != "public" || uint32(pid) != conn.PgConn().PID() {
+		t.Fatalf("version %q, database %q, schema %q, pid %d (client has %d)", version, db, schema, pid, conn.PgConn().PID())
+	}
+	_, rows, err := e.Query(e.NewContext(context.Background()), "SELECT version()")
+	if err != nil || strings.HasPrefix(fmt.Sprint(rows[0][0]), "PostgreSQL") {
+		t.Fatalf("the MySQL side sees %v %v", rows, err)
 	}
 }

@@ -6,8 +6,9 @@ import "context"
 // interface: the embedded engine implements it today (engine.PGBackend), an upstream PostgreSQL
 // later.
 type Backend interface {
-	// Open starts a session for user on database.
-	Open(ctx context.Context, user, database string) (Session, error)
+	// Open starts a session for user on database; pid is the backend process id the client was
+	// given (pg_backend_pid()).
+	Open(ctx context.Context, user, database string, pid uint32) (Session, error)
 }
 
 // Session is one client connection's state in the backend. It is used by one goroutine.

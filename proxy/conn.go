@@ -195,7 +195,7 @@ func (c *conn) authenticate(m *pgproto3.StartupMessage) (bool, error) {
 		}
 	}
 	c.be.Send(&pgproto3.AuthenticationOk{})
-	sess, err := c.srv.backend.Open(context.Background(), user, db)
+	sess, err := c.srv.backend.Open(context.Background(), user, db, c.pid)
 	if err != nil {
 		e := toErrorResponse(err)
 		return fatal(e.Code, e.Message)

@@ -92,7 +92,7 @@ func servePG(e *engine.Engine, c *serveConfig) (*proxy.Server, error) {
 		return nil, err
 	}
 	pgListener = l
-	return proxy.NewServer(proxy.Config{Users: users}, e.PGBackend()), nil
+	return proxy.NewServer(proxy.Config{Users: users, ServerVersion: engine.PGVersion}, e.PGBackend()), nil
 }
 
 func serve(ctx context.Context, args []string, out io.Writer) error {
