@@ -201,7 +201,7 @@ func (p pgFunctions) Function(ctx *sql.Context, name string) (sql.Function, bool
 }
 
 // PGVersion is the PostgreSQL version the Postgres wire reports (server_version, version()).
-const PGVersion = "15.10"
+const PGVersion = proxy.DefaultServerVersion
 
 func isOK(sch sql.Schema) bool {
 	return len(sch) == 1 && sch[0].Type == types.OkResultSchema[0].Type && sch[0].Name == types.OkResultSchema[0].Name
@@ -361,7 +361,8 @@ func (r *pgResult) Close() error {
 
 // returnsRows reports whether a statement produces rows (INSERT ... RETURNING is not supported).
 func returnsRows(q string) bool {
-	switch strings.Fields(verb(q) + " x")[0] {
+	first, _, _ := strings.Cut(verb(q), " ")
+	switch first {
 	case "SELECT", "SHOW", "WITH", "VALUES", "TABLE", "EXPLAIN", "DESCRIBE", "DESC", "(SELECT":
 		return true
 	}

@@ -204,11 +204,7 @@ func (c *conn) authenticate(m *pgproto3.StartupMessage) (bool, error) {
 	c.secret = newSecret()
 	c.settings = defaultSettings(c.srv.cfg.ServerVersion, user, m.Parameters["application_name"])
 	for name := range reported {
-		reportName := name
-		if n, ok := canonical[name]; ok {
-			reportName = n
-		}
-		c.be.Send(&pgproto3.ParameterStatus{Name: reportName, Value: c.settings[name]})
+		c.report(name)
 	}
 	c.be.Send(&pgproto3.BackendKeyData{ProcessID: c.pid, SecretKey: beUint32(c.secret)})
 	return true, nil

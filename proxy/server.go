@@ -25,6 +25,9 @@ type Config struct {
 	MaxMessageBytes int
 }
 
+// DefaultServerVersion is the PostgreSQL version reported when Config.ServerVersion is empty.
+const DefaultServerVersion = "15.10"
+
 // Server speaks the Postgres wire protocol (v3) in front of a Backend.
 type Server struct {
 	cfg     Config
@@ -42,7 +45,7 @@ type Server struct {
 // NewServer returns a server for backend.
 func NewServer(cfg Config, backend Backend) *Server {
 	if cfg.ServerVersion == "" {
-		cfg.ServerVersion = "15.10"
+		cfg.ServerVersion = DefaultServerVersion
 	}
 	if cfg.MaxMessageBytes == 0 {
 		cfg.MaxMessageBytes = 64 << 20

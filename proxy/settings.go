@@ -16,6 +16,15 @@ var reported = map[string]bool{"server_version": true, "server_encoding": true, 
 // canonical spells settings the way Postgres reports them.
 var canonical = map[string]string{"datestyle": "DateStyle", "timezone": "TimeZone", "intervalstyle": "IntervalStyle"}
 
+// report sends the ParameterStatus of setting name, spelled as Postgres spells it.
+func (c *conn) report(name string) {
+	spelled := name
+	if n, ok := canonical[name]; ok {
+		spelled = n
+	}
+	c.be.Send(&pgproto3.ParameterStatus{Name: spelled, Value: c.settings[name]})
+}
+
 // defaultSettings are what SHOW answers before any SET.
 func defaultSettings(version, user, app string) map[string]string {
 	return map[string]string{
@@ -112,11 +121,7 @@ func (c *conn) session(stmt string, describe bool) (bool, error) {
 	}
 	c.settings[name] = value
 	if reported[name] {
-		reportName := name
-		if n, ok := canonical[name]; ok {
-			reportName = n
-		}
-		c.be.Send(&pgproto3.ParameterStatus{Name: reportName, Value: value})
+		c.report(name)
 	}
 	c.be.Send(&pgproto3.CommandComplete{CommandTag: []byte("SET")})
 	return true, nil

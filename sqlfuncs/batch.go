@@ -159,7 +159,7 @@ func (it *batchIter) fill(ctx *sql.Context) error {
 	for k, c := range it.b.Calls {
 		cols := it.cols[k]
 		for a, arg := range c.Args {
-			cols[a] = resetColumn(cols[a], c.Ov.Args[a], n)
+			cols[a].Reset(c.Ov.Args[a], n)
 			for i, r := range it.rows {
 				v, err := arg.Eval(ctx, r)
 				if err != nil {
@@ -178,23 +178,6 @@ func (it *batchIter) fill(ctx *sql.Context) error {
 		}
 	}
 	return nil
-}
-
-// resetColumn makes c n rows of type t without NULLs, reusing its storage.
-func resetColumn(c udf.Column, t udf.Type, n int) udf.Column {
-	if c.Type != t || c.Len() < n {
-		return udf.NewColumn(t, n)
-	}
-	c.Nulls = nil
-	switch {
-	case t.Variable():
-		c.Bytes = c.Bytes[:n]
-	case t == udf.Real || t == udf.Double:
-		c.Floats = c.Floats[:n]
-	default:
-		c.Ints = c.Ints[:n]
-	}
-	return c
 }
 
 // Close implements the interface sql.RowIter.

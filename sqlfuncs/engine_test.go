@@ -2,9 +2,7 @@ package sqlfuncs
 
 import (
 	"context"
-	"encoding/hex"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -77,18 +75,9 @@ func (te *testEngine) mustQuery(t testing.TB, q string) []sql.Row {
 	return rows
 }
 
-func wasmHex(t testing.TB, file string) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "udf", "testdata", file))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return `'\x` + hex.EncodeToString(b) + `'`
-}
-
 func TestCreateAndCall(t *testing.T) {
 	te := newTestEngine(t)
-	te.mustQuery(t, "CREATE FUNCTION plus(a bigint, b bigint) RETURNS bigint LANGUAGE wasm IMMUTABLE AS "+wasmHex(t, "numeric.wasm")+", 'add'")
+	te.mustQuery(t, "CREATE FUNCTION plus(a bigint, b bigint) RETURNS bigint LANGUAGE wasm IMMUTABLE AS "+wasmHexPath(t, "../udf/testdata/numeric.wasm")+", 'add'")
 	te.mustQuery(t, "CREATE TABLE t (a bigint, b bigint, s text)")
 	te.mustQuery(t, "INSERT INTO t VALUES (1, 2, 'x'), (3, 4, 'y'), (NULL, 5, 'z')")
 	rows := te.mustQuery(t, "SELECT plus(a, b) FROM t ORDER BY a")

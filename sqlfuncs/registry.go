@@ -183,6 +183,7 @@ func (r *Registry) apply(c catalog.Change) {
 	}
 }
 
+// has reports whether def, or a later version of it, is already loaded.
 func (r *Registry) has(def catalog.Function) bool {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
@@ -201,9 +202,10 @@ func (r *Registry) Create(ctx context.Context, s *CreateStmt) error {
 	for _, t := range s.Args {
 		def.ArgTypes = append(def.ArgTypes, t.String())
 	}
+	exists := catalog.Errorf(catalog.ErrExists, "function %s already exists with same argument types", def.Key())
 	if !s.OrReplace {
 		if _, err := r.store.Get(ctx, def.Key()); err == nil {
-			return catalog.Errorf(catalog.ErrExists, "function %s already exists with same argument types", def.Key())
+			return exists // before compiling anything
 		}
 	}
 	ov, err := r.load(ctx, def, s.Module) // validation happens here, before anything is stored
@@ -224,7 +226,7 @@ func (r *Registry) Create(ctx context.Context, s *CreateStmt) error {
 		}
 	}
 	if errors.Is(err, catalog.ErrExists) {
-		return catalog.Errorf(catalog.ErrExists, "function %s already exists with same argument types", def.Key())
+		return exists
 	}
 	return err
 }
@@ -285,7 +287,7 @@ func (r *Registry) Functions() []*Overload {
 	return out
 }
 
-// has reports whether name is a wasm function.
+// hasName reports whether name is a wasm function.
 func (r *Registry) hasName(name string) bool {
 	r.mu.RLock()
 	defer r.mu.RUnlock()

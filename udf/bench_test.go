@@ -39,13 +39,19 @@ func benchAdd(b *testing.B, meter bool) {
 	for i := range batch {
 		x.Ints[i], y.Ints[i] = int64(i), int64(2*i)
 	}
+	benchBatches(b, f, x, y)
+}
+
+// benchBatches evaluates f over the batch args in one session, reusing the result, and reports
+// ns/row.
+func benchBatches(b *testing.B, f *Function, args ...Column) {
 	s := f.Session()
 	defer s.Close()
 	ctx := context.Background()
 	var res Column
 	b.ResetTimer()
 	for b.Loop() {
-		if err := s.EvalInto(ctx, &res, batch, x, y); err != nil {
+		if err := s.EvalInto(ctx, &res, batch, args...); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -127,18 +133,7 @@ func slugInput() Column {
 func benchSlugify(b *testing.B, guest string) {
 	rt := newRuntime(b)
 	f := load(b, rt, Definition{Module: fixture(b, guest), Export: "slugify", Args: []Type{Text}, Result: Text})
-	in := slugInput()
-	s := f.Session()
-	defer s.Close()
-	ctx := context.Background()
-	var res Column
-	b.ResetTimer()
-	for b.Loop() {
-		if err := s.EvalInto(ctx, &res, batch, in); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/row")
+	benchBatches(b, f, slugInput())
 }
 
 // BenchmarkSlugifyC and BenchmarkSlugifyGo: text -> text over ~40-byte strings, 1024 per call.

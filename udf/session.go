@@ -95,7 +95,7 @@ func (s *Session) EvalInto(ctx context.Context, res *Column, rows int, args ...C
 	n := rows
 	var idx []int // the rows evaluated, when some are skipped
 	if f.def.OnNull == Strict && anyNulls(args) {
-		res.reset(f.def.Result, rows)
+		res.Reset(f.def.Result, rows)
 		idx = make([]int, 0, rows)
 		for i := 0; i < rows; i++ {
 			if nullAt(args, i) {
@@ -108,7 +108,7 @@ func (s *Session) EvalInto(ctx context.Context, res *Column, rows int, args ...C
 	}
 	if n == 0 {
 		if idx == nil {
-			res.reset(f.def.Result, rows)
+			res.Reset(f.def.Result, rows)
 		}
 		return nil
 	}
@@ -121,7 +121,7 @@ func (s *Session) EvalInto(ctx context.Context, res *Column, rows int, args ...C
 		return nil
 	}
 	if idx == nil {
-		res.reset(f.def.Result, rows)
+		res.Reset(f.def.Result, rows)
 	}
 	for lo := 0; lo < n; {
 		hi := s.chunkEnd(args, lo, n)
@@ -240,7 +240,7 @@ func (in *instance) evalScalar(ctx context.Context, res *Column, args []Column, 
 	if !ok {
 		return in.abiError("result region is outside memory")
 	}
-	res.reset(f.def.Result, n)
+	res.Reset(f.def.Result, n)
 	return readFixed(view, res, n, out)
 }
 
@@ -368,7 +368,7 @@ func (in *instance) evalColumnar(ctx context.Context, res *Column, args []Column
 		return in.abiError("%s returned status %d (want 0 or 1)", f.entry, status)
 	}
 
-	res.reset(rt, n)
+	res.Reset(rt, n)
 	bm, ok := in.mem.Read(resValidity, nb)
 	if !ok {
 		return in.abiError("result validity is outside memory")

@@ -156,8 +156,8 @@ func NewColumn(t Type, n int) Column {
 	return c
 }
 
-// reset makes c n rows of type t, not NULL, reusing its storage when it is large enough.
-func (c *Column) reset(t Type, n int) {
+// Reset makes c n rows of type t, not NULL, reusing its storage when it is large enough.
+func (c *Column) Reset(t Type, n int) {
 	c.Type, c.Nulls = t, nil
 	switch {
 	case t.Variable():

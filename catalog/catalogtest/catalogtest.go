@@ -80,7 +80,7 @@ func Check(ctx context.Context, s catalog.Store) error {
 		got, err := s.Get(ctx, fn.Key())
 		if err != nil {
 			errs = append(errs, fmt.Errorf("Get %s, a listed function: %w", fn.Key(), err))
-		} else if d := diff(fn, got); d != "" {
+		} else if d := Diff(fn, got); d != "" {
 			errs = append(errs, fmt.Errorf("Get %s differs from List: %s", fn.Key(), d))
 		}
 		mod, err := s.Module(ctx, fn.ModuleHash)
@@ -100,8 +100,9 @@ func hash(b []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// diff describes how two functions differ, or returns "" if they are equal (times by Equal).
-func diff(want, got catalog.Function) string {
+// Diff describes how two functions differ, or returns "" if they are equal: times compare by
+// Equal, and empty and nil slices and maps are the same.
+func Diff(want, got catalog.Function) string {
 	if !want.Created.Equal(got.Created) || !want.Replaced.Equal(got.Replaced) {
 		return fmt.Sprintf("Created/Replaced %v/%v, want %v/%v", got.Created, got.Replaced, want.Created, want.Replaced)
 	}
@@ -195,7 +196,7 @@ func testCreateGet(t *testing.T, s catalog.Store) {
 	want := in
 	want.ModuleHash, want.ModuleSize, want.Version = hash(mod), int64(len(mod)), 1
 	want.Created = got.Created
-	if d := diff(want, got); d != "" {
+	if d := Diff(want, got); d != "" {
 		t.Fatalf("Create returned %s", d)
 	}
 	if got.Created.IsZero() || got.Created.Before(before.Add(-time.Second)) || got.Created.After(time.Now().Add(time.Second)) {
@@ -204,10 +205,10 @@ func testCreateGet(t *testing.T, s catalog.Store) {
 	if !got.Replaced.IsZero() {
 		t.Errorf("Replaced = %v on creation, want zero", got.Replaced)
 	}
-	if d := diff(got, mustGet(t, s, in.Key())); d != "" {
+	if d := Diff(got, mustGet(t, s, in.Key())); d != "" {
 		t.Errorf("Get after Create: %s", d)
 	}
-	if fns := mustList(t, s); len(fns) != 1 || diff(got, fns[0]) != "" {
+	if fns := mustList(t, s); len(fns) != 1 || Diff(got, fns[0]) != "" {
 		t.Errorf("List = %+v, want [%+v]", fns, got)
 	}
 	_, err := s.Get(ctx, catalog.Key{Name: "add", ArgTypes: []string{"bigint", "bigint"}})
@@ -225,7 +226,7 @@ func testCreateGet(t *testing.T, s catalog.Store) {
 	none := fn("noargs")
 	none.ArgNames, none.ArgTypes = nil, nil
 	got = mustCreate(t, s, none, mod, false)
-	if d := diff(got, mustGet(t, s, catalog.Key{Name: "noargs"})); d != "" {
+	if d := Diff(got, mustGet(t, s, catalog.Key{Name: "noargs"})); d != "" {
 		t.Errorf("Get of a function without arguments: %s", d)
 	}
 }
@@ -313,7 +314,7 @@ func testOverloads(t *testing.T, s catalog.Store) {
 		if f.Version != 1 {
 			t.Errorf("%s: Version %d, want 1 (overloads are not replacements)", f.Key(), f.Version)
 		}
-		if d := diff(f, mustGet(t, s, f.Key())); d != "" {
+		if d := Diff(f, mustGet(t, s, f.Key())); d != "" {
 			t.Errorf("Get %s: %s", f.Key(), d)
 		}
 	}
@@ -326,7 +327,7 @@ func testOverloads(t *testing.T, s catalog.Store) {
 	_, err := s.Get(ctx, a.Key())
 	wantErr(t, "Get of the dropped overload", err, catalog.ErrNotFound)
 	for _, f := range []catalog.Function{b, c} {
-		if d := diff(f, mustGet(t, s, f.Key())); d != "" {
+		if d := Diff(f, mustGet(t, s, f.Key())); d != "" {
 			t.Errorf("Get %s after dropping an overload: %s", f.Key(), d)
 		}
 	}
@@ -335,10 +336,10 @@ func testOverloads(t *testing.T, s catalog.Store) {
 func testNamesAsGiven(t *testing.T, s catalog.Store) {
 	lower := mustCreate(t, s, fn("f", "bigint"), module("lower"), false)
 	upper := mustCreate(t, s, fn("F", "bigint"), module("upper"), false)
-	if d := diff(lower, mustGet(t, s, lower.Key())); d != "" {
+	if d := Diff(lower, mustGet(t, s, lower.Key())); d != "" {
 		t.Errorf("Get f: %s", d)
 	}
-	if d := diff(upper, mustGet(t, s, upper.Key())); d != "" {
+	if d := Diff(upper, mustGet(t, s, upper.Key())); d != "" {
 		t.Errorf("Get F: %s", d)
 	}
 }
@@ -353,7 +354,7 @@ func testExists(t *testing.T, s catalog.Store) {
 	if !errors.As(err, &ce) || ce.SQLState() != "42723" {
 		t.Errorf("ErrExists: error %v does not carry SQLSTATE 42723", err)
 	}
-	if d := diff(orig, mustGet(t, s, orig.Key())); d != "" {
+	if d := Diff(orig, mustGet(t, s, orig.Key())); d != "" {
 		t.Errorf("a failed Create changed the function: %s", d)
 	}
 	_, err = s.Module(context.Background(), hash(module("two")))
@@ -381,7 +382,7 @@ func testOrReplace(t *testing.T, s catalog.Store) {
 	if second.ReturnType != "text" || second.Volatility != "VOLATILE" || second.Options["memory"] != "1MiB" || second.ModuleHash != hash(module("two")) {
 		t.Errorf("OR REPLACE did not take the new definition: %+v", second)
 	}
-	if d := diff(second, mustGet(t, s, second.Key())); d != "" {
+	if d := Diff(second, mustGet(t, s, second.Key())); d != "" {
 		t.Errorf("Get after OR REPLACE: %s", d)
 	}
 	third := mustCreate(t, s, next, module("two"), true)
@@ -400,7 +401,7 @@ func testDrop(t *testing.T, s catalog.Store) {
 	if err != nil {
 		t.Fatalf("Drop: %v", err)
 	}
-	if d := diff(created, dropped); d != "" {
+	if d := Diff(created, dropped); d != "" {
 		t.Errorf("Drop returned %s", d)
 	}
 	_, err = s.Get(ctx, created.Key())
@@ -491,16 +492,16 @@ func testCopies(t *testing.T, s catalog.Store) {
 	mod[0] = 'X'
 	out.ArgNames[1], out.Options["fuel"] = "changed", "changed"
 	got := mustGet(t, s, want.Key())
-	if d := diff(want, got); d != "" {
+	if d := Diff(want, got); d != "" {
 		t.Fatalf("changing Create's input or output changed the store: %s", d)
 	}
 	got.ArgTypes[0], got.Options["fuel"] = "changed", "changed"
-	if d := diff(want, mustGet(t, s, want.Key())); d != "" {
+	if d := Diff(want, mustGet(t, s, want.Key())); d != "" {
 		t.Errorf("changing Get's result changed the store: %s", d)
 	}
 	fns := mustList(t, s)
 	fns[0].ArgTypes[0] = "changed"
-	if d := diff(want, mustGet(t, s, want.Key())); d != "" {
+	if d := Diff(want, mustGet(t, s, want.Key())); d != "" {
 		t.Errorf("changing List's result changed the store: %s", d)
 	}
 	m, err := s.Module(context.Background(), want.ModuleHash)
@@ -587,7 +588,7 @@ func testNotifications(t *testing.T, s catalog.Store) {
 			if got[i].Kind != want[i].Kind {
 				t.Errorf("%s subscriber, change %d: kind %d, want %d", name, i, got[i].Kind, want[i].Kind)
 			}
-			if d := diff(want[i].Function, got[i].Function); d != "" {
+			if d := Diff(want[i].Function, got[i].Function); d != "" {
 				t.Errorf("%s subscriber, change %d: %s", name, i, d)
 			}
 		}
@@ -726,8 +727,8 @@ func testHammer(t *testing.T, s catalog.Store) {
 			}
 			model[k] = c.Function
 		case catalog.Dropped:
-			if !ok || diff(prev, c.Function) != "" {
-				t.Fatalf("change %d: Dropped %s, not the current definition (exists %v): %s", i, k, ok, diff(prev, c.Function))
+			if !ok || Diff(prev, c.Function) != "" {
+				t.Fatalf("change %d: Dropped %s, not the current definition (exists %v): %s", i, k, ok, Diff(prev, c.Function))
 			}
 			delete(model, k)
 		default:
@@ -738,7 +739,7 @@ func testHammer(t *testing.T, s catalog.Store) {
 		t.Fatalf("replaying %d notifications gives %d functions, List holds %d", len(changes), len(model), len(final))
 	}
 	for _, f := range final {
-		if d := diff(model[f.Key().String()], f); d != "" {
+		if d := Diff(model[f.Key().String()], f); d != "" {
 			t.Errorf("replayed notifications disagree with List on %s: %s", f.Key(), d)
 		}
 	}
@@ -762,7 +763,7 @@ func replayMatches(changes []catalog.Change, final []catalog.Function) bool {
 		return false
 	}
 	for _, f := range final {
-		if diff(model[f.Key().String()], f) != "" {
+		if Diff(model[f.Key().String()], f) != "" {
 			return false
 		}
 	}
