@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,14 +16,14 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/types"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 
+	"github.com/wasql/wasql/pgsql"
 	"github.com/wasql/wasql/proxy"
 	"github.com/wasql/wasql/sqlfuncs"
 	"github.com/wasql/wasql/udf"
 )
 
 // PGBackend is the embedded engine behind the Postgres wire (proxy.Backend). Statements are
-// passed to go-mysql-server as they are, with $n parameters bound: translating Postgres SQL is
-// not done yet.
+// translated from Postgres SQL by package pgsql, $n parameters bound as :vn.
 func (e *Engine) PGBackend() proxy.Backend { return pgBackend{e} }
 
 type pgBackend struct{ e *Engine }
@@ -52,17 +51,17 @@ func (s *pgSession) context(ctx context.Context) *sql.Context {
 
 // Execute implements the interface proxy.Session.
 func (s *pgSession) Execute(ctx context.Context, query string, params []any) (proxy.Result, error) {
-	q, order := proxy.RewriteParams(query)
-	bindings := map[string]ast.Expr{}
-	for i, n := range order {
-		if n < 1 || n > len(params) {
-			return nil, fmt.Errorf("there is no parameter $%d", n)
-		}
-		bindings["v"+strconv.Itoa(i+1)] = bindValue(params[n-1])
+	st, err := translate(query)
+	if err != nil {
+		return nil, err
 	}
-	unlock := s.e.acquire(q)
+	bindings := make(map[string]ast.Expr, len(params))
+	for i, v := range params {
+		bindings["v"+strconv.Itoa(i+1)] = bindValue(v)
+	}
+	unlock := s.e.acquire(st.SQL)
 	sctx := s.context(ctx)
-	sch, iter, _, err := s.e.SQL.QueryWithBindings(sctx, q, nil, bindings, nil)
+	sch, iter, _, err := s.e.SQL.QueryWithBindings(sctx, st.SQL, nil, bindings, nil)
 	if err != nil {
 		unlock()
 		return nil, err
@@ -76,31 +75,40 @@ func (s *pgSession) Execute(ctx context.Context, query string, params []any) (pr
 
 // Describe implements the interface proxy.Session.
 func (s *pgSession) Describe(ctx context.Context, query string, nparams int) ([]proxy.Column, []uint32, error) {
-	q, order := proxy.RewriteParams(query)
-	unlock := s.e.acquire("select") // analysis only reads
-	defer unlock()
-	n, err := s.e.SQL.PrepareQuery(s.context(ctx), q)
+	st, err := translate(query)
 	if err != nil {
 		return nil, nil, err
 	}
-	params := inferParams(n, order, nparams)
-	if len(n.Schema()) == 0 || isOK(n.Schema()) || !returnsRows(query) {
+	unlock := s.e.acquire("select") // analysis only reads
+	defer unlock()
+	n, err := s.e.SQL.PrepareQuery(s.context(ctx), st.SQL)
+	if err != nil {
+		return nil, nil, err
+	}
+	params := inferParams(n, nparams)
+	if !st.Rows || len(n.Schema()) == 0 || isOK(n.Schema()) {
 		return nil, params, nil
 	}
 	return columns(n.Schema()), params, nil
 }
 
+// translate turns a Postgres statement into the engine's dialect. The wasm DDL passes as it is:
+// the engine's own DDL parser reads it in either dialect, $n parameters included.
+func translate(query string) (*pgsql.Statement, error) {
+	if v := verb(query); v == "CREATE FUNCTION" || v == "DROP FUNCTION" {
+		return &pgsql.Statement{SQL: query}, nil
+	}
+	return pgsql.Translate(query)
+}
+
 // inferParams finds a type for each $n from where its placeholder stands: an argument of a wasm
 // function takes the declared type, an operand of a comparison or arithmetic the other side's.
-func inferParams(n sql.Node, order []int, nparams int) []uint32 {
+func inferParams(n sql.Node, nparams int) []uint32 {
 	params := make([]uint32, nparams)
-	set := func(name string, oid uint32) {
+	set := func(name string, oid uint32) { // name is v<n> for $n
 		k, err := strconv.Atoi(strings.TrimPrefix(name, "v"))
-		if err != nil || k < 1 || k > len(order) || oid == 0 {
-			return
-		}
-		if p := order[k-1]; p >= 1 && p <= nparams && params[p-1] == 0 {
-			params[p-1] = oid
+		if err == nil && k >= 1 && k <= nparams && params[k-1] == 0 && oid != 0 {
+			params[k-1] = oid
 		}
 	}
 	// INSERT ... VALUES ($1, ...): a placeholder takes its column's type.
@@ -192,6 +200,11 @@ func (p pgFunctions) Function(ctx *sql.Context, name string) (sql.Function, bool
 			return constant("public", types.LongText)
 		case "pg_backend_pid":
 			return constant(int32(ctx.Session.ID()), types.Int32)
+		case "current_user", "session_user":
+			return constant(ctx.Session.Client().User, types.LongText)
+		}
+		if f, ok := pgsql.Function(strings.ToLower(name)); ok {
+			return f, true
 		}
 	}
 	if p.next == nil {
@@ -230,46 +243,9 @@ func columns(sch sql.Schema) []proxy.Column {
 	cols := make([]proxy.Column, len(sch))
 	for i, c := range sch {
 		oid := typeOID(c.Type)
-		cols[i] = proxy.Column{Name: pgColumnName(c.Name), OID: oid, Size: proxy.TypeSize(oid)}
+		cols[i] = proxy.Column{Name: c.Name, OID: oid, Size: proxy.TypeSize(oid)}
 	}
 	return cols
-}
-
-var (
-	callName  = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*)\(`)
-	plainName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_$]*$`)
-)
-
-// pgColumnName names a result column as Postgres would: go-mysql-server names an unaliased
-// expression after its text, Postgres after the function it calls, or ?column?.
-func pgColumnName(name string) string {
-	if plainName.MatchString(name) {
-		return name
-	}
-	if m := callName.FindStringSubmatch(name); m != nil && closesAtEnd(name[len(m[0])-1:]) {
-		return strings.ToLower(m[1])
-	}
-	return "?column?"
-}
-
-// closesAtEnd reports whether the parenthesis opening s closes at its last byte.
-func closesAtEnd(s string) bool {
-	depth := 0
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '(':
-			depth++
-		case ')':
-			if depth--; depth == 0 {
-				return i == len(s)-1
-			}
-		case '\'', '"':
-			if end := strings.IndexByte(s[i+1:], s[i]); end >= 0 {
-				i += end + 1
-			}
-		}
-	}
-	return false
 }
 
 // typeOID maps a go-mysql-server type to the Postgres type a client should decode.

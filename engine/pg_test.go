@@ -299,16 +299,6 @@ func TestPGWireParams(t *testing.T) {
 	}
 }
 
-func TestPGColumnName(t *testing.T) {
-	for in, want := range map[string]string{"a": "a", "plus(a, b)": "plus", "plus(a, b) + 1": "?column?",
-		"sum(plus(a, b))": "sum", "1": "?column?", "total": "total", "COUNT(*)": "count",
-		"f(a) + g(b)": "?column?", "f(')')": "f"} {
-		if got := pgColumnName(in); got != want {
-			t.Errorf("%q: %q, want %q", in, got, want)
-		}
-	}
-}
-
 // TestPGSessionFunctions: Postgres's session functions on the Postgres wire, MySQL's on the
 // MySQL wire.
 func TestPGSessionFunctions(t *testing.T) {

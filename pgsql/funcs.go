@@ -1,0 +1,276 @@
+package pgsql
+
+import (
+	"strconv"
+	"strings"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+)
+
+// funcName is a call's function name without its schema.
+func funcName(fc *pg.FuncCall) string {
+	return strings.ToLower(fc.Funcname[len(fc.Funcname)-1].GetString_().Sval)
+}
+
+var aggregates = map[string]bool{"count": true, "sum": true, "avg": true, "min": true, "max": true,
+	"string_agg": true, "array_agg": true, "bool_and": true, "bool_or": true, "every": true, "stddev": true,
+	"stddev_samp": true, "stddev_pop": true, "variance": true, "var_samp": true, "var_pop": true, "json_agg": true}
+
+// renamed are functions with another name (and the same arguments) in go-mysql-server.
+var renamed = map[string]string{
+	"length": "CHAR_LENGTH", "char_length": "CHAR_LENGTH", "character_length": "CHAR_LENGTH", "octet_length": "LENGTH",
+	"random": "RAND", "substr": "SUBSTRING", "substring": "SUBSTRING", "ln": "LN", "ceiling": "CEIL",
+	"stddev": "STDDEV_SAMP", "variance": "VAR_SAMP", "bool_and": "MIN", "every": "MIN", "bool_or": "MAX",
+	"gen_random_uuid": "UUID", "position": "LOCATE", "json_agg": "JSON_ARRAYAGG", "jsonb_agg": "JSON_ARRAYAGG",
+}
+
+// funcCall prints a function call: an aggregate or window call, a function Postgres and MySQL
+// spell differently, or (any other name) the same call, which finds Postgres's built-ins, the
+// catalog functions and the wasm functions.
+func (p *printer) funcCall(fc *pg.FuncCall) {
+	if len(fc.Funcname) == 2 {
+		switch s := fc.Funcname[0].GetString_().Sval; s {
+		case "pg_catalog", "public", "information_schema":
+		default:
+			p.fail(&Error{Code: "3F000", Msg: "schema \"" + s + "\" does not exist"})
+		}
+	}
+	name := funcName(fc)
+	if fc.AggWithinGroup || fc.FuncVariadic {
+		p.unsupported("WITHIN GROUP and VARIADIC")
+	}
+	if len(fc.AggOrder) > 0 && name != "string_agg" {
+		p.unsupported("ORDER BY inside %s()", name)
+	}
+	args := fc.Args
+	if fc.AggFilter != nil {
+		args = p.filtered(fc)
+	}
+	switch name {
+	case "now", "transaction_timestamp", "statement_timestamp", "clock_timestamp":
+		p.WriteString("NOW(6)")
+	case "strpos":
+		p.call("LOCATE", []*pg.Node{args[1], args[0]})
+	case "log":
+		if len(args) == 1 {
+			p.call("LOG10", args)
+		} else {
+			p.call("LOG", args)
+		}
+	case "trunc":
+		p.WriteString("TRUNCATE(")
+		p.expr(args[0])
+		p.WriteString(", ")
+		if len(args) > 1 {
+			p.expr(args[1])
+		} else {
+			p.WriteString("0")
+		}
+		p.WriteString(")")
+	case "btrim", "ltrim", "rtrim":
+		if len(args) == 1 {
+			p.call(map[string]string{"btrim": "TRIM", "ltrim": "LTRIM", "rtrim": "RTRIM"}[name], args)
+			return
+		}
+		p.WriteString("TRIM(" + map[string]string{"btrim": "BOTH", "ltrim": "LEADING", "rtrim": "TRAILING"}[name] + " ")
+		p.expr(args[1])
+		p.WriteString(" FROM ")
+		p.expr(args[0])
+		p.WriteString(")")
+	case "extract", "date_part":
+		field := args[0].GetAConst().GetSval()
+		if field == nil {
+			p.unsupported("%s with a computed field", name)
+			return
+		}
+		p.WriteString("EXTRACT(" + strings.ToUpper(field.Sval) + " FROM ")
+		p.expr(args[1])
+		p.WriteString(")")
+	case "div":
+		p.WriteString("(")
+		p.expr(args[0])
+		p.WriteString(" DIV ")
+		p.expr(args[1])
+		p.WriteString(")")
+	case "string_agg":
+		p.WriteString("GROUP_CONCAT(")
+		if fc.AggDistinct {
+			p.WriteString("DISTINCT ")
+		}
+		p.expr(args[0])
+		if len(fc.AggOrder) > 0 {
+			p.WriteString(" ORDER BY ")
+			list(p, fc.AggOrder, func(n *pg.Node) { p.sortBy(n.GetSortBy()) })
+		}
+		p.WriteString(" SEPARATOR ")
+		p.expr(args[1])
+		p.WriteString(")")
+	default:
+		if m, ok := renamed[name]; ok {
+			name = m
+		}
+		p.WriteString(name)
+		p.WriteString("(")
+		if fc.AggDistinct {
+			p.WriteString("DISTINCT ")
+		}
+		if fc.AggStar {
+			p.WriteString("*")
+		}
+		list(p, args, p.expr)
+		p.WriteString(")")
+	}
+	if fc.Over != nil {
+		p.over(fc.Over)
+	}
+}
+
+// filtered turns agg(x) FILTER (WHERE c) into agg(CASE WHEN c THEN x END), and count(*)
+// FILTER (WHERE c) into count(CASE WHEN c THEN 1 END).
+func (p *printer) filtered(fc *pg.FuncCall) []*pg.Node {
+	if !aggregates[funcName(fc)] || len(fc.Args) > 1 {
+		p.unsupported("FILTER on %s()", funcName(fc))
+		return fc.Args
+	}
+	value := pg.MakeAConstIntNode(1, 0)
+	if len(fc.Args) == 1 {
+		value = fc.Args[0]
+	}
+	fc.AggStar = false
+	return []*pg.Node{pg.MakeCaseExprNode(nil, []*pg.Node{pg.MakeCaseWhenNode(fc.AggFilter, value, 0)}, 0)}
+}
+
+// frameNonDefault is FRAMEOPTION_NONDEFAULT, set when a window spells out its frame.
+const frameNonDefault = 1
+
+func (p *printer) over(w *pg.WindowDef) {
+	if w.Name != "" || w.Refname != "" {
+		p.unsupported("named windows")
+	}
+	if w.FrameOptions&frameNonDefault != 0 {
+		p.unsupported("window frames")
+	}
+	p.WriteString(" OVER (")
+	if len(w.PartitionClause) > 0 {
+		p.WriteString("PARTITION BY ")
+		list(p, w.PartitionClause, p.expr)
+	}
+	if len(w.OrderClause) > 0 {
+		if len(w.PartitionClause) > 0 {
+			p.WriteString(" ")
+		}
+		p.WriteString("ORDER BY ")
+		list(p, w.OrderClause, func(n *pg.Node) { p.sortBy(n.GetSortBy()) })
+	}
+	p.WriteString(")")
+}
+
+// typeMods are a type's modifiers, varchar(20) or numeric(10,2).
+func typeMods(tn *pg.TypeName) []int {
+	var mods []int
+	for _, m := range tn.Typmods {
+		if c := m.GetAConst(); c != nil && c.GetIval() != nil {
+			mods = append(mods, int(c.GetIval().Ival))
+		}
+	}
+	return mods
+}
+
+// pgType is a type name as Postgres spells it internally: int4, varchar, timestamptz.
+func pgType(tn *pg.TypeName) string {
+	return strings.ToLower(tn.Names[len(tn.Names)-1].GetString_().Sval)
+}
+
+func decimal(mods []int) string {
+	switch len(mods) {
+	case 1:
+		return "DECIMAL(" + strconv.Itoa(mods[0]) + ",0)"
+	case 2:
+		return "DECIMAL(" + strconv.Itoa(mods[0]) + "," + strconv.Itoa(mods[1]) + ")"
+	}
+	return "DECIMAL(65,20)"
+}
+
+// cast prints CAST(arg AS type) for a Postgres type, or the function that stands for it.
+func (p *printer) cast(arg *pg.Node, tn *pg.TypeName) {
+	if len(tn.ArrayBounds) > 0 {
+		p.unsupported("array types")
+		return
+	}
+	t := pgType(tn)
+	target := ""
+	switch t {
+	case "int2", "int4", "int8", "smallint", "integer", "bigint", "int":
+		target = "SIGNED"
+	case "float4", "real":
+		target = "FLOAT"
+	case "float8", "double precision":
+		target = "DOUBLE"
+	case "numeric", "decimal":
+		target = decimal(typeMods(tn))
+	case "text", "varchar", "bpchar", "char", "name", "uuid", "citext":
+		target = "CHAR"
+	case "bytea":
+		target = "BINARY"
+	case "date":
+		target = "DATE"
+	case "timestamp", "timestamptz":
+		target = "DATETIME(6)"
+	case "time", "timetz":
+		target = "TIME(6)"
+	case "json", "jsonb":
+		target = "JSON"
+	case "oid":
+		target = "UNSIGNED"
+	case "bool", "boolean":
+		p.boolCast(arg)
+		return
+	case "regclass", "regtype", "regproc", "regprocedure", "regnamespace", "regrole":
+		p.call(strings.TrimSuffix(t, "edure"), []*pg.Node{arg})
+		return
+	case "interval":
+		p.unsupported("the type interval")
+		return
+	default:
+		p.fail(&Error{Code: "42704", Msg: "type \"" + t + "\" does not exist"})
+		return
+	}
+	p.WriteString("CAST(")
+	p.expr(arg)
+	p.WriteString(" AS " + target + ")")
+}
+
+// boolCast prints x::boolean: a literal is read here as Postgres reads it, anything else by
+// pg_bool at run time.
+func (p *printer) boolCast(arg *pg.Node) {
+	if s := arg.GetAConst().GetSval(); s != nil {
+		v, ok := ParseBool(s.Sval)
+		if !ok {
+			p.fail(&Error{Code: "22P02", Msg: "invalid input syntax for type boolean: \"" + s.Sval + "\""})
+			return
+		}
+		p.WriteString(strings.ToUpper(strconv.FormatBool(v)))
+		return
+	}
+	p.call("pg_bool", []*pg.Node{arg})
+}
+
+// ParseBool reads a boolean as Postgres does: t, true, yes, on, 1 and their opposites, in any
+// case, any unique prefix of the words.
+func ParseBool(s string) (value, ok bool) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if s == "" {
+		return false, false
+	}
+	for _, w := range []string{"true", "yes", "on", "1"} {
+		if strings.HasPrefix(w, s) && s != "o" {
+			return true, true
+		}
+	}
+	for _, w := range []string{"false", "no", "off", "0"} {
+		if strings.HasPrefix(w, s) && s != "o" {
+			return false, true
+		}
+	}
+	return false, false
+}

@@ -1,0 +1,242 @@
+// Package pgsql translates Postgres SQL into go-mysql-server's dialect, for the embedded engine
+// behind the Postgres wire.
+//
+// Statements are parsed by PostgreSQL's own parser (libpg_query, through pg_query_go) and
+// printed back in the MySQL dialect go-mysql-server reads. What has no faithful translation
+// fails with 0A000 feature_not_supported naming the construct; a statement is never passed on
+// half-understood. The functions the translation relies on at run time (pg_div, pg_bool, ...)
+// are in functions.go.
+//
+// Conventions of the output:
+//   - identifiers are quoted with backticks, strings are MySQL literals;
+//   - $n is the bind variable :vn, so a parameter used twice is bound once;
+//   - schema public is the current database, pg_catalog and information_schema are the
+//     databases pg_catalog and pg_information_schema, and an unqualified pg_* relation is in
+//     pg_catalog;
+//   - arrays travel as their Postgres text form ('{a,b}'), handled by functions;
+//   - the columns of the top-level SELECT carry the names Postgres would give them.
+package pgsql
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+
+	"github.com/wasql/wasql/internal/sqlstate"
+)
+
+// Statement is one translated statement.
+type Statement struct {
+	SQL  string // in go-mysql-server's dialect
+	Rows bool   // it returns rows (SELECT, VALUES, EXPLAIN, SHOW)
+}
+
+// Error is a statement that cannot be translated, with its SQLSTATE.
+type Error struct {
+	Code string
+	Msg  string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// SQLState implements the interface sqlstate.Carrier.
+func (e *Error) SQLState() string { return e.Code }
+
+func unsupported(format string, args ...any) *Error {
+	return &Error{Code: sqlstate.FeatureNotSupported, Msg: fmt.Sprintf(format, args...) + " is not supported"}
+}
+
+// Translate translates one Postgres statement. Translations are cached by text: drivers send the
+// same statements again and again, and a parse costs tens of microseconds.
+func Translate(query string) (*Statement, error) {
+	if st, ok := cache.get(query); ok {
+		return st, nil
+	}
+	st, err := translate(query)
+	if err != nil {
+		return nil, err
+	}
+	cache.put(query, st)
+	return st, nil
+}
+
+func translate(query string) (*Statement, error) {
+	tree, err := pg.Parse(query)
+	if err != nil {
+		return nil, &Error{Code: "42601", Msg: err.Error()}
+	}
+	switch len(tree.Stmts) {
+	case 0:
+		return &Statement{}, nil
+	case 1:
+	default:
+		return nil, &Error{Code: "42601", Msg: "cannot translate several statements at once"}
+	}
+	p := &printer{}
+	node := tree.Stmts[0].Stmt
+	p.stmt(node)
+	if p.err != nil {
+		return nil, p.err
+	}
+	_, rows := node.Node.(*pg.Node_SelectStmt)
+	if _, ok := node.Node.(*pg.Node_ExplainStmt); ok {
+		rows = true
+	}
+	return &Statement{SQL: p.String(), Rows: rows}, nil
+}
+
+// cache holds recent translations; when full it starts over, which is cheap and keeps the
+// working set of a steady workload.
+var cache = &translations{m: map[string]*Statement{}}
+
+const cacheSize = 4096
+
+type translations struct {
+	mu sync.Mutex
+	m  map[string]*Statement
+}
+
+func (c *translations) get(q string) (*Statement, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st, ok := c.m[q]
+	return st, ok
+}
+
+func (c *translations) put(q string, st *Statement) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= cacheSize {
+		clear(c.m)
+	}
+	c.m[q] = st
+}
+
+// printer writes the translation. The first construct it cannot translate is kept in err; the
+// output is then discarded.
+type printer struct {
+	strings.Builder
+	err      error
+	excluded bool // in ON CONFLICT DO UPDATE, where EXCLUDED.c is the row proposed for insertion
+}
+
+func (p *printer) fail(err *Error) {
+	if p.err == nil {
+		p.err = err
+	}
+}
+
+func (p *printer) unsupported(format string, args ...any) { p.fail(unsupported(format, args...)) }
+
+// list prints items separated by ", ".
+func list[T any](p *printer, items []T, each func(T)) {
+	for i, it := range items {
+		if i > 0 {
+			p.WriteString(", ")
+		}
+		each(it)
+	}
+}
+
+// ident prints an identifier, quoted.
+func (p *printer) ident(name string) {
+	p.WriteByte('`')
+	p.WriteString(strings.ReplaceAll(name, "`", "``"))
+	p.WriteByte('`')
+}
+
+// str prints a string literal.
+func (p *printer) str(s string) {
+	p.WriteByte('\'')
+	p.WriteString(strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(s))
+	p.WriteByte('\'')
+}
+
+// stmt prints a statement.
+func (p *printer) stmt(n *pg.Node) {
+	switch s := n.Node.(type) {
+	case *pg.Node_SelectStmt:
+		p.selectStmt(s.SelectStmt, true)
+	case *pg.Node_InsertStmt:
+		p.insert(s.InsertStmt)
+	case *pg.Node_UpdateStmt:
+		p.update(s.UpdateStmt)
+	case *pg.Node_DeleteStmt:
+		p.delete(s.DeleteStmt)
+	case *pg.Node_CreateStmt:
+		p.createTable(s.CreateStmt)
+	case *pg.Node_ViewStmt:
+		p.createView(s.ViewStmt)
+	case *pg.Node_IndexStmt:
+		p.createIndex(s.IndexStmt)
+	case *pg.Node_DropStmt:
+		p.drop(s.DropStmt)
+	case *pg.Node_TruncateStmt:
+		if len(s.TruncateStmt.Relations) != 1 {
+			p.unsupported("TRUNCATE of several tables")
+			return
+		}
+		p.WriteString("TRUNCATE TABLE ")
+		p.rangeVar(s.TruncateStmt.Relations[0].GetRangeVar())
+	case *pg.Node_TransactionStmt:
+		p.transaction(s.TransactionStmt)
+	case *pg.Node_ExplainStmt:
+		p.WriteString("EXPLAIN ")
+		p.stmt(s.ExplainStmt.Query)
+	default:
+		p.unsupported("%s", statementName(n))
+	}
+}
+
+// statementName names a statement kind the way a user would write it: CopyStmt is COPY.
+func statementName(n *pg.Node) string {
+	name := strings.TrimSuffix(nodeKind(n), "Stmt")
+	known := map[string]string{"Copy": "COPY", "CreateSchema": "CREATE SCHEMA", "CreateSeq": "CREATE SEQUENCE",
+		"AlterTable": "ALTER TABLE", "Listen": "LISTEN", "Notify": "NOTIFY", "Unlisten": "UNLISTEN",
+		"CreateFunction": "CREATE FUNCTION (in a language other than wasm)", "Do": "DO", "Grant": "GRANT",
+		"CreateRole": "CREATE ROLE", "Comment": "COMMENT", "Vacuum": "VACUUM", "Lock": "LOCK",
+		"CreateExtension": "CREATE EXTENSION", "Rename": "ALTER ... RENAME", "Prepare": "PREPARE",
+		"Execute": "EXECUTE", "DeclareCursor": "DECLARE CURSOR", "Fetch": "FETCH", "ClosePortal": "CLOSE",
+		"CreateTableAs": "CREATE TABLE AS", "CreateTrig": "CREATE TRIGGER", "CreateDomain": "CREATE DOMAIN",
+		"CreateEnum": "CREATE TYPE", "Composite": "CREATE TYPE", "Call": "CALL"}
+	if k, ok := known[name]; ok {
+		return k
+	}
+	return strings.ToUpper(name)
+}
+
+func (p *printer) transaction(t *pg.TransactionStmt) {
+	switch t.Kind {
+	case pg.TransactionStmtKind_TRANS_STMT_BEGIN, pg.TransactionStmtKind_TRANS_STMT_START:
+		p.WriteString("START TRANSACTION")
+	case pg.TransactionStmtKind_TRANS_STMT_COMMIT:
+		p.WriteString("COMMIT")
+	case pg.TransactionStmtKind_TRANS_STMT_ROLLBACK:
+		p.WriteString("ROLLBACK")
+	case pg.TransactionStmtKind_TRANS_STMT_SAVEPOINT:
+		p.WriteString("SAVEPOINT ")
+		p.ident(t.SavepointName)
+	case pg.TransactionStmtKind_TRANS_STMT_RELEASE:
+		p.WriteString("RELEASE SAVEPOINT ")
+		p.ident(t.SavepointName)
+	case pg.TransactionStmtKind_TRANS_STMT_ROLLBACK_TO:
+		p.WriteString("ROLLBACK TO SAVEPOINT ")
+		p.ident(t.SavepointName)
+	default:
+		p.unsupported("two-phase commit")
+	}
+}
+
+// nodeKind is the name of a node's type in libpg_query: SelectStmt, FuncCall.
+func nodeKind(n *pg.Node) string {
+	return strings.TrimPrefix(fmt.Sprintf("%T", n.Node), "*pg_query.Node_")
+}
+
+// IsError reports whether err is a translation error (as opposed to an engine error).
+func IsError(err error) bool {
+	var e *Error
+	return errors.As(err, &e)
+}

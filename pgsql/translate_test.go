@@ -1,0 +1,123 @@
+package pgsql
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/wasql/wasql/internal/sqlstate"
+)
+
+func TestTranslate(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"select 1", "SELECT 1 AS `?column?`"},
+		{"SELECT a, t.b, * FROM t", "SELECT `a` AS `a`, `t`.`b` AS `b`, * FROM `t`"},
+		{`select "Mixed Case" from "T"`, "SELECT `Mixed Case` AS `Mixed Case` FROM `T`"},
+		{"select plus($1, $2), $1", "SELECT plus(:v1, :v2) AS `plus`, :v1 AS `?column?`"},
+		{"select 'it''s', E'a\\nb', 'back\\slash'", "SELECT 'it''s' AS `?column?`, 'a\nb' AS `?column?`, 'back\\\\slash' AS `?column?`"},
+		{"select 'a' || 'b'", "SELECT CONCAT('a', 'b') AS `?column?`"},
+		{"select 7 / 2, 7 % 2, 2 ^ 3", "SELECT pg_div(7, 2) AS `?column?`, (7 % 2) AS `?column?`, POWER(2, 3) AS `?column?`"},
+		{"select x::bigint, '1'::int, 2::text, 'y'::bytea", "SELECT CAST(`x` AS SIGNED) AS `x`, CAST('1' AS SIGNED) AS `int4`, CAST(2 AS CHAR) AS `text`, CAST('y' AS BINARY) AS `bytea`"},
+		{"select cast(a as numeric(10,2)), 'yes'::boolean, b::bool", "SELECT CAST(`a` AS DECIMAL(10,2)) AS `a`, TRUE AS `bool`, pg_bool(`b`) AS `b`"},
+		{"select * from t where name ilike 'ab%' and s not like 'x\\_%' escape '\\'",
+			"SELECT * FROM `t` WHERE ((LOWER(`name`) LIKE LOWER('ab%')) AND (`s` NOT LIKE 'x\\\\_%' ESCAPE '\\\\'))"},
+		{"select * from t where a is distinct from b or c is not distinct from d",
+			"SELECT * FROM `t` WHERE ((NOT (`a` <=> `b`)) OR ((`c` <=> `d`)))"},
+		{"select true, false, null, current_user, current_date", "SELECT TRUE AS `bool`, FALSE AS `bool`, NULL AS `?column?`, current_user() AS `current_user`, CURRENT_DATE() AS `current_date`"},
+		{"select count(*), count(distinct a), sum(a) filter (where a > 1) from t",
+			"SELECT count(*) AS `count`, count(DISTINCT `a`) AS `count`, sum(CASE WHEN (`a` > 1) THEN `a` END) AS `sum` FROM `t`"},
+		{"select string_agg(s, ',' order by s desc) from t", "SELECT GROUP_CONCAT(`s` ORDER BY `s` DESC SEPARATOR ',') AS `string_agg` FROM `t`"},
+		{"select a from t order by a desc nulls last limit 5 offset 2", "SELECT `a` AS `a` FROM `t` ORDER BY (`a`) IS NULL, `a` DESC LIMIT 5 OFFSET 2"},
+		{"select a from t offset 3", "SELECT `a` AS `a` FROM `t` LIMIT 18446744073709551615 OFFSET 3"},
+		{"select * from public.t join u using (id) left join v on v.id = t.id",
+			"SELECT * FROM ((`t` JOIN `u` USING (`id`)) LEFT JOIN `v` ON (`v`.`id` = `t`.`id`))"},
+		{"select * from (values (1, 'a'), (2, 'b')) as v(id, name)",
+			"SELECT * FROM (SELECT 1 AS `id`, 'a' AS `name` UNION ALL SELECT 2, 'b') AS `v`"},
+		{"values (1, 2)", "SELECT 1 AS `column1`, 2 AS `column2`"},
+		{"select i from generate_series(1, 3) as i",
+			"SELECT `i` AS `i` FROM (WITH RECURSIVE `series` (`n`) AS (SELECT 1 FROM DUAL WHERE 1 <= 3 UNION ALL SELECT `n` + 1 FROM `series` WHERE `n` + 1 <= 3) SELECT `n` AS `i` FROM `series`) AS `i`"},
+		{"with recursive r(n) as (select 1 union all select n + 1 from r where n < 3) select n from r",
+			"WITH RECURSIVE `r` (`n`) AS (SELECT 1 UNION ALL SELECT (`n` + 1) FROM `r` WHERE (`n` < 3)) SELECT `n` AS `n` FROM `r`"},
+		{"select a = any(array[1,2]), b <> all(array[3]), c = any(current_schemas(true))",
+			"SELECT (`a` IN (1, 2)) AS `?column?`, (`b` NOT IN (3)) AS `?column?`, pg_any_eq(`c`, current_schemas(TRUE)) AS `?column?`"},
+		{"select (pg_catalog.current_schemas(true))[1]", "SELECT pg_array_get(current_schemas(TRUE), 1) AS `current_schemas`"},
+		{"select c.relname from pg_catalog.pg_class c where c.relname OPERATOR(pg_catalog.~) '^(t)$' COLLATE pg_catalog.default and c.oid = 'x'::regclass",
+			"SELECT `c`.`relname` AS `relname` FROM `pg_catalog`.`pg_class` AS `c` WHERE (REGEXP_LIKE(`c`.`relname`, '^(t)$') AND (`c`.`oid` = regclass('x')))"},
+		{"select * from pg_namespace, information_schema.tables", "SELECT * FROM `pg_catalog`.`pg_namespace`, `pg_information_schema`.`tables`"},
+		{"select j->'a', j->>0 from t", "SELECT JSON_EXTRACT(`j`, '$.\"a\"') AS `?column?`, JSON_UNQUOTE(JSON_EXTRACT(`j`, '$[0]')) AS `?column?` FROM `t`"},
+		{"select polname from pg_catalog.pg_policy pol where pol.polrelid = '1' order by 1",
+			"SELECT NULL AS `polname` FROM DUAL WHERE FALSE ORDER BY 1"},
+		{"select row_number() over (partition by a order by b) from t",
+			"SELECT row_number() OVER (PARTITION BY `a` ORDER BY `b`) AS `row_number` FROM `t`"},
+		{"select exists (select 1 from t), (select max(a) from t), a in (select b from u) from t",
+			"SELECT EXISTS (SELECT 1 FROM `t`) AS `exists`, (SELECT max(`a`) FROM `t`) AS `max`, (`a` IN (SELECT `b` FROM `u`)) AS `?column?` FROM `t`"},
+		{"select length(s), strpos(s, 'x'), log(100), trim(s), extract(year from d), now() from t",
+			"SELECT CHAR_LENGTH(`s`) AS `length`, LOCATE('x', `s`) AS `strpos`, LOG10(100) AS `log`, TRIM(`s`) AS `btrim`, EXTRACT(YEAR FROM `d`) AS `extract`, NOW(6) AS `now` FROM `t`"},
+		{"create table if not exists customers (id serial primary key, name text not null, email varchar(200) unique, created timestamptz default now(), n numeric(10,2) default 0)",
+			"CREATE TABLE IF NOT EXISTS `customers` (`id` INT NOT NULL AUTO_INCREMENT PRIMARY KEY, `name` LONGTEXT NOT NULL, `email` VARCHAR(200) UNIQUE, `created` DATETIME(6) DEFAULT (NOW(6)), `n` DECIMAL(10,2) DEFAULT 0)"},
+		{"create table o (id bigserial, c int references customers(id) on delete cascade, k text, b bytea, primary key (id, k))",
+			"CREATE TABLE `o` (`id` BIGINT NOT NULL AUTO_INCREMENT, `c` INT, `k` VARCHAR(768), `b` LONGBLOB, PRIMARY KEY (`id`, `k`), FOREIGN KEY (`c`) REFERENCES `customers` (`id`) ON DELETE CASCADE)"},
+		{"insert into t (a, b) values (1, 'x'), ($1, default) on conflict (a) do update set b = excluded.b",
+			"INSERT INTO `t` (`a`, `b`) VALUES (1, 'x'), (:v1, DEFAULT) ON DUPLICATE KEY UPDATE `b` = VALUES(`b`)"},
+		{"update t set a = a + 1 where id = $1", "UPDATE `t` SET `a` = (`a` + 1) WHERE (`id` = :v1)"},
+		{"delete from t where id in (1, 2)", "DELETE FROM `t` WHERE (`id` IN (1, 2))"},
+		{"create index on t (a, b)", "CREATE INDEX `t_a_b_idx` ON `t` (`a`, `b`)"},
+		{"drop table if exists a, public.b cascade", "DROP TABLE IF EXISTS `a`, `b`"},
+		{"begin", "START TRANSACTION"},
+		{"explain select 1", "EXPLAIN SELECT 1 AS `?column?`"},
+	} {
+		got, err := Translate(c.in)
+		if err != nil {
+			t.Errorf("%s: %v", c.in, err)
+			continue
+		}
+		if got.SQL != c.want {
+			t.Errorf("%s:\n got %s\nwant %s", c.in, got.SQL, c.want)
+		}
+	}
+}
+
+// TestUnsupported: what has no faithful translation fails with a SQLSTATE naming it.
+func TestUnsupported(t *testing.T) {
+	for in, want := range map[string]string{
+		"select distinct on (a) a from t":                 "SELECT DISTINCT ON",
+		"insert into t values (1) returning id":           "INSERT ... RETURNING",
+		"copy t from stdin":                               "COPY",
+		"create schema s":                                 "CREATE SCHEMA",
+		"select a similar to 'x' from t":                  "SIMILAR TO",
+		"select '1 day'::interval":                        "interval",
+		"select array(select 1)":                          "ARRAY(subquery)",
+		"select * from unnest(array[1])":                  "unnest",
+		"listen x":                                        "LISTEN",
+		"select a from t group by rollup (a)":             "ROLLUP",
+		"insert into t values (1) on conflict do nothing": "ON CONFLICT DO NOTHING without a column list",
+	} {
+		_, err := Translate(in)
+		if err == nil || sqlstate.Of(err) != sqlstate.FeatureNotSupported || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v (SQLSTATE %s), want 0A000 naming %q", in, err, sqlstate.Of(err), want)
+		}
+	}
+	for in, code := range map[string]string{
+		"selec 1":                 "42601",
+		"select * from nope.t":    "3F000",
+		"select 1::nosuchtype":    "42704",
+		"select 'maybe'::boolean": "22P02",
+	} {
+		if _, err := Translate(in); sqlstate.Of(err) != code {
+			t.Errorf("%s: %v (SQLSTATE %s), want %s", in, err, sqlstate.Of(err), code)
+		}
+	}
+}
+
+func TestParseBool(t *testing.T) {
+	for s, want := range map[string]bool{"t": true, "TRUE": true, "yes": true, "on": true, "1": true, " y ": true,
+		"f": false, "False": false, "no": false, "off": false, "0": false, "of": false} {
+		if got, ok := ParseBool(s); !ok || got != want {
+			t.Errorf("%q: %v %v", s, got, ok)
+		}
+	}
+	for _, s := range []string{"", "o", "maybe", "2", "tru e"} {
+		if _, ok := ParseBool(s); ok {
+			t.Errorf("%q parsed", s)
+		}
+	}
+}
