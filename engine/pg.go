@@ -69,6 +69,13 @@ func (s *pgSession) Execute(ctx context.Context, query string, params []any) (pr
 	r := &pgResult{ctx: sctx, iter: iter, unlock: unlock, verb: verb(query)}
 	if len(sch) > 0 && !isOK(sch) {
 		r.cols = columns(sch)
+		return r, nil
+	}
+	// A statement without rows runs now, so that its error (a duplicate key, a NOT NULL
+	// violation) is the statement's error.
+	if err := r.drain(); err != nil {
+		r.Close()
+		return nil, err
 	}
 	return r, nil
 }
@@ -302,20 +309,24 @@ func (r *pgResult) Next(context.Context) ([]any, error) {
 	return row, nil
 }
 
-// Tag implements the interface proxy.Result: the CommandComplete tag of the statement.
-func (r *pgResult) Tag() string {
-	if r.cols == nil {
-		// Statements without rows return one OkResult row with the count.
-		for {
-			row, err := r.iter.Next(r.ctx)
-			if err != nil {
-				break
-			}
-			if ok, isOK := row[0].(types.OkResult); isOK {
-				r.rows = int64(ok.RowsAffected)
-			}
+// drain runs a statement without rows: it returns one OkResult row with the count.
+func (r *pgResult) drain() error {
+	for {
+		row, err := r.iter.Next(r.ctx)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if ok, isOK := row[0].(types.OkResult); isOK {
+			r.rows = int64(ok.RowsAffected)
 		}
 	}
+}
+
+// Tag implements the interface proxy.Result: the CommandComplete tag of the statement.
+func (r *pgResult) Tag() string {
 	switch r.verb {
 	case "SELECT", "SHOW", "EXPLAIN", "WITH", "VALUES", "TABLE":
 		return fmt.Sprintf("SELECT %d", r.rows)

@@ -114,6 +114,8 @@ func (p *printer) delete(s *pg.DeleteStmt) {
 	}
 }
 
+var serialTypes = map[string]bool{"smallserial": true, "serial2": true, "serial": true, "serial4": true, "bigserial": true, "serial8": true}
+
 // columnType is the engine's type for a Postgres column type. key is true for a column of a
 // primary key or unique constraint: the engine cannot index TEXT or BLOB columns, so those
 // become VARCHAR(768) and VARBINARY(3072). serial is true for serial types.
@@ -247,6 +249,15 @@ func (p *printer) createTable(s *pg.CreateStmt) {
 	for _, c := range foreign {
 		sep()
 		p.tableConstraint(c)
+	}
+	// The engine wants an AUTO_INCREMENT column indexed; Postgres does not need serial to be a key.
+	for _, n := range s.TableElts {
+		if cd := n.GetColumnDef(); cd != nil && serialTypes[pgType(cd.TypeName)] && !keys[cd.Colname] {
+			sep()
+			p.WriteString("KEY (")
+			p.ident(cd.Colname)
+			p.WriteString(")")
+		}
 	}
 	p.WriteString(")")
 }

@@ -21,7 +21,7 @@ var renamed = map[string]string{
 	"length": "CHAR_LENGTH", "char_length": "CHAR_LENGTH", "character_length": "CHAR_LENGTH", "octet_length": "LENGTH",
 	"random": "RAND", "substr": "SUBSTRING", "substring": "SUBSTRING", "ln": "LN", "ceiling": "CEIL",
 	"stddev": "STDDEV_SAMP", "variance": "VAR_SAMP", "bool_and": "MIN", "every": "MIN", "bool_or": "MAX",
-	"gen_random_uuid": "UUID", "position": "LOCATE", "json_agg": "JSON_ARRAYAGG", "jsonb_agg": "JSON_ARRAYAGG",
+	"gen_random_uuid": "UUID", "json_agg": "JSON_ARRAYAGG", "jsonb_agg": "JSON_ARRAYAGG",
 }
 
 // funcCall prints a function call: an aggregate or window call, a function Postgres and MySQL
@@ -49,8 +49,10 @@ func (p *printer) funcCall(fc *pg.FuncCall) {
 	switch name {
 	case "now", "transaction_timestamp", "statement_timestamp", "clock_timestamp":
 		p.WriteString("NOW(6)")
-	case "strpos":
-		p.call("LOCATE", []*pg.Node{args[1], args[0]})
+	case "strpos", "position": // INSTR is case-sensitive, LOCATE is not
+		p.call("INSTR", args)
+	case "concat": // Postgres's concat skips NULLs
+		p.call("CONCAT_WS", append([]*pg.Node{pg.MakeAConstStrNode("", 0)}, args...))
 	case "log":
 		if len(args) == 1 {
 			p.call("LOG10", args)

@@ -13,14 +13,23 @@ func (p *printer) selectStmt(s *pg.SelectStmt, top bool) {
 	if s.WithClause != nil {
 		p.with(s.WithClause)
 	}
+	var targets []*pg.Node // what ORDER BY's column numbers and names refer to
+	if empty, ok := p.emptyResult(s); ok {
+		p.WriteString(empty)
+		return
+	}
 	if s.Op != pg.SetOperation_SETOP_NONE {
 		p.setOperation(s, top)
 	} else if len(s.ValuesLists) > 0 {
 		p.values(s.ValuesLists, nil)
 	} else {
 		p.simpleSelect(s, top)
+		targets = s.TargetList
 	}
+	outer := p.targets
+	p.targets = targets
 	p.orderLimit(s)
+	p.targets = outer
 	if s.IntoClause != nil {
 		p.unsupported("SELECT INTO")
 	}
@@ -101,10 +110,6 @@ func (p *printer) values(rows []*pg.Node, names []string) {
 }
 
 func (p *printer) simpleSelect(s *pg.SelectStmt, top bool) {
-	if empty, ok := p.emptyResult(s); ok {
-		p.WriteString(empty)
-		return
-	}
 	p.WriteString("SELECT ")
 	if s.DistinctClause != nil {
 		if len(s.DistinctClause) > 0 && s.DistinctClause[0] != nil && s.DistinctClause[0].Node != nil {
@@ -150,7 +155,7 @@ var emptyCatalog = map[string]bool{"pg_policy": true, "pg_statistic_ext": true, 
 // Client tools' catalog queries do this (psql's \d asks for policies, triggers and
 // publications) with constructs the engine lacks (arrays, set-returning functions).
 func (p *printer) emptyResult(s *pg.SelectStmt) (string, bool) {
-	if len(s.GroupClause) > 0 || s.HavingClause != nil || !readsEmpty(s.FromClause) {
+	if s.Op != pg.SetOperation_SETOP_NONE || len(s.GroupClause) > 0 || s.HavingClause != nil || !readsEmpty(s.FromClause) {
 		return "", false
 	}
 	var b strings.Builder
@@ -308,33 +313,58 @@ func (p *printer) orderLimit(s *pg.SelectStmt) {
 	}
 }
 
-// sortBy prints an ORDER BY key. MySQL sorts NULLs first ascending, Postgres last; an explicit
-// NULLS FIRST/LAST is honoured with a leading IS NULL key, the default keeps the engine's order.
+// sortBy prints an ORDER BY key. Postgres sorts NULLs last ascending and first descending,
+// MySQL the other way round, so every key is preceded by an IS NULL key that puts them where
+// Postgres (or an explicit NULLS FIRST/LAST) does. A key that names an output column by number
+// or name tests that column's expression; in a set operation it cannot, and keeps MySQL's order.
 func (p *printer) sortBy(s *pg.SortBy) {
 	if s.SortbyDir == pg.SortByDir_SORTBY_USING {
 		p.unsupported("ORDER BY ... USING")
 	}
 	desc := s.SortbyDir == pg.SortByDir_SORTBY_DESC
-	switch s.SortbyNulls {
-	case pg.SortByNulls_SORTBY_NULLS_FIRST:
-		if c := s.Node.GetAConst(); c != nil {
-			p.unsupported("NULLS FIRST with a column number")
-		}
+	nullsFirst := s.SortbyNulls == pg.SortByNulls_SORTBY_NULLS_FIRST ||
+		(s.SortbyNulls != pg.SortByNulls_SORTBY_NULLS_LAST && desc)
+	if key := p.outputColumn(s.Node); key != nil {
 		p.WriteString("(")
-		p.expr(s.Node)
-		p.WriteString(") IS NULL DESC, ")
-	case pg.SortByNulls_SORTBY_NULLS_LAST:
-		if c := s.Node.GetAConst(); c != nil {
-			p.unsupported("NULLS LAST with a column number")
+		p.expr(key)
+		p.WriteString(") IS NULL")
+		if nullsFirst {
+			p.WriteString(" DESC")
 		}
-		p.WriteString("(")
-		p.expr(s.Node)
-		p.WriteString(") IS NULL, ")
+		p.WriteString(", ")
 	}
 	p.expr(s.Node)
 	if desc {
 		p.WriteString(" DESC")
 	}
+}
+
+// outputColumn is the expression an ORDER BY key sorts on: the select-list item it names by
+// number or alias, else the key itself; nil when that is unknown (a number in a set operation).
+func (p *printer) outputColumn(key *pg.Node) *pg.Node {
+	if c := key.GetAConst(); c != nil {
+		if c.GetIval() == nil {
+			return nil // a constant sorts nothing
+		}
+		n := int(c.GetIval().Ival)
+		if n < 1 || n > len(p.targets) {
+			return nil
+		}
+		t := p.targets[n-1].GetResTarget()
+		if cr := t.Val.GetColumnRef(); cr != nil && cr.Fields[len(cr.Fields)-1].GetAStar() != nil {
+			return nil
+		}
+		return t.Val
+	}
+	if cr := key.GetColumnRef(); cr != nil && len(cr.Fields) == 1 {
+		name := cr.Fields[0].GetString_().GetSval()
+		for _, t := range p.targets {
+			if rt := t.GetResTarget(); rt.Name == name {
+				return rt.Val
+			}
+		}
+	}
+	return key
 }
 
 // fromItem prints one item of a FROM clause.

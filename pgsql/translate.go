@@ -120,7 +120,8 @@ func (c *translations) put(q string, st *Statement) {
 type printer struct {
 	strings.Builder
 	err      error
-	excluded bool // in ON CONFLICT DO UPDATE, where EXCLUDED.c is the row proposed for insertion
+	excluded bool       // in ON CONFLICT DO UPDATE, where EXCLUDED.c is the row proposed for insertion
+	targets  []*pg.Node // the select list ORDER BY refers to
 }
 
 func (p *printer) fail(err *Error) {

@@ -63,6 +63,7 @@ func toErrorResponse(err error) *pgproto3.ErrorResponse {
 
 // fromEngine classifies go-mysql-server errors.
 func fromEngine(err error) string {
+	err = sql.UnwrapError(err) // an INSERT's error comes wrapped with its row
 	switch {
 	case sql.ErrTableNotFound.Is(err):
 		return "42P01"
