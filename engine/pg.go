@@ -149,6 +149,14 @@ func inferParams(n sql.Node, nparams int) []uint32 {
 		return true
 	})
 	transform.InspectExpressions(n, func(e sql.Expression) bool {
+		// x IN ($1, $2): each placeholder takes x's type.
+		if in, ok := e.(*expression.InTuple); ok && !types.IsDeferredType(in.Left().Type()) {
+			for _, ch := range in.Right().Children() {
+				if bv, ok := ch.(*expression.BindVar); ok {
+					set(bv.Name, typeOID(in.Left().Type()))
+				}
+			}
+		}
 		for i, ch := range e.Children() {
 			bv, ok := ch.(*expression.BindVar)
 			if !ok {
@@ -157,6 +165,8 @@ func inferParams(n sql.Node, nparams int) []uint32 {
 			switch p := e.(type) {
 			case *sqlfuncs.Call:
 				set(bv.Name, udfOID(p.ArgTypes()[i]))
+			case *expression.Convert: // $1::bigint
+				set(bv.Name, typeOID(p.Type()))
 			case expression.BinaryExpression:
 				other := p.Left()
 				if i == 0 {

@@ -321,3 +321,35 @@ func TestPGSessionFunctions(t *testing.T) {
 		t.Fatalf("the MySQL side sees %v %v", rows, err)
 	}
 }
+
+// TestPGParamTypes: Parse/Describe gives each $n the type of where it stands, so drivers encode
+// parameters as the server expects.
+func TestPGParamTypes(t *testing.T) {
+	e := open(t)
+	addr := servePG(t, e, proxy.Config{})
+	conn, err := pgConnect(t, addr, "app", "", pgx.QueryExecModeCacheStatement)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := conn.Exec(ctx, "CREATE TABLE pt (id int PRIMARY KEY, name text, f float8)"); err != nil {
+		t.Fatal(err)
+	}
+	for q, want := range map[string][]uint32{
+		"SELECT $1::bigint":                            {proxy.OIDInt8},
+		"SELECT name FROM pt WHERE id IN ($1, $2)":     {proxy.OIDInt4, proxy.OIDInt4},
+		"SELECT id FROM pt WHERE name = $1 OR f < $2":  {proxy.OIDText, proxy.OIDFloat8},
+		"INSERT INTO pt (name, id) VALUES ($1, $2)":    {proxy.OIDText, proxy.OIDInt4},
+		"UPDATE pt SET name = $2 WHERE id = $1":        {proxy.OIDInt4, proxy.OIDText},
+		"SELECT id FROM pt WHERE id = $1 AND id <> $1": {proxy.OIDInt4},
+	} {
+		sd, err := conn.PgConn().Prepare(ctx, "", q, nil)
+		if err != nil {
+			t.Errorf("%s: %v", q, err)
+			continue
+		}
+		if fmt.Sprint(sd.ParamOIDs) != fmt.Sprint(want) {
+			t.Errorf("%s: parameter types %v, want %v", q, sd.ParamOIDs, want)
+		}
+	}
+}

@@ -105,9 +105,10 @@ func (c *conn) run() error {
 
 func (c *conn) ready() { c.be.Send(&pgproto3.ReadyForQuery{TxStatus: c.txStatus}) }
 
-// statementContext returns the context of one statement, which CancelRequest cancels.
+// statementContext returns the context of one statement, which CancelRequest cancels. It
+// carries the session's settings (Setting).
 func (c *conn) statementContext() (context.Context, func()) {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), settingsKey{}, c.settings))
 	c.mu.Lock()
 	c.running = cancel
 	c.mu.Unlock()

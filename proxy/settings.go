@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"regexp"
 	"strings"
 
@@ -23,6 +24,16 @@ func (c *conn) report(name string) {
 		spelled = n
 	}
 	c.be.Send(&pgproto3.ParameterStatus{Name: spelled, Value: c.settings[name]})
+}
+
+type settingsKey struct{}
+
+// Setting returns the value of a session setting (SET, SHOW) for the statement running with
+// ctx, for the backend's current_setting().
+func Setting(ctx context.Context, name string) (string, bool) {
+	settings, _ := ctx.Value(settingsKey{}).(map[string]string)
+	v, ok := settings[strings.ToLower(name)]
+	return v, ok
 }
 
 // defaultSettings are what SHOW answers before any SET.
