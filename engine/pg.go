@@ -59,9 +59,19 @@ func (s *pgSession) Execute(ctx context.Context, query string, params []any) (pr
 	for i, v := range params {
 		bindings["v"+strconv.Itoa(i+1)] = bindValue(v)
 	}
+	parsed, err := s.parse(ctx, st)
+	if err != nil {
+		return nil, err
+	}
 	unlock := s.e.acquire(st.SQL)
 	sctx := s.context(ctx)
-	sch, iter, _, err := s.e.SQL.QueryWithBindings(sctx, st.SQL, nil, bindings, nil)
+	var sch sql.Schema
+	var iter sql.RowIter
+	if parsed != nil {
+		sch, iter, err = s.returning(sctx, st.SQL, parsed, bindings)
+	} else {
+		sch, iter, _, err = s.e.SQL.QueryWithBindings(sctx, st.SQL, nil, bindings, nil)
+	}
 	if err != nil {
 		unlock()
 		return nil, err
@@ -86,9 +96,18 @@ func (s *pgSession) Describe(ctx context.Context, query string, nparams int) ([]
 	if err != nil {
 		return nil, nil, err
 	}
+	parsed, err := s.parse(ctx, st)
+	if err != nil {
+		return nil, nil, err
+	}
 	unlock := s.e.acquire("select") // analysis only reads
 	defer unlock()
-	n, err := s.e.SQL.PrepareQuery(s.context(ctx), st.SQL)
+	var n sql.Node
+	if parsed != nil {
+		n, err = s.e.SQL.PrepareParsedQuery(s.context(ctx), st.SQL, st.SQL, parsed)
+	} else {
+		n, err = s.e.SQL.PrepareQuery(s.context(ctx), st.SQL)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -97,6 +116,92 @@ func (s *pgSession) Describe(ctx context.Context, query string, nparams int) ([]
 		return nil, params, nil
 	}
 	return columns(n.Schema()), params, nil
+}
+
+// parse parses a statement with RETURNING, which MySQL's grammar lacks: the statement and the
+// select list are parsed apart and joined in the tree, RETURNING * spelled out. Other
+// statements return nil (the engine parses them itself).
+func (s *pgSession) parse(ctx context.Context, st *pgsql.Statement) (ast.Statement, error) {
+	if st.Returning == "" {
+		return nil, nil
+	}
+	stmt, err := ast.Parse(st.SQL)
+	if err != nil {
+		return nil, err
+	}
+	list, err := ast.Parse("SELECT " + st.Returning)
+	if err != nil {
+		return nil, err
+	}
+	exprs := list.(*ast.Select).SelectExprs
+	var table ast.TableName
+	switch x := stmt.(type) {
+	case *ast.Insert:
+		x.Returning, table = exprs, x.Table
+	case *ast.Update:
+		x.Returning, table = exprs, x.TableExprs[0].(*ast.AliasedTableExpr).Expr.(ast.TableName)
+	}
+	var out ast.SelectExprs
+	for _, ex := range exprs {
+		if _, star := ex.(*ast.StarExpr); !star {
+			out = append(out, ex)
+			continue
+		}
+		db, err := s.e.Provider.Database(s.context(ctx), Database)
+		if err != nil {
+			return nil, err
+		}
+		t, ok, err := db.GetTableInsensitive(s.context(ctx), table.Name.String())
+		if err != nil || !ok {
+			return nil, fmt.Errorf("table not found: %s: %w", table.Name, err)
+		}
+		for _, c := range t.Schema() {
+			out = append(out, &ast.AliasedExpr{Expr: &ast.ColName{Name: ast.NewColIdent(c.Name)}, As: ast.NewColIdent(c.Name)})
+		}
+	}
+	switch x := stmt.(type) {
+	case *ast.Insert:
+		x.Returning = out
+	case *ast.Update:
+		x.Returning = out
+	}
+	return stmt, nil
+}
+
+// returning runs a parsed INSERT/UPDATE ... RETURNING. go-mysql-server evaluates an INSERT's
+// RETURNING list on the inserted row with column indexes one off, so they are set here from
+// the destination's schema.
+func (s *pgSession) returning(ctx *sql.Context, q string, parsed ast.Statement, bindings map[string]ast.Expr) (sql.Schema, sql.RowIter, error) {
+	n, err := s.e.SQL.BoundQueryPlan(ctx, q, parsed, bindings)
+	if err != nil {
+		return nil, nil, err
+	}
+	n, _, err = transform.Node(n, func(n sql.Node) (sql.Node, transform.TreeIdentity, error) {
+		ins, ok := n.(*plan.InsertInto)
+		if !ok {
+			return n, transform.SameTree, nil
+		}
+		dest := ins.Destination.Schema()
+		c := *ins
+		c.Returning = make([]sql.Expression, len(ins.Returning))
+		for i, r := range ins.Returning {
+			c.Returning[i], _, err = transform.Expr(r, func(e sql.Expression) (sql.Expression, transform.TreeIdentity, error) {
+				if gf, ok := e.(*expression.GetField); ok {
+					return gf.WithIndex(dest.IndexOfColName(gf.Name())), transform.NewTree, nil
+				}
+				return e, transform.SameTree, nil
+			})
+			if err != nil {
+				return nil, transform.SameTree, err
+			}
+		}
+		return &c, transform.NewTree, nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	sch, iter, _, err := s.e.SQL.PrepQueryPlanForExecution(ctx, q, n, nil)
+	return sch, iter, err
 }
 
 // translate turns a Postgres statement into the engine's dialect. The wasm DDL passes as it is:

@@ -13,9 +13,7 @@ func (p *printer) insert(s *pg.InsertStmt) {
 	if s.WithClause != nil {
 		p.unsupported("WITH on INSERT")
 	}
-	if len(s.ReturningList) > 0 {
-		p.unsupported("INSERT ... RETURNING")
-	}
+	p.returningList(s.ReturningList)
 	if s.Relation.Alias != nil {
 		p.unsupported("an alias on the INSERT target")
 	}
@@ -76,6 +74,19 @@ func (p *printer) onConflict(oc *pg.OnConflictClause, cols []string) {
 	p.excluded = false
 }
 
+// returningList translates a RETURNING list into p.returning.
+func (p *printer) returningList(targets []*pg.Node) {
+	if len(targets) == 0 {
+		return
+	}
+	r := &printer{}
+	list(r, targets, func(n *pg.Node) { r.target(n.GetResTarget(), true) })
+	if r.err != nil {
+		p.fail(r.err.(*Error))
+	}
+	p.returning = r.String()
+}
+
 func (p *printer) assignments(targets []*pg.Node) {
 	list(p, targets, func(n *pg.Node) {
 		t := n.GetResTarget()
@@ -89,9 +100,10 @@ func (p *printer) assignments(targets []*pg.Node) {
 }
 
 func (p *printer) update(s *pg.UpdateStmt) {
-	if s.WithClause != nil || len(s.FromClause) > 0 || len(s.ReturningList) > 0 {
-		p.unsupported("WITH, FROM and RETURNING on UPDATE")
+	if s.WithClause != nil || len(s.FromClause) > 0 {
+		p.unsupported("WITH and FROM on UPDATE")
 	}
+	p.returningList(s.ReturningList)
 	p.WriteString("UPDATE ")
 	p.fromItem(&pg.Node{Node: &pg.Node_RangeVar{RangeVar: s.Relation}})
 	p.WriteString(" SET ")

@@ -31,7 +31,11 @@ import (
 // Statement is one translated statement.
 type Statement struct {
 	SQL  string // in go-mysql-server's dialect
-	Rows bool   // it returns rows (SELECT, VALUES, EXPLAIN, SHOW)
+	Rows bool   // it returns rows (SELECT, VALUES, EXPLAIN, INSERT/UPDATE ... RETURNING)
+	// Returning is the select list of INSERT/UPDATE ... RETURNING, which MySQL's grammar lacks:
+	// the engine parses SQL and this list separately and joins them (go-mysql-server's plan
+	// supports it).
+	Returning string
 }
 
 // Error is a statement that cannot be translated, with its SQLSTATE.
@@ -85,7 +89,7 @@ func translate(query string) (*Statement, error) {
 	if _, ok := node.Node.(*pg.Node_ExplainStmt); ok {
 		rows = true
 	}
-	return &Statement{SQL: p.String(), Rows: rows}, nil
+	return &Statement{SQL: p.String(), Rows: rows || p.returning != "", Returning: p.returning}, nil
 }
 
 // cache holds recent translations; when full it starts over, which is cheap and keeps the
@@ -119,9 +123,10 @@ func (c *translations) put(q string, st *Statement) {
 // output is then discarded.
 type printer struct {
 	strings.Builder
-	err      error
-	excluded bool       // in ON CONFLICT DO UPDATE, where EXCLUDED.c is the row proposed for insertion
-	targets  []*pg.Node // the select list ORDER BY refers to
+	err       error
+	excluded  bool       // in ON CONFLICT DO UPDATE, where EXCLUDED.c is the row proposed for insertion
+	targets   []*pg.Node // the select list ORDER BY refers to
+	returning string     // the translated RETURNING list
 }
 
 func (p *printer) fail(err *Error) {

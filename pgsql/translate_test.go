@@ -82,7 +82,7 @@ func TestTranslate(t *testing.T) {
 func TestUnsupported(t *testing.T) {
 	for in, want := range map[string]string{
 		"select distinct on (a) a from t":                 "SELECT DISTINCT ON",
-		"insert into t values (1) returning id":           "INSERT ... RETURNING",
+		"delete from t returning id":                      "RETURNING on DELETE",
 		"copy t from stdin":                               "COPY",
 		"create schema s":                                 "CREATE SCHEMA",
 		"select a similar to 'x' from t":                  "SIMILAR TO",
