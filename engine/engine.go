@@ -10,9 +10,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -26,6 +28,8 @@ import (
 	querypb "github.com/dolthub/vitess/go/vt/proto/query"
 
 	"github.com/wasql/wasql/catalog/boltstore"
+	"github.com/wasql/wasql/pgcatalog"
+	"github.com/wasql/wasql/proxy"
 	"github.com/wasql/wasql/sqlfuncs"
 	"github.com/wasql/wasql/udf"
 )
@@ -74,9 +78,14 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	db := memory.NewDatabase(Database)
 	db.BaseDatabase.EnablePrimaryKeyIndexes()
 	pro := memory.NewDBProvider(db)
+	roles := slices.Sorted(maps.Keys(cfg.Users))
+	cat := pgcatalog.New(pgcatalog.Source{Provider: pro, Database: Database, Functions: reg.Functions,
+		Users: func() []string { return roles }, ServerVersion: PGVersion,
+		Settings: func(ctx *sql.Context) map[string]string { return proxy.Settings(ctx) }})
+	pro.WithOption(memory.WithDbsOption(append([]sql.Database{db}, cat.Databases()...)))
 	e := sqle.NewDefault(pro)
 	sqlfuncs.Install(e, reg)
-	analyzer.ExternalFunctionProvider = pgFunctions{next: reg}
+	analyzer.ExternalFunctionProvider = pgFunctions{catalog: cat, registry: reg}
 	en := &Engine{SQL: e, Provider: pro, Registry: reg, runtime: rt, store: store}
 	// Users and grants made with SQL (CREATE USER, GRANT) persist in the data directory.
 	mdb := e.Analyzer.Catalog.MySQLDb

@@ -11,11 +11,13 @@ import (
 	"github.com/dolthub/go-mysql-server/memory"
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/expression"
+	"github.com/dolthub/go-mysql-server/sql/expression/function"
 	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/go-mysql-server/sql/transform"
 	"github.com/dolthub/go-mysql-server/sql/types"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 
+	"github.com/wasql/wasql/pgcatalog"
 	"github.com/wasql/wasql/pgsql"
 	"github.com/wasql/wasql/proxy"
 	"github.com/wasql/wasql/sqlfuncs"
@@ -247,7 +249,7 @@ func inferParams(n sql.Node, nparams int) []uint32 {
 					col = j
 				}
 				if col >= 0 {
-					set(bv.Name, typeOID(dest[col].Type))
+					set(bv.Name, pgcatalog.TypeOID(dest[col].Type))
 				}
 			}
 		}
@@ -258,7 +260,7 @@ func inferParams(n sql.Node, nparams int) []uint32 {
 		if in, ok := e.(*expression.InTuple); ok && !types.IsDeferredType(in.Left().Type()) {
 			for _, ch := range in.Right().Children() {
 				if bv, ok := ch.(*expression.BindVar); ok {
-					set(bv.Name, typeOID(in.Left().Type()))
+					set(bv.Name, pgcatalog.TypeOID(in.Left().Type()))
 				}
 			}
 		}
@@ -271,14 +273,14 @@ func inferParams(n sql.Node, nparams int) []uint32 {
 			case *sqlfuncs.Call:
 				set(bv.Name, udfOID(p.ArgTypes()[i]))
 			case *expression.Convert: // $1::bigint
-				set(bv.Name, typeOID(p.Type()))
+				set(bv.Name, pgcatalog.TypeOID(p.Type()))
 			case expression.BinaryExpression:
 				other := p.Left()
 				if i == 0 {
 					other = p.Right()
 				}
 				if !types.IsDeferredType(other.Type()) {
-					set(bv.Name, typeOID(other.Type()))
+					set(bv.Name, pgcatalog.TypeOID(other.Type()))
 				}
 			}
 		}
@@ -303,37 +305,46 @@ func (s *pgSession) Close() error {
 // session functions.
 var pgSessions sync.Map
 
-// pgFunctions answers Postgres's session functions for Postgres-wire sessions and hands every
-// other lookup to next (the wasm functions).
-type pgFunctions struct{ next sql.FunctionProvider }
+// pgFunctions finds functions: for Postgres-wire sessions first Postgres's own (pg_catalog's,
+// the session functions, those translations call), then the wasm functions; an unknown name is
+// reported as Postgres reports it, with the argument types.
+type pgFunctions struct {
+	catalog  *pgcatalog.Catalog
+	registry *sqlfuncs.Registry
+}
 
 // Function implements the interface sql.FunctionProvider.
 func (p pgFunctions) Function(ctx *sql.Context, name string) (sql.Function, bool) {
-	if _, pg := pgSessions.Load(ctx.Session.ID()); pg {
-		constant := func(v any, t sql.Type) (sql.Function, bool) {
-			return sql.Function0{Name: strings.ToLower(name), Fn: func() sql.Expression { return expression.NewLiteral(v, t) }}, true
-		}
-		switch strings.ToLower(name) {
-		case "version":
-			return constant("PostgreSQL "+PGVersion+" (wasql) on x86_64-pc-linux-gnu, compiled by Go", types.LongText)
-		case "current_database":
-			return constant(Database, types.LongText)
-		case "current_schema":
-			return constant("public", types.LongText)
-		case "pg_backend_pid":
-			return constant(int32(ctx.Session.ID()), types.Int32)
-		case "current_user", "session_user":
-			return constant(ctx.Session.Client().User, types.LongText)
-		}
-		if f, ok := pgsql.Function(strings.ToLower(name)); ok {
+	_, pg := pgSessions.Load(ctx.Session.ID())
+	if pg {
+		if f, ok := p.catalog.Function(ctx, name); ok {
 			return f, true
 		}
 	}
-	if p.next == nil {
-		return nil, false
+	if f, ok := p.registry.Function(ctx, name); ok {
+		return f, true
 	}
-	return p.next.Function(ctx, name)
+	if pg && !builtins[strings.ToLower(name)] {
+		return sql.FunctionN{Name: name, Fn: func(args ...sql.Expression) (sql.Expression, error) {
+			types := make([]sql.Type, len(args))
+			for i, a := range args {
+				types[i] = a.Type()
+			}
+			_, err := p.registry.Resolve(name, types) // no overload: "function nope(bigint) does not exist"
+			return nil, err
+		}}, true
+	}
+	return nil, false
 }
+
+// builtins are go-mysql-server's functions, by lower-case name.
+var builtins = func() map[string]bool {
+	m := map[string]bool{}
+	for _, f := range function.BuiltIns {
+		m[strings.ToLower(f.FunctionName())] = true
+	}
+	return m
+}()
 
 // PGVersion is the PostgreSQL version the Postgres wire reports (server_version, version()).
 const PGVersion = proxy.DefaultServerVersion
@@ -364,39 +375,10 @@ func bindValue(v any) ast.Expr {
 func columns(sch sql.Schema) []proxy.Column {
 	cols := make([]proxy.Column, len(sch))
 	for i, c := range sch {
-		oid := typeOID(c.Type)
+		oid := pgcatalog.TypeOID(c.Type)
 		cols[i] = proxy.Column{Name: c.Name, OID: oid, Size: proxy.TypeSize(oid)}
 	}
 	return cols
-}
-
-// typeOID maps a go-mysql-server type to the Postgres type a client should decode.
-func typeOID(t sql.Type) uint32 {
-	switch {
-	case t == types.Boolean:
-		return proxy.OIDBool
-	case t == types.Int8 || t == types.Int16 || t == types.Uint8:
-		return proxy.OIDInt2
-	case t == types.Int24 || t == types.Int32 || t == types.Uint16 || t == types.Uint24:
-		return proxy.OIDInt4
-	case types.IsInteger(t):
-		return proxy.OIDInt8
-	case t == types.Float32:
-		return proxy.OIDFloat4
-	case types.IsFloat(t):
-		return proxy.OIDFloat8
-	case types.IsDecimal(t):
-		return proxy.OIDNumeric
-	case types.IsJSON(t):
-		return proxy.OIDJSON
-	case types.IsBinaryType(t) || types.IsBlobType(t):
-		return proxy.OIDBytea
-	case types.IsDateType(t):
-		return proxy.OIDDate
-	case types.IsTime(t):
-		return proxy.OIDTimestamp
-	}
-	return proxy.OIDText
 }
 
 type pgResult struct {

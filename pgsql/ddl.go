@@ -205,17 +205,22 @@ func (p *printer) createTable(s *pg.CreateStmt) {
 		p.unsupported("INHERITS, PARTITION and OF on CREATE TABLE")
 	}
 	keys := map[string]bool{}
-	var foreign []*pg.Constraint
+	var moved []*pg.Constraint // column constraints printed as table constraints
 	for _, n := range append(append([]*pg.Node{}, s.TableElts...), s.Constraints...) {
 		switch x := n.Node.(type) {
 		case *pg.Node_ColumnDef:
 			for _, c := range x.ColumnDef.Constraints {
+				col := []*pg.Node{pg.MakeStrNode(x.ColumnDef.Colname)}
 				switch con := c.GetConstraint(); con.Contype {
-				case pg.ConstrType_CONSTR_PRIMARY, pg.ConstrType_CONSTR_UNIQUE:
+				case pg.ConstrType_CONSTR_PRIMARY:
 					keys[x.ColumnDef.Colname] = true
+				case pg.ConstrType_CONSTR_UNIQUE: // printed as a table constraint, to be named
+					keys[x.ColumnDef.Colname] = true
+					con.Keys = col
+					moved = append(moved, con)
 				case pg.ConstrType_CONSTR_FOREIGN:
-					con.FkAttrs = []*pg.Node{pg.MakeStrNode(x.ColumnDef.Colname)}
-					foreign = append(foreign, con)
+					con.FkAttrs = col
+					moved = append(moved, con)
 				}
 			}
 		case *pg.Node_Constraint:
@@ -249,18 +254,18 @@ func (p *printer) createTable(s *pg.CreateStmt) {
 		case *pg.Node_ColumnDef:
 			p.column(x.ColumnDef, keys[x.ColumnDef.Colname])
 		case *pg.Node_Constraint:
-			p.tableConstraint(x.Constraint)
+			p.tableConstraint(s.Relation.Relname, x.Constraint)
 		default:
 			p.unsupported("LIKE in CREATE TABLE")
 		}
 	}
 	for _, c := range s.Constraints {
 		sep()
-		p.tableConstraint(c.GetConstraint())
+		p.tableConstraint(s.Relation.Relname, c.GetConstraint())
 	}
-	for _, c := range foreign {
+	for _, c := range moved {
 		sep()
-		p.tableConstraint(c)
+		p.tableConstraint(s.Relation.Relname, c)
 	}
 	// The engine wants an AUTO_INCREMENT column indexed; Postgres does not need serial to be a key.
 	for _, n := range s.TableElts {
@@ -310,8 +315,6 @@ func (p *printer) column(c *pg.ColumnDef, key bool) {
 			p.WriteString(") STORED")
 		case pg.ConstrType_CONSTR_PRIMARY:
 			p.WriteString(" PRIMARY KEY")
-		case pg.ConstrType_CONSTR_UNIQUE:
-			p.WriteString(" UNIQUE")
 		case pg.ConstrType_CONSTR_CHECK:
 			p.WriteString(" CHECK (")
 			p.expr(con.RawExpr)
@@ -324,7 +327,12 @@ func (p *printer) column(c *pg.ColumnDef, key bool) {
 	}
 }
 
-func (p *printer) tableConstraint(c *pg.Constraint) {
+// tableConstraint prints a table constraint; an unnamed UNIQUE gets Postgres's name for it,
+// table_col_key.
+func (p *printer) tableConstraint(table string, c *pg.Constraint) {
+	if c.Conname == "" && c.Contype == pg.ConstrType_CONSTR_UNIQUE {
+		c.Conname = table + "_" + strings.Join(names(c.Keys), "_") + "_key"
+	}
 	if c.Conname != "" {
 		p.WriteString("CONSTRAINT ")
 		p.ident(c.Conname)

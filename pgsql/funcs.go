@@ -201,6 +201,16 @@ func (p *printer) cast(arg *pg.Node, tn *pg.TypeName) {
 	}
 	t := pgType(tn)
 	target := ""
+	if _, ok := regTypes[t]; ok {
+		p.call(regTypes[t], []*pg.Node{arg})
+		return
+	}
+	if out, ok := regOutput(arg); ok && (t == "text" || t == "varchar" || t == "name") {
+		p.WriteString(out + "(")
+		p.expr(arg)
+		p.WriteString(")")
+		return
+	}
 	switch t {
 	case "int2", "int4", "int8", "smallint", "integer", "bigint", "int":
 		target = "SIGNED"
@@ -227,9 +237,6 @@ func (p *printer) cast(arg *pg.Node, tn *pg.TypeName) {
 	case "bool", "boolean":
 		p.boolCast(arg)
 		return
-	case "regclass", "regtype", "regproc", "regprocedure", "regnamespace", "regrole":
-		p.call(strings.TrimSuffix(t, "edure"), []*pg.Node{arg})
-		return
 	case "interval":
 		p.unsupported("the type interval")
 		return
@@ -240,6 +247,25 @@ func (p *printer) cast(arg *pg.Node, tn *pg.TypeName) {
 	p.WriteString("CAST(")
 	p.expr(arg)
 	p.WriteString(" AS " + target + ")")
+}
+
+// regTypes are the OID alias types, cast by the catalog function of the same name, which looks
+// a name up and returns its OID.
+var regTypes = map[string]string{"regclass": "regclass", "regtype": "regtype", "regproc": "regproc",
+	"regprocedure": "regproc", "regnamespace": "regnamespace", "regrole": "regrole"}
+
+// regOutput reports whether n is a cast to an OID alias type, and the catalog function that
+// prints such a value as Postgres does (a name, regclassout).
+func regOutput(n *pg.Node) (string, bool) {
+	tc := n.GetTypeCast()
+	if tc == nil || len(tc.TypeName.ArrayBounds) > 0 {
+		return "", false
+	}
+	f, ok := regTypes[pgType(tc.TypeName)]
+	if !ok || f == "regrole" {
+		return "", false
+	}
+	return f + "out", true
 }
 
 // boolCast prints x::boolean: a literal is read here as Postgres reads it, anything else by

@@ -213,7 +213,13 @@ func (p *printer) target(t *pg.ResTarget, top bool) {
 			return
 		}
 	}
-	p.expr(t.Val)
+	if out, ok := regOutput(t.Val); ok && top { // an OID alias prints as a name
+		p.WriteString(out + "(")
+		p.expr(t.Val)
+		p.WriteString(")")
+	} else {
+		p.expr(t.Val)
+	}
 	name := t.Name
 	if name == "" && top {
 		name = columnName(t.Val)

@@ -28,12 +28,11 @@ func (c *conn) report(name string) {
 
 type settingsKey struct{}
 
-// Setting returns the value of a session setting (SET, SHOW) for the statement running with
-// ctx, for the backend's current_setting().
-func Setting(ctx context.Context, name string) (string, bool) {
+// Settings returns the session settings (SET, SHOW; names in lower case) of the statement
+// running with ctx, for the backend's current_setting() and pg_settings. The map is read-only.
+func Settings(ctx context.Context) map[string]string {
 	settings, _ := ctx.Value(settingsKey{}).(map[string]string)
-	v, ok := settings[strings.ToLower(name)]
-	return v, ok
+	return settings
 }
 
 // defaultSettings are what SHOW answers before any SET.
