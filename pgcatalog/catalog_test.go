@@ -390,7 +390,7 @@ ORDER BY 1`,
 	f.expect(`SELECT r.rolname, r.rolsuper, r.rolinherit, r.rolcreaterole, r.rolcreatedb, r.rolcanlogin, r.rolconnlimit, r.rolvaliduntil
 FROM pg_catalog.pg_roles r WHERE NOT REGEXP_LIKE(r.rolname, '^pg_') ORDER BY 1`,
 		"app|1|1|1|1|1|-1|NULL",
-		"reader|1|1|1|1|1|-1|NULL",)
+		"reader|1|1|1|1|1|-1|NULL")
 	// \dT lists no user types.
 	f.expect(`SELECT n.nspname, format_type(t.oid, NULL), obj_description(t.oid, 'pg_type')
 FROM pg_catalog.pg_type t LEFT JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
