@@ -353,3 +353,78 @@ func TestPGParamTypes(t *testing.T) {
 		}
 	}
 }
+
+// TestPGToolQueries runs the metadata queries of BI tools (Grafana's datasource editor,
+// grafana/grafana:public/app/plugins/datasource/grafana-postgresql-datasource/postgresMetaQuery.ts)
+// and checks what they list.
+func TestPGToolQueries(t *testing.T) {
+	e := open(t)
+	addr := servePG(t, e, proxy.Config{})
+	conn, err := pgConnect(t, addr, "app", "", pgx.QueryExecModeSimpleProtocol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := conn.Exec(ctx, "CREATE TABLE metrics (time timestamp, host varchar(20), value float8)"); err != nil {
+		t.Fatal(err)
+	}
+	for q, want := range map[string]string{
+		"SELECT current_setting('server_version_num')::int/100 as version":  "[[1500]]",
+		"SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'": "[]",
+		`SELECT table_name FROM information_schema.tables WHERE table_schema IN (SELECT CASE WHEN trim(s[i]) = '"$user"' THEN user ELSE trim(s[i]) END FROM generate_series(array_lower(string_to_array(current_setting('search_path'),','),1), array_upper(string_to_array(current_setting('search_path'),','),1)) as i, string_to_array(current_setting('search_path'),',') s) ORDER BY table_name`: "[[metrics]]",
+		`select quote_ident(table_name) as table_name from information_schema.tables where quote_ident(table_schema) not in ('information_schema', 'pg_catalog', '_timescaledb_cache') and table_type = 'BASE TABLE' order by table_name`:                                                                                                                                                             "[[metrics]]",
+		"SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'metrics' ORDER BY ordinal_position":                                                                                                                                                                                                                                            "[[time timestamp without time zone] [host character varying] [value double precision]]",
+		"SELECT schema_name FROM information_schema.schemata WHERE schema_name = 'public'":                             "[[public]]",
+		"SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg_%' ORDER BY 1":                                    "[[information_schema] [public]]",
+		"SELECT t.oid, typarray FROM pg_type t JOIN pg_namespace ns ON typnamespace = ns.oid WHERE typname = 'hstore'": "[]",
+	} {
+		rows, err := conn.Query(ctx, q)
+		if err != nil {
+			t.Errorf("%s: %v", q, err)
+			continue
+		}
+		var got [][]any
+		for rows.Next() {
+			v, _ := rows.Values()
+			got = append(got, v)
+		}
+		if err := rows.Err(); err != nil {
+			t.Errorf("%s: %v", q, err)
+			continue
+		}
+		if s := fmt.Sprint(got); s != want && !(want == "[]" && got == nil) {
+			t.Errorf("%s:\n got %s\nwant %s", q, s, want)
+		}
+	}
+}
+
+// TestPGErrors: errors carry Postgres's SQLSTATE and read like Postgres's messages.
+func TestPGErrors(t *testing.T) {
+	e := open(t)
+	addr := servePG(t, e, proxy.Config{})
+	conn, err := pgConnect(t, addr, "app", "", pgx.QueryExecModeSimpleProtocol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for q, want := range map[string]string{
+		"SELECT nope(1)":                    "42883 function nope(integer) does not exist",
+		"SELECT nope(1::bigint, 'x')":       "42883 function nope(bigint, text) does not exist",
+		"SELECT * FROM nope":                `42P01 relation "nope" does not exist`,
+		"SELECT nope FROM pg_class":         `42703 column "nope" does not exist`,
+		"selec 1":                           `42601 syntax error at or near "selec"`,
+		"SELECT 'abc'::int":                 `22P02 invalid input syntax for type integer: "abc"`,
+		"SELECT 1 / 0":                      "22012 division by zero",
+		"CREATE TABLE x (a interval)":       "0A000 the type interval is not supported",
+		"SELECT * FROM other.t":             `3F000 schema "other" does not exist`,
+		"COPY x FROM STDIN":                 "0A000 COPY is not supported",
+		"SELECT current_setting('no.such')": `42704 unrecognized configuration parameter "no.such"`,
+		"SELECT 1 FROM pg_class WHERE oid = 'nope'::regclass": `42P01 relation "nope" does not exist`,
+	} {
+		_, err := conn.Exec(ctx, q)
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || pe.Code+" "+pe.Message != want {
+			t.Errorf("%s: %v, want %s", q, err, want)
+		}
+	}
+}

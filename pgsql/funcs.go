@@ -1,8 +1,11 @@
 package pgsql
 
 import (
+	"errors"
+	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
 )
@@ -211,6 +214,9 @@ func (p *printer) cast(arg *pg.Node, tn *pg.TypeName) {
 		p.WriteString(")")
 		return
 	}
+	if lit := arg.GetAConst().GetSval(); lit != nil && !p.validLiteral(lit.Sval, t) {
+		return
+	}
 	switch t {
 	case "int2", "int4", "int8", "smallint", "integer", "bigint", "int":
 		target = "SIGNED"
@@ -266,6 +272,44 @@ func regOutput(n *pg.Node) (string, bool) {
 		return "", false
 	}
 	return f + "out", true
+}
+
+var isoDate = regexp.MustCompile(`^\s*\d{4}-\d{2}-\d{2}\s*$`)
+
+// validLiteral checks a string literal cast to a number or date the way Postgres reads it:
+// MySQL's CAST would turn 'abc'::int into 0 and '2024-13-45'::date into NULL.
+func (p *printer) validLiteral(s, t string) bool {
+	var err error
+	name := t
+	switch t {
+	case "int2", "smallint":
+		_, err = strconv.ParseInt(strings.TrimSpace(s), 10, 16)
+		name = "smallint"
+	case "int4", "int", "integer":
+		_, err = strconv.ParseInt(strings.TrimSpace(s), 10, 32)
+		name = "integer"
+	case "int8", "bigint":
+		_, err = strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		name = "bigint"
+	case "float4", "real", "float8", "numeric", "decimal":
+		_, err = strconv.ParseFloat(strings.TrimSpace(s), 64)
+	case "date":
+		if isoDate.MatchString(s) {
+			if _, err := time.Parse("2006-01-02", strings.TrimSpace(s)); err != nil {
+				p.fail(&Error{Code: "22008", Msg: "date/time field value out of range: \"" + s + "\""})
+				return false
+			}
+		}
+	}
+	if err != nil {
+		code := "22P02"
+		if errors.Is(err, strconv.ErrRange) {
+			code = "22003"
+		}
+		p.fail(&Error{Code: code, Msg: "invalid input syntax for type " + name + ": \"" + s + "\""})
+		return false
+	}
+	return true
 }
 
 // boolCast prints x::boolean: a literal is read here as Postgres reads it, anything else by

@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"errors"
-	"fmt"
 	"regexp"
 	"strings"
 
@@ -28,8 +27,18 @@ func protocolError(err error) error { return &pgError{code: "08P01", msg: err.Er
 func (c *conn) sendError(err error) { c.be.Send(toErrorResponse(err)) }
 
 var (
-	mysqlSuffix   = regexp.MustCompile(` \(errno \d+\) \(sqlstate [0-9A-Z]{5}\)$`)
-	gmsNoFunction = regexp.MustCompile(`^function: '([^']+)' not found`)
+	mysqlSuffix = regexp.MustCompile(` \(errno \d+\) \(sqlstate [0-9A-Z]{5}\)$`)
+	// Engine messages, reworded as Postgres words them.
+	postgresWording = []struct {
+		re   *regexp.Regexp
+		msg  string
+		code string
+	}{
+		{regexp.MustCompile(`^function: '([^']+)' not found`), `function $1 does not exist`, "42883"},
+		{regexp.MustCompile(`^table not found: (\S+)$`), `relation "$1" does not exist`, "42P01"},
+		{regexp.MustCompile(`^column "([^"]+)" could not be found in any table in scope$`), `column "$1" does not exist`, "42703"},
+		{regexp.MustCompile(`^function '([^']+)' expected .* arguments, \d+ received$`), `function $1 with this number of arguments does not exist`, "42883"},
+	}
 )
 
 // toErrorResponse is the one place where errors become ErrorResponse: the SQLSTATE the error
@@ -50,8 +59,11 @@ func toErrorResponse(err error) *pgproto3.ErrorResponse {
 		code = fromEngine(err)
 	}
 	msg = mysqlSuffix.ReplaceAllString(msg, "")
-	if m := gmsNoFunction.FindStringSubmatch(msg); m != nil {
-		msg, code = fmt.Sprintf("function %s does not exist", m[1]), "42883"
+	for _, w := range postgresWording {
+		if w.re.MatchString(msg) {
+			msg, code = w.re.ReplaceAllString(msg, w.msg), w.code
+			break
+		}
 	}
 	var detail string
 	var ud interface{ DetailText() string }

@@ -343,6 +343,9 @@ func (r *Registry) Resolve(name string, args []sql.Type) (*Overload, error) {
 
 // describe names a go-mysql-server type the way a Postgres user would read it.
 func describe(t sql.Type) string {
+	if t == types.Int8 { // a small integer literal: integer in Postgres
+		return udf.Integer.String()
+	}
 	for _, u := range []udf.Type{udf.Smallint, udf.Integer, udf.Bigint, udf.Real, udf.Double, udf.Boolean, udf.Text, udf.Bytea, udf.JSON, udf.Date, udf.Timestamp} {
 		if cost(t, u) == 0 {
 			return u.String()

@@ -307,6 +307,39 @@ public class PgJdbcTest {
             }
         });
 
+        check("metadata_schemas", () -> {
+            List<String> schemas = new java.util.ArrayList<>();
+            try (ResultSet rs = conn.getMetaData().getSchemas()) {
+                while (rs.next()) schemas.add(rs.getString("TABLE_SCHEM"));
+            }
+            if (!schemas.contains("public")) throw new AssertionError("getSchemas: " + schemas);
+        });
+
+        check("metadata_tables", () -> {
+            try (ResultSet rs = conn.getMetaData().getTables(null, "public", TABLE, new String[] {"TABLE"})) {
+                if (!rs.next()) throw new AssertionError("getTables found no " + TABLE);
+                expect(rs.getString("TABLE_NAME"), TABLE, "table name");
+                expect(rs.getString("TABLE_TYPE"), "TABLE", "table type");
+            }
+        });
+
+        check("metadata_columns", () -> {
+            List<List<Object>> cols = new java.util.ArrayList<>();
+            try (ResultSet rs = conn.getMetaData().getColumns(null, "public", TABLE, "%")) {
+                while (rs.next()) cols.add(List.of(rs.getString("COLUMN_NAME"), rs.getString("TYPE_NAME"), rs.getInt("DATA_TYPE"), rs.getInt("ORDINAL_POSITION")));
+            }
+            expect(cols, List.of(List.of("id", "int8", java.sql.Types.BIGINT, 1), List.of("a", "int8", java.sql.Types.BIGINT, 2),
+                List.of("b", "int8", java.sql.Types.BIGINT, 3), List.of("s", "text", java.sql.Types.VARCHAR, 4)), "getColumns");
+        });
+
+        check("metadata_result_set", () -> {
+            try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery("SELECT id, s FROM " + TABLE + " WHERE 1 = 0")) {
+                java.sql.ResultSetMetaData md = rs.getMetaData();
+                expect(md.getColumnTypeName(1), "int8", "column 1 type");
+                expect(md.getColumnTypeName(2), "text", "column 2 type");
+            }
+        });
+
         check("close", () -> conn.close());
         finish();
     }
