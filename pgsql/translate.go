@@ -67,7 +67,13 @@ func Translate(query string) (*Statement, error) {
 	return st, nil
 }
 
-func translate(query string) (*Statement, error) {
+func translate(query string) (st *Statement, err error) {
+	defer func() {
+		// A parse tree shape the printer does not expect is a statement it cannot translate.
+		if r := recover(); r != nil {
+			st, err = nil, &Error{Code: sqlstate.FeatureNotSupported, Msg: fmt.Sprintf("this statement is not supported (%v)", r)}
+		}
+	}()
 	tree, err := pg.Parse(query)
 	if err != nil {
 		return nil, &Error{Code: "42601", Msg: err.Error()}

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The project's tests: vet, every package under -race, the integration tests with real clients, a
 # short run of each fuzzer, and a check that the committed WAT fixtures match their source.
-# Needs Go, wabt, the MariaDB client and the Postgres clients .ci/run installs:
-#   apt-get install -y wabt mariadb-client postgresql-client python3-psycopg2 python3-psycopg \
-#     libpostgresql-jdbc-java default-jdk-headless; (cd integration/clients/node && npm ci)
+# Needs Go, gcc (cgo, for PostgreSQL's parser), wabt, the MariaDB client, PostgreSQL 15 (a real
+# server the Postgres-dialect tests compare with) and the Postgres clients .ci/run installs:
+#   apt-get install -y gcc wabt mariadb-client postgresql-client postgresql-15 python3-psycopg2 \
+#     python3-psycopg libpostgresql-jdbc-java default-jdk-headless; (cd integration/clients/node && npm ci)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,3 +37,4 @@ go test -run XXX -fuzz '^FuzzDecodeFunction$' -fuzztime "$FUZZTIME" ./catalog/bo
 go test -run XXX -fuzz '^FuzzParseDDL$' -fuzztime "$FUZZTIME" ./sqlfuncs/
 go test -run XXX -fuzz '^FuzzSplit$' -fuzztime "$FUZZTIME" ./proxy/
 go test -run XXX -fuzz '^FuzzPGMessages$' -fuzztime "$FUZZTIME" ./engine/
+go test -run XXX -fuzz '^FuzzTranslate$' -fuzztime "$FUZZTIME" ./pgsql/
