@@ -18,7 +18,6 @@
 package pgsql
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -160,10 +159,12 @@ func (p *printer) ident(name string) {
 	p.WriteByte('`')
 }
 
+var quoter = strings.NewReplacer(`\`, `\\`, `'`, `''`)
+
 // str prints a string literal.
 func (p *printer) str(s string) {
 	p.WriteByte('\'')
-	p.WriteString(strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(s))
+	p.WriteString(quoter.Replace(s))
 	p.WriteByte('\'')
 }
 
@@ -245,10 +246,4 @@ func (p *printer) transaction(t *pg.TransactionStmt) {
 // nodeKind is the name of a node's type in libpg_query: SelectStmt, FuncCall.
 func nodeKind(n *pg.Node) string {
 	return strings.TrimPrefix(fmt.Sprintf("%T", n.Node), "*pg_query.Node_")
-}
-
-// IsError reports whether err is a translation error (as opposed to an engine error).
-func IsError(err error) bool {
-	var e *Error
-	return errors.As(err, &e)
 }
