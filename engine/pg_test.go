@@ -31,6 +31,15 @@ func servePG(t *testing.T, e *Engine, cfg proxy.Config) string {
 	return l.Addr().String()
 }
 
+// pgServeConnect opens an engine, serves it on the Postgres wire and connects to it as app.
+func pgServeConnect(t *testing.T, mode pgx.QueryExecMode) *pgx.Conn {
+	conn, err := pgConnect(t, servePG(t, open(t), proxy.Config{}), "app", "", mode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
 func pgConnect(t *testing.T, addr, user, pass string, mode pgx.QueryExecMode) (*pgx.Conn, error) {
 	t.Helper()
 	cfg, err := pgx.ParseConfig(fmt.Sprintf("postgres://%s:%s@%s/wasql?sslmode=disable", user, pass, addr))
@@ -132,12 +141,7 @@ func TestPGWireAuthAndCancel(t *testing.T) {
 
 // TestPGWireSession: SET/SHOW answered by the proxy, transactions and 25P02 in a failed one.
 func TestPGWireSession(t *testing.T) {
-	e := open(t)
-	addr := servePG(t, e, proxy.Config{})
-	conn, err := pgConnect(t, addr, "app", "", pgx.QueryExecModeSimpleProtocol)
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := pgServeConnect(t, pgx.QueryExecModeSimpleProtocol)
 	ctx := context.Background()
 	if _, err := conn.Exec(ctx, "SET application_name = 'wasql-test'"); err != nil {
 		t.Fatal(err)
@@ -158,7 +162,7 @@ func TestPGWireSession(t *testing.T) {
 	if _, err := conn.Exec(ctx, "SELECT nope()"); err == nil {
 		t.Fatal("no error")
 	}
-	_, err = conn.Exec(ctx, "SELECT 1")
+	_, err := conn.Exec(ctx, "SELECT 1")
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) || pe.Code != "25P02" {
 		t.Fatalf("in a failed transaction: %v", err)
@@ -303,8 +307,7 @@ func TestPGWireParams(t *testing.T) {
 // MySQL wire.
 func TestPGSessionFunctions(t *testing.T) {
 	e := open(t)
-	addr := servePG(t, e, proxy.Config{})
-	conn, err := pgConnect(t, addr, "app", "", pgx.QueryExecModeSimpleProtocol)
+	conn, err := pgConnect(t, servePG(t, e, proxy.Config{}), "app", "", pgx.QueryExecModeSimpleProtocol)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,12 +328,7 @@ func TestPGSessionFunctions(t *testing.T) {
 // TestPGParamTypes: Parse/Describe gives each $n the type of where it stands, so drivers encode
 // parameters as the server expects.
 func TestPGParamTypes(t *testing.T) {
-	e := open(t)
-	addr := servePG(t, e, proxy.Config{})
-	conn, err := pgConnect(t, addr, "app", "", pgx.QueryExecModeCacheStatement)
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := pgServeConnect(t, pgx.QueryExecModeCacheStatement)
 	ctx := context.Background()
 	if _, err := conn.Exec(ctx, "CREATE TABLE pt (id int PRIMARY KEY, name text, f float8)"); err != nil {
 		t.Fatal(err)
@@ -358,12 +356,7 @@ func TestPGParamTypes(t *testing.T) {
 // grafana/grafana:public/app/plugins/datasource/grafana-postgresql-datasource/postgresMetaQuery.ts)
 // and checks what they list.
 func TestPGToolQueries(t *testing.T) {
-	e := open(t)
-	addr := servePG(t, e, proxy.Config{})
-	conn, err := pgConnect(t, addr, "app", "", pgx.QueryExecModeSimpleProtocol)
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := pgServeConnect(t, pgx.QueryExecModeSimpleProtocol)
 	ctx := context.Background()
 	if _, err := conn.Exec(ctx, "CREATE TABLE metrics (time timestamp, host varchar(20), value float8)"); err != nil {
 		t.Fatal(err)
@@ -400,12 +393,7 @@ func TestPGToolQueries(t *testing.T) {
 
 // TestPGErrors: errors carry Postgres's SQLSTATE and read like Postgres's messages.
 func TestPGErrors(t *testing.T) {
-	e := open(t)
-	addr := servePG(t, e, proxy.Config{})
-	conn, err := pgConnect(t, addr, "app", "", pgx.QueryExecModeSimpleProtocol)
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := pgServeConnect(t, pgx.QueryExecModeSimpleProtocol)
 	ctx := context.Background()
 	for q, want := range map[string]string{
 		"SELECT nope(1)":                    "42883 function nope(integer) does not exist",

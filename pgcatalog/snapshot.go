@@ -283,7 +283,7 @@ func (s *snapshot) buildUserRelations(ctx *sql.Context) error {
 			keys: attnums(f.rel, f.fk.Columns), ref: ref, refKeys: attnums(ref, f.fk.ParentColumns),
 			onUpdate: fkAction(f.fk.OnUpdate), onDelete: fkAction(f.fk.OnDelete)}
 		for _, idx := range ref.indexes {
-			if idx.unique && equalInts(idx.keys, c.refKeys) {
+			if idx.unique && slices.Equal(idx.keys, c.refKeys) {
 				c.index = idx
 				break
 			}
@@ -454,18 +454,6 @@ func attnums(rel *relation, cols []string) []int {
 		}
 	}
 	return out
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func fkAction(a sql.ForeignKeyReferentialAction) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -129,7 +130,7 @@ func (r *Registry) install(ov *Overload) {
 	name := ov.Def.Name
 	ovs := r.byName[name]
 	for i, old := range ovs {
-		if sameArgs(old.Args, ov.Args) {
+		if slices.Equal(old.Args, ov.Args) {
 			if old.Def.Version >= ov.Def.Version && old.Def.ModuleHash == ov.Def.ModuleHash && old != ov {
 				ov.Fn.Close() // already installed (our own write, seen again through the store)
 				return
@@ -147,7 +148,7 @@ func (r *Registry) remove(name string, args []udf.Type, version int64) {
 	defer r.mu.Unlock()
 	ovs := r.byName[name]
 	for i, old := range ovs {
-		if sameArgs(old.Args, args) && old.Def.Version <= version {
+		if slices.Equal(old.Args, args) && old.Def.Version <= version {
 			old.Fn.Close()
 			r.byName[name] = append(ovs[:i:i], ovs[i+1:]...)
 			if len(r.byName[name]) == 0 {
@@ -244,7 +245,7 @@ func (r *Registry) Drop(ctx context.Context, s *DropStmt) error {
 	r.mu.RLock()
 	var matches []*Overload
 	for _, ov := range r.byName[s.Name] {
-		if s.Args == nil || sameArgs(ov.Args, s.Args) {
+		if s.Args == nil || slices.Equal(ov.Args, s.Args) {
 			matches = append(matches, ov)
 		}
 	}
@@ -355,18 +356,6 @@ func describe(t sql.Type) string {
 		return "unknown"
 	}
 	return strings.ToLower(t.String())
-}
-
-func sameArgs(a, b []udf.Type) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func typeList(ts []udf.Type) string {
