@@ -61,11 +61,12 @@ func (s *pgSession) Execute(ctx context.Context, query string, params []any) (pr
 	for i, v := range params {
 		bindings["v"+strconv.Itoa(i+1)] = bindValue(v)
 	}
+	unlock := s.e.acquire(st.SQL)
 	parsed, err := s.parse(ctx, st)
 	if err != nil {
+		unlock()
 		return nil, err
 	}
-	unlock := s.e.acquire(st.SQL)
 	sctx := s.context(ctx)
 	var sch sql.Schema
 	var iter sql.RowIter
@@ -98,12 +99,12 @@ func (s *pgSession) Describe(ctx context.Context, query string, nparams int) ([]
 	if err != nil {
 		return nil, nil, err
 	}
+	unlock := s.e.acquire("select") // analysis only reads
+	defer unlock()
 	parsed, err := s.parse(ctx, st)
 	if err != nil {
 		return nil, nil, err
 	}
-	unlock := s.e.acquire("select") // analysis only reads
-	defer unlock()
 	var n sql.Node
 	if parsed != nil {
 		n, err = s.e.SQL.PrepareParsedQuery(s.context(ctx), st.SQL, st.SQL, parsed)
@@ -298,6 +299,7 @@ func udfOID(t udf.Type) uint32 {
 // Close implements the interface proxy.Session.
 func (s *pgSession) Close() error {
 	pgSessions.Delete(s.pid)
+	s.e.SQL.CloseSession(s.pid) // drops the statements go-mysql-server prepared for it
 	return nil
 }
 

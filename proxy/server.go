@@ -51,7 +51,9 @@ func NewServer(cfg Config, backend Backend) *Server {
 		cfg.MaxMessageBytes = 64 << 20
 	}
 	s := &Server{cfg: cfg, backend: backend, conns: map[uint32]*conn{}}
-	s.nextPID.Store(1000)
+	// Backend pids start far above the MySQL wire's connection ids, which share the engine's
+	// session id space (and stay a positive int32, as pg_backend_pid() returns).
+	s.nextPID.Store(1 << 30)
 	return s
 }
 
