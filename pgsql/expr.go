@@ -242,6 +242,17 @@ func (p *printer) operator(op string, l, r *pg.Node) {
 		}
 		return
 	}
+	if op == "+" || op == "-" {
+		if terms, ok := p.interval(r); ok { // ts - interval '1 day 2 hours': ts - INTERVAL 1 DAY - INTERVAL 2 HOUR
+			p.WriteString("(")
+			p.expr(l)
+			for _, t := range terms {
+				p.WriteString(" " + op + " " + t)
+			}
+			p.WriteString(")")
+			return
+		}
+	}
 	m, ok := operators[op]
 	if !ok {
 		p.unsupported("the operator %s", op)
@@ -256,6 +267,37 @@ func (p *printer) operator(op string, l, r *pg.Node) {
 		return
 	}
 	p.call(m, []*pg.Node{l, r})
+}
+
+// intervalUnits are the units of an interval literal MySQL's INTERVAL has, by Postgres's names.
+var intervalUnits = map[string]string{"microsecond": "MICROSECOND", "millisecond": "", "second": "SECOND",
+	"minute": "MINUTE", "hour": "HOUR", "day": "DAY", "week": "WEEK", "month": "MONTH", "year": "YEAR",
+	"sec": "SECOND", "min": "MINUTE", "mon": "MONTH"}
+
+// interval reads interval '1 day 2 hours' (a literal) as MySQL INTERVAL terms, "INTERVAL 1 DAY"
+// and "INTERVAL 2 HOUR"; ok is false when n is no interval literal.
+func (p *printer) interval(n *pg.Node) ([]string, bool) {
+	tc := n.GetTypeCast()
+	if tc == nil || pgType(tc.TypeName) != "interval" {
+		return nil, false
+	}
+	lit := tc.Arg.GetAConst().GetSval()
+	f := strings.Fields(strings.ToLower(lit.GetSval()))
+	if lit == nil || len(f) == 0 || len(f)%2 != 0 {
+		p.unsupported("this interval literal")
+		return nil, true
+	}
+	var terms []string
+	for i := 0; i < len(f); i += 2 {
+		n, err := strconv.Atoi(f[i])
+		unit := intervalUnits[strings.TrimSuffix(f[i+1], "s")]
+		if err != nil || unit == "" {
+			p.unsupported("the interval %q", lit.Sval)
+			return nil, true
+		}
+		terms = append(terms, "INTERVAL "+strconv.Itoa(n)+" "+unit)
+	}
+	return terms, true
 }
 
 // jsonPath turns the right side of -> into a MySQL JSON path: a key or an array index.

@@ -88,9 +88,23 @@ func (p *printer) funcCall(fc *pg.FuncCall) {
 			p.unsupported("%s with a computed field", name)
 			return
 		}
+		if strings.EqualFold(field.Sval, "epoch") {
+			p.call("UNIX_TIMESTAMP", args[1:])
+			return
+		}
 		p.WriteString("EXTRACT(" + strings.ToUpper(field.Sval) + " FROM ")
 		p.expr(args[1])
 		p.WriteString(")")
+	case "date_trunc":
+		unit := args[0].GetAConst().GetSval()
+		format, ok := truncFormats[strings.ToLower(unit.GetSval())]
+		if unit == nil || !ok {
+			p.unsupported("date_trunc to this unit")
+			return
+		}
+		p.WriteString("CAST(DATE_FORMAT(")
+		p.expr(args[1])
+		p.WriteString(", '" + format + "') AS DATETIME(6))")
 	case "div":
 		p.WriteString("(")
 		p.expr(args[0])
@@ -129,6 +143,10 @@ func (p *printer) funcCall(fc *pg.FuncCall) {
 		p.over(fc.Over)
 	}
 }
+
+// truncFormats are DATE_FORMAT patterns that truncate a timestamp as date_trunc does.
+var truncFormats = map[string]string{"second": "%Y-%m-%d %H:%i:%s", "minute": "%Y-%m-%d %H:%i:00",
+	"hour": "%Y-%m-%d %H:00:00", "day": "%Y-%m-%d 00:00:00", "month": "%Y-%m-01 00:00:00", "year": "%Y-01-01 00:00:00"}
 
 // filtered turns agg(x) FILTER (WHERE c) into agg(CASE WHEN c THEN x END), and count(*)
 // FILTER (WHERE c) into count(CASE WHEN c THEN 1 END).

@@ -67,6 +67,8 @@ var translateCases = []struct{ in, want string }{
 	{"drop table if exists a, public.b cascade", "DROP TABLE IF EXISTS `a`, `b`"},
 	{"begin", "START TRANSACTION"},
 	{"explain select 1", "EXPLAIN SELECT 1 AS `?column?`"},
+	{"select ts - interval '1 day 2 hours', date_trunc('hour', ts), extract(epoch from ts) from t",
+		"SELECT (`ts` - INTERVAL 1 DAY - INTERVAL 2 HOUR) AS `?column?`, CAST(DATE_FORMAT(`ts`, '%Y-%m-%d %H:00:00') AS DATETIME(6)) AS `date_trunc`, UNIX_TIMESTAMP(`ts`) AS `extract` FROM `t`"},
 }
 
 func TestTranslate(t *testing.T) {
