@@ -15,6 +15,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/go-mysql-server/sql/transform"
 	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/dolthub/vitess/go/mysql"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 
 	"github.com/wasql/wasql/pgcatalog"
@@ -51,8 +52,9 @@ func (s *pgSession) context(ctx context.Context) *sql.Context {
 	return c
 }
 
-// Execute implements the interface proxy.Session.
-func (s *pgSession) Execute(ctx context.Context, query string, params []any) (proxy.Result, error) {
+// Execute implements the interface proxy.Session. The statement lock it takes passes to the
+// result (released by Close); on an error or a panic in the engine it is released here.
+func (s *pgSession) Execute(ctx context.Context, query string, params []any) (res proxy.Result, err error) {
 	st, err := translate(query)
 	if err != nil {
 		return nil, err
@@ -61,10 +63,25 @@ func (s *pgSession) Execute(ctx context.Context, query string, params []any) (pr
 	for i, v := range params {
 		bindings["v"+strconv.Itoa(i+1)] = bindValue(v)
 	}
+	s.countMatchedRows(st.Command == "UPDATE")
 	unlock := s.e.acquire(st.SQL)
+	var r *pgResult
+	defer func() {
+		if p := recover(); p != nil {
+			err = engineFault(p)
+		}
+		if err == nil {
+			return
+		}
+		if r != nil {
+			r.Close()
+		} else {
+			unlock()
+		}
+		res = nil
+	}()
 	parsed, err := s.parse(ctx, st)
 	if err != nil {
-		unlock()
 		return nil, err
 	}
 	sctx := s.context(ctx)
@@ -76,21 +93,38 @@ func (s *pgSession) Execute(ctx context.Context, query string, params []any) (pr
 		sch, iter, _, err = s.e.SQL.QueryWithBindings(sctx, st.SQL, nil, bindings, nil)
 	}
 	if err != nil {
-		unlock()
 		return nil, err
 	}
-	r := &pgResult{ctx: sctx, iter: iter, unlock: unlock, verb: verb(query)}
+	r = &pgResult{ctx: sctx, iter: iter, unlock: unlock, command: st.Command}
+	if r.command == "" {
+		r.command = verb(query)
+	}
 	if len(sch) > 0 && !isOK(sch) {
 		r.cols = columns(sch)
 		return r, nil
 	}
 	// A statement without rows runs now, so that its error (a duplicate key, a NOT NULL
 	// violation) is the statement's error.
-	if err := r.drain(); err != nil {
-		r.Close()
-		return nil, err
+	return r, r.drain()
+}
+
+// countMatchedRows makes the engine count the rows an UPDATE matches, as Postgres does, and not
+// only those it changed; an INSERT ... ON CONFLICT DO NOTHING must count only the rows it
+// inserted, so the flag is set per statement.
+func (s *pgSession) countMatchedRows(on bool) {
+	c := s.sess.Client()
+	if on {
+		c.Capabilities |= mysql.CapabilityClientFoundRows
+	} else {
+		c.Capabilities &^= mysql.CapabilityClientFoundRows
 	}
-	return r, nil
+	s.sess.SetClient(c)
+}
+
+// engineFault turns a panic inside go-mysql-server into the statement's error: the session
+// and the server go on.
+func engineFault(p any) error {
+	return fmt.Errorf("internal error in the engine: %v", p)
 }
 
 // Describe implements the interface proxy.Session.
@@ -387,16 +421,21 @@ type pgResult struct {
 	ctx    *sql.Context
 	iter   sql.RowIter
 	unlock func()
-	cols   []proxy.Column
-	verb   string
-	rows   int64
+	cols    []proxy.Column
+	command string // the command tag's verb: SELECT, INSERT, CREATE TABLE
+	rows    int64
 	done   bool
 }
 
 func (r *pgResult) Columns() []proxy.Column { return r.cols }
 
-func (r *pgResult) Next(context.Context) ([]any, error) {
-	row, err := r.iter.Next(r.ctx)
+func (r *pgResult) Next(context.Context) (row []any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			row, err = nil, engineFault(p)
+		}
+	}()
+	row, err = r.iter.Next(r.ctx)
 	if err == io.EOF {
 		r.done = true
 		return nil, nil
@@ -418,25 +457,25 @@ func (r *pgResult) drain() error {
 		if err != nil {
 			return err
 		}
-		if ok, isOK := row[0].(types.OkResult); isOK {
-			r.rows = int64(ok.RowsAffected)
+		if len(row) > 0 {
+			if ok, isOK := row[0].(types.OkResult); isOK {
+				r.rows = int64(ok.RowsAffected)
+			}
 		}
 	}
 }
 
 // Tag implements the interface proxy.Result: the CommandComplete tag of the statement.
 func (r *pgResult) Tag() string {
-	switch r.verb {
-	case "SELECT", "SHOW", "EXPLAIN", "WITH", "VALUES", "TABLE":
+	switch r.command {
+	case "SELECT":
 		return fmt.Sprintf("SELECT %d", r.rows)
 	case "INSERT":
 		return fmt.Sprintf("INSERT 0 %d", r.rows)
 	case "UPDATE", "DELETE":
-		return fmt.Sprintf("%s %d", r.verb, r.rows)
-	case "START":
-		return "BEGIN"
+		return fmt.Sprintf("%s %d", r.command, r.rows)
 	}
-	return r.verb
+	return r.command
 }
 
 func (r *pgResult) Close() error {
@@ -445,18 +484,8 @@ func (r *pgResult) Close() error {
 	return err
 }
 
-// returnsRows reports whether a statement produces rows (INSERT ... RETURNING is not supported).
-func returnsRows(q string) bool {
-	first, _, _ := strings.Cut(verb(q), " ")
-	switch first {
-	case "SELECT", "SHOW", "WITH", "VALUES", "TABLE", "EXPLAIN", "DESCRIBE", "DESC", "(SELECT":
-		return true
-	}
-	return false
-}
-
 // verb is the statement's first keyword, upper case; for CREATE/DROP/ALTER it includes the
-// object kind (CREATE TABLE, DROP FUNCTION).
+// object kind (CREATE TABLE, DROP FUNCTION). It names the wasm DDL, which is not translated.
 func verb(q string) string {
 	f := strings.Fields(strings.ToUpper(q))
 	if len(f) == 0 {

@@ -117,9 +117,10 @@ func quoteArrayElem(s string) string {
 	if s != "" && !strings.EqualFold(s, "NULL") && !strings.ContainsAny(s, "{},\"\\ \t\n\r") {
 		return s
 	}
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
-	return `"` + r.Replace(s) + `"`
+	return `"` + arrayQuoter.Replace(s) + `"`
 }
+
+var arrayQuoter = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
 
 // textOf is the Postgres text form of a scalar value.
 func textOf(v any) string {

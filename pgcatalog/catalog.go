@@ -47,6 +47,7 @@ import (
 
 	"github.com/dolthub/go-mysql-server/sql"
 
+	"github.com/wasql/wasql/proxy"
 	"github.com/wasql/wasql/sqlfuncs"
 )
 
@@ -74,15 +75,12 @@ type Source struct {
 	Functions func() []*sqlfuncs.Overload
 	// Users lists the login roles; nil for none. The session's user is always listed.
 	Users func() []string
-	// ServerVersion is shown in pg_settings (server_version); DefaultServerVersion when empty.
+	// ServerVersion is shown by version() and pg_settings; proxy.DefaultServerVersion when empty.
 	ServerVersion string
 	// Settings returns the session's settings (as SHOW prints them) for pg_settings, which
 	// otherwise shows the defaults; nil for the defaults.
 	Settings func(ctx *sql.Context) map[string]string
 }
-
-// DefaultServerVersion is the server_version pg_settings shows by default.
-const DefaultServerVersion = "15.10"
 
 // Catalog is the Postgres catalog of one Source.
 type Catalog struct {
@@ -116,7 +114,7 @@ func New(src Source) *Catalog {
 		src.Name = src.Database
 	}
 	if src.ServerVersion == "" {
-		src.ServerVersion = DefaultServerVersion
+		src.ServerVersion = proxy.DefaultServerVersion
 	}
 	c := &Catalog{src: src}
 	c.dbs = []sql.Database{
@@ -141,8 +139,9 @@ func (c *Catalog) snapshot(ctx *sql.Context) (*snapshot, error) {
 		key.session = ctx.Session.ID()
 	}
 	c.mu.Lock()
-	for _, e := range c.cache {
-		if e.key == key {
+	for i, e := range c.cache {
+		if e.key == key { // most recently used moves last, so a long statement keeps its snapshot
+			c.cache = append(append(c.cache[:i:i], c.cache[i+1:]...), e)
 			c.mu.Unlock()
 			return e.snap, nil
 		}

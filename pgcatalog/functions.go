@@ -2,7 +2,6 @@ package pgcatalog
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -29,16 +28,6 @@ func (c *Catalog) Function(_ *sql.Context, name string) (sql.Function, bool) {
 		}
 		return &call{name: name, fn: f, cat: c, args: args}, nil
 	}}, true
-}
-
-// FunctionNames lists the functions Function provides.
-func FunctionNames() []string {
-	names := make([]string, 0, len(functions))
-	for n := range functions {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }
 
 // fn describes one function: its arity (max -1: any number), result type, and evaluation.

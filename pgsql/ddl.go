@@ -239,7 +239,7 @@ func (p *printer) createTable(s *pg.CreateStmt) {
 	if s.IfNotExists {
 		p.WriteString("IF NOT EXISTS ")
 	}
-	p.rangeVar(s.Relation)
+	p.newRelation(s.Relation)
 	p.WriteString(" (")
 	first := true
 	sep := func() {
@@ -385,7 +385,7 @@ func (p *printer) createView(v *pg.ViewStmt) {
 		p.WriteString("OR REPLACE ")
 	}
 	p.WriteString("VIEW ")
-	p.rangeVar(v.View)
+	p.newRelation(v.View)
 	p.WriteString(" AS ")
 	p.selectStmt(v.Query.GetSelectStmt(), false)
 }

@@ -140,7 +140,7 @@ func (p *printer) columnRef(c *pg.ColumnRef) {
 // space) or a function (anything else).
 var operators = map[string]string{
 	"=": " = ", "<>": " <> ", "!=": " <> ", "<": " < ", ">": " > ", "<=": " <= ", ">=": " >= ",
-	"+": " + ", "-": " - ", "*": " * ", "%": " % ", "&": " & ", "|": " | ", "#": " ^ ", "<<": " << ", ">>": " >> ",
+	"+": " + ", "-": " - ", "*": " * ", "%": "pg_mod", "&": " & ", "|": " | ", "#": " ^ ", "<<": " << ", ">>": " >> ",
 	"/": "pg_div", "^": "POWER", "||": "CONCAT",
 }
 
@@ -216,6 +216,7 @@ func (p *printer) operator(op string, l, r *pg.Node) {
 	}
 	switch op {
 	case "~", "~*", "!~", "!~*":
+		p.WriteString("(")
 		if strings.HasPrefix(op, "!") {
 			p.WriteString("NOT ")
 		}
@@ -226,7 +227,7 @@ func (p *printer) operator(op string, l, r *pg.Node) {
 		if strings.HasSuffix(op, "*") {
 			p.WriteString(", 'i'")
 		}
-		p.WriteString(")")
+		p.WriteString("))")
 		return
 	case "->", "->>":
 		if op == "->>" {
@@ -337,9 +338,12 @@ func (p *printer) anyAll(a *pg.A_Expr, op string) {
 		return
 	}
 	if !any {
-		p.WriteString("NOT ")
+		p.WriteString("(NOT ")
 	}
 	p.call("pg_any_eq", []*pg.Node{a.Lexpr, a.Rexpr})
+	if !any {
+		p.WriteString(")")
+	}
 }
 
 // like prints LIKE and ILIKE (as LIKE on lower-cased operands), with ESCAPE when given.
@@ -348,6 +352,20 @@ func (p *printer) like(a *pg.A_Expr, op string) {
 	pattern, escape := a.Rexpr, (*pg.Node)(nil)
 	if fc := a.Rexpr.GetFuncCall(); fc != nil && funcName(fc) == "like_escape" {
 		pattern, escape = fc.Args[0], fc.Args[1]
+		esc := escape.GetAConst().GetSval()
+		switch {
+		case esc == nil:
+			p.unsupported("LIKE ... ESCAPE with a computed escape")
+		case esc.Sval == "": // no escape character: a backslash is an ordinary character
+			lit := pattern.GetAConst().GetSval()
+			if lit == nil {
+				p.unsupported("LIKE ... ESCAPE '' with a computed pattern")
+				break
+			}
+			pattern, escape = pg.MakeAConstStrNode(strings.ReplaceAll(lit.Sval, `\`, `\\`), 0), nil
+		case len([]rune(esc.Sval)) != 1:
+			p.fail(&Error{Code: "22025", Msg: "invalid escape string"})
+		}
 	}
 	side := func(n *pg.Node) {
 		if ilike {
@@ -442,8 +460,10 @@ func (p *printer) subLink(s *pg.SubLink) {
 		p.WriteString(" IN ")
 		sub()
 		p.WriteString(")")
-	default:
+	case pg.SubLinkType_ARRAY_SUBLINK:
 		p.unsupported("ARRAY(subquery)")
+	default:
+		p.unsupported("row comparisons with subqueries")
 	}
 }
 

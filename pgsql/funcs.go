@@ -2,6 +2,7 @@ package pgsql
 
 import (
 	"errors"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -77,11 +78,8 @@ func (p *printer) funcCall(fc *pg.FuncCall) {
 			p.call(map[string]string{"btrim": "TRIM", "ltrim": "LTRIM", "rtrim": "RTRIM"}[name], args)
 			return
 		}
-		p.WriteString("TRIM(" + map[string]string{"btrim": "BOTH", "ltrim": "LEADING", "rtrim": "TRAILING"}[name] + " ")
-		p.expr(args[1])
-		p.WriteString(" FROM ")
-		p.expr(args[0])
-		p.WriteString(")")
+		// Postgres strips any of the characters given, MySQL's TRIM a whole string.
+		p.call("pg_trim", []*pg.Node{args[0], args[1], pg.MakeAConstStrNode(map[string]string{"btrim": "both", "ltrim": "leading", "rtrim": "trailing"}[name], 0)})
 	case "extract", "date_part":
 		field := args[0].GetAConst().GetSval()
 		if field == nil {
@@ -235,6 +233,15 @@ func (p *printer) cast(arg *pg.Node, tn *pg.TypeName) {
 	if lit := arg.GetAConst().GetSval(); lit != nil && !p.validLiteral(lit.Sval, t) {
 		return
 	}
+	if !p.inRange(arg, t) {
+		return
+	}
+	if n := typeMods(tn); len(n) == 1 && (t == "varchar" || t == "bpchar") { // 'abcdef'::varchar(3) is 'abc'
+		p.WriteString("LEFT(CAST(")
+		p.expr(arg)
+		p.WriteString(" AS CHAR), " + strconv.Itoa(n[0]) + ")")
+		return
+	}
 	switch t {
 	case "int2", "int4", "int8", "smallint", "integer", "bigint", "int":
 		target = "SIGNED"
@@ -325,6 +332,33 @@ func (p *printer) validLiteral(s, t string) bool {
 			code = "22003"
 		}
 		p.fail(&Error{Code: code, Msg: "invalid input syntax for type " + name + ": \"" + s + "\""})
+		return false
+	}
+	return true
+}
+
+// inRange checks a numeric constant cast to smallint or integer, as Postgres does (MySQL's CAST
+// would keep 70000 as a smallint).
+func (p *printer) inRange(arg *pg.Node, t string) bool {
+	c := arg.GetAConst()
+	if c == nil || (c.GetIval() == nil && c.GetFval() == nil) {
+		return true
+	}
+	bits, name := map[string]int{"int2": 16, "smallint": 16, "int4": 32, "int": 32, "integer": 32}[t], "smallint"
+	if bits == 0 {
+		return true
+	}
+	if bits == 32 {
+		name = "integer"
+	}
+	text := strconv.Itoa(int(c.GetIval().GetIval()))
+	if c.GetFval() != nil {
+		text = c.GetFval().Fval
+	}
+	f, err := strconv.ParseFloat(text, 64)
+	limit := float64(int64(1) << (bits - 1))
+	if err == nil && (math.Round(f) < -limit || math.Round(f) > limit-1) {
+		p.fail(&Error{Code: "22003", Msg: name + " out of range"})
 		return false
 	}
 	return true

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // selectStmt prints a SELECT, a set operation or a VALUES list. top is true for the statement's
@@ -42,6 +43,10 @@ func (p *printer) with(w *pg.WithClause) {
 	}
 	list(p, w.Ctes, func(n *pg.Node) {
 		cte := n.GetCommonTableExpr()
+		if p.ctes == nil {
+			p.ctes = map[string]bool{}
+		}
+		p.ctes[cte.Ctename] = true
 		p.ident(cte.Ctename)
 		if len(cte.Aliascolnames) > 0 {
 			p.WriteString(" (")
@@ -151,31 +156,71 @@ var emptyCatalog = map[string]bool{"pg_policy": true, "pg_statistic_ext": true, 
 	"pg_rewrite": true}
 
 // emptyResult recognises a SELECT that reads an always-empty catalog relation through inner
-// joins and has no aggregate: its result is empty, so it becomes a SELECT of NULLs with no row.
-// Client tools' catalog queries do this (psql's \d asks for policies, triggers and
+// joins and has no star and no aggregate: its result is empty, so it becomes a SELECT of NULLs
+// with no row. Client tools' catalog queries do this (psql's \d asks for policies, triggers and
 // publications) with constructs the engine lacks (arrays, set-returning functions).
 func (p *printer) emptyResult(s *pg.SelectStmt) (string, bool) {
 	if s.Op != pg.SetOperation_SETOP_NONE || len(s.GroupClause) > 0 || s.HavingClause != nil || !readsEmpty(s.FromClause) {
 		return "", false
 	}
-	var b strings.Builder
-	b.WriteString("SELECT ")
-	for i, n := range s.TargetList {
+	plain := true
+	for _, t := range s.TargetList {
+		walk(t, func(n *pg.Node) bool {
+			if fc := n.GetFuncCall(); (fc != nil && aggregates[funcName(fc)]) || n.GetAStar() != nil {
+				plain = false
+			}
+			return plain
+		})
+	}
+	if !plain {
+		return "", false
+	}
+	q := &printer{}
+	q.WriteString("SELECT ")
+	list(q, s.TargetList, func(n *pg.Node) {
 		t := n.GetResTarget()
-		if fc := t.Val.GetFuncCall(); fc != nil && aggregates[funcName(fc)] {
-			return "", false
-		}
-		if i > 0 {
-			b.WriteString(", ")
-		}
 		name := t.Name
 		if name == "" {
 			name = columnName(t.Val)
 		}
-		b.WriteString("NULL AS `" + strings.ReplaceAll(name, "`", "``") + "`")
+		q.WriteString("NULL AS ")
+		q.ident(name)
+	})
+	q.WriteString(" FROM DUAL WHERE FALSE")
+	return q.String(), true
+}
+
+// walk calls f on n and every node below it, depth first, while f returns true.
+func walk(n *pg.Node, f func(*pg.Node) bool) bool {
+	if !f(n) {
+		return false
 	}
-	b.WriteString(" FROM DUAL WHERE FALSE")
-	return b.String(), true
+	ok := true
+	var visit func(m protoreflect.Message)
+	visit = func(m protoreflect.Message) {
+		m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+			switch {
+			case fd.IsList() && fd.Message() != nil:
+				for i := 0; i < v.List().Len() && ok; i++ {
+					child := v.List().Get(i).Message()
+					if node, isNode := child.Interface().(*pg.Node); isNode {
+						ok = walk(node, f)
+					} else {
+						visit(child)
+					}
+				}
+			case fd.Message() != nil && !fd.IsMap():
+				if node, isNode := v.Message().Interface().(*pg.Node); isNode {
+					ok = walk(node, f)
+				} else {
+					visit(v.Message())
+				}
+			}
+			return ok
+		})
+	}
+	visit(n.ProtoReflect())
+	return ok
 }
 
 func readsEmpty(from []*pg.Node) bool {
@@ -298,8 +343,9 @@ func (p *printer) orderLimit(s *pg.SelectStmt) {
 		p.WriteString(" ORDER BY ")
 		list(p, s.SortClause, func(n *pg.Node) { p.sortBy(n.GetSortBy()) })
 	}
-	// FOR UPDATE/SHARE (s.LockingClause) is dropped: writes already run alone under the engine's
-	// statement lock.
+	// FOR UPDATE/SHARE (s.LockingClause) is dropped: the memory database has no row locks; each
+	// write statement runs alone under the engine's lock, but nothing holds rows between
+	// statements of a transaction (see RATIONALE.md, "Postgres SQL").
 	if s.LimitOption == pg.LimitOption_LIMIT_OPTION_WITH_TIES {
 		p.unsupported("FETCH ... WITH TIES")
 	}
@@ -322,7 +368,8 @@ func (p *printer) orderLimit(s *pg.SelectStmt) {
 // sortBy prints an ORDER BY key. Postgres sorts NULLs last ascending and first descending,
 // MySQL the other way round, so every key is preceded by an IS NULL key that puts them where
 // Postgres (or an explicit NULLS FIRST/LAST) does. A key that names an output column by number
-// or name tests that column's expression; in a set operation it cannot, and keeps MySQL's order.
+// or name tests that column's expression; a column number after a set operation cannot be
+// tested and keeps MySQL's order.
 func (p *printer) sortBy(s *pg.SortBy) {
 	if s.SortbyDir == pg.SortByDir_SORTBY_USING {
 		p.unsupported("ORDER BY ... USING")
@@ -396,6 +443,10 @@ func (p *printer) fromItem(n *pg.Node) {
 		if rs.Alias != nil && len(rs.Alias.Colnames) > 0 && len(sel.ValuesLists) > 0 {
 			p.WriteString("(")
 			p.values(sel.ValuesLists, names(rs.Alias.Colnames))
+			outer := p.targets
+			p.targets = nil
+			p.orderLimit(sel)
+			p.targets = outer
 			p.WriteString(")")
 		} else {
 			p.WriteString("(")
@@ -426,10 +477,22 @@ func names(nodes []*pg.Node) []string {
 	return out
 }
 
-// rangeVar prints a relation name, mapping Postgres schemas to the engine's databases.
+// rangeVar prints a relation name, mapping Postgres schemas to the engine's databases. An
+// unqualified pg_* name is in pg_catalog (first on Postgres's search path), unless a WITH
+// clause defines it.
 func (p *printer) rangeVar(rv *pg.RangeVar) {
+	p.relation(rv, !p.ctes[rv.Relname])
+}
+
+// newRelation prints the name of a relation being created: unqualified, it is in public.
+func (p *printer) newRelation(rv *pg.RangeVar) { p.relation(rv, false) }
+
+func (p *printer) relation(rv *pg.RangeVar, catalog bool) {
+	if rv.Catalogname != "" {
+		p.unsupported("cross-database references")
+	}
 	schema := rv.Schemaname
-	if schema == "" && strings.HasPrefix(rv.Relname, "pg_") {
+	if schema == "" && catalog && strings.HasPrefix(rv.Relname, "pg_") {
 		schema = "pg_catalog"
 	}
 	switch schema {
@@ -482,6 +545,42 @@ func (p *printer) join(j *pg.JoinExpr) {
 	p.WriteString(")")
 }
 
+// series prints generate_series(start, stop[, step]) as a recursive CTE. The step must be a
+// constant: its sign decides the comparison.
+func (p *printer) series(fc *pg.FuncCall, col string) {
+	if len(fc.Args) < 2 || len(fc.Args) > 3 {
+		p.unsupported("generate_series with %d arguments", len(fc.Args))
+		return
+	}
+	step, cmp := "1", "<="
+	if len(fc.Args) == 3 {
+		c := fc.Args[2].GetAConst().GetIval()
+		if c == nil {
+			p.unsupported("generate_series with a computed or non-integer step")
+			return
+		}
+		if c.Ival == 0 {
+			p.fail(&Error{Code: "22023", Msg: "step size cannot equal zero"})
+			return
+		}
+		step = strconv.Itoa(int(c.Ival))
+		if c.Ival < 0 {
+			cmp = ">="
+		}
+	}
+	p.WriteString("(WITH RECURSIVE `series` (`n`) AS (SELECT ")
+	p.expr(fc.Args[0])
+	p.WriteString(" FROM DUAL WHERE ")
+	p.expr(fc.Args[0])
+	p.WriteString(" " + cmp + " ")
+	p.expr(fc.Args[1])
+	p.WriteString(" UNION ALL SELECT `n` + " + step + " FROM `series` WHERE `n` + " + step + " " + cmp + " ")
+	p.expr(fc.Args[1])
+	p.WriteString(") SELECT `n` AS ")
+	p.ident(col)
+	p.WriteString(" FROM `series`)")
+}
+
 // rangeFunction prints a function in FROM: generate_series as a recursive CTE, any other
 // function as a one-row derived table (a scalar function in FROM yields one row in Postgres).
 func (p *printer) rangeFunction(rf *pg.RangeFunction) {
@@ -510,32 +609,7 @@ func (p *printer) rangeFunction(rf *pg.RangeFunction) {
 	}
 	switch name {
 	case "generate_series":
-		if len(fc.Args) < 2 || len(fc.Args) > 3 {
-			p.unsupported("generate_series with %d arguments", len(fc.Args))
-			return
-		}
-		step := func() {
-			if len(fc.Args) == 3 {
-				p.expr(fc.Args[2])
-			} else {
-				p.WriteString("1")
-			}
-		}
-		p.WriteString("(WITH RECURSIVE `series` (`n`) AS (SELECT ")
-		p.expr(fc.Args[0])
-		p.WriteString(" FROM DUAL WHERE ")
-		p.expr(fc.Args[0])
-		p.WriteString(" <= ")
-		p.expr(fc.Args[1])
-		p.WriteString(" UNION ALL SELECT `n` + ")
-		step()
-		p.WriteString(" FROM `series` WHERE `n` + ")
-		step()
-		p.WriteString(" <= ")
-		p.expr(fc.Args[1])
-		p.WriteString(") SELECT `n` AS ")
-		p.ident(col)
-		p.WriteString(" FROM `series`)")
+		p.series(fc, col)
 	case "unnest", "json_each", "jsonb_each", "json_array_elements", "jsonb_array_elements", "regexp_matches",
 		"pg_options_to_table", "string_to_table", "pg_get_keywords":
 		p.unsupported("the set-returning function %s", name)

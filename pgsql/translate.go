@@ -5,7 +5,7 @@
 // printed back in the MySQL dialect go-mysql-server reads. What has no faithful translation
 // fails with 0A000 feature_not_supported naming the construct; a statement is never passed on
 // half-understood. The functions the translation relies on at run time (pg_div, pg_bool, ...)
-// are in functions.go.
+// are Postgres functions of package pgcatalog.
 //
 // Conventions of the output:
 //   - identifiers are quoted with backticks, strings are MySQL literals;
@@ -29,8 +29,9 @@ import (
 
 // Statement is one translated statement.
 type Statement struct {
-	SQL  string // in go-mysql-server's dialect
-	Rows bool   // it returns rows (SELECT, VALUES, EXPLAIN, INSERT/UPDATE ... RETURNING)
+	SQL     string // in go-mysql-server's dialect
+	Command string // the verb of its command tag: SELECT, INSERT, CREATE TABLE, COMMIT
+	Rows    bool   // it returns rows (SELECT, VALUES, EXPLAIN, INSERT/UPDATE ... RETURNING)
 	// Returning is the select list of INSERT/UPDATE ... RETURNING, which MySQL's grammar lacks:
 	// the engine parses SQL and this list separately and joins them (go-mysql-server's plan
 	// supports it).
@@ -94,7 +95,7 @@ func translate(query string) (st *Statement, err error) {
 	if _, ok := node.Node.(*pg.Node_ExplainStmt); ok {
 		rows = true
 	}
-	return &Statement{SQL: p.String(), Rows: rows || p.returning != "", Returning: p.returning}, nil
+	return &Statement{SQL: p.String(), Command: command(node), Rows: rows || p.returning != "", Returning: p.returning}, nil
 }
 
 // cache holds recent translations; when full it starts over, which is cheap and keeps the
@@ -129,9 +130,10 @@ func (c *translations) put(q string, st *Statement) {
 type printer struct {
 	strings.Builder
 	err       error
-	excluded  bool       // in ON CONFLICT DO UPDATE, where EXCLUDED.c is the row proposed for insertion
-	targets   []*pg.Node // the select list ORDER BY refers to
-	returning string     // the translated RETURNING list
+	excluded  bool            // in ON CONFLICT DO UPDATE, where EXCLUDED.c is the row proposed for insertion
+	targets   []*pg.Node      // the select list ORDER BY refers to
+	returning string          // the translated RETURNING list
+	ctes      map[string]bool // the names WITH clauses define
 }
 
 func (p *printer) fail(err *Error) {
@@ -241,6 +243,38 @@ func (p *printer) transaction(t *pg.TransactionStmt) {
 	default:
 		p.unsupported("two-phase commit")
 	}
+}
+
+// command is the verb of a statement's CommandComplete tag, as Postgres sends it.
+func command(n *pg.Node) string {
+	switch s := n.Node.(type) {
+	case *pg.Node_SelectStmt:
+		return "SELECT"
+	case *pg.Node_InsertStmt:
+		return "INSERT"
+	case *pg.Node_UpdateStmt:
+		return "UPDATE"
+	case *pg.Node_DeleteStmt:
+		return "DELETE"
+	case *pg.Node_CreateStmt:
+		return "CREATE TABLE"
+	case *pg.Node_ViewStmt:
+		return "CREATE VIEW"
+	case *pg.Node_IndexStmt:
+		return "CREATE INDEX"
+	case *pg.Node_DropStmt:
+		return "DROP " + strings.TrimPrefix(s.DropStmt.RemoveType.String(), "OBJECT_")
+	case *pg.Node_TruncateStmt:
+		return "TRUNCATE TABLE"
+	case *pg.Node_ExplainStmt:
+		return "EXPLAIN"
+	case *pg.Node_TransactionStmt:
+		return map[pg.TransactionStmtKind]string{pg.TransactionStmtKind_TRANS_STMT_BEGIN: "BEGIN",
+			pg.TransactionStmtKind_TRANS_STMT_START: "START TRANSACTION", pg.TransactionStmtKind_TRANS_STMT_COMMIT: "COMMIT",
+			pg.TransactionStmtKind_TRANS_STMT_ROLLBACK: "ROLLBACK", pg.TransactionStmtKind_TRANS_STMT_SAVEPOINT: "SAVEPOINT",
+			pg.TransactionStmtKind_TRANS_STMT_RELEASE: "RELEASE", pg.TransactionStmtKind_TRANS_STMT_ROLLBACK_TO: "ROLLBACK"}[s.TransactionStmt.Kind]
+	}
+	return ""
 }
 
 // nodeKind is the name of a node's type in libpg_query: SelectStmt, FuncCall.

@@ -151,3 +151,15 @@ func TestReplaceAndFold(t *testing.T) {
 		t.Fatalf("catalog after replace: %+v %v", fns, err)
 	}
 }
+
+// TestLiftAroundTuples: IN lists (expression.Tuple, a slice) where the batch rule walks.
+func TestLiftAroundTuples(t *testing.T) {
+	te := newTestEngine(t)
+	te.mustQuery(t, "CREATE FUNCTION plus(a bigint, b bigint) RETURNS bigint LANGUAGE wasm AS "+wasmHexPath(t, "../udf/testdata/numeric.wasm")+", 'add'")
+	te.mustQuery(t, "CREATE TABLE tu (id bigint primary key, a bigint)")
+	te.mustQuery(t, "INSERT INTO tu VALUES (1, 10), (2, 20)")
+	rows := te.mustQuery(t, "SELECT id NOT IN (3), a IN (10, 30), plus(a, 1) IN (11, 12) FROM tu ORDER BY id")
+	if fmt.Sprint(rows) != "[[true true true] [true false false]]" {
+		t.Fatalf("got %v", rows)
+	}
+}

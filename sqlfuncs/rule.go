@@ -2,6 +2,7 @@ package sqlfuncs
 
 import (
 	"fmt"
+	"reflect"
 	"sync/atomic"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -119,7 +120,7 @@ func (l *lifter) lift(e sql.Expression) sql.Expression {
 		changed := false
 		for i, c := range children {
 			lifted[i] = l.lift(c)
-			changed = changed || lifted[i] != c
+			changed = changed || !same(lifted[i], c)
 		}
 		if changed {
 			ne, err := e.WithChildren(lifted...)
@@ -146,6 +147,12 @@ func (l *lifter) lift(e sql.Expression) sql.Expression {
 	c := l.calls[k]
 	gf := expression.NewGetField(l.width+k, sqlType(c.Ov.Result), c.Name, true)
 	return gf.WithId(0).(*expression.GetField)
+}
+
+// same reports whether a and b are the same expression. Some expressions cannot be compared
+// with == (expression.Tuple is a slice): those count as changed, which only costs a rebuild.
+func same(a, b sql.Expression) bool {
+	return reflect.TypeOf(a).Comparable() && reflect.TypeOf(b).Comparable() && a == b
 }
 
 // fold evaluates an IMMUTABLE call with constant arguments once, at planning. A call that fails
