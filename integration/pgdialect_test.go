@@ -93,6 +93,7 @@ var pgDialectCases = []string{
 	"SELECT extract(year from d), extract(month from d), extract(day from d) FROM t WHERE id = 1",
 	"SELECT btrim('xxabcyx', 'xy'), ltrim('xxyabc', 'xy'), rtrim('abcxyx', 'xy'), trim(both 'xy' from 'yxaxy')",
 	"SELECT n FROM generate_series(5, 1, -2) AS n",
+	"SELECT '2024-02-28'::date + 1, date '2024-03-01' - 1, date '2024-03-01' - date '2024-02-28'",
 	"SELECT (s !~ 'a') IS NULL, s <> ALL(ARRAY['beta']) FROM t ORDER BY id",
 	"SELECT * FROM (VALUES (1), (2), (3) ORDER BY 1 DESC LIMIT 2) AS v(a)",
 	"SELECT 'abcdef'::varchar(3), -7 % 3, 7 % -3, -7 / 2",

@@ -254,6 +254,23 @@ func (p *printer) operator(op string, l, r *pg.Node) {
 			return
 		}
 	}
+	if (op == "+" || op == "-") && isDate(l) { // date ± integer is days; date - date is a number of days
+		switch {
+		case op == "-" && isDate(r):
+			p.call("DATEDIFF", []*pg.Node{l, r})
+		case op == "+":
+			p.WriteString("DATE_ADD(")
+		default:
+			p.WriteString("DATE_SUB(")
+		}
+		if !(op == "-" && isDate(r)) {
+			p.expr(l)
+			p.WriteString(", INTERVAL ")
+			p.expr(r)
+			p.WriteString(" DAY)")
+		}
+		return
+	}
 	m, ok := operators[op]
 	if !ok {
 		p.unsupported("the operator %s", op)
@@ -268,6 +285,15 @@ func (p *printer) operator(op string, l, r *pg.Node) {
 		return
 	}
 	p.call(m, []*pg.Node{l, r})
+}
+
+// isDate reports whether n is known to be a date where it is written: a cast to date (date
+// '2024-01-01' is one) or CURRENT_DATE. A date column is not known here and adds as a number.
+func isDate(n *pg.Node) bool {
+	if tc := n.GetTypeCast(); tc != nil {
+		return pgType(tc.TypeName) == "date"
+	}
+	return n.GetSqlvalueFunction().GetOp() == pg.SQLValueFunctionOp_SVFOP_CURRENT_DATE
 }
 
 // intervalUnits are the units of an interval literal MySQL's INTERVAL has, by Postgres's names.
