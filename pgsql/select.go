@@ -163,13 +163,13 @@ func (p *printer) emptyResult(s *pg.SelectStmt) (string, bool) {
 	if s.Op != pg.SetOperation_SETOP_NONE || len(s.GroupClause) > 0 || s.HavingClause != nil || !readsEmpty(s.FromClause) {
 		return "", false
 	}
-	plain := true
+	plain := true // no star, no aggregate of this SELECT's (a subquery's are its own)
 	for _, t := range s.TargetList {
 		walk(t, func(n *pg.Node) bool {
 			if fc := n.GetFuncCall(); (fc != nil && aggregates[funcName(fc)]) || n.GetAStar() != nil {
 				plain = false
 			}
-			return plain
+			return plain && n.GetSubLink() == nil
 		})
 	}
 	if !plain {
@@ -190,37 +190,34 @@ func (p *printer) emptyResult(s *pg.SelectStmt) (string, bool) {
 	return q.String(), true
 }
 
-// walk calls f on n and every node below it, depth first, while f returns true.
-func walk(n *pg.Node, f func(*pg.Node) bool) bool {
+// walk calls f on n and the nodes below it, depth first; it descends into a node's children
+// only when f returns true.
+func walk(n *pg.Node, f func(*pg.Node) bool) {
 	if !f(n) {
-		return false
+		return
 	}
-	ok := true
 	var visit func(m protoreflect.Message)
+	each := func(m protoreflect.Message) {
+		if node, isNode := m.Interface().(*pg.Node); isNode {
+			walk(node, f)
+		} else {
+			visit(m)
+		}
+	}
 	visit = func(m protoreflect.Message) {
 		m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
 			switch {
 			case fd.IsList() && fd.Message() != nil:
-				for i := 0; i < v.List().Len() && ok; i++ {
-					child := v.List().Get(i).Message()
-					if node, isNode := child.Interface().(*pg.Node); isNode {
-						ok = walk(node, f)
-					} else {
-						visit(child)
-					}
+				for i := 0; i < v.List().Len(); i++ {
+					each(v.List().Get(i).Message())
 				}
 			case fd.Message() != nil && !fd.IsMap():
-				if node, isNode := v.Message().Interface().(*pg.Node); isNode {
-					ok = walk(node, f)
-				} else {
-					visit(v.Message())
-				}
+				each(v.Message())
 			}
-			return ok
+			return true
 		})
 	}
 	visit(n.ProtoReflect())
-	return ok
 }
 
 func readsEmpty(from []*pg.Node) bool {

@@ -72,6 +72,8 @@ var translateCases = []struct{ in, want string }{
 	{"select s !~ 'x' is null, btrim(s, 'xy'), 'abcdef'::varchar(3) from t",
 		"SELECT ((NOT REGEXP_LIKE(`s`, 'x')) IS NULL) AS `?column?`, pg_trim(`s`, 'xy', 'both') AS `btrim`, LEFT(CAST('abcdef' AS CHAR), 3) AS `varchar` FROM `t`"},
 	{"select * from pg_trigger", "SELECT * FROM `pg_catalog`.`pg_trigger`"},
+	{"select count(*)::int from pg_trigger", "SELECT CAST(count(*) AS SIGNED) AS `count` FROM `pg_catalog`.`pg_trigger`"},
+	{"select tgname, (select string_agg(x, ',') from u) from pg_trigger", "SELECT NULL AS `tgname`, NULL AS `string_agg` FROM DUAL WHERE FALSE"},
 	{"select n from generate_series(5, 1, -2) n", "SELECT `n` AS `n` FROM (WITH RECURSIVE `series` (`n`) AS (SELECT 5 FROM DUAL WHERE 5 >= 1 UNION ALL SELECT `n` + -2 FROM `series` WHERE `n` + -2 >= 1) SELECT `n` AS `n` FROM `series`) AS `n`"},
 	{"select ts - interval '1 day 2 hours', date_trunc('hour', ts), extract(epoch from ts) from t",
 		"SELECT (`ts` - INTERVAL 1 DAY - INTERVAL 2 HOUR) AS `?column?`, CAST(DATE_FORMAT(`ts`, '%Y-%m-%d %H:00:00') AS DATETIME(6)) AS `date_trunc`, UNIX_TIMESTAMP(`ts`) AS `extract` FROM `t`"},
