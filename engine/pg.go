@@ -22,7 +22,6 @@ import (
 	"github.com/wasql/wasql/pgsql"
 	"github.com/wasql/wasql/proxy"
 	"github.com/wasql/wasql/sqlfuncs"
-	"github.com/wasql/wasql/udf"
 )
 
 // PGBackend is the embedded engine behind the Postgres wire (proxy.Backend). Statements are
@@ -96,9 +95,6 @@ func (s *pgSession) Execute(ctx context.Context, query string, params []any) (re
 		return nil, err
 	}
 	r = &pgResult{ctx: sctx, iter: iter, unlock: unlock, command: st.Command}
-	if r.command == "" {
-		r.command = verb(query)
-	}
 	if len(sch) > 0 && !isOK(sch) {
 		r.cols = columns(sch)
 		return r, nil
@@ -170,37 +166,37 @@ func (s *pgSession) parse(ctx context.Context, st *pgsql.Statement) (ast.Stateme
 	if err != nil {
 		return nil, err
 	}
-	exprs := list.(*ast.Select).SelectExprs
 	var table ast.TableName
 	switch x := stmt.(type) {
 	case *ast.Insert:
-		x.Returning, table = exprs, x.Table
+		table = x.Table
 	case *ast.Update:
-		x.Returning, table = exprs, x.TableExprs[0].(*ast.AliasedTableExpr).Expr.(ast.TableName)
+		table = x.TableExprs[0].(*ast.AliasedTableExpr).Expr.(ast.TableName)
 	}
-	var out ast.SelectExprs
-	for _, ex := range exprs {
+	sctx := s.context(ctx)
+	var exprs ast.SelectExprs
+	for _, ex := range list.(*ast.Select).SelectExprs {
 		if _, star := ex.(*ast.StarExpr); !star {
-			out = append(out, ex)
+			exprs = append(exprs, ex)
 			continue
 		}
-		db, err := s.e.Provider.Database(s.context(ctx), Database)
+		db, err := s.e.Provider.Database(sctx, Database)
 		if err != nil {
 			return nil, err
 		}
-		t, ok, err := db.GetTableInsensitive(s.context(ctx), table.Name.String())
+		t, ok, err := db.GetTableInsensitive(sctx, table.Name.String())
 		if err != nil || !ok {
 			return nil, fmt.Errorf("table not found: %s: %w", table.Name, err)
 		}
 		for _, c := range t.Schema() {
-			out = append(out, &ast.AliasedExpr{Expr: &ast.ColName{Name: ast.NewColIdent(c.Name)}, As: ast.NewColIdent(c.Name)})
+			exprs = append(exprs, &ast.AliasedExpr{Expr: &ast.ColName{Name: ast.NewColIdent(c.Name)}, As: ast.NewColIdent(c.Name)})
 		}
 	}
 	switch x := stmt.(type) {
 	case *ast.Insert:
-		x.Returning = out
+		x.Returning = exprs
 	case *ast.Update:
-		x.Returning = out
+		x.Returning = exprs
 	}
 	return stmt, nil
 }
@@ -245,7 +241,7 @@ func (s *pgSession) returning(ctx *sql.Context, q string, parsed ast.Statement, 
 // the engine's own DDL parser reads it in either dialect, $n parameters included.
 func translate(query string) (*pgsql.Statement, error) {
 	if v := verb(query); v == "CREATE FUNCTION" || v == "DROP FUNCTION" {
-		return &pgsql.Statement{SQL: query}, nil
+		return &pgsql.Statement{SQL: query, Command: v}, nil
 	}
 	return pgsql.Translate(query)
 }
@@ -306,7 +302,7 @@ func inferParams(n sql.Node, nparams int) []uint32 {
 			}
 			switch p := e.(type) {
 			case *sqlfuncs.Call:
-				set(bv.Name, udfOID(p.ArgTypes()[i]))
+				set(bv.Name, pgcatalog.UDFTypeOID(p.ArgTypes()[i]))
 			case *expression.Convert: // $1::bigint
 				set(bv.Name, pgcatalog.TypeOID(p.Type()))
 			case expression.BinaryExpression:
@@ -324,11 +320,6 @@ func inferParams(n sql.Node, nparams int) []uint32 {
 	return params
 }
 
-func udfOID(t udf.Type) uint32 {
-	return map[udf.Type]uint32{udf.Smallint: proxy.OIDInt2, udf.Integer: proxy.OIDInt4, udf.Bigint: proxy.OIDInt8,
-		udf.Real: proxy.OIDFloat4, udf.Double: proxy.OIDFloat8, udf.Boolean: proxy.OIDBool, udf.Text: proxy.OIDText,
-		udf.Bytea: proxy.OIDBytea, udf.JSON: proxy.OIDJSON, udf.Date: proxy.OIDDate, udf.Timestamp: proxy.OIDTimestamp}[t]
-}
 
 // Close implements the interface proxy.Session.
 func (s *pgSession) Close() error {

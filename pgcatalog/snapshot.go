@@ -355,10 +355,10 @@ func (s *snapshot) buildProcs() {
 	}
 	for _, ov := range s.src.Functions() {
 		def := ov.Def
-		p := &proc{name: def.Name, nsp: "public", result: udfTypeOID(ov.Result), strict: def.Strict,
+		p := &proc{name: def.Name, nsp: "public", result: UDFTypeOID(ov.Result), strict: def.Strict,
 			volatility: 'v', parallel: 'u', lang: oidLangWasm, cost: def.Cost, src: def.Export, bin: def.ModuleHash}
 		for _, a := range ov.Args {
-			p.args = append(p.args, udfTypeOID(a))
+			p.args = append(p.args, UDFTypeOID(a))
 		}
 		p.argNames = def.ArgNames
 		switch strings.ToUpper(def.Volatility) {

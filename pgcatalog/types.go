@@ -223,8 +223,8 @@ func TypeMod(t sql.Type) int32 {
 	return -1
 }
 
-// udfTypeOID maps a wasm function's argument or result type to its Postgres type.
-func udfTypeOID(t udf.Type) uint32 {
+// UDFTypeOID maps a wasm function's argument or result type to its Postgres type.
+func UDFTypeOID(t udf.Type) uint32 {
 	switch t {
 	case udf.Smallint:
 		return OIDInt2
