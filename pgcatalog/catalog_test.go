@@ -14,6 +14,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/analyzer"
 
 	"github.com/wasql/wasql/catalog"
+	"github.com/wasql/wasql/proxy"
 	"github.com/wasql/wasql/sqlfuncs"
 	"github.com/wasql/wasql/udf"
 )
@@ -531,11 +532,11 @@ func TestFormatType(t *testing.T) {
 		typmod int32
 		want   string
 	}{
-		{OIDInt8, -1, "bigint"}, {OIDInt4, -1, "integer"}, {OIDInt2, -1, "smallint"}, {OIDText, -1, "text"},
-		{OIDVarchar, 204, "character varying(200)"}, {OIDVarchar, -1, "character varying"},
-		{OIDTimestampTZ, -1, "timestamp with time zone"}, {OIDTimestamp, 3, "timestamp(3) without time zone"},
-		{OIDNumeric, 10<<16 | 2 + 4, "numeric(10,2)"}, {OIDNumeric, -1, "numeric"}, {OIDBool, -1, "boolean"},
-		{OIDFloat8, -1, "double precision"}, {OIDChar, -1, `"char"`}, {OIDBpchar, 5, "character(1)"},
+		{proxy.OIDInt8, -1, "bigint"}, {proxy.OIDInt4, -1, "integer"}, {proxy.OIDInt2, -1, "smallint"}, {proxy.OIDText, -1, "text"},
+		{proxy.OIDVarchar, 204, "character varying(200)"}, {proxy.OIDVarchar, -1, "character varying"},
+		{proxy.OIDTimestampTZ, -1, "timestamp with time zone"}, {proxy.OIDTimestamp, 3, "timestamp(3) without time zone"},
+		{proxy.OIDNumeric, 10<<16 | 2 + 4, "numeric(10,2)"}, {proxy.OIDNumeric, -1, "numeric"}, {proxy.OIDBool, -1, "boolean"},
+		{proxy.OIDFloat8, -1, "double precision"}, {OIDChar, -1, `"char"`}, {OIDBpchar, 5, "character(1)"},
 		{1007, -1, "integer[]"}, {1015, 24, "character varying(20)[]"}, {OIDOidVector, -1, "oidvector"},
 		{OIDUUID, -1, "uuid"}, {OIDJSONB, -1, "jsonb"}, {99999, -1, "???"},
 	} {

@@ -2,6 +2,7 @@ package pgcatalog
 
 import (
 	"fmt"
+	"github.com/wasql/wasql/proxy"
 	"sort"
 	"strconv"
 	"strings"
@@ -223,24 +224,24 @@ type numInfo struct{ precision, radix, scale, datetime any }
 // numeric_scale and datetime_precision of a type.
 func numericInfo(typ uint32, typmod int32) numInfo {
 	switch typ {
-	case OIDInt2:
+	case proxy.OIDInt2:
 		return numInfo{16, 2, 0, nil}
-	case OIDInt4:
+	case proxy.OIDInt4:
 		return numInfo{32, 2, 0, nil}
-	case OIDInt8:
+	case proxy.OIDInt8:
 		return numInfo{64, 2, 0, nil}
-	case OIDFloat4:
+	case proxy.OIDFloat4:
 		return numInfo{24, 2, nil, nil}
-	case OIDFloat8:
+	case proxy.OIDFloat8:
 		return numInfo{53, 2, nil, nil}
-	case OIDNumeric:
+	case proxy.OIDNumeric:
 		if typmod >= 4 {
 			return numInfo{int((typmod - 4) >> 16 & 0xffff), 10, int((typmod - 4) & 0xffff), nil}
 		}
 		return numInfo{nil, 10, nil, nil}
-	case OIDDate:
+	case proxy.OIDDate:
 		return numInfo{nil, nil, nil, 0}
-	case OIDTime, OIDTimestamp, OIDTimestampTZ, OIDInterval:
+	case OIDTime, proxy.OIDTimestamp, proxy.OIDTimestampTZ, OIDInterval:
 		if typmod >= 0 {
 			return numInfo{nil, nil, nil, int(typmod)}
 		}
@@ -250,7 +251,7 @@ func numericInfo(typ uint32, typmod int32) numInfo {
 }
 
 func charMaxLength(typ uint32, typmod int32) any {
-	if (typ == OIDVarchar || typ == OIDBpchar) && typmod >= 4 {
+	if (typ == proxy.OIDVarchar || typ == OIDBpchar) && typmod >= 4 {
 		return int(typmod - 4)
 	}
 	return nil
@@ -258,7 +259,7 @@ func charMaxLength(typ uint32, typmod int32) any {
 
 func charOctetLength(typ uint32, typmod int32) any {
 	switch typ {
-	case OIDVarchar, OIDBpchar, OIDText:
+	case proxy.OIDVarchar, OIDBpchar, proxy.OIDText:
 		if typmod >= 4 {
 			return int(typmod-4) * 4
 		}

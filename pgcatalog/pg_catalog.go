@@ -1,6 +1,7 @@
 package pgcatalog
 
 import (
+	"github.com/wasql/wasql/proxy"
 	"strconv"
 	"strings"
 )
@@ -339,7 +340,7 @@ func (t *pgType) storage() byte {
 	switch {
 	case t.len > 0:
 		return 'p'
-	case t.oid == OIDNumeric:
+	case t.oid == proxy.OIDNumeric:
 		return 'm'
 	}
 	return 'x'

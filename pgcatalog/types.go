@@ -8,35 +8,22 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/sqltypes"
 
+	"github.com/wasql/wasql/proxy"
 	"github.com/wasql/wasql/udf"
 )
 
-// Type OIDs of Postgres's built-in types (pg_type.oid), the same numbers in every Postgres.
+// Type OIDs of Postgres's built-in types (pg_type.oid), the same numbers in every Postgres,
+// beyond the types the wire serves (proxy.OIDBool, proxy.OIDInt8, ...).
 const (
-	OIDBool         uint32 = 16
-	OIDBytea        uint32 = 17
 	OIDChar         uint32 = 18
 	OIDName         uint32 = 19
-	OIDInt8         uint32 = 20
-	OIDInt2         uint32 = 21
 	OIDInt2Vector   uint32 = 22
-	OIDInt4         uint32 = 23
 	OIDRegproc      uint32 = 24
-	OIDText         uint32 = 25
 	OIDOid          uint32 = 26
 	OIDOidVector    uint32 = 30
-	OIDJSON         uint32 = 114
-	OIDFloat4       uint32 = 700
-	OIDFloat8       uint32 = 701
-	OIDUnknown      uint32 = 705
 	OIDBpchar       uint32 = 1042
-	OIDVarchar      uint32 = 1043
-	OIDDate         uint32 = 1082
 	OIDTime         uint32 = 1083
-	OIDTimestamp    uint32 = 1114
-	OIDTimestampTZ  uint32 = 1184
 	OIDInterval     uint32 = 1186
-	OIDNumeric      uint32 = 1700
 	OIDRegclass     uint32 = 2205
 	OIDRegtype      uint32 = 2206
 	OIDRecord       uint32 = 2249
@@ -85,30 +72,30 @@ func (t *pgType) align() string {
 // about, then one array type per base type (the same OIDs as Postgres's).
 var builtinTypes, typesByOID = func() ([]*pgType, map[uint32]*pgType) {
 	base := []*pgType{
-		{oid: OIDBool, name: "bool", sqlName: "boolean", len: 1, category: 'B', preferred: true, array: 1000, input: "boolin", inputOID: 1242},
-		{oid: OIDBytea, name: "bytea", len: -1, category: 'U', array: 1001, input: "byteain", inputOID: 1244},
+		{oid: proxy.OIDBool, name: "bool", sqlName: "boolean", len: 1, category: 'B', preferred: true, array: 1000, input: "boolin", inputOID: 1242},
+		{oid: proxy.OIDBytea, name: "bytea", len: -1, category: 'U', array: 1001, input: "byteain", inputOID: 1244},
 		{oid: OIDChar, name: "char", sqlName: `"char"`, len: 1, category: 'Z', array: 1002, input: "charin", inputOID: 1245},
 		{oid: OIDName, name: "name", len: 64, category: 'S', array: 1003, input: "namein", inputOID: 34, collation: OIDCollationC},
-		{oid: OIDInt8, name: "int8", sqlName: "bigint", len: 8, category: 'N', array: 1016, input: "int8in", inputOID: 460},
-		{oid: OIDInt2, name: "int2", sqlName: "smallint", len: 2, category: 'N', array: 1005, input: "int2in", inputOID: 38},
-		{oid: OIDInt2Vector, name: "int2vector", len: -1, category: 'A', elem: OIDInt2, array: 1006, input: "int2vectorin", inputOID: 40},
-		{oid: OIDInt4, name: "int4", sqlName: "integer", len: 4, category: 'N', array: 1007, input: "int4in", inputOID: 42},
+		{oid: proxy.OIDInt8, name: "int8", sqlName: "bigint", len: 8, category: 'N', array: 1016, input: "int8in", inputOID: 460},
+		{oid: proxy.OIDInt2, name: "int2", sqlName: "smallint", len: 2, category: 'N', array: 1005, input: "int2in", inputOID: 38},
+		{oid: OIDInt2Vector, name: "int2vector", len: -1, category: 'A', elem: proxy.OIDInt2, array: 1006, input: "int2vectorin", inputOID: 40},
+		{oid: proxy.OIDInt4, name: "int4", sqlName: "integer", len: 4, category: 'N', array: 1007, input: "int4in", inputOID: 42},
 		{oid: OIDRegproc, name: "regproc", len: 4, category: 'N', array: 1008, input: "regprocin", inputOID: 44},
-		{oid: OIDText, name: "text", len: -1, category: 'S', preferred: true, array: 1009, input: "textin", inputOID: 46, collation: OIDCollationDefault},
+		{oid: proxy.OIDText, name: "text", len: -1, category: 'S', preferred: true, array: 1009, input: "textin", inputOID: 46, collation: OIDCollationDefault},
 		{oid: OIDOid, name: "oid", len: 4, category: 'N', preferred: true, array: 1028, input: "oidin", inputOID: 1798},
 		{oid: OIDOidVector, name: "oidvector", len: -1, category: 'A', elem: OIDOid, array: 1013, input: "oidvectorin", inputOID: 54},
-		{oid: OIDJSON, name: "json", len: -1, category: 'U', array: 199, input: "json_in", inputOID: 321},
-		{oid: OIDFloat4, name: "float4", sqlName: "real", len: 4, category: 'N', array: 1021, input: "float4in", inputOID: 200},
-		{oid: OIDFloat8, name: "float8", sqlName: "double precision", len: 8, category: 'N', preferred: true, array: 1022, input: "float8in", inputOID: 214},
-		{oid: OIDUnknown, name: "unknown", len: -2, category: 'X', typtype: 'p', input: "unknownin", inputOID: 109},
+		{oid: proxy.OIDJSON, name: "json", len: -1, category: 'U', array: 199, input: "json_in", inputOID: 321},
+		{oid: proxy.OIDFloat4, name: "float4", sqlName: "real", len: 4, category: 'N', array: 1021, input: "float4in", inputOID: 200},
+		{oid: proxy.OIDFloat8, name: "float8", sqlName: "double precision", len: 8, category: 'N', preferred: true, array: 1022, input: "float8in", inputOID: 214},
+		{oid: proxy.OIDUnknown, name: "unknown", len: -2, category: 'X', typtype: 'p', input: "unknownin", inputOID: 109},
 		{oid: OIDBpchar, name: "bpchar", sqlName: "character", len: -1, category: 'S', array: 1014, input: "bpcharin", inputOID: 1044, collation: OIDCollationDefault},
-		{oid: OIDVarchar, name: "varchar", sqlName: "character varying", len: -1, category: 'S', array: 1015, input: "varcharin", inputOID: 1046, collation: OIDCollationDefault},
-		{oid: OIDDate, name: "date", len: 4, category: 'D', array: 1182, input: "date_in", inputOID: 1084},
+		{oid: proxy.OIDVarchar, name: "varchar", sqlName: "character varying", len: -1, category: 'S', array: 1015, input: "varcharin", inputOID: 1046, collation: OIDCollationDefault},
+		{oid: proxy.OIDDate, name: "date", len: 4, category: 'D', array: 1182, input: "date_in", inputOID: 1084},
 		{oid: OIDTime, name: "time", sqlName: "time without time zone", len: 8, category: 'D', array: 1183, input: "time_in", inputOID: 1143},
-		{oid: OIDTimestamp, name: "timestamp", sqlName: "timestamp without time zone", len: 8, category: 'D', array: 1115, input: "timestamp_in", inputOID: 1312},
-		{oid: OIDTimestampTZ, name: "timestamptz", sqlName: "timestamp with time zone", len: 8, category: 'D', preferred: true, array: 1185, input: "timestamptz_in", inputOID: 1150},
+		{oid: proxy.OIDTimestamp, name: "timestamp", sqlName: "timestamp without time zone", len: 8, category: 'D', array: 1115, input: "timestamp_in", inputOID: 1312},
+		{oid: proxy.OIDTimestampTZ, name: "timestamptz", sqlName: "timestamp with time zone", len: 8, category: 'D', preferred: true, array: 1185, input: "timestamptz_in", inputOID: 1150},
 		{oid: OIDInterval, name: "interval", len: 16, category: 'T', preferred: true, array: 1187, input: "interval_in", inputOID: 1160},
-		{oid: OIDNumeric, name: "numeric", len: -1, category: 'N', array: 1231, input: "numeric_in", inputOID: 1701},
+		{oid: proxy.OIDNumeric, name: "numeric", len: -1, category: 'N', array: 1231, input: "numeric_in", inputOID: 1701},
 		{oid: OIDRegclass, name: "regclass", len: 4, category: 'N', array: 2210, input: "regclassin", inputOID: 2218},
 		{oid: OIDRegtype, name: "regtype", len: 4, category: 'N', array: 2211, input: "regtypein", inputOID: 2220},
 		{oid: OIDRecord, name: "record", len: -1, category: 'P', typtype: 'p', array: 2287, input: "record_in", inputOID: 2290},
@@ -166,9 +153,9 @@ func typeByName(name string) *pgType {
 }
 
 var typeAliases = map[string]uint32{
-	"int": OIDInt4, "boolean": OIDBool, "character varying": OIDVarchar, "char": OIDBpchar,
-	"character": OIDBpchar, "timestamp": OIDTimestamp, "timestamptz": OIDTimestampTZ, "time": OIDTime,
-	"decimal": OIDNumeric, "float": OIDFloat8, `"char"`: OIDChar, "double": OIDFloat8,
+	"int": proxy.OIDInt4, "boolean": proxy.OIDBool, "character varying": proxy.OIDVarchar, "char": OIDBpchar,
+	"character": OIDBpchar, "timestamp": proxy.OIDTimestamp, "timestamptz": proxy.OIDTimestampTZ, "time": OIDTime,
+	"decimal": proxy.OIDNumeric, "float": proxy.OIDFloat8, `"char"`: OIDChar, "double": proxy.OIDFloat8,
 }
 
 // TypeOID maps a go-mysql-server type to the Postgres type a client should see: in result
@@ -177,33 +164,33 @@ var typeAliases = map[string]uint32{
 func TypeOID(t sql.Type) uint32 {
 	switch {
 	case t == types.Boolean:
-		return OIDBool
+		return proxy.OIDBool
 	case t == types.Int8 || t == types.Int16 || t == types.Uint8:
-		return OIDInt2
+		return proxy.OIDInt2
 	case t == types.Int24 || t == types.Int32 || t == types.Uint16 || t == types.Uint24:
-		return OIDInt4
+		return proxy.OIDInt4
 	case types.IsInteger(t):
-		return OIDInt8
+		return proxy.OIDInt8
 	case t == types.Float32:
-		return OIDFloat4
+		return proxy.OIDFloat4
 	case types.IsFloat(t):
-		return OIDFloat8
+		return proxy.OIDFloat8
 	case types.IsDecimal(t):
-		return OIDNumeric
+		return proxy.OIDNumeric
 	case types.IsJSON(t):
-		return OIDJSON
+		return proxy.OIDJSON
 	case types.IsBinaryType(t) || types.IsBlobType(t):
-		return OIDBytea
+		return proxy.OIDBytea
 	case types.IsDateType(t):
-		return OIDDate
+		return proxy.OIDDate
 	case types.IsTime(t):
-		return OIDTimestamp
+		return proxy.OIDTimestamp
 	case t != nil && t.Type() == sqltypes.VarChar:
-		return OIDVarchar
+		return proxy.OIDVarchar
 	case t != nil && t.Type() == sqltypes.Char:
 		return OIDBpchar
 	}
-	return OIDText
+	return proxy.OIDText
 }
 
 // TypeMod is the type modifier Postgres keeps with a column of type t (pg_attribute.atttypmod):
@@ -211,11 +198,11 @@ func TypeOID(t sql.Type) uint32 {
 // otherwise.
 func TypeMod(t sql.Type) int32 {
 	switch TypeOID(t) {
-	case OIDVarchar, OIDBpchar:
+	case proxy.OIDVarchar, OIDBpchar:
 		if st, ok := t.(sql.StringType); ok && st.Length() > 0 {
 			return int32(st.Length()) + 4
 		}
-	case OIDNumeric:
+	case proxy.OIDNumeric:
 		if dt, ok := t.(sql.DecimalType); ok {
 			return int32(dt.Precision())<<16 | int32(dt.Scale()) + 4
 		}
@@ -227,27 +214,27 @@ func TypeMod(t sql.Type) int32 {
 func UDFTypeOID(t udf.Type) uint32 {
 	switch t {
 	case udf.Smallint:
-		return OIDInt2
+		return proxy.OIDInt2
 	case udf.Integer:
-		return OIDInt4
+		return proxy.OIDInt4
 	case udf.Bigint:
-		return OIDInt8
+		return proxy.OIDInt8
 	case udf.Real:
-		return OIDFloat4
+		return proxy.OIDFloat4
 	case udf.Double:
-		return OIDFloat8
+		return proxy.OIDFloat8
 	case udf.Boolean:
-		return OIDBool
+		return proxy.OIDBool
 	case udf.Bytea:
-		return OIDBytea
+		return proxy.OIDBytea
 	case udf.JSON:
-		return OIDJSON
+		return proxy.OIDJSON
 	case udf.Date:
-		return OIDDate
+		return proxy.OIDDate
 	case udf.Timestamp:
-		return OIDTimestamp
+		return proxy.OIDTimestamp
 	}
-	return OIDText
+	return proxy.OIDText
 }
 
 // formatType is format_type(oid, typmod): the SQL name of a type with its modifier, "???" for an
@@ -261,7 +248,7 @@ func formatType(oid uint32, typmod int32) string {
 		return formatType(t.elem, typmod) + "[]"
 	}
 	switch oid {
-	case OIDVarchar:
+	case proxy.OIDVarchar:
 		if typmod >= 4 {
 			return fmt.Sprintf("character varying(%d)", typmod-4)
 		}
@@ -270,11 +257,11 @@ func formatType(oid uint32, typmod int32) string {
 			return fmt.Sprintf("character(%d)", typmod-4)
 		}
 		return "bpchar"
-	case OIDNumeric:
+	case proxy.OIDNumeric:
 		if typmod >= 4 {
 			return fmt.Sprintf("numeric(%d,%d)", (typmod-4)>>16&0xffff, (typmod-4)&0xffff)
 		}
-	case OIDTimestamp, OIDTimestampTZ, OIDTime:
+	case proxy.OIDTimestamp, proxy.OIDTimestampTZ, OIDTime:
 		if typmod >= 0 {
 			base, zone, _ := strings.Cut(t.sqlName, " ")
 			return fmt.Sprintf("%s(%d) %s", base, typmod, zone)

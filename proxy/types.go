@@ -9,23 +9,23 @@ import (
 	"time"
 )
 
-// Type OIDs of the types wasql serves (pg_type.oid).
+// Type OIDs of the types wasql serves (pg_type.oid); pgcatalog lists the other built-in types.
 const (
-	OIDBool        = 16
-	OIDBytea       = 17
-	OIDInt8        = 20
-	OIDInt2        = 21
-	OIDInt4        = 23
-	OIDText        = 25
-	OIDJSON        = 114
-	OIDFloat4      = 700
-	OIDFloat8      = 701
-	OIDUnknown     = 705
-	OIDVarchar     = 1043
-	OIDDate        = 1082
-	OIDTimestamp   = 1114
-	OIDTimestampTZ = 1184
-	OIDNumeric     = 1700
+	OIDBool        uint32 = 16
+	OIDBytea       uint32 = 17
+	OIDInt8        uint32 = 20
+	OIDInt2        uint32 = 21
+	OIDInt4        uint32 = 23
+	OIDText        uint32 = 25
+	OIDJSON        uint32 = 114
+	OIDFloat4      uint32 = 700
+	OIDFloat8      uint32 = 701
+	OIDUnknown     uint32 = 705
+	OIDVarchar     uint32 = 1043
+	OIDDate        uint32 = 1082
+	OIDTimestamp   uint32 = 1114
+	OIDTimestampTZ uint32 = 1184
+	OIDNumeric     uint32 = 1700
 )
 
 // TypeSize is pg_type.typlen.
