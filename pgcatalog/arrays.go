@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wasql/wasql/proxy"
 )
 
 // Arrays are carried as their Postgres text form: '{a,b,"c d",NULL}' (lower bound 1, or as
@@ -141,7 +143,7 @@ func textOf(v any) string {
 	case time.Time:
 		return x.Format("2006-01-02 15:04:05.999999")
 	}
-	if n, ok := toInt64(v); ok {
+	if n, ok := proxy.Int64(v); ok {
 		return strconv.FormatInt(n, 10)
 	}
 	if s, ok := v.(fmt.Stringer); ok { // decimal.Decimal

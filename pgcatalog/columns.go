@@ -6,6 +6,8 @@ import (
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/types"
+
+	"github.com/wasql/wasql/proxy"
 )
 
 // column is one column of a catalog table: its Postgres type (what pg_attribute shows) and the
@@ -84,7 +86,7 @@ func (k colKind) value(v any) (any, bool) {
 	case kFloat4, kFloat8:
 		f, ok := v.(float64)
 		if !ok {
-			n, isInt := toInt64(v)
+			n, isInt := proxy.Int64(v)
 			if !isInt {
 				break
 			}
@@ -95,7 +97,7 @@ func (k colKind) value(v any) (any, bool) {
 		}
 		return f, true
 	default:
-		n, ok := toInt64(v)
+		n, ok := proxy.Int64(v)
 		if !ok {
 			break
 		}
@@ -179,32 +181,6 @@ func instantiate(c *Catalog, db string, defs []*table) []*table {
 		out[i] = &t
 	}
 	return out
-}
-
-func toInt64(v any) (int64, bool) {
-	switch x := v.(type) {
-	case int:
-		return int64(x), true
-	case int8:
-		return int64(x), true
-	case int16:
-		return int64(x), true
-	case int32:
-		return int64(x), true
-	case int64:
-		return x, true
-	case uint8:
-		return int64(x), true
-	case uint16:
-		return int64(x), true
-	case uint32:
-		return int64(x), true
-	case uint64:
-		return int64(x), true
-	case uint:
-		return int64(x), true
-	}
-	return 0, false
 }
 
 func empty(*snapshot) []row { return nil }

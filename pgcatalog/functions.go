@@ -7,6 +7,8 @@ import (
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/types"
+
+	"github.com/wasql/wasql/proxy"
 )
 
 // Function returns the catalog function name (case-insensitive), for the engine's function
@@ -471,7 +473,7 @@ func toOID(v any) (uint32, error) {
 }
 
 func toInt(v any) (int64, error) {
-	if n, ok := toInt64(v); ok {
+	if n, ok := proxy.Int64(v); ok {
 		return n, nil
 	}
 	switch x := v.(type) {

@@ -149,13 +149,21 @@ func encodeBinary(v any, oid uint32) ([]byte, error) {
 	return encode(v, oid, 0)
 }
 
+// asInt reads a boolean as 0 or 1 and an integer as itself.
 func asInt(v any) (int64, bool) {
-	switch x := v.(type) {
-	case bool:
-		if x {
+	if b, ok := v.(bool); ok {
+		if b {
 			return 1, true
 		}
 		return 0, true
+	}
+	return Int64(v)
+}
+
+// Int64 reads an integer of any Go width, as go-mysql-server's rows carry them; ok is false
+// for anything else.
+func Int64(v any) (int64, bool) {
+	switch x := v.(type) {
 	case int8:
 		return int64(x), true
 	case int16:
@@ -173,6 +181,8 @@ func asInt(v any) (int64, bool) {
 	case uint32:
 		return int64(x), true
 	case uint64:
+		return int64(x), true
+	case uint:
 		return int64(x), true
 	}
 	return 0, false
