@@ -2,12 +2,13 @@ package pgcatalog
 
 import (
 	"fmt"
-	"github.com/wasql/wasql/proxy"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
+
+	"github.com/wasql/wasql/proxy"
 )
 
 func infoSchemaTables(c *Catalog) []*table {

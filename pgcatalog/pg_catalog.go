@@ -1,9 +1,10 @@
 package pgcatalog
 
 import (
-	"github.com/wasql/wasql/proxy"
 	"strconv"
 	"strings"
+
+	"github.com/wasql/wasql/proxy"
 )
 
 func catalogTables(c *Catalog) []*table { return instantiate(c, CatalogDatabase, catalogTableDefs) }
