@@ -155,24 +155,6 @@ func (c *conn) describe(st *prepared, formats []int16) error {
 	return nil
 }
 
-// RewriteParams replaces the $n placeholders of q (outside quotes and comments) with ? for
-// go-mysql-server, whose bindings are named v1, v2, ... in order of appearance; order maps each
-// ? to its parameter number.
-func RewriteParams(q string) (rewritten string, order []int) {
-	var b []byte
-	last := 0
-	forEachParam(q, func(start, end, n int) {
-		b = append(b, q[last:start]...)
-		b = append(b, '?')
-		order = append(order, n)
-		last = end
-	})
-	if order == nil {
-		return q, nil
-	}
-	return string(append(b, q[last:]...)), order
-}
-
 // countParams returns the highest $n in q outside quotes.
 func countParams(q string) int {
 	n := 0
