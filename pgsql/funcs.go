@@ -299,6 +299,14 @@ func regOutput(n *pg.Node) (string, bool) {
 	return f + "out", true
 }
 
+// integerTypes are Postgres's integer types by the names a cast may use: their width and the
+// name Postgres's errors give them.
+var integerTypes = map[string]struct {
+	bits int
+	name string
+}{"int2": {16, "smallint"}, "smallint": {16, "smallint"}, "int4": {32, "integer"}, "int": {32, "integer"},
+	"integer": {32, "integer"}, "int8": {64, "bigint"}, "bigint": {64, "bigint"}}
+
 var isoDate = regexp.MustCompile(`^\s*\d{4}-\d{2}-\d{2}\s*$`)
 
 // validLiteral checks a string literal cast to a number or date the way Postgres reads it:
@@ -306,16 +314,11 @@ var isoDate = regexp.MustCompile(`^\s*\d{4}-\d{2}-\d{2}\s*$`)
 func (p *printer) validLiteral(s, t string) bool {
 	var err error
 	name := t
+	if it, ok := integerTypes[t]; ok {
+		_, err = strconv.ParseInt(strings.TrimSpace(s), 10, it.bits)
+		name = it.name
+	}
 	switch t {
-	case "int2", "smallint":
-		_, err = strconv.ParseInt(strings.TrimSpace(s), 10, 16)
-		name = "smallint"
-	case "int4", "int", "integer":
-		_, err = strconv.ParseInt(strings.TrimSpace(s), 10, 32)
-		name = "integer"
-	case "int8", "bigint":
-		_, err = strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-		name = "bigint"
 	case "float4", "real", "float8", "numeric", "decimal":
 		_, err = strconv.ParseFloat(strings.TrimSpace(s), 64)
 	case "date":
@@ -344,21 +347,18 @@ func (p *printer) inRange(arg *pg.Node, t string) bool {
 	if c == nil || (c.GetIval() == nil && c.GetFval() == nil) {
 		return true
 	}
-	bits, name := map[string]int{"int2": 16, "smallint": 16, "int4": 32, "int": 32, "integer": 32}[t], "smallint"
-	if bits == 0 {
+	it, ok := integerTypes[t]
+	if !ok || it.bits == 64 { // bigint constants are not checked
 		return true
-	}
-	if bits == 32 {
-		name = "integer"
 	}
 	text := strconv.Itoa(int(c.GetIval().GetIval()))
 	if c.GetFval() != nil {
 		text = c.GetFval().Fval
 	}
 	f, err := strconv.ParseFloat(text, 64)
-	limit := float64(int64(1) << (bits - 1))
+	limit := float64(int64(1) << (it.bits - 1))
 	if err == nil && (math.Round(f) < -limit || math.Round(f) > limit-1) {
-		p.fail(&Error{Code: "22003", Msg: name + " out of range"})
+		p.fail(&Error{Code: "22003", Msg: it.name + " out of range"})
 		return false
 	}
 	return true

@@ -15,8 +15,7 @@ func (p *printer) selectStmt(s *pg.SelectStmt, top bool) {
 		p.with(s.WithClause)
 	}
 	var targets []*pg.Node // what ORDER BY's column numbers and names refer to
-	if empty, ok := p.emptyResult(s); ok {
-		p.WriteString(empty)
+	if p.emptyResult(s) {
 		return
 	}
 	if s.Op != pg.SetOperation_SETOP_NONE {
@@ -157,11 +156,12 @@ var emptyCatalog = map[string]bool{"pg_policy": true, "pg_statistic_ext": true, 
 
 // emptyResult recognises a SELECT that reads an always-empty catalog relation through inner
 // joins and has no star and no aggregate: its result is empty, so it becomes a SELECT of NULLs
-// with no row. Client tools' catalog queries do this (psql's \d asks for policies, triggers and
-// publications) with constructs the engine lacks (arrays, set-returning functions).
-func (p *printer) emptyResult(s *pg.SelectStmt) (string, bool) {
+// with no row, printed here. Client tools' catalog queries do this (psql's \d asks for
+// policies, triggers and publications) with constructs the engine lacks (arrays, set-returning
+// functions).
+func (p *printer) emptyResult(s *pg.SelectStmt) bool {
 	if s.Op != pg.SetOperation_SETOP_NONE || len(s.GroupClause) > 0 || s.HavingClause != nil || !readsEmpty(s.FromClause) {
-		return "", false
+		return false
 	}
 	plain := true // no star, no aggregate of this SELECT's (a subquery's are its own)
 	for _, t := range s.TargetList {
@@ -173,21 +173,15 @@ func (p *printer) emptyResult(s *pg.SelectStmt) (string, bool) {
 		})
 	}
 	if !plain {
-		return "", false
+		return false
 	}
-	q := &printer{}
-	q.WriteString("SELECT ")
-	list(q, s.TargetList, func(n *pg.Node) {
-		t := n.GetResTarget()
-		name := t.Name
-		if name == "" {
-			name = columnName(t.Val)
-		}
-		q.WriteString("NULL AS ")
-		q.ident(name)
+	p.WriteString("SELECT ")
+	list(p, s.TargetList, func(n *pg.Node) {
+		p.WriteString("NULL AS ")
+		p.ident(outputName(n.GetResTarget()))
 	})
-	q.WriteString(" FROM DUAL WHERE FALSE")
-	return q.String(), true
+	p.WriteString(" FROM DUAL WHERE FALSE")
+	return true
 }
 
 // walk calls f on n and the nodes below it, depth first; it descends into a node's children
@@ -263,13 +257,21 @@ func (p *printer) target(t *pg.ResTarget, top bool) {
 		p.expr(t.Val)
 	}
 	name := t.Name
-	if name == "" && top {
-		name = columnName(t.Val)
+	if top {
+		name = outputName(t)
 	}
 	if name != "" {
 		p.WriteString(" AS ")
 		p.ident(name)
 	}
+}
+
+// outputName is the name of a result column: its alias, or the name Postgres gives it.
+func outputName(t *pg.ResTarget) string {
+	if t.Name != "" {
+		return t.Name
+	}
+	return columnName(t.Val)
 }
 
 // columnName is the name Postgres gives an unnamed result column (FigureColname).
