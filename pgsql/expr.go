@@ -199,12 +199,8 @@ func (p *printer) aExpr(a *pg.A_Expr) {
 func (p *printer) operator(op string, l, r *pg.Node) {
 	if l == nil { // prefix
 		switch op {
-		case "-", "+":
+		case "-", "+", "~":
 			p.WriteString("(" + op)
-			p.expr(r)
-			p.WriteString(")")
-		case "~":
-			p.WriteString("(~")
 			p.expr(r)
 			p.WriteString(")")
 		case "@":
@@ -253,23 +249,18 @@ func (p *printer) operator(op string, l, r *pg.Node) {
 			p.WriteString(")")
 			return
 		}
-	}
-	if (op == "+" || op == "-") && isDate(l) { // date ± integer is days; date - date is a number of days
-		switch {
-		case op == "-" && isDate(r):
-			p.call("DATEDIFF", []*pg.Node{l, r})
-		case op == "+":
-			p.WriteString("DATE_ADD(")
-		default:
-			p.WriteString("DATE_SUB(")
-		}
-		if !(op == "-" && isDate(r)) {
+		if isDate(l) { // date ± integer counts days; date - date is a number of days
+			if op == "-" && isDate(r) {
+				p.call("DATEDIFF", []*pg.Node{l, r})
+				return
+			}
+			p.WriteString(map[string]string{"+": "DATE_ADD(", "-": "DATE_SUB("}[op])
 			p.expr(l)
 			p.WriteString(", INTERVAL ")
 			p.expr(r)
 			p.WriteString(" DAY)")
+			return
 		}
-		return
 	}
 	m, ok := operators[op]
 	if !ok {
