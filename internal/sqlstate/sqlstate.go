@@ -31,3 +31,16 @@ func Of(err error) string {
 	}
 	return InternalError
 }
+
+// Hinter is implemented by errors that carry a hint for the user (how to fix or raise a limit);
+// the Postgres wire sends it as the ErrorResponse's Hint field.
+type Hinter interface{ SQLHint() string }
+
+// Hint returns the hint of the first error in err's chain that carries one, or "".
+func Hint(err error) string {
+	var h Hinter
+	if errors.As(err, &h) {
+		return h.SQLHint()
+	}
+	return ""
+}
