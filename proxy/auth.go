@@ -30,14 +30,38 @@ func NewVerifier(password string) (Verifier, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return Verifier{}, err
 	}
-	const iterations = 4096
-	salted, err := pbkdf2.Key(sha256.New, password, salt, iterations, 32)
+	salted, err := pbkdf2.Key(sha256.New, password, salt, scramIterations, 32)
 	if err != nil {
 		return Verifier{}, err
 	}
 	clientKey := hmacSHA256(salted, "Client Key")
 	stored := sha256.Sum256(clientKey)
-	return Verifier{Salt: salt, Iterations: iterations, StoredKey: stored[:], ServerKey: hmacSHA256(salted, "Server Key")}, nil
+	return Verifier{Salt: salt, Iterations: scramIterations, StoredKey: stored[:], ServerKey: hmacSHA256(salted, "Server Key")}, nil
+}
+
+// scramIterations is the PBKDF2 iteration count of NewVerifier's verifiers, and of the ones
+// made up for unknown users.
+const scramIterations = 4096
+
+// decoy is the verifier an unknown user is challenged with: salt and keys are HMACs of the name
+// under the server's secret, so an unknown user sees the same salt at every attempt (as a known
+// user does), and checking its proof costs what checking a known user's does (no PBKDF2 at
+// login for either: verifiers are derived once, at start). No proof matches it.
+func (s *Server) decoy(user string) Verifier {
+	mac := func(label string) []byte {
+		h := hmac.New(sha256.New, s.secret)
+		h.Write([]byte(label))
+		h.Write([]byte{0})
+		h.Write([]byte(user))
+		return h.Sum(nil)
+	}
+	return Verifier{Salt: mac("salt")[:16], Iterations: scramIterations, StoredKey: mac("stored key"), ServerKey: mac("server key")}
+}
+
+func randomBytes() []byte {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return b
 }
 
 func hmacSHA256(key []byte, msg string) []byte {

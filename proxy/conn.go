@@ -2,14 +2,15 @@ package proxy
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
+	"runtime/debug"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
 )
@@ -17,13 +18,16 @@ import (
 // conn is one client connection: the protocol state machine (startup.go, simple_query.go,
 // extended_query.go).
 type conn struct {
-	srv    *Server
-	nc     net.Conn
-	be     *pgproto3.Backend
-	pid    uint32
-	secret uint32
-	user   string
-	sess   Session
+	srv     *Server
+	raw     net.Conn // as accepted
+	nc      net.Conn // raw, or the TLS connection over it
+	be      *pgproto3.Backend
+	pid     uint32
+	secret  uint32
+	user    string
+	sess    Session
+	refused bool // over MaxConnections: answered 53300 at its StartupMessage
+	started bool // authenticated (guarded by srv.mu)
 
 	txStatus byte              // 'I' idle, 'T' in a transaction block, 'E' in a failed one
 	settings map[string]string // SET/SHOW values, by lower-case name
@@ -32,11 +36,10 @@ type conn struct {
 	portals map[string]*portal
 
 	mu      sync.Mutex
-	running context.CancelFunc // cancels the statement in progress
+	running context.CancelCauseFunc // cancels the statement in progress
 }
 
 func (c *conn) close() {
-	c.srv.unregister(c)
 	if c.sess != nil {
 		c.sess.Close()
 	}
@@ -45,13 +48,11 @@ func (c *conn) close() {
 
 // run handles the connection from startup to Terminate.
 func (c *conn) run() error {
-	c.be = pgproto3.NewBackend(c.nc, c.nc)
-	c.be.SetMaxBodyLen(c.srv.cfg.MaxMessageBytes)
 	ok, err := c.startup()
 	if err != nil || !ok {
 		return err
 	}
-	c.srv.register(c)
+	c.srv.authenticated(c)
 	c.txStatus = 'I'
 	c.stmts, c.portals = map[string]*prepared{}, map[string]*portal{}
 	c.ready()
@@ -81,14 +82,13 @@ func (c *conn) run() error {
 		}
 		switch m := msg.(type) {
 		case *pgproto3.Query:
-			c.simpleQuery(m.String)
+			if err := c.guard(func() error { c.simpleQuery(m.String); return nil }); err != nil {
+				c.fail(err)
+			}
 			c.ready()
 		case *pgproto3.Parse, *pgproto3.Bind, *pgproto3.Describe, *pgproto3.Execute, *pgproto3.Close:
-			if err := c.extended(msg); err != nil {
-				c.sendError(err)
-				if c.txStatus == 'T' {
-					c.txStatus = 'E'
-				}
+			if err := c.guard(func() error { return c.extended(msg) }); err != nil {
+				c.fail(err)
 				skipToSync = true
 			}
 		case *pgproto3.Sync:
@@ -103,12 +103,49 @@ func (c *conn) run() error {
 	}
 }
 
+// fail reports a statement's error; a transaction block it ran in is failed.
+func (c *conn) fail(err error) {
+	c.sendError(err)
+	if c.txStatus == 'T' {
+		c.txStatus = 'E'
+	}
+}
+
+// guard runs one message's handler; a panic in it (the proxy's or a backend's) becomes the
+// message's XX000 error, logged with its stack, and the connection goes on.
+func (c *conn) guard(f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = panicError(c.pid, r)
+		}
+	}()
+	return f()
+}
+
+// panicError logs a recovered panic with its stack and returns the client's XX000 error.
+func panicError(pid uint32, r any) error {
+	log.Printf("wasql: postgres connection %d: panic: %v\n%s", pid, r, debug.Stack())
+	return sqlError("XX000", fmt.Sprintf("internal error: %v", r))
+}
+
 func (c *conn) ready() { c.be.Send(&pgproto3.ReadyForQuery{TxStatus: c.txStatus}) }
 
-// statementContext returns the context of one statement, which CancelRequest cancels. It
-// carries the session's settings (Setting).
+var (
+	errUserCancel       = &pgError{code: "57014", msg: "canceling statement due to user request"}
+	errStatementTimeout = &pgError{code: "57014", msg: "canceling statement due to statement timeout"}
+	errShutdown         = &pgError{code: "57P01", msg: "terminating connection due to administrator command"}
+)
+
+// statementContext returns the context of one statement, which CancelRequest cancels, Close
+// cancels, and statement_timeout bounds. It carries the session's settings (Setting).
 func (c *conn) statementContext() (context.Context, func()) {
-	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), settingsKey{}, c.settings))
+	ctx, cancel := context.WithCancelCause(context.WithValue(c.srv.ctx, settingsKey{}, c.settings))
+	stopTimer := func() bool { return false }
+	if ms, err := parseMillis(c.settings["statement_timeout"]); err == nil && ms > 0 {
+		var cancelTimer context.CancelFunc
+		ctx, cancelTimer = context.WithTimeoutCause(ctx, time.Duration(ms)*time.Millisecond, errStatementTimeout)
+		stopTimer = func() bool { cancelTimer(); return true }
+	}
 	c.mu.Lock()
 	c.running = cancel
 	c.mu.Unlock()
@@ -116,107 +153,27 @@ func (c *conn) statementContext() (context.Context, func()) {
 		c.mu.Lock()
 		c.running = nil
 		c.mu.Unlock()
-		cancel()
+		stopTimer()
+		cancel(nil)
 	}
+}
+
+// interrupted returns the reason a statement's error is reported with: when its context ended
+// (CancelRequest, statement_timeout, Close), that cause whatever error the backend returned
+// (a lock wait's "context canceled", a guest's trap).
+func interrupted(ctx context.Context, err error) error {
+	if err == nil || ctx.Err() == nil {
+		return err
+	}
+	return context.Cause(ctx)
 }
 
 func (c *conn) cancelRunning() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.running != nil {
-		c.running()
+		c.running(errUserCancel)
 	}
-}
-
-// startup negotiates TLS, authenticates and sends the session parameters. It returns false
-// (and no error) for connections that end after startup: cancel requests, refused GSSAPI.
-func (c *conn) startup() (bool, error) {
-	for {
-		msg, err := c.be.ReceiveStartupMessage()
-		if err != nil {
-			return false, errClientGone
-		}
-		switch m := msg.(type) {
-		case *pgproto3.SSLRequest:
-			if c.srv.cfg.TLS == nil {
-				if _, err := c.nc.Write([]byte{'N'}); err != nil {
-					return false, errClientGone
-				}
-				continue
-			}
-			if _, err := c.nc.Write([]byte{'S'}); err != nil {
-				return false, errClientGone
-			}
-			tc := tls.Server(c.nc, c.srv.cfg.TLS)
-			if err := tc.Handshake(); err != nil {
-				return false, fmt.Errorf("TLS handshake: %w", err)
-			}
-			c.nc = tc
-			c.be = pgproto3.NewBackend(tc, tc)
-			c.be.SetMaxBodyLen(c.srv.cfg.MaxMessageBytes)
-		case *pgproto3.GSSEncRequest:
-			if _, err := c.nc.Write([]byte{'N'}); err != nil {
-				return false, errClientGone
-			}
-		case *pgproto3.CancelRequest:
-			c.srv.cancel(m.ProcessID, m.SecretKey)
-			return false, nil
-		case *pgproto3.StartupMessage:
-			return c.authenticate(m)
-		default:
-			return false, fmt.Errorf("%w: unexpected startup message %T", errProtocol, msg)
-		}
-	}
-}
-
-func (c *conn) authenticate(m *pgproto3.StartupMessage) (bool, error) {
-	user, db := m.Parameters["user"], m.Parameters["database"]
-	if db == "" {
-		db = user
-	}
-	fatal := func(code, msg string) (bool, error) {
-		c.be.Send(&pgproto3.ErrorResponse{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: code, Message: msg})
-		c.be.Flush()
-		return false, nil
-	}
-	if len(c.srv.cfg.Users) == 0 {
-		if !isLoopback(c.nc.RemoteAddr()) {
-			return fatal("28000", "no users are configured: only loopback connections are trusted")
-		}
-	} else {
-		v, ok := c.srv.cfg.Users[user]
-		if !ok {
-			v, _ = NewVerifier(string(randomBytes())) // same exchange for unknown users
-		}
-		if err := scram(c.be, v); err != nil {
-			if errors.Is(err, errAuthFailed) || !ok {
-				return fatal("28P01", fmt.Sprintf("password authentication failed for user %q", user))
-			}
-			return false, err
-		}
-	}
-	c.be.Send(&pgproto3.AuthenticationOk{})
-	sess, err := c.srv.backend.Open(context.Background(), user, db, c.pid)
-	if err != nil {
-		e := toErrorResponse(err)
-		return fatal(e.Code, e.Message)
-	}
-	c.sess, c.user = sess, user
-	c.secret = newSecret()
-	c.settings = defaultSettings(c.srv.cfg.ServerVersion, user, m.Parameters["application_name"])
-	for name := range reported {
-		c.report(name)
-	}
-	c.be.Send(&pgproto3.BackendKeyData{ProcessID: c.pid, SecretKey: beUint32(c.secret)})
-	return true, nil
-}
-
-func beUint32(v uint32) []byte { return []byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)} }
-
-func randomBytes() []byte {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return b
 }
 
 // txControl reports how a statement changes the transaction status.

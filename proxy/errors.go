@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"errors"
 	"regexp"
 	"strings"
@@ -10,13 +11,15 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/wasql/wasql/internal/sqlstate"
+	"github.com/wasql/wasql/internal/wiretext"
 )
 
-// pgError is an error that already knows its SQLSTATE.
-type pgError struct{ code, msg string }
+// pgError is an error that already knows its SQLSTATE (and maybe a hint).
+type pgError struct{ code, msg, hint string }
 
 func (e *pgError) Error() string    { return e.msg }
 func (e *pgError) SQLState() string { return e.code }
+func (e *pgError) SQLHint() string  { return e.hint }
 
 func sqlError(code, msg string) error { return &pgError{code: code, msg: msg} }
 
@@ -42,8 +45,12 @@ var (
 )
 
 // toErrorResponse is the one place where errors become ErrorResponse: the SQLSTATE the error
-// carries, else one derived from the engine's error kinds. A client-caused error is never XX000.
+// carries (XX000 included), else one derived from the engine's error kinds; a context's end
+// anywhere in the chain is 57014, as PostgreSQL reports a cancel or a statement timeout. A
+// client-caused error is never XX000. Every text field is sanitized (sanitize).
 func toErrorResponse(err error) *pgproto3.ErrorResponse {
+	var carrier sqlstate.Carrier
+	carried := errors.As(err, &carrier)
 	code := sqlstate.Of(err)
 	msg := err.Error()
 	var me *mysql.SQLError
@@ -54,9 +61,16 @@ func toErrorResponse(err error) *pgproto3.ErrorResponse {
 		} else {
 			code = fromMySQL(me.Num, msg)
 		}
-	}
-	if code == sqlstate.InternalError {
+	} else if !carried {
 		code = fromEngine(err)
+	}
+	if !strings.HasPrefix(code, "57") { // a cancel that says why keeps its words
+		switch {
+		case errors.Is(err, context.DeadlineExceeded):
+			code, msg = errStatementTimeout.code, errStatementTimeout.msg
+		case errors.Is(err, context.Canceled):
+			code, msg = errUserCancel.code, errUserCancel.msg
+		}
 	}
 	msg = mysqlSuffix.ReplaceAllString(msg, "")
 	for _, w := range postgresWording {
@@ -70,7 +84,45 @@ func toErrorResponse(err error) *pgproto3.ErrorResponse {
 	if errors.As(err, &ud) {
 		detail = ud.DetailText()
 	}
-	return &pgproto3.ErrorResponse{Severity: "ERROR", SeverityUnlocalized: "ERROR", Code: code, Message: msg, Detail: detail}
+	e := &pgproto3.ErrorResponse{Severity: "ERROR", SeverityUnlocalized: "ERROR", Code: code, Message: msg,
+		Detail: detail, Hint: sqlstate.Hint(err)}
+	sanitize(e)
+	return e
+}
+
+// Bounds of an ErrorResponse's text fields, in bytes.
+const (
+	maxMessageText = wiretext.MaxGuest
+	maxDetailText  = 4 * wiretext.MaxGuest
+	maxFieldText   = 256 // names: schema, table, column, constraint, routine, file
+)
+
+var sqlstateRe = regexp.MustCompile(`^[0-9A-Z]{5}$`)
+
+// sanitize makes every text field of e safe for the wire (wiretext.Clean: no NUL that would end
+// a field early and let the rest forge fields, valid UTF-8, bounded) and its code a SQLSTATE.
+// A NoticeResponse is sanitized the same way: sanitize((*pgproto3.ErrorResponse)(notice)).
+func sanitize(e *pgproto3.ErrorResponse) {
+	if !sqlstateRe.MatchString(e.Code) {
+		e.Code = sqlstate.InternalError // a code no SQLSTATE: a bug of whoever made it
+	}
+	e.Severity = wiretext.Clean(e.Severity, maxFieldText)
+	e.SeverityUnlocalized = wiretext.Clean(e.SeverityUnlocalized, maxFieldText)
+	e.Message = wiretext.Clean(e.Message, maxMessageText)
+	e.Detail = wiretext.Clean(e.Detail, maxDetailText)
+	e.Hint = wiretext.Clean(e.Hint, maxMessageText)
+	e.Where = wiretext.Clean(e.Where, maxDetailText)
+	e.InternalQuery = wiretext.Clean(e.InternalQuery, maxDetailText)
+	for _, f := range []*string{&e.SchemaName, &e.TableName, &e.ColumnName, &e.DataTypeName, &e.ConstraintName, &e.File, &e.Routine} {
+		*f = wiretext.Clean(*f, maxFieldText)
+	}
+	for k, v := range e.UnknownFields {
+		if k == 0 {
+			delete(e.UnknownFields, k)
+			continue
+		}
+		e.UnknownFields[k] = wiretext.Clean(v, maxFieldText)
+	}
 }
 
 // fromEngine classifies go-mysql-server errors.

@@ -130,6 +130,7 @@ func (c *conn) analyze(st *prepared) error {
 	}
 	ctx, done := c.statementContext()
 	cols, params, err := c.sess.Describe(ctx, st.query, len(st.paramOIDs))
+	err = interrupted(ctx, err)
 	done()
 	if err != nil {
 		return err

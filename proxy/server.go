@@ -1,15 +1,18 @@
 package proxy
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"log"
 	"net"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgproto3"
 )
 
 // Config configures a Server.
@@ -21,25 +24,55 @@ type Config struct {
 	TLS *tls.Config
 	// ServerVersion is reported in ParameterStatus server_version.
 	ServerVersion string
-	// MaxMessageBytes bounds one client message (default 64 MiB).
+	// MaxMessageBytes bounds one client message once the client is authenticated (default
+	// 64 MiB). Before, messages are bounded by MaxStartupMessageBytes.
 	MaxMessageBytes int
+	// MaxConnections bounds the connections served at once (default DefaultMaxConnections): one
+	// more is answered FATAL 53300 "sorry, too many clients already" and closed.
+	MaxConnections int
+	// MaxStartupConnections bounds the connections that are not authenticated yet, refused ones
+	// included (default DefaultMaxStartupConnections): one more is closed at once, after a
+	// best-effort FATAL 53300.
+	MaxStartupConnections int
+	// AuthTimeout bounds the whole startup of a connection, from accept to the end of
+	// authentication (default DefaultAuthTimeout): a client that has not finished by then, one
+	// byte at a time or not at all, is disconnected.
+	AuthTimeout time.Duration
+	// Secret keys the salts the server makes up for unknown users (random when empty), so that
+	// an unknown user sees the same salt at every attempt, as a known one does.
+	Secret []byte
 }
 
-// DefaultServerVersion is the PostgreSQL version reported when Config.ServerVersion is empty.
-const DefaultServerVersion = "15.10"
+// Defaults of Config.
+const (
+	DefaultServerVersion         = "15.10" // the PostgreSQL version reported when Config.ServerVersion is empty
+	DefaultMaxConnections        = 1000
+	DefaultMaxStartupConnections = 100
+	DefaultAuthTimeout           = 10 * time.Second
+	// MaxStartupMessageBytes bounds a message before authentication (SASL messages are a few
+	// hundred bytes), so that an unauthenticated client cannot make the server hold more.
+	MaxStartupMessageBytes = 8 << 10
+)
 
 // Server speaks the Postgres wire protocol (v3) in front of a Backend.
 type Server struct {
 	cfg     Config
 	backend Backend
+	secret  []byte
 
-	mu    sync.Mutex
-	conns map[uint32]*conn // by backend pid, for CancelRequest
-	ln    net.Listener
-	wg    sync.WaitGroup
+	ctx  context.Context // the base of every statement's context: Close cancels it
+	stop context.CancelCauseFunc
+
+	mu       sync.Mutex
+	conns    map[uint32]*conn      // authenticated, by backend pid, for CancelRequest
+	open     map[net.Conn]struct{} // every connection from accept to close
+	admitted int                   // connections being served (not refused), from accept
+	starting int                   // connections not authenticated yet, refused ones included
+	ln       net.Listener
+	closed   bool
+	wg       sync.WaitGroup
 
 	nextPID atomic.Uint32
-	closed  atomic.Bool
 }
 
 // NewServer returns a server for backend.
@@ -47,57 +80,146 @@ func NewServer(cfg Config, backend Backend) *Server {
 	if cfg.ServerVersion == "" {
 		cfg.ServerVersion = DefaultServerVersion
 	}
-	if cfg.MaxMessageBytes == 0 {
+	if cfg.MaxMessageBytes <= 0 {
 		cfg.MaxMessageBytes = 64 << 20
 	}
-	s := &Server{cfg: cfg, backend: backend, conns: map[uint32]*conn{}}
+	if cfg.MaxConnections <= 0 {
+		cfg.MaxConnections = DefaultMaxConnections
+	}
+	if cfg.MaxStartupConnections <= 0 {
+		cfg.MaxStartupConnections = DefaultMaxStartupConnections
+	}
+	if cfg.AuthTimeout <= 0 {
+		cfg.AuthTimeout = DefaultAuthTimeout
+	}
+	s := &Server{cfg: cfg, backend: backend, secret: cfg.Secret, conns: map[uint32]*conn{}, open: map[net.Conn]struct{}{}}
+	if len(s.secret) == 0 {
+		s.secret = randomBytes()
+	}
+	s.ctx, s.stop = context.WithCancelCause(context.Background())
 	// Backend pids start far above the MySQL wire's connection ids, which share the engine's
 	// session id space (and stay a positive int32, as pg_backend_pid() returns).
 	s.nextPID.Store(1 << 30)
 	return s
 }
 
-// Serve accepts connections on l until Close.
+// Serve accepts connections on l until Close. Accept errors (out of file descriptors, for one)
+// are retried with a backoff of up to a second: the server keeps serving the connections it
+// has. Serve returns nil after Close, or the error of a listener that was closed otherwise.
 func (s *Server) Serve(l net.Listener) error {
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return l.Close()
+	}
 	s.ln = l
 	s.mu.Unlock()
+	var delay time.Duration
 	for {
 		nc, err := l.Accept()
 		if err != nil {
-			if s.closed.Load() {
+			if s.isClosed() {
 				return nil
 			}
-			return err
+			if errors.Is(err, net.ErrClosed) {
+				return err
+			}
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			log.Printf("wasql: postgres wire: %v; retrying in %v", err, delay)
+			select {
+			case <-time.After(delay):
+			case <-s.ctx.Done():
+			}
+			continue
 		}
-		s.wg.Add(1)
-		go s.handle(nc)
+		delay = 0
+		s.admit(nc)
 	}
 }
 
-// Close stops accepting, closes every connection and waits for their goroutines.
-func (s *Server) Close() error {
-	s.closed.Store(true)
+func (s *Server) isClosed() bool {
 	s.mu.Lock()
-	var err error
-	if s.ln != nil {
-		err = s.ln.Close()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// admit starts a connection's goroutine, or refuses it when too many are not authenticated yet.
+// A connection over MaxConnections is let through startup (so that it reads its error, and a
+// CancelRequest on it works) and refused there.
+func (s *Server) admit(nc net.Conn) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		nc.Close()
+		return
 	}
-	for _, c := range s.conns {
-		c.nc.Close()
+	if s.starting >= s.cfg.MaxStartupConnections {
+		s.mu.Unlock()
+		refuseNow(nc)
+		return
+	}
+	refused := s.admitted >= s.cfg.MaxConnections
+	if !refused {
+		s.admitted++
+	}
+	s.starting++
+	s.open[nc] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go s.handle(nc, refused)
+}
+
+// errTooManyClients is PostgreSQL's answer when max_connections is reached.
+var errTooManyClients = sqlError("53300", "sorry, too many clients already")
+
+// refuseNow writes a FATAL 53300 without reading anything and closes: the accept loop must not
+// wait on the client.
+func refuseNow(nc net.Conn) {
+	buf, err := fatalResponse(errTooManyClients).Encode(nil)
+	if err == nil {
+		nc.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+		nc.Write(buf)
+	}
+	nc.Close()
+}
+
+// fatalResponse is the ErrorResponse of err with severity FATAL.
+func fatalResponse(err error) *pgproto3.ErrorResponse {
+	e := toErrorResponse(err)
+	e.Severity, e.SeverityUnlocalized = "FATAL", "FATAL"
+	return e
+}
+
+// Close stops accepting, closes every connection (those in startup too), cancels the running
+// statements and waits for the connections' goroutines.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	ln := s.ln
+	for nc := range s.open {
+		nc.Close()
 	}
 	s.mu.Unlock()
+	s.stop(errShutdown)
+	var err error
+	if ln != nil {
+		err = ln.Close()
+	}
 	s.wg.Wait()
 	return err
 }
 
 // handle runs one connection. A panic ends that connection only.
-func (s *Server) handle(nc net.Conn) {
-	defer s.wg.Done()
-	c := &conn{srv: s, nc: nc, pid: s.nextPID.Add(1)}
+func (s *Server) handle(nc net.Conn, refused bool) {
+	c := &conn{srv: s, nc: nc, raw: nc, pid: s.nextPID.Add(1), refused: refused}
+	defer s.release(c)
 	defer func() {
 		if r := recover(); r != nil {
-			log.Printf("wasql: postgres connection %d: panic: %v\n%s", c.pid, r, debug.Stack())
+			err := panicError(c.pid, r)
+			if c.be != nil {
+				c.be.Send(fatalResponse(err))
+				c.be.Flush()
+			}
 		}
 		c.close()
 	}()
@@ -106,16 +228,30 @@ func (s *Server) handle(nc net.Conn) {
 	}
 }
 
-func (s *Server) register(c *conn) {
+// authenticated moves c from the connections in startup to the served ones.
+func (s *Server) authenticated(c *conn) {
 	s.mu.Lock()
 	s.conns[c.pid] = c
+	s.starting--
+	c.started = true
 	s.mu.Unlock()
 }
 
-func (s *Server) unregister(c *conn) {
+// release forgets a connection that ended.
+func (s *Server) release(c *conn) {
 	s.mu.Lock()
-	delete(s.conns, c.pid)
+	if s.conns[c.pid] == c {
+		delete(s.conns, c.pid)
+	}
+	delete(s.open, c.raw)
+	if !c.started {
+		s.starting--
+	}
+	if !c.refused {
+		s.admitted--
+	}
 	s.mu.Unlock()
+	s.wg.Done()
 }
 
 // cancel handles a CancelRequest: it cancels the running statement of the connection with this

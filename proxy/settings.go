@@ -2,7 +2,11 @@ package proxy
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"math"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -129,10 +133,119 @@ func (c *conn) session(stmt string, describe bool) (bool, error) {
 	if strings.EqualFold(value, "default") {
 		value = defaultSettings(c.srv.cfg.ServerVersion, c.user, "")[name]
 	}
+	value, err := checkSetting(name, value)
+	if err != nil {
+		return true, err
+	}
 	c.settings[name] = value
 	if reported[name] {
 		c.report(name)
 	}
 	c.be.Send(&pgproto3.CommandComplete{CommandTag: []byte("SET")})
 	return true, nil
+}
+
+// timeSettings are the settings in milliseconds the proxy checks as PostgreSQL does (and
+// enforces: statement_timeout bounds every statement, statementContext).
+var timeSettings = map[string]bool{"statement_timeout": true, "lock_timeout": true, "idle_in_transaction_session_timeout": true}
+
+// checkSetting returns value as SHOW prints it, or PostgreSQL's 22023 for a value it refuses.
+// Only the time settings are checked; other values pass as they are.
+func checkSetting(name, value string) (string, error) {
+	if !timeSettings[name] {
+		return value, nil
+	}
+	ms, err := parseMillis(value)
+	if err != nil {
+		return "", &pgError{code: "22023", msg: fmt.Sprintf(`invalid value for parameter "%s": "%s"`, name, value), hint: err.Error()}
+	}
+	if ms < 0 || ms > math.MaxInt32 {
+		return "", sqlError("22023", fmt.Sprintf(`%d ms is outside the valid range for parameter "%s" (0 .. %d)`, ms, name, math.MaxInt32))
+	}
+	return showMillis(ms), nil
+}
+
+var (
+	// millisRe is PostgreSQL's spelling of an integer setting with a unit (guc.c parse_int):
+	// an integer (decimal, 0x hex, 0 octal, as strtol reads it) or a decimal fraction, blanks,
+	// a unit, blanks.
+	millisRe = regexp.MustCompile(`^\s*([+-]?(?:0[xX][0-9a-fA-F]+|[0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?|\.[0-9]+(?:[eE][+-]?[0-9]+)?))\s*(\S*)\s*$`)
+	// timeUnits are the units of a setting in milliseconds, largest first (case-sensitive, as
+	// in PostgreSQL).
+	timeUnits = []struct {
+		name string
+		ms   float64
+	}{{"d", 86400000}, {"h", 3600000}, {"min", 60000}, {"s", 1000}, {"ms", 1}, {"us", 0.001}}
+	errTimeUnit = errors.New(`Valid units for this parameter are "us", "ms", "s", "min", "h", and "d".`)
+)
+
+// parseMillis reads a time setting in milliseconds, as PostgreSQL does: '300ms', '2s',
+// '1min', '1.5s', ' 10 s ', a plain integer (milliseconds); the result is rounded to an
+// integer. The error, if any, is the hint PostgreSQL gives.
+func parseMillis(v string) (int64, error) {
+	m := millisRe.FindStringSubmatch(v)
+	if m == nil {
+		return 0, errors.New("")
+	}
+	num, unit := m[1], m[2]
+	var f float64
+	digits := strings.TrimLeft(num, "+-")
+	switch {
+	case strings.HasPrefix(digits, "0x") || strings.HasPrefix(digits, "0X"):
+		n, err := strconv.ParseInt(digits[2:], 16, 64)
+		if err != nil {
+			return 0, errors.New("Value exceeds integer range.")
+		}
+		f = float64(n)
+	case strings.ContainsAny(digits, ".eE"):
+		var err error
+		if f, err = strconv.ParseFloat(digits, 64); err != nil {
+			return 0, errors.New("Value exceeds integer range.")
+		}
+	case len(digits) > 1 && digits[0] == '0':
+		n, err := strconv.ParseInt(digits, 8, 64)
+		if err != nil {
+			return 0, errors.New("")
+		}
+		f = float64(n)
+	default:
+		n, err := strconv.ParseInt(digits, 10, 64)
+		if err != nil {
+			return 0, errors.New("Value exceeds integer range.")
+		}
+		f = float64(n)
+	}
+	if num[0] == '-' {
+		f = -f
+	}
+	if unit != "" {
+		found := false
+		for _, u := range timeUnits {
+			if u.name == unit {
+				f, found = f*u.ms, true
+				break
+			}
+		}
+		if !found {
+			return 0, errTimeUnit
+		}
+	}
+	f = math.RoundToEven(f)
+	if f > math.MaxInt32 || f < math.MinInt32 {
+		return 0, errors.New("Value exceeds integer range.")
+	}
+	return int64(f), nil
+}
+
+// showMillis prints milliseconds as SHOW does: in the largest unit that divides them, "0" for 0.
+func showMillis(ms int64) string {
+	if ms == 0 {
+		return "0"
+	}
+	for _, u := range timeUnits {
+		if u.ms >= 1 && ms%int64(u.ms) == 0 {
+			return strconv.FormatInt(ms/int64(u.ms), 10) + u.name
+		}
+	}
+	return strconv.FormatInt(ms, 10) + "ms"
 }

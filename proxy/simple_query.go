@@ -79,14 +79,14 @@ func (c *conn) execute(stmt string, params []any, formats []int16) (*output, err
 	defer done()
 	res, err := c.sess.Execute(ctx, stmt, params)
 	if err != nil {
-		return nil, err
+		return nil, interrupted(ctx, err)
 	}
 	defer res.Close()
 	out := &output{cols: res.Columns()}
 	for out.cols != nil {
 		row, err := res.Next(ctx)
 		if err != nil {
-			return nil, err
+			return nil, interrupted(ctx, err)
 		}
 		if row == nil {
 			break
