@@ -416,3 +416,100 @@ func TestPGErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestPGStatementTimeout: SET statement_timeout ends a spinning guest with PostgreSQL's 57014,
+// in the simple and the extended protocol.
+func TestPGStatementTimeout(t *testing.T) {
+	e := open(t)
+	addr := servePG(t, e, proxy.Config{})
+	mod, err := os.ReadFile("../udf/testdata/fib.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeExec} {
+		t.Run(mode.String(), func(t *testing.T) {
+			conn, err := pgConnect(t, addr, "app", "", mode)
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := fmt.Sprintf("spin_%d", mode)
+			if _, err := conn.Exec(ctx, fmt.Sprintf(`CREATE FUNCTION %s(bigint) RETURNS bigint LANGUAGE wasm AS '\x%x', 'spin' WITH (timeout = '60s', fuel = 1000000000000)`, name, mod)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := conn.Exec(ctx, "SET statement_timeout = '300ms'"); err != nil {
+				t.Fatal(err)
+			}
+			var shown string
+			if err := conn.QueryRow(ctx, "SHOW statement_timeout").Scan(&shown); err != nil || shown != "300ms" {
+				t.Fatalf("SHOW statement_timeout: %q %v", shown, err)
+			}
+			start := time.Now()
+			_, err = conn.Exec(ctx, fmt.Sprintf("SELECT %s(1)", name))
+			took := time.Since(start)
+			var pe *pgconn.PgError
+			if !errors.As(err, &pe) || pe.Code != "57014" || pe.Message != "canceling statement due to statement timeout" {
+				t.Fatalf("over statement_timeout: %v", err)
+			}
+			if took > 3*time.Second {
+				t.Fatalf("a 300ms statement_timeout ended the statement after %v", took)
+			}
+			t.Logf("300ms statement_timeout: the statement ended after %v", took)
+			if _, err := conn.Exec(ctx, "SET statement_timeout = 0"); err != nil {
+				t.Fatal(err)
+			}
+			var one int
+			if err := conn.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil || one != 1 {
+				t.Fatalf("after the timeout: %v", err)
+			}
+		})
+	}
+}
+
+// TestPGCancelLockWait: a CancelRequest for a statement waiting on the statement lock is
+// answered 57014 "canceling statement due to user request", not 42000 "context canceled".
+func TestPGCancelLockWait(t *testing.T) {
+	e := open(t)
+	addr := servePG(t, e, proxy.Config{})
+	mod, err := os.ReadFile("../udf/testdata/fib.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	holder, err := pgConnect(t, addr, "app", "", pgx.QueryExecModeSimpleProtocol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waiter, err := pgConnect(t, addr, "app", "", pgx.QueryExecModeSimpleProtocol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		fmt.Sprintf(`CREATE FUNCTION spin(bigint) RETURNS bigint LANGUAGE wasm AS '\x%x', 'spin' WITH (timeout = '60s', fuel = 1000000000000)`, mod),
+		"CREATE TABLE lw (n bigint)",
+		"SET statement_timeout = '2s'",
+	} {
+		if _, err := holder.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	held := make(chan error, 1)
+	go func() { // holds the exclusive statement lock until its statement_timeout
+		_, err := holder.Exec(ctx, "INSERT INTO lw SELECT spin(1)")
+		held <- err
+	}()
+	time.Sleep(200 * time.Millisecond)
+	qctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = waiter.Exec(qctx, "SELECT count(*) FROM lw")
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "57014" || pe.Message != "canceling statement due to user request" {
+		t.Fatalf("canceled lock wait: %v", err)
+	}
+	t.Logf("canceled lock wait answered after %v", time.Since(start))
+	err = <-held
+	if !errors.As(err, &pe) || pe.Code != "57014" || pe.Message != "canceling statement due to statement timeout" {
+		t.Fatalf("the lock holder: %v", err)
+	}
+}

@@ -25,6 +25,9 @@ type serveConfig struct {
 	MySQLAddr string            `mapstructure:"mysql_addr"`
 	PGAddr    string            `mapstructure:"pg_addr"`
 	Users     map[string]string `mapstructure:"users"`
+	// PGMaxConnections and PGAuthTimeout bound the Postgres wire's clients (proxy.Config).
+	PGMaxConnections int           `mapstructure:"pg_max_connections"`
+	PGAuthTimeout    time.Duration `mapstructure:"pg_auth_timeout"`
 }
 
 func loadServeConfig(args []string, out io.Writer) (*serveConfig, bool, error) {
@@ -34,6 +37,8 @@ func loadServeConfig(args []string, out io.Writer) (*serveConfig, bool, error) {
 	fs.String("data-dir", "./wasql-data", "data directory: function catalog and compiled code (env WASQL_DATA_DIR)")
 	fs.String("mysql-addr", "127.0.0.1:3307", "MySQL wire listen address (env WASQL_MYSQL_ADDR)")
 	fs.String("pg-addr", "127.0.0.1:5433", "Postgres wire listen address, empty to disable (env WASQL_PG_ADDR)")
+	fs.Int("pg-max-connections", proxy.DefaultMaxConnections, "Postgres wire: connections served at once; more are refused with 53300 (env WASQL_PG_MAX_CONNECTIONS)")
+	fs.Duration("pg-auth-timeout", proxy.DefaultAuthTimeout, "Postgres wire: time a client has to authenticate (env WASQL_PG_AUTH_TIMEOUT)")
 	fs.Usage = func() {
 		fmt.Fprintln(out, "usage: wasql serve [flags]\n\nRuns the embedded engine. Listening beyond loopback needs users (users: {name: password} in the config file).\n\nflags:")
 		fs.PrintDefaults()
@@ -45,7 +50,8 @@ func loadServeConfig(args []string, out io.Writer) (*serveConfig, bool, error) {
 		return nil, false, err
 	}
 	v := viper.New()
-	for key, flag := range map[string]string{"data_dir": "data-dir", "mysql_addr": "mysql-addr", "pg_addr": "pg-addr"} {
+	for key, flag := range map[string]string{"data_dir": "data-dir", "mysql_addr": "mysql-addr", "pg_addr": "pg-addr",
+		"pg_max_connections": "pg-max-connections", "pg_auth_timeout": "pg-auth-timeout"} {
 		if err := v.BindPFlag(key, fs.Lookup(flag)); err != nil {
 			return nil, false, err
 		}
@@ -92,7 +98,8 @@ func servePG(e *engine.Engine, c *serveConfig) (*proxy.Server, error) {
 		return nil, err
 	}
 	pgListener = l
-	return proxy.NewServer(proxy.Config{Users: users, ServerVersion: engine.PGVersion}, e.PGBackend()), nil
+	return proxy.NewServer(proxy.Config{Users: users, ServerVersion: engine.PGVersion,
+		MaxConnections: c.PGMaxConnections, AuthTimeout: c.PGAuthTimeout}, e.PGBackend()), nil
 }
 
 func serve(ctx context.Context, args []string, out io.Writer) error {
