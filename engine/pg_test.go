@@ -1,12 +1,18 @@
 package engine
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
+	"os/exec"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -512,4 +518,175 @@ func TestPGCancelLockWait(t *testing.T) {
 	if !errors.As(err, &pe) || pe.Code != "57014" || pe.Message != "canceling statement due to statement timeout" {
 		t.Fatalf("the lock holder: %v", err)
 	}
+}
+
+// TestPGOutOfFileDescriptors: 300 clients against a server limited to 256 file descriptors do
+// not make it exit. Accept is retried, the connections it has go on, and the clients left
+// waiting are served once descriptors free up. The server runs in a child process (this test
+// binary) with the lowered limit.
+func TestPGOutOfFileDescriptors(t *testing.T) {
+	if os.Getenv("WASQL_PG_FD_CHILD") == "1" {
+		pgFDChild(t)
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestPGOutOfFileDescriptors$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "WASQL_PG_FD_CHILD=1")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	t.Cleanup(func() {
+		stdin.Close()
+		select {
+		case <-exited:
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+		}
+	})
+	lines := bufio.NewScanner(stdout)
+	addr := ""
+	for addr == "" && lines.Scan() {
+		addr, _ = strings.CutPrefix(lines.Text(), "addr ")
+	}
+	go func() {
+		io.Copy(io.Discard, stdout)
+		exited <- cmd.Wait()
+	}()
+	if addr == "" {
+		t.Fatalf("the child did not serve:\n%s", stderr.String())
+	}
+	const clients = 300
+	ready := make(chan int, clients)
+	conns := make([]net.Conn, clients)
+	for i := range conns {
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatalf("dial %d: %v", i, err)
+		}
+		t.Cleanup(func() { nc.Close() })
+		conns[i] = nc
+		nc.SetDeadline(time.Now().Add(60 * time.Second))
+		fe := pgproto3.NewFrontend(nc, nc)
+		fe.Send(&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersionNumber, Parameters: map[string]string{"user": "app", "database": "wasql"}})
+		if err := fe.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			for {
+				msg, err := fe.Receive()
+				if err != nil {
+					return
+				}
+				if _, ok := msg.(*pgproto3.ReadyForQuery); ok {
+					ready <- i
+					return
+				}
+			}
+		}()
+	}
+	// Wait until the server has run out of descriptors and the served clients stop growing.
+	served := map[int]bool{}
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(stderr.String(), "too many open files"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the server never ran out of descriptors (%d clients served)\n%s", len(ready), stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for quiet := false; !quiet; {
+		select {
+		case i := <-ready:
+			served[i] = true
+		case <-time.After(2 * time.Second):
+			quiet = true
+		}
+	}
+	first := len(served)
+	if first >= clients || first == 0 {
+		t.Fatalf("%d of %d clients served under a 256-descriptor limit", first, clients)
+	}
+	select {
+	case err := <-exited:
+		t.Fatalf("the server exited: %v\n%s", err, stderr.String())
+	default:
+	}
+	// Free 100 descriptors: the waiting clients are served.
+	closed := 0
+	for i := range served {
+		if closed == 100 {
+			break
+		}
+		conns[i].Close()
+		closed++
+	}
+	for deadline := time.After(60 * time.Second); len(served) < clients; {
+		select {
+		case i := <-ready:
+			served[i] = true
+		case err := <-exited:
+			t.Fatalf("the server exited: %v\n%s", err, stderr.String())
+		case <-deadline:
+			t.Fatalf("%d of %d clients served after 100 left (%d before)\n%s", len(served), clients, first, stderr.String())
+		}
+	}
+	t.Logf("%d of %d clients served under the limit, the other %d once 100 left", first, clients, clients-first)
+}
+
+// pgFDChild is TestPGOutOfFileDescriptors's server: 256 descriptors, until stdin closes.
+func pgFDChild(t *testing.T) {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	lim.Cur = 256
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	e := open(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := proxy.NewServer(proxy.Config{}, e.PGBackend())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(l) }()
+	fmt.Printf("addr %s\n", l.Addr())
+	stdinClosed := make(chan struct{})
+	go func() {
+		io.Copy(io.Discard, os.Stdin)
+		close(stdinClosed)
+	}()
+	select {
+	case err := <-served:
+		t.Fatalf("Serve returned: %v", err)
+	case <-stdinClosed:
+	}
+	s.Close()
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -31,8 +31,8 @@ type Config struct {
 	// more is answered FATAL 53300 "sorry, too many clients already" and closed.
 	MaxConnections int
 	// MaxStartupConnections bounds the connections that are not authenticated yet, refused ones
-	// included (default DefaultMaxStartupConnections): one more is closed at once, after a
-	// best-effort FATAL 53300.
+	// included (default DefaultMaxStartupConnections): the server accepts no more until one
+	// finishes startup (or AuthTimeout ends it), so more clients wait in the listen backlog.
 	MaxStartupConnections int
 	// AuthTimeout bounds the whole startup of a connection, from accept to the end of
 	// authentication (default DefaultAuthTimeout): a client that has not finished by then, one
@@ -63,11 +63,12 @@ type Server struct {
 	ctx  context.Context // the base of every statement's context: Close cancels it
 	stop context.CancelCauseFunc
 
+	starting chan struct{} // a slot per connection not authenticated yet, refused ones included
+
 	mu       sync.Mutex
 	conns    map[uint32]*conn      // authenticated, by backend pid, for CancelRequest
 	open     map[net.Conn]struct{} // every connection from accept to close
 	admitted int                   // connections being served (not refused), from accept
-	starting int                   // connections not authenticated yet, refused ones included
 	ln       net.Listener
 	closed   bool
 	wg       sync.WaitGroup
@@ -92,7 +93,8 @@ func NewServer(cfg Config, backend Backend) *Server {
 	if cfg.AuthTimeout <= 0 {
 		cfg.AuthTimeout = DefaultAuthTimeout
 	}
-	s := &Server{cfg: cfg, backend: backend, secret: cfg.Secret, conns: map[uint32]*conn{}, open: map[net.Conn]struct{}{}}
+	s := &Server{cfg: cfg, backend: backend, secret: cfg.Secret, conns: map[uint32]*conn{}, open: map[net.Conn]struct{}{},
+		starting: make(chan struct{}, cfg.MaxStartupConnections)}
 	if len(s.secret) == 0 {
 		s.secret = randomBytes()
 	}
@@ -103,9 +105,10 @@ func NewServer(cfg Config, backend Backend) *Server {
 	return s
 }
 
-// Serve accepts connections on l until Close. Accept errors (out of file descriptors, for one)
-// are retried with a backoff of up to a second: the server keeps serving the connections it
-// has. Serve returns nil after Close, or the error of a listener that was closed otherwise.
+// Serve accepts connections on l until Close, while fewer than MaxStartupConnections are in
+// startup. Accept errors (out of file descriptors, for one) are retried with a backoff of up to
+// a second: the server keeps serving the connections it has. Serve returns nil after Close, or
+// the error of a listener that was closed otherwise.
 func (s *Server) Serve(l net.Listener) error {
 	s.mu.Lock()
 	if s.closed {
@@ -116,8 +119,14 @@ func (s *Server) Serve(l net.Listener) error {
 	s.mu.Unlock()
 	var delay time.Duration
 	for {
+		select {
+		case s.starting <- struct{}{}:
+		case <-s.ctx.Done():
+			return nil
+		}
 		nc, err := l.Accept()
 		if err != nil {
+			<-s.starting
 			if s.isClosed() {
 				return nil
 			}
@@ -143,26 +152,21 @@ func (s *Server) isClosed() bool {
 	return s.closed
 }
 
-// admit starts a connection's goroutine, or refuses it when too many are not authenticated yet.
-// A connection over MaxConnections is let through startup (so that it reads its error, and a
-// CancelRequest on it works) and refused there.
+// admit starts a connection's goroutine, with the startup slot Serve took for it. A connection
+// over MaxConnections is let through startup (so that it reads its error, and a CancelRequest
+// on it works) and refused there.
 func (s *Server) admit(nc net.Conn) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
+		<-s.starting
 		nc.Close()
-		return
-	}
-	if s.starting >= s.cfg.MaxStartupConnections {
-		s.mu.Unlock()
-		refuseNow(nc)
 		return
 	}
 	refused := s.admitted >= s.cfg.MaxConnections
 	if !refused {
 		s.admitted++
 	}
-	s.starting++
 	s.open[nc] = struct{}{}
 	s.wg.Add(1)
 	s.mu.Unlock()
@@ -171,17 +175,6 @@ func (s *Server) admit(nc net.Conn) {
 
 // errTooManyClients is PostgreSQL's answer when max_connections is reached.
 var errTooManyClients = sqlError("53300", "sorry, too many clients already")
-
-// refuseNow writes a FATAL 53300 without reading anything and closes: the accept loop must not
-// wait on the client.
-func refuseNow(nc net.Conn) {
-	buf, err := fatalResponse(errTooManyClients).Encode(nil)
-	if err == nil {
-		nc.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
-		nc.Write(buf)
-	}
-	nc.Close()
-}
 
 // fatalResponse is the ErrorResponse of err with severity FATAL.
 func fatalResponse(err error) *pgproto3.ErrorResponse {
@@ -232,9 +225,9 @@ func (s *Server) handle(nc net.Conn, refused bool) {
 func (s *Server) authenticated(c *conn) {
 	s.mu.Lock()
 	s.conns[c.pid] = c
-	s.starting--
 	c.started = true
 	s.mu.Unlock()
+	<-s.starting
 }
 
 // release forgets a connection that ended.
@@ -244,13 +237,14 @@ func (s *Server) release(c *conn) {
 		delete(s.conns, c.pid)
 	}
 	delete(s.open, c.raw)
-	if !c.started {
-		s.starting--
-	}
+	started := c.started
 	if !c.refused {
 		s.admitted--
 	}
 	s.mu.Unlock()
+	if !started {
+		<-s.starting
+	}
 	s.wg.Done()
 }
 
