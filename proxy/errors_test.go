@@ -143,6 +143,10 @@ func TestPanicRecovered(t *testing.T) {
 	if got, _ := c.query("select"); fmt.Sprint(got) != "[RowDescription DataRow:1 CommandComplete ReadyForQuery]" {
 		t.Fatalf("same connection after the panic: %v", got)
 	}
+	// in startup: FATAL, and the connection ends
+	if e := dial(t, addr, map[string]string{"user": "panic"}).startup(); e == nil || e.Code != "XX000" || e.Severity != "FATAL" || !strings.Contains(e.Message, "open boom") {
+		t.Fatalf("a panic in startup: %+v", e)
+	}
 	if got, _ := connect(t, addr, nil).query("select"); fmt.Sprint(got) != "[RowDescription DataRow:1 CommandComplete ReadyForQuery]" {
 		t.Fatalf("new connection after the panic: %v", got)
 	}

@@ -28,6 +28,9 @@ func newFakeBackend() *fakeBackend {
 
 // Open implements the interface Backend.
 func (b *fakeBackend) Open(ctx context.Context, user, database string, pid uint32) (Session, error) {
+	if user == "panic" {
+		panic("open boom")
+	}
 	return &fakeSession{b: b}, nil
 }
 

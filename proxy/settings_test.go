@@ -10,12 +10,12 @@ import (
 )
 
 // TestTimeSettings: PostgreSQL's spellings of a time setting, as SHOW prints them, and its
-// errors.
+// errors (each expected value is what PostgreSQL 15.10 answered to SET and SHOW).
 func TestTimeSettings(t *testing.T) {
 	for in, want := range map[string]string{
 		"300ms": "300ms", "2s": "2s", "1min": "1min", "300": "300ms", "0": "0", "60000": "1min",
 		"90000": "90s", "1.5s": "1500ms", " 10 s ": "10s", "1h": "1h", "2d": "2d", "1500us": "2ms",
-		"100us": "0", "0x10": "16ms", "010": "8ms", "+5s": "5s", "2147483647": "2147483647ms",
+		"100us": "0", "2500us": "2ms", "0.5": "0", "0x10": "16ms", "010": "8ms", "+5s": "5s", "2147483647": "2147483647ms",
 		"abc":        `22023 invalid value for parameter "statement_timeout": "abc" hint=""`,
 		"10 minutes": `22023 invalid value for parameter "statement_timeout": "10 minutes" hint="Valid units for this parameter are \"us\", \"ms\", \"s\", \"min\", \"h\", and \"d\"."`,
 		"5S":         `22023 invalid value for parameter "statement_timeout": "5S" hint="Valid units for this parameter are \"us\", \"ms\", \"s\", \"min\", \"h\", and \"d\"."`,
