@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -137,7 +136,7 @@ func (c *conn) authenticate(m *pgproto3.StartupMessage) (bool, error) {
 		return c.fatal(err)
 	}
 	c.be.Send(&pgproto3.AuthenticationOk{})
-	sess, err := c.srv.backend.Open(context.Background(), user, db, c.pid)
+	sess, err := c.srv.backend.Open(c.srv.ctx, user, db, c.pid)
 	if err != nil {
 		return c.fatal(err)
 	}
