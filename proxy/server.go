@@ -259,6 +259,19 @@ func (s *Server) cancel(pid uint32, secret []byte) {
 	}
 }
 
+// CancelBackend cancels the statement the connection with backend pid pid is running, as
+// pg_cancel_backend does: it fails with 57014 "canceling statement due to user request". It
+// reports whether such a connection exists (it may be idle: then nothing happens).
+func (s *Server) CancelBackend(pid uint32) bool {
+	s.mu.Lock()
+	c := s.conns[pid]
+	s.mu.Unlock()
+	if c != nil {
+		c.cancelRunning()
+	}
+	return c != nil
+}
+
 func newSecret() uint32 {
 	var b [4]byte
 	_, _ = rand.Read(b[:])

@@ -140,3 +140,22 @@ func cancelRequest(t *testing.T, addr string, key *pgproto3.BackendKeyData) {
 	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
 	nc.Read(make([]byte, 1)) // the server closes it
 }
+
+// TestCancelBackend: Server.CancelBackend (pg_cancel_backend) cancels by pid alone.
+func TestCancelBackend(t *testing.T) {
+	b := newFakeBackend()
+	s, addr := startServer(t, Config{}, b)
+	c := connect(t, addr, nil)
+	if s.CancelBackend(c.key.ProcessID + 1000) {
+		t.Fatal("an unknown pid was found")
+	}
+	c.fe.Send(&pgproto3.Query{String: "block"})
+	c.fe.Flush()
+	<-b.blocked
+	if !s.CancelBackend(c.key.ProcessID) {
+		t.Fatal("the connection's pid was not found")
+	}
+	if got, e := c.receive(); fmt.Sprint(got) != "[Error:57014 ReadyForQuery]" || e.Message != "canceling statement due to user request" {
+		t.Fatalf("%v %+v", got, e)
+	}
+}
