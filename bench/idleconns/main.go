@@ -1,8 +1,11 @@
 // Command idleconns measures what idle Postgres-wire connections cost `wasql serve`: it starts
 // the binary with one SCRAM user, reads the server's VmRSS (/proc/PID/status), opens n
 // authenticated connections (each runs SELECT 1 once, then sits idle), and reads VmRSS again.
+// With -hostile it then opens n unauthenticated connections that each declare a 64 MiB SASL
+// message and withhold it, and n that send one byte of a startup message and stall, reads
+// VmRSS, and counts how many the server still holds open after its authentication timeout.
 //
-//	go build -o /tmp/wasql ./cmd/wasql && go run ./bench/idleconns -wasql /tmp/wasql -n 500
+//	go build -o /tmp/wasql ./cmd/wasql && go run ./bench/idleconns -wasql /tmp/wasql -n 500 -hostile
 package main
 
 import (
@@ -19,18 +22,22 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/wasql/wasql/proxy"
 )
 
 func main() {
 	bin := flag.String("wasql", "wasql", "the wasql binary")
 	n := flag.Int("n", 500, "connections")
+	hostile := flag.Bool("hostile", false, "also measure unauthenticated clients that withhold messages")
 	flag.Parse()
-	if err := run(*bin, *n); err != nil {
+	if err := run(*bin, *n, *hostile); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(bin string, n int) error {
+func run(bin string, n int, hostile bool) error {
 	dir, err := os.MkdirTemp("", "idleconns")
 	if err != nil {
 		return err
@@ -95,6 +102,67 @@ func run(bin string, n int) error {
 	for _, c := range conns {
 		c.Close(ctx)
 	}
+	if hostile {
+		return withhold(cmd.Process.Pid, pgAddr, n)
+	}
+	return nil
+}
+
+// withhold opens n connections that declare a 64 MiB SASL message and send none of it, and n
+// that stall in their startup message; it reports the server's VmRSS and, after the default
+// authentication timeout (10 s) and a second, how many of them the server still holds.
+func withhold(pid int, addr string, n int) error {
+	time.Sleep(2 * time.Second)
+	before, err := rss(pid)
+	if err != nil {
+		return err
+	}
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := range 2 * n {
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			return err
+		}
+		conns = append(conns, nc)
+		if i%2 == 1 { // slow: one byte of a startup message
+			nc.Write([]byte{0})
+			continue
+		}
+		fe := pgproto3.NewFrontend(nc, nc)
+		fe.Send(&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersionNumber, Parameters: map[string]string{"user": "bench"}})
+		fe.Flush()
+		nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := fe.Receive(); err != nil { // AuthenticationSASL
+			return fmt.Errorf("hostile connection %d: %w", i, err)
+		}
+		nc.Write([]byte{'p', 0x04, 0, 0, 4, 'S'}) // a 64 MiB SASLInitialResponse, first byte only
+	}
+	time.Sleep(2 * time.Second)
+	during, err := rss(pid)
+	if err != nil {
+		return err
+	}
+	time.Sleep(proxy.DefaultAuthTimeout)
+	open := 0
+	for _, nc := range conns {
+		nc.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
+		buf := make([]byte, 1024)
+		for {
+			if _, err := nc.Read(buf); err != nil {
+				if ne, ok := err.(net.Error); ok && ne.Timeout() {
+					open++
+				}
+				break
+			}
+		}
+	}
+	fmt.Printf("%d withheld 64 MiB SASL messages and %d stalled startups: VmRSS %d KiB before, %d KiB with them; %d of %d still open %v later\n",
+		n, n, before, during, open, 2*n, proxy.DefaultAuthTimeout+2*time.Second)
 	return nil
 }
 
