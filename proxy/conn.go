@@ -2,9 +2,7 @@ package proxy
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log"
 	"net"
 	"runtime/debug"
@@ -63,7 +61,7 @@ func (c *conn) run() error {
 		}
 		msg, err := c.be.Receive()
 		if err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) {
+			if gone(err) {
 				return errClientGone
 			}
 			c.sendError(protocolError(err))

@@ -247,3 +247,61 @@ func TestAcceptRetry(t *testing.T) {
 		t.Fatalf("%d accepts", n)
 	}
 }
+
+// TestConnectionHammer: many clients connecting, querying, canceling and leaving at once
+// against small caps; every slot and count is given back.
+func TestConnectionHammer(t *testing.T) {
+	b := newFakeBackend()
+	b.blocked = make(chan struct{}, 1000)
+	s, addr := startServer(t, Config{MaxConnections: 5, MaxStartupConnections: 3}, b)
+	var refused, served atomic.Int32
+	done := make(chan struct{})
+	for g := range 16 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range 15 {
+				// a statement whose cancel comes before it runs ends at its statement_timeout
+				c := dial(t, addr, map[string]string{"statement_timeout": "200ms"})
+				if e := c.startup(); e != nil {
+					if e.Code != "53300" {
+						t.Errorf("startup: %+v", e)
+					}
+					refused.Add(1)
+					c.nc.Close()
+					continue
+				}
+				served.Add(1)
+				if (g+i)%3 == 0 {
+					c.fe.Send(&pgproto3.Query{String: "block"})
+					c.fe.Flush()
+					cancelRequest(t, addr, c.key) // may arrive before the statement runs
+					if !s.CancelBackend(c.key.ProcessID) {
+						t.Error("a served connection's pid is unknown")
+					}
+				}
+				c.nc.Close()
+			}
+		}()
+	}
+	for range 16 {
+		<-done
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s.mu.Lock()
+		admitted, open, registered := s.admitted, len(s.open), len(s.conns)
+		s.mu.Unlock()
+		// Serve holds one startup slot while it waits in Accept.
+		if admitted == 0 && open == 0 && registered == 0 && len(s.starting) <= 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("left over: admitted %d, open %d, registered %d, in startup %d", admitted, open, registered, len(s.starting))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("%d served, %d refused", served.Load(), refused.Load())
+	if got, _ := connect(t, addr, nil).query("select"); fmt.Sprint(got) != "[RowDescription DataRow:1 CommandComplete ReadyForQuery]" {
+		t.Fatalf("after the hammer: %v", got)
+	}
+}

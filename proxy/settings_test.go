@@ -159,3 +159,21 @@ func TestCancelBackend(t *testing.T) {
 		t.Fatalf("%v %+v", got, e)
 	}
 }
+
+// FuzzParseMillis: any text parses or fails without a panic, and what SHOW prints reads back
+// as the same value.
+func FuzzParseMillis(f *testing.F) {
+	for _, s := range []string{"300ms", "1.5s", " 10 s ", "0x10", "010", "-1", "1e3", ".5h", "3000000000", "1min"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		shown, err := checkSetting("statement_timeout", s)
+		if err != nil {
+			return
+		}
+		ms, err := parseMillis(shown)
+		if err != nil || showMillis(ms) != shown || ms < 0 {
+			t.Fatalf("%q shows as %q, which reads back as %d, %v", s, shown, ms, err)
+		}
+	})
+}

@@ -39,11 +39,12 @@ func (c *conn) setBackend(nc net.Conn) {
 	c.be.SetMaxBodyLen(MaxStartupMessageBytes)
 }
 
-// gone reports errors that mean the client left or ran out of time: nothing to log.
+// gone reports errors that mean the client left, reset the connection or ran out of time (any
+// error of the socket itself): nothing to log, nothing to answer.
 func gone(err error) bool {
 	var ne net.Error
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
-		errors.As(err, &ne) && ne.Timeout()
+		errors.As(err, &ne)
 }
 
 func (c *conn) negotiate() (bool, error) {
