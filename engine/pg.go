@@ -18,6 +18,7 @@ import (
 	"github.com/dolthub/vitess/go/mysql"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 
+	"github.com/wasql/wasql/internal/sqlstate"
 	"github.com/wasql/wasql/pgcatalog"
 	"github.com/wasql/wasql/pgsql"
 	"github.com/wasql/wasql/proxy"
@@ -117,11 +118,17 @@ func (s *pgSession) countMatchedRows(on bool) {
 	s.sess.SetClient(c)
 }
 
-// engineFault turns a panic inside go-mysql-server into the statement's error: the session
-// and the server go on.
+// engineFault turns a panic inside go-mysql-server into the statement's error, XX000 (the
+// server's fault, not the statement's): the session and the server go on.
 func engineFault(p any) error {
-	return fmt.Errorf("internal error in the engine: %v", p)
+	return faultError(fmt.Sprintf("internal error in the engine: %v", p))
 }
+
+// faultError is an engine panic, as an error with SQLSTATE XX000.
+type faultError string
+
+func (e faultError) Error() string    { return string(e) }
+func (e faultError) SQLState() string { return sqlstate.InternalError }
 
 // Describe implements the interface proxy.Session.
 func (s *pgSession) Describe(ctx context.Context, query string, nparams int) ([]proxy.Column, []uint32, error) {

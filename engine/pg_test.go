@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgproto3"
 
+	"github.com/wasql/wasql/internal/sqlstate"
 	"github.com/wasql/wasql/proxy"
 )
 
@@ -689,4 +690,17 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// TestPGEngineFault: a panic in the engine is the statement's XX000 error (the proxy keeps a
+// carried XX000; proxy.TestErrorCodes).
+func TestPGEngineFault(t *testing.T) {
+	err := engineFault("index out of range [3] with length 3")
+	if code := sqlstate.Of(err); code != sqlstate.InternalError || err.Error() != "internal error in the engine: index out of range [3] with length 3" {
+		t.Fatalf("%s %v", code, err)
+	}
+	var c sqlstate.Carrier
+	if !errors.As(fmt.Errorf("statement: %w", err), &c) {
+		t.Fatal("the code does not survive wrapping")
+	}
 }
