@@ -138,11 +138,9 @@ var (
 // cancels, and statement_timeout bounds. It carries the session's settings (Setting).
 func (c *conn) statementContext() (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(context.WithValue(c.srv.ctx, settingsKey{}, c.settings))
-	stopTimer := func() bool { return false }
+	stopTimer := func() {}
 	if ms, err := parseMillis(c.settings["statement_timeout"]); err == nil && ms > 0 {
-		var cancelTimer context.CancelFunc
-		ctx, cancelTimer = context.WithTimeoutCause(ctx, time.Duration(ms)*time.Millisecond, errStatementTimeout)
-		stopTimer = func() bool { cancelTimer(); return true }
+		ctx, stopTimer = context.WithTimeoutCause(ctx, time.Duration(ms)*time.Millisecond, errStatementTimeout)
 	}
 	c.mu.Lock()
 	c.running = cancel
