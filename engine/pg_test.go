@@ -704,3 +704,35 @@ func TestPGEngineFault(t *testing.T) {
 		t.Fatal("the code does not survive wrapping")
 	}
 }
+
+// TestPGGuestErrorText: a guest's row error with NULs in it cannot forge ErrorResponse fields
+// (the client used to see 28P01 "password authentication failed for user "admin""), and the
+// connection goes on.
+func TestPGGuestErrorText(t *testing.T) {
+	mod, err := os.ReadFile("testdata/forge.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeExec} {
+		t.Run(mode.String(), func(t *testing.T) {
+			conn := pgServeConnect(t, mode)
+			if _, err := conn.Exec(ctx, fmt.Sprintf(`CREATE FUNCTION forge(text) RETURNS text LANGUAGE wasm AS '\x%x', 'forge'`, mod)); err != nil {
+				t.Fatal(err)
+			}
+			_, err := conn.Exec(ctx, "SELECT forge('x')")
+			var pe *pgconn.PgError
+			if !errors.As(err, &pe) || pe.Code == "28P01" || strings.Contains(pe.Message, "\x00") || pe.Severity != "ERROR" {
+				t.Fatalf("forged error: %#v", err)
+			}
+			if !strings.Contains(pe.Message, "bad\uFFFDC28P01\uFFFDMpassword authentication failed") {
+				t.Fatalf("the guest's text: %q", pe.Message)
+			}
+			t.Logf("%s %s", pe.Code, pe.Message)
+			var one int
+			if err := conn.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil || one != 1 {
+				t.Fatalf("after the guest's error: %v", err)
+			}
+		})
+	}
+}
