@@ -144,11 +144,14 @@ func (rt *Runtime) evictIdle() bool {
 // linearMemory backs one instance's linear memory, charging the budget as it grows. The
 // instance's initial pages are charged before it is instantiated (wazero allocates them at once
 // and cannot be refused them); growth is charged here and a refusal makes memory.grow return -1,
-// which the guest sees as out of memory at its cap (53200).
+// which the guest sees as out of memory (53200). On Linux the memory is an anonymous mapping of
+// its maximum size, so it never moves, costs only the pages written, and is returned to the
+// system when the instance closes.
 type linearMemory struct {
 	rt      *Runtime
 	buf     []byte
-	charged int64 // bytes of budget this memory holds
+	mapped  []byte // the whole mapping, when mapped
+	charged int64  // bytes of budget this memory holds
 	max     uint64
 	refused bool // a grow failed because the budget was spent
 }
@@ -158,6 +161,9 @@ type linearMemory struct {
 func (rt *Runtime) allocator(mem **linearMemory, prepaid int64) experimental.MemoryAllocator {
 	return experimental.MemoryAllocatorFunc(func(capacity, maxBytes uint64) experimental.LinearMemory {
 		m := &linearMemory{rt: rt, charged: prepaid, max: maxBytes}
+		if b, ok := mapMemory(maxBytes); ok {
+			m.mapped = b
+		}
 		*mem = m
 		return m
 	})
@@ -175,18 +181,25 @@ func (m *linearMemory) Reallocate(size uint64) []byte {
 		}
 		m.charged += more
 	}
-	if size <= uint64(cap(m.buf)) {
+	switch {
+	case m.mapped != nil:
+		m.buf = m.mapped[:size:size]
+	case size <= uint64(cap(m.buf)):
 		m.buf = m.buf[:size]
-		return m.buf
+	default:
+		nb := make([]byte, size)
+		copy(nb, m.buf)
+		m.buf = nb
 	}
-	nb := make([]byte, size)
-	copy(nb, m.buf)
-	m.buf = nb
 	return m.buf
 }
 
 // Free implements experimental.LinearMemory.
 func (m *linearMemory) Free() {
+	if m.mapped != nil {
+		unmapMemory(m.mapped)
+		m.mapped = nil
+	}
 	m.buf = nil
 	m.rt.budget.give(m.charged)
 	m.charged = 0

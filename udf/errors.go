@@ -123,3 +123,12 @@ func (e *Error) Is(target error) bool {
 func newError(kind Kind, fn string, format string, args ...any) *Error {
 	return &Error{Kind: kind, Function: fn, Row: -1, Message: fmt.Sprintf(format, args...)}
 }
+
+// Broken is the error of calling a function that failed to load (at server start, or when
+// another writer's change arrived): 55000, naming the function and the load error.
+func Broken(fn string, loadErr error) *Error {
+	return &Error{Kind: KindBroken, Function: fn, Row: -1,
+		Message: "function is broken: it failed to load: " + loadErr.Error(),
+		Hint:    "replace it with CREATE OR REPLACE FUNCTION, or drop it with DROP FUNCTION",
+		Err:     loadErr}
+}

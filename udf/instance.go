@@ -19,7 +19,7 @@ import (
 	"github.com/wasql/wasql/udf/internal/rewrite"
 )
 
-const pageSize = 65536
+const pageSize = 65536 // a Wasm page; a multiple of the host's page size
 
 // instance is one instantiated module. It serves one session at a time.
 type instance struct {
@@ -359,6 +359,24 @@ func (in *instance) snapshot() error {
 	return nil
 }
 
+// zero clears a range of whole pages that were zero in the snapshot, touching only pages that
+// are not zero now: a mapped memory drops them, so a large untouched memory stays untouched.
+func (in *instance) zero(b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	if in.lm != nil && in.lm.mapped != nil && len(b) >= 16*pageSize {
+		zeroPages(b)
+		return
+	}
+	for off := 0; off < len(b); off += pageSize {
+		page := b[off:min(off+pageSize, len(b))]
+		if !isZero(page) {
+			clear(page)
+		}
+	}
+}
+
 func isZero(b []byte) bool {
 	for len(b) >= 8 {
 		if le.Uint64(b) != 0 {
@@ -390,10 +408,10 @@ func (in *instance) reset() bool {
 		}
 		at := 0
 		for _, s := range in.snapMem {
-			clear(view[at:s.off])
+			in.zero(view[at:s.off])
 			at = int(s.off) + copy(view[s.off:], s.data)
 		}
-		clear(view[at:])
+		in.zero(view[at:])
 	}
 	for i, g := range in.globals {
 		g.Set(in.snapGlobals[i])

@@ -80,7 +80,7 @@ func (p *pool) put(in *instance, reusable bool) {
 	}
 	if reusable {
 		p.mu.Lock()
-		if !p.closed && (in.slot || len(p.idle) < cap(p.slots)) {
+		if !p.closed && len(p.idle) < cap(p.slots) {
 			in.idleSince = time.Now()
 			p.idle = append(p.idle, in)
 			p.mu.Unlock()
