@@ -211,7 +211,7 @@ func TestRowNumberAcrossBatches(t *testing.T) {
 // TestWireErrors: on the MySQL wire a udf error becomes a *mysql.SQLError with its SQLSTATE and
 // its hint appended; elsewhere the chain keeps the udf.Error (SQLSTATE, hint, detail).
 func TestWireErrors(t *testing.T) {
-	uerr := &udf.Error{Kind: udf.KindTimeout, Function: "f", Row: -1, Message: "canceling statement due to wasm function timeout (1s per call)",
+	uerr := &udf.Error{Kind: udf.KindTimeout, Function: "f", Row: -1, Message: "canceling statement due to wasm function timeout (1s)",
 		Hint: "raise it with WITH (timeout = '2s')", Detail: "guest output"}
 	mysqlSess := sql.NewBaseSessionWithClientServer("127.0.0.1", sql.Client{User: "u", Address: "127.0.0.1", Capabilities: mysql.CapabilityClientProtocol41}, 1)
 	err := wireErrorIn(sql.NewContext(context.Background(), sql.WithSession(mysqlSess)), uerr)

@@ -44,7 +44,7 @@ func TestTimeoutIsTheBound(t *testing.T) {
 	start := time.Now()
 	_, err := f.Eval(context.Background(), 1, ints(Bigint, 1))
 	took := time.Since(start)
-	e := wantError(t, err, "57014", "timeout (2s per call)")
+	e := wantError(t, err, "57014", "timeout (2s)")
 	if e.Kind != KindTimeout {
 		t.Fatalf("kind %v, want a timeout", e.Kind)
 	}

@@ -286,7 +286,7 @@ func refuel(ctx context.Context, _ api.Module, stack []uint64) {
 		panic(&Error{Kind: KindCanceled, Row: -1, Message: "canceling statement due to user request", Err: err})
 	}
 	if !st.deadline.IsZero() && time.Now().After(st.deadline) {
-		panic(&Error{Kind: KindTimeout, Row: -1, Message: fmt.Sprintf("canceling statement due to wasm function timeout (%s per call)", st.timeout)})
+		panic(&Error{Kind: KindTimeout, Row: -1, Message: fmt.Sprintf("canceling statement due to wasm function timeout (%s)", st.timeout)})
 	}
 	if st.budget == 0 {
 		panic(&Error{Kind: KindFuel, Row: -1, Message: fmt.Sprintf("fuel exhausted after %d units (fuel limit %d per row)", st.granted, st.fuel)})
