@@ -1,6 +1,7 @@
 package udf
 
 import (
+	"bytes"
 	"context"
 	crand "crypto/rand"
 	"errors"
@@ -377,17 +378,16 @@ func (in *instance) zero(b []byte) {
 	}
 }
 
+// zeroPage is compared against: bytes.Equal is vectorized, a loop over words is not.
+var zeroPage [pageSize]byte
+
 func isZero(b []byte) bool {
-	for len(b) >= 8 {
-		if le.Uint64(b) != 0 {
+	for len(b) > 0 {
+		n := min(len(b), pageSize)
+		if !bytes.Equal(b[:n], zeroPage[:n]) {
 			return false
 		}
-		b = b[8:]
-	}
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
+		b = b[n:]
 	}
 	return true
 }
