@@ -1,6 +1,7 @@
 package sqlfuncs
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -100,8 +101,12 @@ func (b *BatchEval) RowIter(ctx *sql.Context, row sql.Row) (sql.RowIter, error) 
 	}
 	it := &batchIter{b: b, child: child, sessions: make([]*udf.Session, len(b.Calls)),
 		cols: make([][]udf.Column, len(b.Calls)), res: make([]udf.Column, len(b.Calls))}
+	// Calls of one function share the statement's session (and instance): a statement never
+	// holds one instance of a function while it waits for a second.
+	st, release := statement(ctx)
+	it.release = release
 	for i, c := range b.Calls {
-		it.sessions[i] = c.Ov.Fn.Session()
+		it.sessions[i] = st.Session(c.Ov.Fn)
 		it.cols[i] = make([]udf.Column, len(c.Args))
 	}
 	return it, nil
@@ -116,6 +121,8 @@ type batchIter struct {
 	rows     []sql.Row
 	next     int
 	done     bool
+	seen     int    // child rows evaluated before this batch, for row numbers in errors
+	release  func() // releases the statement's sessions
 }
 
 // Next implements the interface sql.RowIter.
@@ -171,20 +178,31 @@ func (it *batchIter) fill(ctx *sql.Context) error {
 			}
 		}
 		if err := it.sessions[k].EvalInto(ctx, &it.res[k], n, cols...); err != nil {
-			return wireError(err)
+			return wireErrorIn(ctx, rowInStatement(err, it.seen))
 		}
 		for i := range it.rows {
 			it.rows[i] = append(it.rows[i], value(&it.res[k], i))
 		}
 	}
+	it.seen += n
 	return nil
+}
+
+// rowInStatement numbers a row error's row among all the rows the node evaluated, not only
+// within its batch.
+func rowInStatement(err error, before int) error {
+	var e *udf.Error
+	if before == 0 || !errors.As(err, &e) || e.Row < 0 {
+		return err
+	}
+	c := *e
+	c.Row += before
+	return &c
 }
 
 // Close implements the interface sql.RowIter.
 func (it *batchIter) Close(ctx *sql.Context) error {
-	for _, s := range it.sessions {
-		s.Close()
-	}
+	it.release()
 	return it.child.Close(ctx)
 }
 

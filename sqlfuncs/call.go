@@ -85,9 +85,13 @@ func (c *Call) Eval(ctx *sql.Context, row sql.Row) (any, error) {
 			return nil, argumentError(c.ov, k, err)
 		}
 	}
-	res, err := c.ov.Fn.Eval(ctx, 1, cols...)
+	// A call inside a statement that already runs this function (a batch node above or beside
+	// it) uses the statement's instance rather than waiting for another.
+	st, release := statement(ctx)
+	defer release()
+	res, err := st.Session(c.ov.Fn).Eval(ctx, 1, cols...)
 	if err != nil {
-		return nil, wireError(err)
+		return nil, wireErrorIn(ctx, err)
 	}
 	return value(&res, 0), nil
 }
@@ -95,6 +99,17 @@ func (c *Call) Eval(ctx *sql.Context, row sql.Row) (any, error) {
 func argumentError(ov *Overload, k int, err error) error {
 	return wireError(&ParseError{Code: sqlstate.InvalidParameterValue,
 		Msg: fmt.Sprintf("%s: argument %d (%s): %v", ov.Def.Name, k+1, ov.Args[k], err)})
+}
+
+// wireErrorIn is wireError for an error of a statement running on ctx's session. A session of
+// the MySQL wire (its client has capability flags) gets a *mysql.SQLError; any other caller (the
+// Postgres wire, Go callers) gets err as it is, so the chain keeps the udf.Error with its
+// SQLSTATE, hint and detail.
+func wireErrorIn(ctx *sql.Context, err error) error {
+	if err == nil || ctx == nil || ctx.Session == nil || ctx.Session.Client().Capabilities == 0 {
+		return err
+	}
+	return wireError(err)
 }
 
 // wireError gives an error its SQLSTATE on the MySQL wire, which takes *mysql.SQLError as is.
@@ -117,5 +132,9 @@ func wireError(err error) error {
 	case "42601":
 		num = mysql.ERParseError
 	}
-	return mysql.NewSQLError(num, state, "%s", err.Error())
+	msg := err.Error()
+	if h := sqlstate.Hint(err); h != "" { // the MySQL wire has no field for a hint
+		msg += " (HINT: " + h + ")"
+	}
+	return mysql.NewSQLError(num, state, "%s", msg)
 }

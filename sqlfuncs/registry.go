@@ -37,13 +37,23 @@ type Registry struct {
 // A query keeps the Overload it resolved, so OR REPLACE never changes a running query.
 type Overload struct {
 	Def    catalog.Function
-	Fn     *udf.Function
+	Fn     *udf.Function // nil when Broken
 	Args   []udf.Type
 	Result udf.Type
+	// Broken is why the function failed to load (a udf.Error of kind KindBroken, 55000), nil when
+	// it is callable. A broken function is listed and can be dropped or replaced; calls fail.
+	Broken error
 }
 
-// NewRegistry loads every function of store into rt. A function that no longer loads (a module
-// the current runtime refuses) is reported, not skipped.
+func (ov *Overload) close() {
+	if ov.Fn != nil {
+		ov.Fn.Close()
+	}
+}
+
+// NewRegistry loads every function of store into rt. A function that no longer loads (its
+// _initialize traps, the current runtime refuses its module, its module is missing) is installed
+// broken: listed with its error, failing its calls with 55000, and every other function loads.
 func NewRegistry(ctx context.Context, rt *udf.Runtime, store catalog.Store) (*Registry, error) {
 	r := &Registry{rt: rt, store: store, byName: map[string][]*Overload{}, pending: map[string]*Overload{}}
 	fns, err := store.List(ctx)
@@ -51,15 +61,22 @@ func NewRegistry(ctx context.Context, rt *udf.Runtime, store catalog.Store) (*Re
 		return nil, fmt.Errorf("list functions: %w", err)
 	}
 	for _, def := range fns {
-		ov, err := r.load(ctx, def, nil)
-		if err != nil {
-			r.Close()
-			return nil, fmt.Errorf("load %s: %w", def.Key(), err)
-		}
-		r.install(ov)
+		r.install(r.loadOrBroken(ctx, def))
 	}
 	r.cancel = store.Subscribe(r.apply)
 	return r, nil
+}
+
+// loadOrBroken loads def from the store, or returns it broken with the reason.
+func (r *Registry) loadOrBroken(ctx context.Context, def catalog.Function) *Overload {
+	ov, err := r.load(ctx, def, nil)
+	if err == nil {
+		return ov
+	}
+	ov = &Overload{Def: def, Broken: udf.Broken(def.Name, err)}
+	ov.Args, _ = parseTypes(def.ArgTypes)
+	ov.Result, _ = udf.ParseType(def.ReturnType)
+	return ov
 }
 
 // SetBatching turns the batch rule on (the default) or off for queries planned afterwards. Off,
@@ -75,7 +92,7 @@ func (r *Registry) Close() {
 	defer r.mu.Unlock()
 	for _, ovs := range r.byName {
 		for _, ov := range ovs {
-			ov.Fn.Close()
+			ov.close()
 		}
 	}
 	r.byName = map[string][]*Overload{}
@@ -132,11 +149,11 @@ func (r *Registry) install(ov *Overload) {
 	for i, old := range ovs {
 		if slices.Equal(old.Args, ov.Args) {
 			if old.Def.Version >= ov.Def.Version && old.Def.ModuleHash == ov.Def.ModuleHash && old != ov {
-				ov.Fn.Close() // already installed (our own write, seen again through the store)
+				ov.close() // already installed (our own write, seen again through the store)
 				return
 			}
 			ovs[i] = ov
-			old.Fn.Close()
+			old.close()
 			return
 		}
 	}
@@ -149,7 +166,7 @@ func (r *Registry) remove(name string, args []udf.Type, version int64) {
 	ovs := r.byName[name]
 	for i, old := range ovs {
 		if slices.Equal(old.Args, args) && old.Def.Version <= version {
-			old.Fn.Close()
+			old.close()
 			r.byName[name] = append(ovs[:i:i], ovs[i+1:]...)
 			if len(r.byName[name]) == 0 {
 				delete(r.byName, name)
@@ -171,11 +188,8 @@ func (r *Registry) apply(c catalog.Change) {
 		if r.has(c.Function) {
 			return
 		}
-		ov, err := r.load(context.Background(), c.Function, nil)
-		if err != nil {
-			return // this writer's own runtime accepted it; another's may not: it stays unavailable here
-		}
-		r.install(ov)
+		// This writer's own runtime accepted it; another's may not: then it is broken here.
+		r.install(r.loadOrBroken(context.Background(), c.Function))
 	case catalog.Dropped:
 		args, err := parseTypes(c.Function.ArgTypes)
 		if err == nil {
@@ -220,7 +234,7 @@ func (r *Registry) Create(ctx context.Context, s *CreateStmt) error {
 	stored, err := r.store.Create(ctx, def, s.Module, s.OrReplace)
 	if ov := r.takePending(key); ov != nil { // the store did not notify synchronously
 		if err != nil {
-			ov.Fn.Close()
+			ov.close()
 		} else {
 			ov.Def = stored
 			r.install(ov)
@@ -338,6 +352,9 @@ func (r *Registry) Resolve(name string, args []sql.Type) (*Overload, error) {
 			cands = append(cands, fmt.Sprintf("%s(%s)", ov.Def.Name, typeList(ov.Args)))
 		}
 		return nil, &ParseError{Code: "42725", Msg: fmt.Sprintf("function %s is not unique: candidates are %s", strings.ToLower(name), strings.Join(cands, ", "))}
+	}
+	if best.Broken != nil {
+		return nil, best.Broken
 	}
 	return best, nil
 }

@@ -32,7 +32,7 @@ func TestColumnarHandWritten(t *testing.T) {
 	in = texts(Text, "a", "b", "c", "d!")
 	in.Nulls = []bool{true, false, false, false}
 	_, err = upper.Eval(ctx, 4, in)
-	e := wantError(t, err, "38000", `upper: row 3 (input "d!"): exclamation marks are not allowed`)
+	e := wantError(t, err, "38000", `upper: row 4 (input "d!"): exclamation marks are not allowed`)
 	if e.Row != 3 {
 		t.Fatalf("row %d", e.Row)
 	}
@@ -150,7 +150,7 @@ func TestGuests(t *testing.T) {
 
 			ascii := load(t, rt, Definition{Name: "must_be_ascii", Module: mod, Export: "must_be_ascii", Args: []Type{Text}, Result: Text})
 			_, err = ascii.Eval(ctx, 3, texts(Text, "ok", "fine", "naïve"))
-			wantError(t, err, "38000", `must_be_ascii: row 2 (input "naïve"): non-ASCII input`)
+			wantError(t, err, "38000", `must_be_ascii: row 3 (input "naïve"): non-ASCII input`)
 
 			scalar := map[string]string{"c_funcs.wasm": "mul", "go_funcs.wasm": "add_scalar"}[guest]
 			sf := load(t, rt, Definition{Module: mod, Export: scalar, Args: []Type{Bigint, Bigint}, Result: Bigint})

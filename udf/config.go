@@ -8,24 +8,30 @@ import (
 	"time"
 )
 
-// Limits bound one function's guest calls. A zero field takes the runtime's default.
+// Limits bound one function's guest calls. A zero field takes the runtime's default
+// (Config.WithLimits), whose own zero fields take DefaultLimits.
 type Limits struct {
-	Timeout     time.Duration // wall time of one guest call (one batch)
-	Fuel        uint64        // fuel per row; a batch of n rows gets n × Fuel
-	MemoryBytes uint64        // linear memory of one instance
-	ResultBytes uint64        // variable-width result bytes of one batch
+	// Timeout is the wall time of one guest call (one batch of rows); default 1s. It is the
+	// bound every call has: fuel is not needed to stop a runaway guest.
+	Timeout time.Duration
+	// Fuel is a deterministic budget per row (a batch of n rows gets n × Fuel units, about one
+	// per instruction); default 0, no fuel budget: only the timeout applies.
+	Fuel uint64
+	// MemoryBytes caps the linear memory of one instance; default 64MB.
+	MemoryBytes uint64
+	// ResultBytes caps the variable-width result bytes of one batch; default 16MB.
+	ResultBytes uint64
 }
 
-// DefaultLimits are the limits of docs/abi.md §7.
+// DefaultLimits are the limits of docs/abi.md §7. Fuel is opt-in: zero means no fuel budget.
 var DefaultLimits = Limits{
 	Timeout:     time.Second,
-	Fuel:        100_000_000,
 	MemoryBytes: 64 << 20,
 	ResultBytes: 16 << 20,
 }
 
 func (l Limits) orDefaults(d Limits) Limits {
-	if l.Timeout == 0 {
+	if l.Timeout <= 0 {
 		l.Timeout = d.Timeout
 	}
 	if l.Fuel == 0 {
@@ -40,33 +46,55 @@ func (l Limits) orDefaults(d Limits) Limits {
 	return l
 }
 
-// Config is the runtime's configuration. It is immutable: each With method returns a copy.
+// Config is the runtime's configuration. It is immutable: each With method returns a copy. The
+// zero Config is the default configuration (NewConfig): every zero field means its default.
 type Config struct {
-	cacheDir       string
-	limits         Limits
-	maxModuleBytes int
-	batchRows      int
-	batchBytes     int
-	poolSize       int
-	compiledBudget int64
-	fuelSlice      uint64
-	idleTimeout    time.Duration
+	cacheDir       string        // "": no disk cache
+	limits         Limits        // zero fields: DefaultLimits
+	maxModuleBytes int           // 0: 32MB
+	batchRows      int           // 0: 1024 rows per guest call
+	batchBytes     int           // 0: 4MB of variable-width input per guest call
+	poolSize       int           // 0: 2 × GOMAXPROCS instances per function
+	compiledBudget int64         // 0: 256MB of compiled code kept without instances
+	memoryBudget   int64         // 0: DefaultMemoryBudget()
+	fuelSlice      uint64        // 0: 2^20 units between deadline checks
+	idleTimeout    time.Duration // 0: one minute; negative: idle instances are kept
 }
 
-// NewConfig returns the default configuration: no disk cache, DefaultLimits, 32 MiB modules,
-// 1024-row batches of at most 4 MiB input, 2×GOMAXPROCS instances per function, 256 MiB of
-// compiled code, instances closed after a minute idle.
-func NewConfig() Config {
-	return Config{
-		limits:         DefaultLimits,
-		maxModuleBytes: 32 << 20,
-		batchRows:      1024,
-		batchBytes:     4 << 20,
-		poolSize:       2 * runtime.GOMAXPROCS(0),
-		compiledBudget: 256 << 20,
-		fuelSlice:      1 << 20,
-		idleTimeout:    time.Minute,
+// NewConfig returns the default configuration: no disk cache, DefaultLimits, 32MB modules,
+// 1024-row batches of at most 4MB input, 2×GOMAXPROCS instances per function, 256MB of
+// compiled code, a server-wide memory budget of DefaultMemoryBudget, instances closed after a
+// minute idle. It equals the zero Config.
+func NewConfig() Config { return Config{}.withDefaults() }
+
+// withDefaults fills every zero field with its default.
+func (c Config) withDefaults() Config {
+	c.limits = c.limits.orDefaults(DefaultLimits)
+	if c.maxModuleBytes <= 0 {
+		c.maxModuleBytes = 32 << 20
 	}
+	if c.batchRows <= 0 {
+		c.batchRows = 1024
+	}
+	if c.batchBytes <= 0 {
+		c.batchBytes = 4 << 20
+	}
+	if c.poolSize <= 0 {
+		c.poolSize = 2 * runtime.GOMAXPROCS(0)
+	}
+	if c.compiledBudget <= 0 {
+		c.compiledBudget = 256 << 20
+	}
+	if c.memoryBudget <= 0 {
+		c.memoryBudget = DefaultMemoryBudget()
+	}
+	if c.fuelSlice == 0 {
+		c.fuelSlice = 1 << 20
+	}
+	if c.idleTimeout == 0 {
+		c.idleTimeout = time.Minute
+	}
+	return c
 }
 
 // WithCacheDir keeps compiled code in dir, so a restart does not compile again.
@@ -75,25 +103,35 @@ func (c Config) WithCacheDir(dir string) Config { c.cacheDir = dir; return c }
 // WithLimits sets the default limits of functions; zero fields keep DefaultLimits.
 func (c Config) WithLimits(l Limits) Config { c.limits = l.orDefaults(DefaultLimits); return c }
 
-// WithMaxModuleBytes caps the size of a module.
+// WithMaxModuleBytes caps the size of a module (default 32MB).
 func (c Config) WithMaxModuleBytes(n int) Config { c.maxModuleBytes = n; return c }
 
-// WithBatch sets the most rows and input bytes passed to one guest call.
+// WithBatch sets the most rows and input bytes passed to one guest call (default 1024 rows, 4MB).
 func (c Config) WithBatch(rows, bytes int) Config {
 	c.batchRows, c.batchBytes = max(rows, 1), max(bytes, 1)
 	return c
 }
 
-// WithPoolSize caps the instances of one function (busy and idle).
+// WithPoolSize caps the instances of one function (busy and idle) that statements holding no
+// other instance wait for (default 2 × GOMAXPROCS). A statement that already holds an instance
+// never waits: it may take one more, within the memory budget (docs/RATIONALE.md).
 func (c Config) WithPoolSize(n int) Config { c.poolSize = max(n, 1); return c }
 
-// WithCompiledBudget caps the estimated memory of compiled modules kept without instances.
+// WithCompiledBudget caps the estimated memory of compiled modules kept without instances
+// (default 256MB).
 func (c Config) WithCompiledBudget(bytes int64) Config { c.compiledBudget = bytes; return c }
 
-// WithFuelSlice sets how much fuel a guest burns between checks of its deadline.
+// WithMemoryBudget sets the server-wide memory budget (default DefaultMemoryBudget): the linear
+// memory of every instance, their reset snapshots and the compiled code all count against it.
+// An instance is charged before it is created; when the budget is spent even after closing idle
+// instances, new instances are refused with 53200 and memory.grow fails in running ones.
+func (c Config) WithMemoryBudget(bytes int64) Config { c.memoryBudget = bytes; return c }
+
+// WithFuelSlice sets how much fuel a guest burns between checks of its deadline (default 2^20).
 func (c Config) WithFuelSlice(n uint64) Config { c.fuelSlice = max(n, 1); return c }
 
-// WithIdleTimeout sets how long an unused instance stays pooled.
+// WithIdleTimeout sets how long an unused instance stays pooled (default a minute; negative
+// keeps idle instances until the memory budget needs them).
 func (c Config) WithIdleTimeout(d time.Duration) Config { c.idleTimeout = d; return c }
 
 // NullBehavior says whether a function sees NULL arguments.

@@ -29,7 +29,11 @@ const (
 	KindOutOfRange  // a value does not fit its SQL type
 	KindEncoding    // a text result is not valid UTF-8
 	KindOption      // a function option has a bad value
+	KindBroken      // the function failed to load when the server started
 )
+
+// objectNotInPrerequisiteState is 55000: a function that failed to load cannot be called.
+const objectNotInPrerequisiteState = "55000"
 
 var kindCodes = map[Kind]string{
 	KindInvalid:     sqlstate.InvalidFunctionDefinition,
@@ -46,6 +50,7 @@ var kindCodes = map[Kind]string{
 	KindOutOfRange:  sqlstate.NumericValueOutOfRange,
 	KindEncoding:    sqlstate.CharacterNotInRepertoire,
 	KindOption:      sqlstate.InvalidParameterValue,
+	KindBroken:      objectNotInPrerequisiteState,
 }
 
 // Error is every error the runtime returns for a function: what went wrong, with the SQLSTATE a
@@ -53,10 +58,11 @@ var kindCodes = map[Kind]string{
 type Error struct {
 	Kind     Kind
 	Function string // the function's SQL name
-	Row      int    // row index within the Eval call, -1 when not pinned to a row
+	Row      int    // 0-based row index within the Eval call, -1 when not pinned to a row; messages print Row+1
 	Input    string // the row's arguments, formatted, when Row >= 0
 	Message  string
-	Detail   string // guest output or a wasm stack trace
+	Detail   string // guest output or a wasm stack trace, sanitized (wiretext.Clean)
+	Hint     string // for a limit: which one, its value and how to raise it
 	Err      error  // the underlying error, if any
 }
 
@@ -76,6 +82,7 @@ var (
 	ErrOutOfRange  = &Error{Kind: KindOutOfRange}
 	ErrEncoding    = &Error{Kind: KindEncoding}
 	ErrOption      = &Error{Kind: KindOption}
+	ErrBroken      = &Error{Kind: KindBroken}
 )
 
 func (e *Error) Error() string {
@@ -86,9 +93,9 @@ func (e *Error) Error() string {
 	}
 	switch {
 	case e.Row >= 0 && e.Input != "":
-		fmt.Fprintf(&b, "row %d (input %s): ", e.Row, e.Input)
+		fmt.Fprintf(&b, "row %d (input %s): ", e.Row+1, e.Input)
 	case e.Row >= 0:
-		fmt.Fprintf(&b, "row %d: ", e.Row)
+		fmt.Fprintf(&b, "row %d: ", e.Row+1)
 	}
 	b.WriteString(e.Message)
 	return b.String()
@@ -96,6 +103,13 @@ func (e *Error) Error() string {
 
 // SQLState implements sqlstate.Carrier.
 func (e *Error) SQLState() string { return kindCodes[e.Kind] }
+
+// SQLHint implements sqlstate.Hinter: for a limit error, how to raise the limit.
+func (e *Error) SQLHint() string { return e.Hint }
+
+// DetailText is the error's detail (guest output, a wasm stack trace), for the Postgres wire's
+// Detail field.
+func (e *Error) DetailText() string { return e.Detail }
 
 // Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.Err }
@@ -108,4 +122,13 @@ func (e *Error) Is(target error) bool {
 
 func newError(kind Kind, fn string, format string, args ...any) *Error {
 	return &Error{Kind: kind, Function: fn, Row: -1, Message: fmt.Sprintf(format, args...)}
+}
+
+// Broken is the error of calling a function that failed to load (at server start, or when
+// another writer's change arrived): 55000, naming the function and the load error.
+func Broken(fn string, loadErr error) *Error {
+	return &Error{Kind: KindBroken, Function: fn, Row: -1,
+		Message: "function is broken: it failed to load: " + loadErr.Error(),
+		Hint:    "replace it with CREATE OR REPLACE FUNCTION, or drop it with DROP FUNCTION",
+		Err:     loadErr}
 }

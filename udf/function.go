@@ -57,7 +57,9 @@ type Function struct {
 }
 
 // Load validates def, rewrites and compiles its module, and instantiates it once to check that it
-// links and initializes. Every failure is an *Error with the SQLSTATE to report.
+// links and initializes. That instance is closed at once: a function costs no instance memory
+// until it is called (its first call instantiates it again). Every failure is an *Error with the
+// SQLSTATE to report.
 func (rt *Runtime) Load(ctx context.Context, def Definition) (*Function, error) {
 	if def.Name == "" {
 		def.Name = def.Export
@@ -76,7 +78,7 @@ func (rt *Runtime) Load(ctx context.Context, def Definition) (*Function, error) 
 	if err != nil {
 		return nil, err
 	}
-	f.pool.seed(in)
+	in.close()
 	rt.mu.Lock()
 	closed := rt.closed
 	if !closed {
@@ -96,7 +98,9 @@ func (f *Function) validate() error {
 		return newError(KindInvalid, def.Name, format, args...)
 	}
 	if len(def.Module) > f.rt.cfg.maxModuleBytes {
-		return newError(KindTooLarge, def.Name, "module is %d bytes, above the limit of %d", len(def.Module), f.rt.cfg.maxModuleBytes)
+		e := newError(KindTooLarge, def.Name, "module is %d bytes, above the limit of %d", len(def.Module), f.rt.cfg.maxModuleBytes)
+		e.Hint = fmt.Sprintf("the server's module size limit is %s; raise it with udf.Config.WithMaxModuleBytes", formatBytes(uint64(f.rt.cfg.maxModuleBytes)))
+		return e
 	}
 	for i, t := range append(def.Args, def.Result) {
 		if t < Smallint || t > Timestamp {
@@ -272,7 +276,8 @@ func moduleError(fn string, err error) error {
 	case errors.As(err, &u):
 		return &Error{Kind: KindUnsupported, Function: fn, Row: -1, Message: "module " + u.Error(), Err: err}
 	case errors.As(err, &m):
-		return &Error{Kind: KindTooLarge, Function: fn, Row: -1, Message: m.Error(), Err: err}
+		return &Error{Kind: KindTooLarge, Function: fn, Row: -1, Message: m.Error(), Err: err,
+			Hint: fmt.Sprintf("the function's memory limit is %d pages; raise it with WITH (memory = '%s')", m.MaxPages, formatBytes(uint64(m.MinPages)*pageSize))}
 	}
 	return &Error{Kind: KindInvalid, Function: fn, Row: -1, Message: "invalid module: " + err.Error(), Err: err}
 }

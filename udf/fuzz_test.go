@@ -13,13 +13,15 @@ import (
 // FuzzColumnarResult feeds arbitrary result descriptors, offsets, data and error fields back to
 // the host: decoding must never panic, and must return either a well-formed column or an *Error.
 func FuzzColumnarResult(f *testing.F) {
+	// The area is memory 256..1024 (fuzz_result.wat): status, data ptr, data_len, then the
+	// error fields; the result offsets start at memory 512, area offset 256.
 	seed := func(status, dataPtr, dataLen uint32, offsets ...uint32) []byte {
-		b := make([]byte, 24+4*len(offsets))
+		b := make([]byte, 256+4*len(offsets))
 		binary.LittleEndian.PutUint32(b[0:], status)
 		binary.LittleEndian.PutUint32(b[4:], dataPtr)
 		binary.LittleEndian.PutUint32(b[8:], dataLen)
 		for i, o := range offsets {
-			binary.LittleEndian.PutUint32(b[24+4*i:], o)
+			binary.LittleEndian.PutUint32(b[256+4*i:], o)
 		}
 		return b
 	}
@@ -30,6 +32,10 @@ func FuzzColumnarResult(f *testing.F) {
 	f.Add(seed(1, 0, 0, 0), "row")
 	f.Add(seed(2, 0, 0, 0), "refuse")
 	f.Add(seed(0, 0xffffffff, 0xffffffff, 0, 0xffffffff), "big")
+	// Offsets near 2^32 that decrease only after the first row: every offset is checked before
+	// any row is sliced (this one panicked with a slice-bounds error).
+	f.Add(seed(0, 300, 3, 0, 0xfffffff0, 3, 3), "abc")
+	f.Add(seed(0, 300, 3, 0, 3, 0xffffffff, 3), "abc")
 	rt := newRuntime(f, NewConfig().WithPoolSize(1))
 	fn := load(f, rt, Definition{Name: "echo", Module: fixture(f, "fuzz_result.wasm"), Export: "echo", Args: []Type{Text}, Result: Text,
 		Limits: Limits{ResultBytes: 1 << 16}})

@@ -1,6 +1,7 @@
 package udf
 
 import (
+	"bytes"
 	"context"
 	crand "crypto/rand"
 	"errors"
@@ -12,12 +13,14 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
 
+	"github.com/wasql/wasql/internal/wiretext"
 	"github.com/wasql/wasql/udf/internal/rewrite"
 )
 
-const pageSize = 65536
+const pageSize = 65536 // a Wasm page; a multiple of the host's page size
 
 // instance is one instantiated module. It serves one session at a time.
 type instance struct {
@@ -39,12 +42,16 @@ type instance struct {
 
 	scratch, scratchCap uint32 // the host's region in guest memory
 
-	snapMem                     []byte // state right after initialization
+	lm *linearMemory // the budget-charged backing of mem
+
+	snapMem                     []segment // non-zero memory right after initialization
+	snapBytes                   int64     // budget charged for snapMem
 	snapGlobals                 []uint64
 	snapScratch, snapScratchCap uint32
 	snapEnv                     detEnv
 
 	idleSince time.Time
+	slot      bool // holds one of its pool's slots (else it was lent beyond the pool's size)
 }
 
 // newInstance instantiates the function's module, runs _initialize, reserves the host's region
@@ -53,6 +60,13 @@ func (f *Function) newInstance(ctx context.Context) (*instance, error) {
 	c, err := f.rt.acquire(ctx, f.bin)
 	if err != nil {
 		return nil, &Error{Kind: KindInvalid, Function: f.def.Name, Row: -1, Message: "invalid module: " + firstLine(err.Error()), Detail: err.Error(), Err: err}
+	}
+	// wazero allocates the declared initial memory at instantiation and cannot be refused it:
+	// charge it first.
+	initial := int64(c.minMemory)
+	if err := f.rt.charge(f.def.Name, initial, "a new instance's initial memory"); err != nil {
+		f.rt.release(c)
+		return nil, err
 	}
 	in := &instance{f: f, c: c, out: &boundedBuffer{max: 4096}}
 	in.callCtx = context.WithValue(context.Background(), callKey{}, &in.st)
@@ -71,14 +85,20 @@ func (f *Function) newInstance(ctx context.Context) (*instance, error) {
 	} else {
 		cfg = cfg.WithRandSource(&in.env)
 	}
-	in.mod, err = f.rt.wz.InstantiateModule(in.callCtx, c.cm, cfg)
+	in.mod, err = f.rt.instantiate(experimental.WithMemoryAllocator(in.callCtx, f.rt.allocator(&in.lm, initial)), c.cm, cfg)
+	if in.lm == nil {
+		f.rt.budget.give(initial) // no memory was allocated
+	}
 	if err != nil {
+		if in.lm != nil {
+			in.lm.Free()
+		}
 		f.rt.release(c)
 		var e *Error
 		if errors.As(err, &e) || strings.Contains(err.Error(), "wasm error") {
 			return nil, in.callError(err, "start function")
 		}
-		return nil, &Error{Kind: KindInvalid, Function: f.def.Name, Row: -1, Message: "module does not link: " + firstLine(err.Error()), Err: err}
+		return nil, &Error{Kind: KindInvalid, Function: f.def.Name, Row: -1, Message: "module does not link: " + wiretext.Clean(firstLine(err.Error()), wiretext.MaxGuest), Err: err}
 	}
 	fail := func(err error) (*instance, error) {
 		in.close()
@@ -108,17 +128,19 @@ func (f *Function) newInstance(ctx context.Context) (*instance, error) {
 		return fail(err)
 	}
 	if !f.def.KeepState && !f.rw.Stateful {
-		in.snapshot()
+		if err := in.snapshot(); err != nil {
+			return fail(err)
+		}
 	}
 	return in, nil
 }
 
 // defaultScratch is the host region for a full batch of fixed-width values.
-func (f *Function) defaultScratch() uint32 {
-	n := uint32(f.rt.cfg.batchRows)
+func (f *Function) defaultScratch() uint64 {
+	n := uint64(f.rt.cfg.batchRows)
 	size := align8(n*8) + align8(n/8+1)
 	for _, t := range f.def.Args {
-		size += align8(n*max(t.width(), 4)) + align8(n/8+1)
+		size += align8(n*uint64(max(t.width(), 4))) + align8(n/8+1)
 	}
 	if f.batch {
 		size += descSize(len(f.def.Args))
@@ -128,22 +150,24 @@ func (f *Function) defaultScratch() uint32 {
 
 func (in *instance) close() {
 	if in.mod != nil {
-		in.mod.Close(context.Background())
+		in.mod.Close(context.Background()) // frees the linear memory, giving back its budget
 		in.mod = nil
 		in.f.rt.release(in.c)
+		in.f.rt.budget.give(in.snapBytes)
+		in.snapMem, in.snapBytes = nil, 0
 	}
 }
 
 // begin prepares the call state for a guest call over rows rows.
 func (in *instance) begin(ctx context.Context, rows int) {
 	l := in.f.def.Limits
-	budget := l.Fuel * uint64(rows)
-	if rows != 0 && budget/uint64(rows) != l.Fuel {
-		budget = math.MaxUint64
+	budget := uint64(math.MaxUint64) // no fuel limit: only the deadline stops the guest
+	if l.Fuel > 0 {
+		budget = satMul(l.Fuel, uint64(max(rows, 1)))
 	}
 	s := min(in.f.rt.cfg.fuelSlice, budget)
 	in.st = callState{ctx: ctx, deadline: time.Now().Add(l.Timeout), budget: budget - s, granted: s,
-		slice: in.f.rt.cfg.fuelSlice, timeout: l.Timeout}
+		slice: in.f.rt.cfg.fuelSlice, timeout: l.Timeout, fuel: l.Fuel}
 	if in.fuel != nil {
 		in.fuel.Set(s)
 		in.oom.Set(0)
@@ -164,7 +188,8 @@ func (in *instance) call(ctx context.Context, fn api.Function, rows int, stack [
 	return nil
 }
 
-// callError classifies a failed guest call.
+// callError classifies a failed guest call. Everything taken from the guest (its output, the
+// names in a stack trace) is sanitized and bounded here.
 func (in *instance) callError(err error, what string) *Error {
 	name := in.f.def.Name
 	var e *Error
@@ -172,37 +197,84 @@ func (in *instance) callError(err error, what string) *Error {
 		c := *e
 		c.Function = name
 		c.Detail = in.output()
+		if c.Hint == "" {
+			c.Hint = in.f.limitHint(c.Kind)
+		}
 		return &c
 	}
-	msg := firstLine(err.Error())
+	msg := wiretext.Clean(firstLine(err.Error()), wiretext.MaxGuest)
 	var exit *sys.ExitError
 	if errors.As(err, &exit) {
 		msg = fmt.Sprintf("wasm guest exited with code %d", exit.ExitCode())
 	}
-	kind := KindTrap
+	kind, hint := KindTrap, ""
 	if in.oom != nil && in.oom.Get() != 0 {
 		kind = KindMemory
-		msg = fmt.Sprintf("out of memory: the guest trapped after memory.grow failed at its limit of %s (%s)", formatBytes(in.f.def.Limits.MemoryBytes), msg)
+		if in.lm != nil && in.lm.refused {
+			msg = fmt.Sprintf("out of memory: the guest trapped after memory.grow failed because the server's memory budget of %s is spent (%s)", formatBytes(uint64(in.f.rt.budget.limit)), msg)
+			hint = "the server-wide memory budget counts every instance's memory; raise it with udf.Config.WithMemoryBudget or retry when fewer queries run"
+		} else {
+			msg = fmt.Sprintf("out of memory: the guest trapped after memory.grow failed at its limit of %s (%s)", formatBytes(in.f.def.Limits.MemoryBytes), msg)
+			hint = in.f.limitHint(KindMemory)
+		}
 	}
-	detail := strings.TrimSpace(strings.TrimPrefix(err.Error(), firstLine(err.Error())))
+	detail := wiretext.Clean(strings.TrimSpace(strings.TrimPrefix(err.Error(), firstLine(err.Error()))), 4*wiretext.MaxGuest)
 	if out := in.output(); out != "" {
 		detail = "guest output:\n" + out + "\n" + detail
 	}
-	return &Error{Kind: kind, Function: name, Row: -1, Message: msg + " in " + what, Detail: detail, Err: err}
+	return &Error{Kind: kind, Function: name, Row: -1, Message: msg + " in " + what, Detail: detail, Hint: hint, Err: err}
 }
 
-func (in *instance) output() string { return string(in.out.b) }
+// output is the guest's stdout and stderr of the last call, sanitized for a wire message.
+func (in *instance) output() string { return wiretext.Clean(string(in.out.b), wiretext.MaxGuest) }
+
+// limitHint says, for an error of a limit kind, which limit of the function it was, its value
+// and how to raise it.
+func (f *Function) limitHint(k Kind) string {
+	l := f.def.Limits
+	raise := func(what, value, option, more string) string {
+		return fmt.Sprintf("the function's %s is %s; raise it with WITH (%s = '%s') in CREATE OR REPLACE FUNCTION %s", what, value, option, more, f.def.Name)
+	}
+	switch k {
+	case KindTimeout:
+		return raise("timeout", l.Timeout.String()+" per guest call (one batch of rows)", "timeout", (2 * l.Timeout).String())
+	case KindFuel:
+		return fmt.Sprintf("the function's fuel limit is %d units per row; raise it with WITH (fuel = %d) in CREATE OR REPLACE FUNCTION %s, or drop the option: without it only the timeout applies", l.Fuel, satMul(l.Fuel, 10), f.def.Name)
+	case KindMemory:
+		return raise("memory limit", formatBytes(l.MemoryBytes)+" of linear memory per instance", "memory", formatBytes(min(2*l.MemoryBytes, 4<<30)))
+	case KindResultLimit:
+		return raise("result limit", formatBytes(l.ResultBytes)+" of variable-width result per batch", "result", formatBytes(2*l.ResultBytes))
+	}
+	return ""
+}
+
+func satMul(a, b uint64) uint64 {
+	if a != 0 && a*b/a != b {
+		return math.MaxUint64
+	}
+	return a * b
+}
 
 // reserve returns a host region of at least size bytes in guest memory.
-func (in *instance) reserve(ctx context.Context, size uint32) (uint32, error) {
-	if size <= in.scratchCap {
+func (in *instance) reserve(ctx context.Context, size uint64) (uint32, error) {
+	if size <= uint64(in.scratchCap) {
 		return in.scratch, nil
 	}
-	want := max(size, 2*in.scratchCap)
+	limit := min(in.f.def.Limits.MemoryBytes, 1<<32-pageSize)
+	want := max(size, min(2*uint64(in.scratchCap), limit))
 	name := in.f.def.Name
 	oom := func(how string) error {
-		return &Error{Kind: KindMemory, Function: name, Row: -1,
-			Message: fmt.Sprintf("out of memory: cannot reserve %d bytes for a batch (%s; memory limit %s)", want, how, formatBytes(in.f.def.Limits.MemoryBytes))}
+		e := &Error{Kind: KindMemory, Function: name, Row: -1,
+			Message: fmt.Sprintf("out of memory: cannot reserve %d bytes for a batch (%s; memory limit %s)", want, how, formatBytes(in.f.def.Limits.MemoryBytes)),
+			Hint:    in.f.limitHint(KindMemory) + "; a batch's arguments and result must fit in it"}
+		if in.lm != nil && in.lm.refused {
+			e.Message = fmt.Sprintf("out of memory: cannot reserve %d bytes for a batch: the server's memory budget of %s is spent", want, formatBytes(uint64(in.f.rt.budget.limit)))
+			e.Hint = "the server-wide memory budget counts every instance's memory; raise it with udf.Config.WithMemoryBudget or retry when fewer queries run"
+		}
+		return e
+	}
+	if size > limit {
+		return 0, oom("the batch is larger than the memory limit")
 	}
 	switch {
 	case in.alloc != nil:
@@ -212,7 +284,7 @@ func (in *instance) reserve(ctx context.Context, size uint32) (uint32, error) {
 			return 0, in.callError(err, allocExport)
 		}
 		ptr := uint32(stack[0])
-		if ptr == 0 || uint64(ptr)+uint64(want) > uint64(in.mem.Size()) {
+		if ptr == 0 || uint64(ptr)+want > uint64(in.mem.Size()) {
 			return 0, oom(fmt.Sprintf("%s returned %d", allocExport, ptr))
 		}
 		if in.free != nil && in.scratchCap > 0 {
@@ -220,10 +292,10 @@ func (in *instance) reserve(ctx context.Context, size uint32) (uint32, error) {
 				return 0, in.callError(err, freeExport)
 			}
 		}
-		in.scratch, in.scratchCap = ptr, want
+		in.scratch, in.scratchCap = ptr, uint32(want)
 	case in.f.rw.AddedMemory:
 		// The module had no memory: all of it is the host's, from 0.
-		if need := (uint64(want) + pageSize - 1) / pageSize; need > uint64(in.mem.Size()/pageSize) {
+		if need := (want + pageSize - 1) / pageSize; need > uint64(in.mem.Size()/pageSize) {
 			if _, ok := in.mem.Grow(uint32(need) - in.mem.Size()/pageSize); !ok {
 				return 0, oom("memory.grow failed")
 			}
@@ -236,7 +308,7 @@ func (in *instance) reserve(ctx context.Context, size uint32) (uint32, error) {
 		if in.scratchCap > 0 && in.scratch+in.scratchCap == end {
 			start = in.scratch
 		}
-		need := (uint64(start) + uint64(want) - uint64(end) + pageSize - 1) / pageSize
+		need := (uint64(start) + want - uint64(end) + pageSize - 1) / pageSize
 		if _, ok := in.mem.Grow(uint32(need)); !ok {
 			return 0, oom("memory.grow failed")
 		}
@@ -245,18 +317,79 @@ func (in *instance) reserve(ctx context.Context, size uint32) (uint32, error) {
 	return in.scratch, nil
 }
 
-// snapshot records memory and globals, to reset the instance between sessions.
-func (in *instance) snapshot() {
+// segment is a run of memory that was not zero in a snapshot.
+type segment struct {
+	off  uint32
+	data []byte
+}
+
+// snapshot records memory and globals, to reset the instance between sessions. Only the pages
+// that are not zero are kept (a module may declare far more memory than it initializes), and
+// they are charged against the memory budget.
+func (in *instance) snapshot() error {
+	var segs []segment
+	var size int64
 	if in.mem != nil {
 		view, _ := in.mem.Read(0, in.mem.Size())
-		in.snapMem = append([]byte(nil), view...)
+		for off := 0; off < len(view); off += pageSize {
+			page := view[off:min(off+pageSize, len(view))]
+			if isZero(page) {
+				continue
+			}
+			if n := len(segs); n > 0 && int(segs[n-1].off)+len(segs[n-1].data) == off {
+				segs[n-1].data = view[segs[n-1].off : off+len(page)]
+			} else {
+				segs = append(segs, segment{off: uint32(off), data: page})
+			}
+			size += int64(len(page))
+		}
 	}
+	if err := in.f.rt.charge(in.f.def.Name, size, "an instance's reset snapshot"); err != nil {
+		return err
+	}
+	for i := range segs {
+		segs[i].data = append([]byte(nil), segs[i].data...)
+	}
+	in.snapMem, in.snapBytes = segs, size
 	in.snapGlobals = make([]uint64, len(in.globals))
 	for i, g := range in.globals {
 		in.snapGlobals[i] = g.Get()
 	}
 	in.snapScratch, in.snapScratchCap = in.scratch, in.scratchCap
 	in.snapEnv = in.env
+	return nil
+}
+
+// zero clears a range of whole pages that were zero in the snapshot, touching only pages that
+// are not zero now: a mapped memory drops them, so a large untouched memory stays untouched.
+func (in *instance) zero(b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	if in.lm != nil && in.lm.mapped != nil && len(b) >= 16*pageSize {
+		zeroPages(b)
+		return
+	}
+	for off := 0; off < len(b); off += pageSize {
+		page := b[off:min(off+pageSize, len(b))]
+		if !isZero(page) {
+			clear(page)
+		}
+	}
+}
+
+// zeroPage is compared against: bytes.Equal is vectorized, a loop over words is not.
+var zeroPage [pageSize]byte
+
+func isZero(b []byte) bool {
+	for len(b) > 0 {
+		n := min(len(b), pageSize)
+		if !bytes.Equal(b[:n], zeroPage[:n]) {
+			return false
+		}
+		b = b[n:]
+	}
+	return true
 }
 
 // reset restores the snapshot. Memory that grew since is zeroed (it cannot shrink). It reports
@@ -270,11 +403,15 @@ func (in *instance) reset() bool {
 	}
 	if in.mem != nil {
 		view, ok := in.mem.Read(0, in.mem.Size())
-		if !ok || len(view) < len(in.snapMem) {
+		if !ok {
 			return false
 		}
-		copy(view, in.snapMem)
-		clear(view[len(in.snapMem):])
+		at := 0
+		for _, s := range in.snapMem {
+			in.zero(view[at:s.off])
+			at = int(s.off) + copy(view[s.off:], s.data)
+		}
+		in.zero(view[at:])
 	}
 	for i, g := range in.globals {
 		g.Set(in.snapGlobals[i])
@@ -334,7 +471,7 @@ func firstLine(s string) string {
 	return s
 }
 
-func align8(n uint32) uint32 { return (n + 7) &^ 7 }
+func align8(n uint64) uint64 { return (n + 7) &^ 7 }
 
 func formatBytes(n uint64) string {
 	switch {

@@ -80,7 +80,7 @@ func TestFuelLimit(t *testing.T) {
 		t.Fatalf("fib_iter(1000): %v %v", got, err)
 	}
 	_, err := f.Eval(context.Background(), 1, ints(Bigint, 10_000_000))
-	wantError(t, err, "54000", "fuel exhausted", "row 0 (input 10000000)")
+	wantError(t, err, "54000", "fuel exhausted", "row 1 (input 10000000)")
 }
 
 func TestMemoryLimit(t *testing.T) {

@@ -25,48 +25,62 @@ func newPool(size int, create func(context.Context) (*instance, error)) *pool {
 	return &pool{slots: make(chan struct{}, size), create: create}
 }
 
-// seed adds an instance made outside get (the one Load checks the module with).
-func (p *pool) seed(in *instance) {
-	in.idleSince = time.Now()
-	p.mu.Lock()
-	p.idle = append(p.idle, in)
-	p.mu.Unlock()
-}
-
-// get checks out an instance, waiting for a free slot while the pool is at its size.
-func (p *pool) get(ctx context.Context) (*instance, error) {
+// get checks out an instance, waiting for a free slot while the pool is at its size. With
+// lend, a caller that already holds instances (of this or other functions) does not wait: it
+// gets an instance beyond the pool's size, so no two statements can wait for each other. A wait
+// ends with the context.
+func (p *pool) get(ctx context.Context, lend bool) (*instance, error) {
+	slot := true
 	select {
 	case p.slots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	default:
+		if lend {
+			slot = false
+			break
+		}
+		select {
+		case p.slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	release := func() {
+		if slot {
+			<-p.slots
+		}
 	}
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		<-p.slots
+		release()
 		return nil, errClosed
 	}
 	if n := len(p.idle); n > 0 {
 		in := p.idle[n-1]
 		p.idle = p.idle[:n-1]
 		p.mu.Unlock()
+		in.slot = slot
 		return in, nil
 	}
 	p.mu.Unlock()
 	in, err := p.create(ctx)
 	if err != nil {
-		<-p.slots
+		release()
 		return nil, err
 	}
+	in.slot = slot
 	return in, nil
 }
 
-// put returns an instance; one that is not reusable (broken, or not reset) is closed.
+// put returns an instance; one that is not reusable (broken, or not reset) is closed, and so is
+// a lent one when the pool already keeps as many idle instances as its size.
 func (p *pool) put(in *instance, reusable bool) {
-	defer func() { <-p.slots }()
+	if in.slot {
+		defer func() { <-p.slots }()
+	}
 	if reusable {
 		p.mu.Lock()
-		if !p.closed {
+		if !p.closed && len(p.idle) < cap(p.slots) {
 			in.idleSince = time.Now()
 			p.idle = append(p.idle, in)
 			p.mu.Unlock()
@@ -108,7 +122,31 @@ func (p *pool) close() {
 	}
 }
 
-// size reports the idle instances, for tests.
+// oldestIdle reports when the longest-idle instance became idle.
+func (p *pool) oldestIdle() (time.Time, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.idle) == 0 {
+		return time.Time{}, false
+	}
+	return p.idle[0].idleSince, true // LIFO: the first is the oldest
+}
+
+// closeOldest closes the longest-idle instance, reporting false when there was none.
+func (p *pool) closeOldest() bool {
+	p.mu.Lock()
+	if len(p.idle) == 0 {
+		p.mu.Unlock()
+		return false
+	}
+	in := p.idle[0]
+	p.idle = p.idle[1:]
+	p.mu.Unlock()
+	in.close()
+	return true
+}
+
+// idleCount reports the idle instances, for tests.
 func (p *pool) idleCount() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()

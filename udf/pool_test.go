@@ -95,8 +95,24 @@ func TestCompiledModulesEvicted(t *testing.T) {
 		fns = append(fns, load(t, rt, Definition{Module: fixture(t, "numeric.wasm"), Export: e, Args: []Type{Bigint, Bigint}, Result: Bigint}))
 	}
 	fns = append(fns, load(t, rt, Definition{Module: fixture(t, "fib.wasm"), Export: "fib_iter", Args: []Type{Bigint}, Result: Bigint}))
+	// Load keeps no instance: nothing holds the compiled code, and the tiny budget evicts it.
+	if total, _ := rt.CompiledModules(); total != 0 {
+		t.Fatalf("%d compiled modules held after Load, want 0", total)
+	}
+	var open []*Session
+	for _, f := range fns {
+		s := f.Session()
+		args := []Column{ints(Bigint, 1), ints(Bigint, 1)}[:len(f.def.Args)]
+		if _, err := s.Eval(ctx, 1, args...); err != nil {
+			t.Fatal(err)
+		}
+		open = append(open, s)
+	}
 	if total, _ := rt.CompiledModules(); total != 3 {
 		t.Fatalf("%d compiled modules, want 3 (each has its own generated loop)", total)
+	}
+	for _, s := range open {
+		s.Close()
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for total, _ := rt.CompiledModules(); total > 0; total, _ = rt.CompiledModules() {

@@ -33,6 +33,7 @@ type Runtime struct {
 	functions map[*Function]struct{}
 	closed    bool
 	group     singleflight.Group
+	budget    budget // server-wide: linear memories, snapshots, compiled code
 
 	stop chan struct{}
 	done chan struct{}
@@ -42,20 +43,23 @@ type Runtime struct {
 // wazero breaks when one of two CompiledModules of the same bytes is closed (wazero#2336) and when
 // runtimes race to fill the disk cache (wazero#2547), so there is exactly one per hash.
 type compiled struct {
-	key  [32]byte
-	cm   wazero.CompiledModule
-	refs int
-	size int64
-	elem *list.Element
+	key       [32]byte
+	cm        wazero.CompiledModule
+	refs      int
+	size      int64  // estimated bytes, charged against the memory budget while it exists
+	minMemory uint64 // bytes of linear memory an instance starts with
+	elem      *list.Element
 }
 
-// NewRuntime starts a runtime with cfg.
+// NewRuntime starts a runtime with cfg; zero fields of cfg take their defaults.
 func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
+	cfg = cfg.withDefaults()
 	rc := wazero.NewRuntimeConfig().
 		WithCloseOnContextDone(false). // metering bounds guests instead (docs/RATIONALE.md)
 		WithDebugInfoEnabled(true)
 	rt := &Runtime{cfg: cfg, compiled: map[[32]byte]*compiled{}, lru: list.New(),
-		functions: map[*Function]struct{}{}, stop: make(chan struct{}), done: make(chan struct{})}
+		functions: map[*Function]struct{}{}, stop: make(chan struct{}), done: make(chan struct{}),
+		budget: budget{limit: cfg.memoryBudget}}
 	if cfg.cacheDir != "" {
 		cache, err := wazero.NewCompilationCacheWithDir(cfg.cacheDir)
 		if err != nil {
@@ -156,17 +160,26 @@ func (rt *Runtime) acquire(ctx context.Context, bin []byte) (*compiled, error) {
 		}
 		rt.mu.Unlock()
 		_, err, _ := rt.group.Do(string(key[:]), func() (any, error) {
+			size := estimateCompiledSize(bin)
+			if err := rt.charge("", size, "compiling a module"); err != nil {
+				return nil, err
+			}
 			cm, err := rt.wz.CompileModule(ctx, bin)
 			if err != nil {
+				rt.budget.give(size)
 				return nil, err
 			}
 			rt.mu.Lock()
 			defer rt.mu.Unlock()
 			if rt.closed {
 				cm.Close(ctx)
+				rt.budget.give(size)
 				return nil, errors.New("runtime closed")
 			}
-			c := &compiled{key: key, cm: cm, size: estimateCompiledSize(bin)}
+			c := &compiled{key: key, cm: cm, size: size}
+			if m, ok := cm.ExportedMemories()[rewrite.MemoryExport]; ok {
+				c.minMemory = uint64(m.Min()) * pageSize
+			}
 			rt.compiled[key] = c
 			c.elem = rt.lru.PushFront(c)
 			rt.idleBytes += c.size
@@ -191,13 +204,44 @@ func (rt *Runtime) release(c *compiled) {
 	c.elem = rt.lru.PushFront(c)
 	rt.idleBytes += c.size
 	for rt.idleBytes > rt.cfg.compiledBudget && rt.lru.Len() > 0 {
-		old := rt.lru.Remove(rt.lru.Back()).(*compiled)
-		old.elem = nil
-		rt.idleBytes -= old.size
-		delete(rt.compiled, old.key)
-		old.cm.Close(context.Background())
+		rt.evictLocked()
 	}
 }
+
+// evictLocked closes the least recently used compiled module no instance uses; rt.mu is held.
+func (rt *Runtime) evictLocked() {
+	old := rt.lru.Remove(rt.lru.Back()).(*compiled)
+	old.elem = nil
+	rt.idleBytes -= old.size
+	delete(rt.compiled, old.key)
+	old.cm.Close(context.Background())
+	rt.budget.give(old.size)
+}
+
+// evictCompiled evicts one unused compiled module, reporting false when there is none.
+func (rt *Runtime) evictCompiled() bool {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.closed || rt.lru.Len() == 0 {
+		return false
+	}
+	rt.evictLocked()
+	return true
+}
+
+// instantiate is wazero's InstantiateModule with a panic in it (a bug, or a memory allocator
+// refused what wazero assumed) turned into an error.
+func (rt *Runtime) instantiate(ctx context.Context, cm wazero.CompiledModule, cfg wazero.ModuleConfig) (mod api.Module, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			mod, err = nil, fmt.Errorf("instantiate: %v", p)
+		}
+	}()
+	return rt.wz.InstantiateModule(ctx, cm, cfg)
+}
+
+// MemoryInUse reports the bytes charged against the server-wide memory budget, and the budget.
+func (rt *Runtime) MemoryInUse() (used, budget int64) { return rt.budget.inUse(), rt.budget.limit }
 
 // CompiledModules reports how many compiled modules the runtime holds, and how many of those
 // no function instance uses.
@@ -227,6 +271,7 @@ type callState struct {
 	granted  uint64 // fuel handed to the guest during this call
 	slice    uint64
 	timeout  time.Duration
+	fuel     uint64 // the fuel limit per row, 0 for none
 }
 
 // refuel is wasql.__fuel: the guest calls it when its fuel slice is spent. It stops the call on
@@ -244,7 +289,7 @@ func refuel(ctx context.Context, _ api.Module, stack []uint64) {
 		panic(&Error{Kind: KindTimeout, Row: -1, Message: fmt.Sprintf("canceling statement due to wasm function timeout (%s)", st.timeout)})
 	}
 	if st.budget == 0 {
-		panic(&Error{Kind: KindFuel, Row: -1, Message: fmt.Sprintf("fuel exhausted after %d units", st.granted)})
+		panic(&Error{Kind: KindFuel, Row: -1, Message: fmt.Sprintf("fuel exhausted after %d units (fuel limit %d per row)", st.granted, st.fuel)})
 	}
 	runtime.Gosched()
 	s := min(st.slice, st.budget)

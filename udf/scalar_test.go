@@ -81,7 +81,7 @@ func TestSmallintResultOutOfRange(t *testing.T) {
 	rt := newRuntime(t)
 	f := load(t, rt, Definition{Name: "kilo", Module: fixture(t, "numeric.wasm"), Export: "kilo", Args: []Type{Smallint}, Result: Smallint})
 	_, err := f.Eval(context.Background(), 3, ints(Smallint, 1, 2, 33))
-	e := wantError(t, err, "22003", "kilo: row 2 (input 33)", "33000 is out of range for type smallint")
+	e := wantError(t, err, "22003", "kilo: row 3 (input 33)", "33000 is out of range for type smallint")
 	if e.Row != 2 {
 		t.Fatalf("row %d", e.Row)
 	}
@@ -97,7 +97,7 @@ func TestTrapPinnedToRow(t *testing.T) {
 	}
 	b.Ints[1700] = 0
 	_, err := f.Eval(context.Background(), n, a, b)
-	e := wantError(t, err, "38000", "div: row 1700 (input 1700, 0)", "integer divide by zero")
+	e := wantError(t, err, "38000", "div: row 1701 (input 1700, 0)", "integer divide by zero")
 	if e.Row != 1700 {
 		t.Fatalf("row %d, want 1700", e.Row)
 	}

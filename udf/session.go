@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/wasql/wasql/internal/wiretext"
 	"github.com/wasql/wasql/udf/internal/rewrite"
 )
 
@@ -32,36 +35,57 @@ func init() {
 
 // Session is one query's use of a function. It keeps one instance across the query's batches and
 // resets it on Close, so no guest state reaches the next query (unless the function keeps state).
-// A Session is not safe for concurrent use; open one per goroutine.
+// A Session of its own (Function.Session) is not safe for concurrent use; one of a Statement is.
 type Session struct {
 	f    *Function
 	in   *instance
-	part Column // the result of one batch, when a call takes several
+	part Column     // the result of one batch, when a call takes several
+	st   *Statement // the statement it belongs to, if any
+	mu   sync.Mutex // serializes the calls of a statement's session
 }
 
 // Session opens a session. It takes an instance from the pool at the first Eval.
 func (f *Function) Session() *Session { return &Session{f: f} }
 
-// Close resets the session's instance and returns it to the pool.
+// Close resets the session's instance and returns it to the pool. Closing a session of a
+// Statement does nothing: Statement.Close closes it.
 func (s *Session) Close() {
+	if s.st != nil {
+		return
+	}
+	s.close()
+}
+
+func (s *Session) close() {
 	if s.in != nil {
 		s.f.pool.put(s.in, s.in.reset())
 		s.in = nil
+		s.held(-1)
+	}
+}
+
+func (s *Session) held(d int32) {
+	if s.st != nil {
+		s.st.held.Add(d)
 	}
 }
 
 func (s *Session) instance(ctx context.Context) (*instance, error) {
 	if s.in == nil {
-		in, err := s.f.pool.get(ctx)
+		in, err := s.f.pool.get(ctx, s.st != nil && s.st.held.Load() > 0)
 		switch {
 		case errors.Is(err, errClosed):
 			return nil, newError(KindCanceled, s.f.def.Name, "%v", err)
+		case err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
+			return nil, &Error{Kind: KindCanceled, Function: s.f.def.Name, Row: -1, Message: "canceling statement due to statement timeout (waiting for an instance)", Err: err,
+				Hint: fmt.Sprintf("all %d instances of the function were busy; raise the pool size (udf.Config.WithPoolSize) or the statement timeout", cap(s.f.pool.slots))}
 		case err != nil && ctx.Err() != nil:
 			return nil, &Error{Kind: KindCanceled, Function: s.f.def.Name, Row: -1, Message: "canceling statement due to user request", Err: err}
 		case err != nil:
 			return nil, err
 		}
 		s.in = in
+		s.held(1)
 	}
 	return s.in, nil
 }
@@ -69,6 +93,46 @@ func (s *Session) instance(ctx context.Context) (*instance, error) {
 func (s *Session) discard() {
 	s.f.pool.put(s.in, false)
 	s.in = nil
+	s.held(-1)
+}
+
+// Statement is one SQL statement's use of wasm functions. Every call of one function within the
+// statement shares one Session, so one instance; and once the statement holds an instance it
+// never waits for another (a pool at its size lends it one more, within the memory budget). So
+// statements cannot deadlock on instances, whatever functions they call and in which order.
+// A Statement is safe for concurrent use.
+type Statement struct {
+	mu       sync.Mutex
+	sessions map[*Function]*Session
+	held     atomic.Int32 // instances its sessions hold
+}
+
+// NewStatement returns an empty statement.
+func NewStatement() *Statement { return &Statement{sessions: map[*Function]*Session{}} }
+
+// Session returns the statement's session of f, opening it at the first call.
+func (st *Statement) Session(f *Function) *Session {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	s, ok := st.sessions[f]
+	if !ok {
+		s = &Session{f: f, st: st}
+		st.sessions[f] = s
+	}
+	return s
+}
+
+// Close closes every session of the statement, resetting their instances.
+func (st *Statement) Close() {
+	st.mu.Lock()
+	sessions := st.sessions
+	st.sessions = map[*Function]*Session{}
+	st.mu.Unlock()
+	for _, s := range sessions {
+		s.mu.Lock()
+		s.close()
+		s.mu.Unlock()
+	}
 }
 
 // Eval evaluates the function over rows rows; args[k] holds argument k, of the declared type.
@@ -83,6 +147,10 @@ func (s *Session) Eval(ctx context.Context, rows int, args ...Column) (Column, e
 // EvalInto is Eval writing into res, reusing its storage: the way to evaluate batch after batch
 // without allocating a result column each time.
 func (s *Session) EvalInto(ctx context.Context, res *Column, rows int, args ...Column) error {
+	if s.st != nil {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+	}
 	f := s.f
 	if len(args) != len(f.def.Args) {
 		return fmt.Errorf("%s: %d arguments given, %d declared", f.def.Name, len(args), len(f.def.Args))
@@ -213,30 +281,31 @@ func (s *Session) evalChunk(ctx context.Context, res *Column, args []Column, n i
 func (in *instance) evalScalar(ctx context.Context, res *Column, args []Column, n int) error {
 	f := in.f
 	out := storeLayout(f.def.Result)
-	size := align8(uint32(n) * out.Width())
+	un := uint64(n)
+	size := align8(un * uint64(out.Width()))
 	for k := range args {
-		size += align8(uint32(n) * args[k].Type.width())
+		size += align8(un * uint64(args[k].Type.width()))
 	}
 	base, err := in.reserve(ctx, size)
 	if err != nil {
 		return err
 	}
-	view, ok := in.mem.Read(base, size)
+	view, ok := in.mem.Read(base, uint32(size))
 	if !ok {
 		return in.abiError("host region %d+%d is outside memory", base, size)
 	}
 	stack := in.stack[:2+len(args)]
-	stack[0], stack[1] = uint64(n), uint64(base)
-	off := align8(uint32(n) * out.Width())
+	stack[0], stack[1] = un, uint64(base)
+	off := align8(un * uint64(out.Width()))
 	for k := range args {
 		writeFixed(view[off:], &args[k], n)
-		stack[2+k] = uint64(base + off)
-		off += align8(uint32(n) * args[k].Type.width())
+		stack[2+k] = uint64(base) + off
+		off += align8(un * uint64(args[k].Type.width()))
 	}
 	if err := in.call(ctx, in.entry, n, stack, f.def.Export); err != nil {
 		return err
 	}
-	view, ok = in.mem.Read(base, uint32(n)*out.Width())
+	view, ok = in.mem.Read(base, uint32(un*uint64(out.Width())))
 	if !ok {
 		return in.abiError("result region is outside memory")
 	}
@@ -252,15 +321,17 @@ func storeLayout(t Type) rewrite.Column {
 	return t.column()
 }
 
-func descSize(nargs int) uint32 { return 48 + 20*uint32(nargs) }
+func descSize(nargs int) uint64 { return 48 + 20*uint64(nargs) }
 
-// evalColumnar calls a wasql_batch_ export over n rows (docs/abi.md §4).
+// evalColumnar calls a wasql_batch_ export over n rows (docs/abi.md §4). The host lays out the
+// batch in its region; everything the guest hands back (status, error row and message, result
+// offsets, data pointer and length) is checked, with 64-bit arithmetic, before it is used.
 func (in *instance) evalColumnar(ctx context.Context, res *Column, args []Column, n int) error {
 	f := in.f
 	rt := f.def.Result
-	un := uint32(n)
+	un := uint64(n)
 	nb := (un + 7) / 8
-	resValues := un * rt.width()
+	resValues := un * uint64(rt.width())
 	if rt.Variable() {
 		resValues = (un + 1) * 4
 	}
@@ -274,32 +345,34 @@ func (in *instance) evalColumnar(ctx context.Context, res *Column, args []Column
 		if c.Type.Variable() {
 			size += align8((un + 1) * 4)
 			for _, b := range c.Bytes {
-				size += uint32(len(b))
+				size += uint64(len(b))
 			}
 			size = align8(size)
 		} else {
-			size += align8(un * c.Type.width())
+			size += align8(un * uint64(c.Type.width()))
 		}
 	}
-	base, err := in.reserve(ctx, size)
+	b64, err := in.reserve(ctx, size) // fails unless size fits the memory limit (< 4GB)
 	if err != nil {
 		return err
 	}
-	view, ok := in.mem.Read(base, size)
+	base := uint64(b64)
+	view, ok := in.mem.Read(b64, uint32(size))
 	if !ok {
 		return in.abiError("host region %d+%d is outside memory", base, size)
 	}
-	clear(view[:descSize(len(args))])
+	ds := descSize(len(args))
+	clear(view[:ds])
 	le.PutUint32(view[0:], abiVersion)
-	le.PutUint32(view[4:], un)
+	le.PutUint32(view[4:], uint32(un))
 	le.PutUint32(view[8:], uint32(len(args)))
-	off := align8(descSize(len(args)))
-	resValidity := base + off
+	off := align8(ds)
+	resValidity := uint32(base + off)
 	for i := range nb {
 		view[off+i] = 0xff
 	}
 	off += align8(nb)
-	resValuesPtr := base + off
+	resValuesPtr := uint32(base + off)
 	clear(view[off : off+resValues])
 	off += align8(resValues)
 	putCol(view[16:], rt, resValidity, resValuesPtr, 0, 0)
@@ -307,11 +380,9 @@ func (in *instance) evalColumnar(ctx context.Context, res *Column, args []Column
 		c := &args[k]
 		var validity, values, data, dataLen uint32
 		if withValidity(c) {
-			validity = base + off
+			validity = uint32(base + off)
 			bm := view[off : off+nb]
-			for i := range bm {
-				bm[i] = 0
-			}
+			clear(bm)
 			for i := 0; i < n; i++ {
 				if !c.Nulls[i] {
 					bm[i/8] |= 1 << (i % 8)
@@ -319,32 +390,32 @@ func (in *instance) evalColumnar(ctx context.Context, res *Column, args []Column
 			}
 			off += align8(nb)
 		}
-		values = base + off
+		values = uint32(base + off)
 		if c.Type.Variable() {
 			offsets := view[off:]
 			dataOff := off + align8((un+1)*4)
-			cur := uint32(0)
+			cur := uint64(0)
 			for i, b := range c.Bytes {
-				le.PutUint32(offsets[4*i:], cur)
+				le.PutUint32(offsets[4*i:], uint32(cur))
 				copy(view[dataOff+cur:], b)
-				cur += uint32(len(b))
+				cur += uint64(len(b))
 			}
-			le.PutUint32(offsets[4*n:], cur)
-			data, dataLen = base+dataOff, cur
+			le.PutUint32(offsets[4*n:], uint32(cur))
+			data, dataLen = uint32(base+dataOff), uint32(cur)
 			off = align8(dataOff + cur)
 		} else {
 			writeFixed(view[off:], c, n)
-			off += align8(un * c.Type.width())
+			off += align8(un * uint64(c.Type.width()))
 		}
 		putCol(view[48+20*k:], c.Type, validity, values, data, dataLen)
 	}
 
 	stack := in.stack[:1]
-	stack[0] = uint64(base)
+	stack[0] = base
 	if err := in.call(ctx, in.entry, n, stack, f.entry); err != nil {
 		return err
 	}
-	desc, ok := in.mem.Read(base, descSize(len(args)))
+	desc, ok := in.mem.Read(b64, uint32(ds))
 	if !ok {
 		return in.abiError("batch descriptor is outside memory")
 	}
@@ -356,20 +427,20 @@ func (in *instance) evalColumnar(ctx context.Context, res *Column, args []Column
 		if !ok {
 			return in.abiError("error message %d+%d is outside memory", ptr, length)
 		}
-		text := strings.ToValidUTF8(string(msg), "\uFFFD")
+		text := wiretext.Clean(string(msg), wiretext.MaxGuest)
 		if status == 2 {
 			return in.abiError("the guest refused the batch: %s", text)
 		}
-		if row >= un {
+		if uint64(row) >= un {
 			return in.abiError("error_row %d is outside the batch of %d rows", row, n)
 		}
 		return &Error{Kind: KindRowError, Function: f.def.Name, Row: int(row), Message: text, Detail: in.output()}
 	default:
-		return in.abiError("%s returned status %d (want 0 or 1)", f.entry, status)
+		return in.abiError("%s returned status %d (want 0, 1 or 2)", f.entry, status)
 	}
 
 	res.Reset(rt, n)
-	bm, ok := in.mem.Read(resValidity, nb)
+	bm, ok := in.mem.Read(resValidity, uint32(nb))
 	if !ok {
 		return in.abiError("result validity is outside memory")
 	}
@@ -379,7 +450,7 @@ func (in *instance) evalColumnar(ctx context.Context, res *Column, args []Column
 		}
 	}
 	if !rt.Variable() {
-		vals, ok := in.mem.Read(resValuesPtr, resValues)
+		vals, ok := in.mem.Read(resValuesPtr, uint32(resValues))
 		if !ok {
 			return in.abiError("result values are outside memory")
 		}
@@ -388,11 +459,22 @@ func (in *instance) evalColumnar(ctx context.Context, res *Column, args []Column
 	dataPtr, dataLen := le.Uint32(desc[16+12:]), le.Uint32(desc[16+16:])
 	if uint64(dataLen) > f.def.Limits.ResultBytes {
 		return &Error{Kind: KindResultLimit, Function: f.def.Name, Row: -1,
-			Message: fmt.Sprintf("result of %d bytes is above the limit of %s per batch", dataLen, formatBytes(f.def.Limits.ResultBytes))}
+			Message: fmt.Sprintf("result of %d bytes is above the limit of %s per batch", dataLen, formatBytes(f.def.Limits.ResultBytes)),
+			Hint:    f.limitHint(KindResultLimit)}
 	}
-	offs, ok := in.mem.Read(resValuesPtr, resValues)
+	offs, ok := in.mem.Read(resValuesPtr, uint32(resValues))
 	if !ok {
 		return in.abiError("result offsets are outside memory")
+	}
+	// Every offset is checked before any is used: they start at 0, never decrease and end at
+	// data_len, so each row's range lies inside the data.
+	if first, last := le.Uint32(offs), le.Uint32(offs[4*n:]); first != 0 || last != dataLen {
+		return in.abiError("result offsets must start at 0 and end at data_len %d (got %d..%d)", dataLen, first, last)
+	}
+	for i := 0; i < n; i++ {
+		if a, b := le.Uint32(offs[4*i:]), le.Uint32(offs[4*i+4:]); b < a {
+			return in.abiError("result offsets decrease at row %d (%d > %d)", i+1, a, b)
+		}
 	}
 	var buf []byte
 	if dataLen > 0 {
@@ -402,18 +484,12 @@ func (in *instance) evalColumnar(ctx context.Context, res *Column, args []Column
 		}
 		buf = append([]byte(nil), d...)
 	}
-	if le.Uint32(offs) != 0 || le.Uint32(offs[4*n:]) != dataLen {
-		return in.abiError("result offsets must start at 0 and end at data_len %d (got %d..%d)", dataLen, le.Uint32(offs), le.Uint32(offs[4*n:]))
-	}
 	checkUTF8 := rt == Text || rt == JSON
 	for i := 0; i < n; i++ {
-		a, b := le.Uint32(offs[4*i:]), le.Uint32(offs[4*i+4:])
-		if b < a {
-			return in.abiError("result offsets decrease at row %d (%d > %d)", i, a, b)
-		}
 		if res.IsNull(i) {
 			continue
 		}
+		a, b := le.Uint32(offs[4*i:]), le.Uint32(offs[4*i+4:])
 		res.Bytes[i] = buf[a:b:b]
 		if checkUTF8 && !utf8.Valid(res.Bytes[i]) {
 			return &Error{Kind: KindEncoding, Function: f.def.Name, Row: i,
