@@ -320,7 +320,6 @@ func inferParams(n sql.Node, nparams int) []uint32 {
 	return params
 }
 
-
 // Close implements the interface proxy.Session.
 func (s *pgSession) Close() error {
 	pgSessions.Delete(s.pid)
@@ -409,13 +408,13 @@ func columns(sch sql.Schema) []proxy.Column {
 }
 
 type pgResult struct {
-	ctx    *sql.Context
-	iter   sql.RowIter
-	unlock func()
+	ctx     *sql.Context
+	iter    sql.RowIter
+	unlock  func()
 	cols    []proxy.Column
 	command string // the command tag's verb: SELECT, INSERT, CREATE TABLE
 	rows    int64
-	done   bool
+	done    bool
 }
 
 func (r *pgResult) Columns() []proxy.Column { return r.cols }
