@@ -58,6 +58,9 @@ func (p *Parser) ParseOneWithOptions(ctx context.Context, query string, o ast.Pa
 
 // parse recognises the wasm DDL; ok is false for every other statement.
 func (p *Parser) parse(query string) (ast.Statement, string, bool, error) {
+	if name, rest, ok := parseShowCreate(query); ok {
+		return p.showCreate(name), strings.TrimSpace(rest), true, nil
+	}
 	stmt, restAt, err := ParseDDL(query)
 	if stmt == nil && err == nil {
 		return nil, "", false, nil
