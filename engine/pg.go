@@ -455,6 +455,22 @@ func (r *pgResult) drain() error {
 	}
 }
 
+// Notices implements the interface proxy.Noticer: the statement's warnings (the engine clears a
+// session's warnings when a statement starts), in the order they were raised; a MySQL Note is a
+// NOTICE, anything else a WARNING.
+func (r *pgResult) Notices() []proxy.Notice {
+	ws := r.ctx.Session.Warnings() // most recent first
+	var out []proxy.Notice
+	for i := len(ws) - 1; i >= 0; i-- {
+		n := proxy.Notice{Severity: "WARNING", Code: "01000", Message: ws[i].Message}
+		if ws[i].Level == "Note" {
+			n.Severity, n.Code = "NOTICE", "00000"
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
 // Tag implements the interface proxy.Result: the CommandComplete tag of the statement.
 func (r *pgResult) Tag() string {
 	switch r.command {

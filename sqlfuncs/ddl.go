@@ -189,6 +189,7 @@ func (c *CreateFunction) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, erro
 	if err := c.reg.Create(ctx, &stmt); err != nil {
 		return nil, wireError(err)
 	}
+	warnShadow(ctx, stmt.Name)
 	return sql.RowsToRowIter(sql.NewRow(types.NewOkResult(0))), nil
 }
 
