@@ -233,7 +233,7 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	if pg != nil {
 		fmt.Fprintf(out, "wasql: Postgres wire on %s, database %q\n", pgListener.Addr(), engine.Database)
 	}
-	fmt.Fprintf(out, "wasql: table data is in memory and NOT durable; functions are (%s)\n", c.DataDir)
+	fmt.Fprintf(out, "wasql: table data is in memory and NOT durable; functions are durable, in %s\n", c.DataDir)
 	select {
 	case <-ctx.Done():
 		fmt.Fprintln(out, "wasql: shutting down")
