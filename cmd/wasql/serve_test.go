@@ -57,6 +57,21 @@ func TestServeConfigUnknownKey(t *testing.T) {
 	}
 }
 
+// The file's empty pg_addr disables the Postgres wire; log_level is read from the file.
+func TestServeConfigFileValues(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "wasql.yaml")
+	if err := os.WriteFile(file, []byte("pg_addr: \"\"\nlog_level: debug\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := loadServeConfig([]string{"--config", file}, &bytes.Buffer{}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.PGAddr != "" || c.LogLevel != "debug" || c.MySQLAddr != "127.0.0.1:3307" {
+		t.Fatalf("%+v", c)
+	}
+}
+
 func TestServeConfigEnv(t *testing.T) {
 	t.Setenv("WASQL_PG_ADDR", "") // empty disables the Postgres wire, as the help says
 	t.Setenv("WASQL_MYSQL_ADR", "127.0.0.1:1")
