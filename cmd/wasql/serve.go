@@ -231,7 +231,7 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	fmt.Fprintf(out, "wasql %s: MySQL wire on %s, database %q, data in %s (ready in %s)\n",
 		version, s.Listener.Addr(), engine.Database, c.DataDir, time.Since(start).Round(time.Millisecond))
 	if pg != nil {
-		fmt.Fprintf(out, "wasql: Postgres wire on %s, database %q\n", pgListener.Addr(), engine.Database)
+		fmt.Fprintf(out, "wasql: Postgres wire on %s (database %q)\n", pgListener.Addr(), engine.Database)
 	}
 	fmt.Fprintf(out, "wasql: table data is in memory and NOT durable; functions are durable, in %s\n", c.DataDir)
 	select {

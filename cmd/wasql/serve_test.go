@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -172,6 +173,12 @@ func TestServeQuietByDefault(t *testing.T) {
 	query(t, addr)
 	if strings.Contains(out.String(), "not done") || !strings.Contains(out.String(), "Postgres wire on 127.0.0.1:") {
 		t.Errorf("banner:\n%s", out)
+	}
+	// Scripts (and the integration tests) take the address as the word after "wire on".
+	if m := regexp.MustCompile(`Postgres wire on (\S+)`).FindStringSubmatch(out.String()); m == nil {
+		t.Errorf("no Postgres address in the banner:\n%s", out)
+	} else if _, _, err := net.SplitHostPort(m[1]); err != nil {
+		t.Errorf("Postgres address %q in the banner: %v", m[1], err)
 	}
 	time.Sleep(100 * time.Millisecond) // the server logs a closed connection after the client left
 	if logs.String() != "" {
