@@ -30,6 +30,7 @@ type serveConfig struct {
 	PGAddr    string            `mapstructure:"pg_addr"`
 	LogLevel  string            `mapstructure:"log_level"`
 	Users     map[string]string `mapstructure:"users"`
+	file      string            // the config file read, if any
 }
 
 // configKeys are the keys of wasql.yaml; each but users also has a flag and a WASQL_ variable.
@@ -86,7 +87,7 @@ func loadServeConfig(args []string, out, warn io.Writer) (c *serveConfig, help b
 			return nil, false, err
 		}
 	}
-	c = &serveConfig{}
+	c = &serveConfig{file: path}
 	if err := v.Unmarshal(c); err != nil {
 		return nil, false, fmt.Errorf("config %s: %w", path, err)
 	}
@@ -203,6 +204,7 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	}
 	level, _ := parseLevel(c.LogLevel)
 	setupLogging(level, stderr)
+	slog.Info("wasql serve", "config_file", c.file, "data_dir", c.DataDir, "mysql_addr", c.MySQLAddr, "pg_addr", c.PGAddr, "users", len(c.Users))
 	for _, addr := range []string{c.MySQLAddr, c.PGAddr} {
 		if addr != "" && len(c.Users) == 0 && !engine.IsLoopback(addr) {
 			return fmt.Errorf("refusing to listen on %s without users: add users to the config file (users: {name: password}) or listen on 127.0.0.1", addr)

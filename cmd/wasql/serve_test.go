@@ -189,7 +189,7 @@ func TestServeQuietByDefault(t *testing.T) {
 func TestServeLogLevelInfo(t *testing.T) {
 	addr, _, logs := startServe(t, "--log-level", "info")
 	query(t, addr)
-	for _, want := range []string{"secure_file_priv", "NewConnection"} {
+	for _, want := range []string{"secure_file_priv", "NewConnection", "msg=\"wasql serve\" config_file=\"\" data_dir="} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("--log-level info: no %q in\n%s", want, logs)
 		}
