@@ -226,8 +226,12 @@ func (d *DropFunction) IsReadOnly() bool { return false }
 
 // RowIter implements the interface sql.ExecSourceRel.
 func (d *DropFunction) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, error) {
+	missing := d.Stmt.IfExists && !d.reg.hasOverload(d.Stmt)
 	if err := d.reg.Drop(ctx, d.Stmt); err != nil {
 		return nil, wireError(err)
+	}
+	if missing {
+		noteMissing(ctx, d.Stmt)
 	}
 	return sql.RowsToRowIter(sql.NewRow(types.NewOkResult(0))), nil
 }

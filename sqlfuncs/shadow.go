@@ -2,6 +2,7 @@ package sqlfuncs
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -35,4 +36,29 @@ func warnShadow(ctx *sql.Context, name string) {
 	ctx.Session.Warn(&sql.Warning{Level: "Note", Code: NativeNameCollision, Message: fmt.Sprintf(
 		"This function '%s' has the same name as a native function: calls of %s() now run the wasm function, not the built-in one (DROP FUNCTION %s restores it)",
 		name, name, name)})
+}
+
+// hasOverload reports whether DROP FUNCTION s names an existing function.
+func (r *Registry) hasOverload(s *DropStmt) bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for _, ov := range r.byName[s.Name] {
+		if s.Args == nil || slices.Equal(ov.Args, s.Args) {
+			return true
+		}
+	}
+	return false
+}
+
+// noteMissing leaves the note of DROP FUNCTION IF EXISTS of a function that does not exist, in
+// PostgreSQL's words (a NOTICE on the Postgres wire) with MySQL's code 1305 (SHOW WARNINGS).
+func noteMissing(ctx *sql.Context, s *DropStmt) {
+	if ctx == nil || ctx.Session == nil {
+		return
+	}
+	name := s.Name
+	if s.Args != nil {
+		name += "(" + typeList(s.Args) + ")"
+	}
+	ctx.Session.Warn(&sql.Warning{Level: "Note", Code: 1305, Message: fmt.Sprintf("function %s does not exist, skipping", name)})
 }

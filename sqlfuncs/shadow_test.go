@@ -1,6 +1,7 @@
 package sqlfuncs
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -32,5 +33,37 @@ func TestShadowBuiltinWarns(t *testing.T) {
 	}
 	if rows := te.mustQuery(t, "SELECT reverse('Ab Cd')"); rows[0][0] != "ab-cd" {
 		t.Errorf("reverse runs the wasm function first: %v", rows)
+	}
+}
+
+// DROP FUNCTION IF EXISTS of a missing function leaves a note; of an existing one, none.
+func TestDropIfExistsNote(t *testing.T) {
+	te := newTestEngine(t)
+	te.mustQuery(t, "CREATE FUNCTION my_slug(text) RETURNS text LANGUAGE wasm AS "+wasmHexPath(t, "../udf/testdata/guests/c_funcs.wasm")+", 'slugify'")
+	for _, c := range []struct{ q, note string }{
+		{"DROP FUNCTION IF EXISTS nope(integer)", "function nope(integer) does not exist, skipping"},
+		{"DROP FUNCTION IF EXISTS nope", "function nope does not exist, skipping"},
+		{"DROP FUNCTION IF EXISTS my_slug(bigint)", "function my_slug(bigint) does not exist, skipping"},
+		{"DROP FUNCTION IF EXISTS my_slug(text)", ""},
+	} {
+		ctx := te.ctx()
+		_, iter, _, err := te.e.Query(ctx, c.q)
+		if err == nil {
+			_, err = sql.RowIterToRows(ctx, iter)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", c.q, err)
+		}
+		var got string
+		for _, w := range ctx.Session.Warnings() {
+			got = fmt.Sprintf("%s %d %s", w.Level, w.Code, w.Message)
+		}
+		want := ""
+		if c.note != "" {
+			want = "Note 1305 " + c.note
+		}
+		if got != want {
+			t.Errorf("%s: warning %q, want %q", c.q, got, want)
+		}
 	}
 }
