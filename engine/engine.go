@@ -201,6 +201,9 @@ func (e *Engine) ServeMySQL(addr string) (*server.Server, error) {
 		if err == nil && s.GetCurrentDatabase() == "" {
 			s.SetCurrentDatabase(Database) // a client that names no database starts in wasql
 		}
+		if err == nil {
+			mysqlSessions.Store(c, s)
+		}
 		return s, err
 	}
 	s, err := server.NewServerWithHandler(cfg, e.SQL, sql.NewContext, inWasql, nil,
@@ -234,12 +237,14 @@ type lockedHandler struct {
 func (h *lockedHandler) ComQuery(ctx context.Context, c *mysql.Conn, q string, cb mysql.ResultSpoolFn) error {
 	unlock := h.e.acquire(q)
 	defer unlock()
+	clearWarnings(c, q)
 	return h.Handler.ComQuery(ctx, c, q, cb)
 }
 
 func (h *lockedHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, q string, cb mysql.ResultSpoolFn) (string, error) {
 	unlock := h.e.acquire(q)
 	defer unlock()
+	clearWarnings(c, q)
 	return h.Handler.ComMultiQuery(ctx, c, q, cb)
 }
 

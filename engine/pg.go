@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -64,6 +65,7 @@ func (s *pgSession) Execute(ctx context.Context, query string, params []any) (re
 		bindings["v"+strconv.Itoa(i+1)] = bindValue(v)
 	}
 	s.countMatchedRows(st.Command == "UPDATE")
+	s.sess.ClearWarnings() // the statement's notices are its own warnings (see sqlfuncs.Parser.Parse)
 	unlock := s.e.acquire(st.SQL)
 	var r *pgResult
 	defer func() {
@@ -327,7 +329,6 @@ func inferParams(n sql.Node, nparams int) []uint32 {
 	return params
 }
 
-
 // Close implements the interface proxy.Session.
 func (s *pgSession) Close() error {
 	pgSessions.Delete(s.pid)
@@ -416,13 +417,13 @@ func columns(sch sql.Schema) []proxy.Column {
 }
 
 type pgResult struct {
-	ctx    *sql.Context
-	iter   sql.RowIter
-	unlock func()
+	ctx     *sql.Context
+	iter    sql.RowIter
+	unlock  func()
 	cols    []proxy.Column
 	command string // the command tag's verb: SELECT, INSERT, CREATE TABLE
 	rows    int64
-	done   bool
+	done    bool
 }
 
 func (r *pgResult) Columns() []proxy.Column { return r.cols }
@@ -461,6 +462,27 @@ func (r *pgResult) drain() error {
 			}
 		}
 	}
+}
+
+var unknownTable = regexp.MustCompile(`^Unknown table '([^']*)'$`)
+
+// Notices implements the interface proxy.Noticer: the statement's warnings (the engine clears a
+// session's warnings when a statement starts), in the order they were raised; a MySQL Note is a
+// NOTICE, anything else a WARNING.
+func (r *pgResult) Notices() []proxy.Notice {
+	ws := r.ctx.Session.Warnings() // most recent first
+	var out []proxy.Notice
+	for i := len(ws) - 1; i >= 0; i-- {
+		n := proxy.Notice{Severity: "WARNING", Code: "01000", Message: ws[i].Message}
+		if m := unknownTable.FindStringSubmatch(ws[i].Message); m != nil { // DROP TABLE IF EXISTS, worded as Postgres
+			n = proxy.Notice{Severity: "NOTICE", Code: "00000", Message: fmt.Sprintf("table %q does not exist, skipping", m[1])}
+		}
+		if ws[i].Level == "Note" {
+			n.Severity, n.Code = "NOTICE", "00000"
+		}
+		out = append(out, n)
+	}
+	return out
 }
 
 // Tag implements the interface proxy.Result: the CommandComplete tag of the statement.

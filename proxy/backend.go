@@ -42,3 +42,17 @@ type Column struct {
 	OID  uint32 // Postgres type OID
 	Size int16  // typlen: -1 for variable width
 }
+
+// Notice is a message for the client that is not an error (a NoticeResponse).
+type Notice struct {
+	Severity string // NOTICE or WARNING
+	Code     string // SQLSTATE: 00000 for a notice, 01000 for a warning
+	Message  string
+}
+
+// Noticer is implemented by a Result that has notices for the client. They are sent before the
+// statement's CommandComplete.
+type Noticer interface {
+	// Notices returns the statement's notices, valid after the last row.
+	Notices() []Notice
+}

@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/wasql/wasql/internal/wiretext"
 )
 
 // simpleQuery answers a Query message: each statement in turn, text format, stopping at the
@@ -42,10 +44,11 @@ func (c *conn) runStatement(stmt string, params []any, formats []int16) error {
 // output is a finished statement's rows, encoded, and its tag: what Execute streams, possibly
 // over several calls when the client limits the rows (PortalSuspended).
 type output struct {
-	cols []Column
-	rows [][][]byte
-	next int
-	tag  string
+	cols    []Column
+	rows    [][][]byte
+	next    int
+	tag     string
+	notices []Notice
 }
 
 // send streams up to max rows (0: all), then CommandComplete or PortalSuspended.
@@ -60,6 +63,10 @@ func (o *output) send(c *conn, max int32) {
 	if o.next < len(o.rows) {
 		c.be.Send(&pgproto3.PortalSuspended{})
 		return
+	}
+	for _, n := range o.notices {
+		c.be.Send(&pgproto3.NoticeResponse{Severity: n.Severity, SeverityUnlocalized: n.Severity, Code: n.Code,
+			Message: wiretext.Clean(n.Message, 0)})
 	}
 	c.be.Send(&pgproto3.CommandComplete{CommandTag: []byte(o.tag)})
 }
@@ -106,6 +113,9 @@ func (c *conn) execute(stmt string, params []any, formats []int16) (*output, err
 		c.txStatus = 'I'
 	}
 	out.tag = res.Tag()
+	if n, ok := res.(Noticer); ok {
+		out.notices = n.Notices()
+	}
 	if ctl == "commit" && c.txStatus == 'E' {
 		out.tag = "ROLLBACK"
 	}

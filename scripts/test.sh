@@ -1,30 +1,107 @@
 #!/usr/bin/env bash
-# The project's tests: vet, every package under -race, the integration tests with real clients, a
-# short run of each fuzzer, and a check that the committed WAT fixtures match their source.
-# Needs Go, gcc (cgo, for PostgreSQL's parser), wabt, the MariaDB client, PostgreSQL 15 (a real
-# server the Postgres-dialect tests compare with) and the Postgres clients .ci/run installs:
-#   apt-get install -y gcc wabt mariadb-client postgresql-client postgresql-15 python3-psycopg2 \
-#     python3-psycopg libpostgresql-jdbc-java default-jdk-headless; (cd integration/clients/node && npm ci)
+# The project's tests.
+#
+#   scripts/test.sh         everything: gofmt, the WAT fixtures match their source, go vet (the
+#                           main module, the Go SDK, the Go test guest), every package under -race,
+#                           the integration tests with real clients and a real PostgreSQL 15, and
+#                           a short run of each fuzzer (FUZZTIME, default 10s each). About 14
+#                           minutes on 2 cores.
+#   scripts/test.sh quick   gofmt, fixtures, vet and the unit tests without -race: no clients,
+#                           no PostgreSQL, no fuzzing.
+#
+# Everything the chosen mode needs is checked first; each missing piece is named with the
+# command that installs it (Debian 12 / Ubuntu; .ci/run installs them all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-command -v wat2wasm >/dev/null || { echo "wat2wasm not found: apt-get install -y wabt" >&2; exit 1; }
-command -v mariadb >/dev/null || { echo "mariadb not found: apt-get install -y mariadb-client" >&2; exit 1; }
+mode=${1:-all}
+case "$mode" in
+all | quick) ;;
+*)
+  echo "usage: scripts/test.sh [quick]" >&2
+  exit 2
+  ;;
+esac
 
-echo "== fixtures: WAT sources match the committed .wasm"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-for f in udf/testdata/*.wat sqlfuncs/testdata/*.wat; do
+
+missing=()
+# need WHAT INSTALL TEST...: records WHAT (and how to install it) when TEST fails.
+need() {
+  local what=$1 install=$2
+  shift 2
+  if ! "$@" >/dev/null 2>&1; then
+    missing+=("$what: $install")
+  fi
+}
+python_with() { # python_with MODULE: a python3 that imports it (PATH's or Debian's)
+  local py
+  for py in "$(command -v python3 || true)" /usr/bin/python3; do
+    [ -n "$py" ] && "$py" -c "import $1" 2>/dev/null && return 0
+  done
+  return 1
+}
+c_guest() { # the clang command of sdk/c/wasql.h on a file that needs wasi-libc
+  printf '#include <stdlib.h>\n#include <string.h>\nint f(int n) { char *p = malloc(n); return p ? (int)strlen(p) : 0; }\n' >"$tmp/t.c"
+  clang --target=wasm32-wasi --sysroot=/usr -mexec-model=reactor -O2 -Wl,--strip-debug -o "$tmp/t.wasm" "$tmp/t.c"
+}
+
+need "go (1.26)" "https://go.dev/dl/" command -v go
+need "gcc (cgo, for PostgreSQL's parser)" "apt-get install -y gcc" command -v gcc
+need "wat2wasm" "apt-get install -y wabt" command -v wat2wasm
+need "clang, wasm-ld, wasi-libc and the wasm32 runtime (C guests)" \
+  "apt-get install -y clang lld wasi-libc libclang-rt-14-dev-wasm32" c_guest
+if [ "$mode" = all ]; then
+  need "mariadb (MySQL client)" "apt-get install -y mariadb-client" command -v mariadb
+  need "psql" "apt-get install -y postgresql-client" command -v psql
+  need "PostgreSQL 15 server" "apt-get install -y postgresql-15" test -x /usr/lib/postgresql/15/bin/initdb
+  need "psycopg2" "apt-get install -y python3-psycopg2" python_with psycopg2
+  need "psycopg 3" "apt-get install -y python3-psycopg" python_with psycopg
+  need "javac" "apt-get install -y default-jdk-headless" command -v javac
+  need "pgjdbc (/usr/share/java/postgresql.jar)" "apt-get install -y libpostgresql-jdbc-java" test -f /usr/share/java/postgresql.jar
+  need "node" "apt-get install -y nodejs npm" command -v node
+  need "node-postgres" "(cd integration/clients/node && npm ci --no-audit --no-fund)" \
+    test -f integration/clients/node/node_modules/pg/package.json
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "scripts/test.sh $mode: missing:" >&2
+  printf '  %s\n' "${missing[@]}" >&2
+  exit 1
+fi
+
+echo "== gofmt"
+unformatted=$(find . -name '*.go' -not -path '*/node_modules/*' -print0 | xargs -0 gofmt -l)
+if [ -n "$unformatted" ]; then
+  echo "not gofmt-clean (gofmt -w them):" >&2
+  echo "$unformatted" >&2
+  exit 1
+fi
+
+echo "== fixtures: WAT sources match the committed .wasm"
+shopt -s nullglob
+for f in udf/testdata/*.wat udf/testdata/*/*.wat sqlfuncs/testdata/*.wat; do
+  case "$f" in udf/testdata/guests/*) continue ;; esac # built by guests/build.sh
   wat2wasm --enable-threads "$f" -o "$tmp/out.wasm"
-  cmp -s "$tmp/out.wasm" "${f%.wat}.wasm" || { echo "$f: stale ${f%.wat}.wasm, run udf/testdata/build.sh" >&2; exit 1; }
+  cmp -s "$tmp/out.wasm" "${f%.wat}.wasm" || { echo "$f: stale or missing ${f%.wat}.wasm, run $(dirname "$f")/build.sh" >&2; exit 1; }
 done
+shopt -u nullglob
 
 echo "== go vet"
 go vet ./...
-GOOS=wasip1 GOARCH=wasm go vet ./sdk/go/... ./udf/testdata/guests/go/
+(cd sdk/go && go vet ./... && GOOS=wasip1 GOARCH=wasm go vet ./...)
+(cd udf/testdata/guests/go && GOWORK=off GOOS=wasip1 GOARCH=wasm go vet .)
+
+if [ "$mode" = quick ]; then
+  echo "== go test"
+  go test -count=1 ./...
+  (cd sdk/go && go test -count=1 ./...)
+  exit 0
+fi
 
 echo "== go test -race"
 go test -race -count=1 ./...
+(cd sdk/go && go test -race -count=1 ./...)
 
 echo "== integration: the wasql binary with real clients"
 go test -tags integration -count=1 ./integration/
@@ -38,3 +115,4 @@ go test -run XXX -fuzz '^FuzzParseDDL$' -fuzztime "$FUZZTIME" ./sqlfuncs/
 go test -run XXX -fuzz '^FuzzSplit$' -fuzztime "$FUZZTIME" ./proxy/
 go test -run XXX -fuzz '^FuzzPGMessages$' -fuzztime "$FUZZTIME" ./engine/
 go test -run XXX -fuzz '^FuzzTranslate$' -fuzztime "$FUZZTIME" ./pgsql/
+go test -run XXX -fuzz '^FuzzClean$' -fuzztime "$FUZZTIME" ./internal/wiretext/

@@ -58,6 +58,9 @@ func (p *Parser) ParseOneWithOptions(ctx context.Context, query string, o ast.Pa
 
 // parse recognises the wasm DDL; ok is false for every other statement.
 func (p *Parser) parse(query string) (ast.Statement, string, bool, error) {
+	if name, rest, ok := parseShowCreate(query); ok {
+		return p.showCreate(name), strings.TrimSpace(rest), true, nil
+	}
 	stmt, restAt, err := ParseDDL(query)
 	if stmt == nil && err == nil {
 		return nil, "", false, nil
@@ -186,6 +189,7 @@ func (c *CreateFunction) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, erro
 	if err := c.reg.Create(ctx, &stmt); err != nil {
 		return nil, wireError(err)
 	}
+	warnShadow(ctx, stmt.Name)
 	return sql.RowsToRowIter(sql.NewRow(types.NewOkResult(0))), nil
 }
 
@@ -222,8 +226,12 @@ func (d *DropFunction) IsReadOnly() bool { return false }
 
 // RowIter implements the interface sql.ExecSourceRel.
 func (d *DropFunction) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, error) {
+	missing := d.Stmt.IfExists && !d.reg.hasOverload(d.Stmt)
 	if err := d.reg.Drop(ctx, d.Stmt); err != nil {
 		return nil, wireError(err)
+	}
+	if missing {
+		noteMissing(ctx, d.Stmt)
 	}
 	return sql.RowsToRowIter(sql.NewRow(types.NewOkResult(0))), nil
 }

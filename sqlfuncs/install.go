@@ -9,8 +9,9 @@ import (
 
 // Install adds wasm functions to a go-mysql-server engine: the CREATE/DROP FUNCTION statements
 // (through the engine's parser), the functions themselves (as the analyzer's external function
-// provider, which go-mysql-server keeps in a package variable: one Registry per process), and the
-// batch rule. Call it once, before the engine serves queries.
+// provider, which go-mysql-server keeps in a package variable: one Registry per process), the
+// batch rule, and the functions in information_schema.routines and .parameters (so SHOW
+// FUNCTION STATUS) and SHOW CREATE FUNCTION. Call it once, before the engine serves queries.
 func Install(e *sqle.Engine, reg *Registry) {
 	inner := e.Parser
 	if inner == nil {
@@ -18,6 +19,7 @@ func Install(e *sqle.Engine, reg *Registry) {
 	}
 	e.Parser = NewParser(inner, reg)
 	analyzer.ExternalFunctionProvider = reg
+	e.Analyzer.Catalog.InfoSchema = &infoSchema{Database: e.Analyzer.Catalog.InfoSchema, reg: reg}
 	for _, b := range e.Analyzer.Batches {
 		if b.Desc == "post-validation" { // after validation, which must see the query as written
 			b.Rules = append(b.Rules, analyzer.Rule{Id: RuleID, Apply: reg.liftCalls})

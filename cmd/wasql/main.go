@@ -3,6 +3,7 @@
 //	wasql serve [--data-dir ./wasql-data] [--mysql-addr 127.0.0.1:3307] [--config wasql.yaml]
 //	wasql eval --module f.wasm --export add --args bigint,bigint --returns bigint 1,2 3,4
 //	wasql version
+//	wasql help [serve|eval]
 //
 // serve runs the embedded engine (serve.go). eval loads one function the way CREATE FUNCTION
 // does, runs it over the rows given on the
@@ -37,32 +38,72 @@ func main() {
 	}
 }
 
+// usage is what wasql help prints.
+const usage = `wasql runs WebAssembly functions in SQL.
+
+usage:
+  wasql serve [flags]            run the server: MySQL wire and Postgres wire (wasql serve --help)
+  wasql eval [flags] ROW...      run one function over rows given on the command line (wasql eval --help)
+  wasql version                  print the version (also wasql --version)
+  wasql help [serve|eval]        this text, or a command's flags
+`
+
 func run(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: wasql serve|eval|version (wasql <command> -h for its flags)")
+		return errors.New("no command given\n\n" + usage)
 	}
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], out)
-	case "version":
+	case "version", "--version", "-version", "-v":
 		fmt.Fprintln(out, "wasql", version)
 		return nil
 	case "eval":
 		return eval(ctx, args[1:], out)
+	case "help", "--help", "-help", "-h":
+		if len(args) > 1 && (args[1] == "serve" || args[1] == "eval") {
+			return run(ctx, []string{args[1], "--help"}, out)
+		}
+		fmt.Fprint(out, usage)
+		return nil
 	}
-	return fmt.Errorf("unknown command %q (want serve, eval or version)", args[0])
+	return fmt.Errorf("unknown command %q (want serve, eval, version or help)\n\n%s", args[0], usage)
 }
+
+// evalUsage heads wasql eval --help, before the flags.
+const evalUsage = `usage: wasql eval --module F.wasm --export NAME --args TYPES --returns TYPE [flags] ROW...
+
+Loads one function as CREATE FUNCTION does and runs it over the ROWs, printing one result per
+line. Each ROW is one call: the whole argument when the function takes one argument, otherwise
+its values separated by commas. NULL is NULL. Errors print with their SQLSTATE.
+
+  wasql eval --module udf/testdata/numeric.wasm --export add --args bigint,bigint --returns bigint 1,2 40,2
+
+flags:
+`
 
 func eval(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
-	module := fs.String("module", "", "path of the .wasm module")
-	export := fs.String("export", "", "export name (the function, or its wasql_batch_ wrapper)")
-	argTypes := fs.String("args", "", "comma-separated SQL argument types, e.g. bigint,text")
-	returns := fs.String("returns", "", "SQL result type")
+	fs.SetOutput(io.Discard)
+	module := fs.String("module", "", "path of the .wasm module (required)")
+	export := fs.String("export", "", "export name: the function, or its wasql_batch_ wrapper (required)")
+	argTypes := fs.String("args", "", "comma-separated SQL argument types, e.g. bigint,text (empty: no arguments)")
+	returns := fs.String("returns", "", "SQL result type (required)")
 	calledOnNull := fs.Bool("called-on-null-input", false, "pass NULLs to the function (default STRICT)")
 	with := fs.String("with", "", "options as in WITH (...), e.g. timeout=200ms,memory=16MB")
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(out, evalUsage)
+			fs.SetOutput(out)
+			fs.PrintDefaults()
+			return nil
+		}
+		return fmt.Errorf("eval: %w (wasql eval --help)", err)
+	}
+	for _, req := range []struct{ flag, val string }{{"module", *module}, {"export", *export}, {"returns", *returns}} {
+		if req.val == "" {
+			return fmt.Errorf("eval: --%s is required (wasql eval --help)", req.flag)
+		}
 	}
 	bin, err := os.ReadFile(*module)
 	if err != nil {

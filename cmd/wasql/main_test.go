@@ -19,7 +19,12 @@ func TestEval(t *testing.T) {
 		{[]string{"eval", "--module", "../../udf/testdata/numeric.wasm", "--export", "add", "--args", "bigint", "--returns", "bigint", "1"}, "ERROR 42P13: add: export \"add\" takes 2 parameters"},
 		{[]string{"eval", "--module", "../../udf/testdata/numeric.wasm", "--export", "add", "--args", "bigint,bigint", "--returns", "bigint", "--with", "speed=fast"}, "ERROR 22023: add: unknown option \"speed\""},
 		{[]string{"version"}, "wasql dev\n"},
+		{[]string{"--version"}, "wasql dev\n"},
 		{[]string{"frobnicate"}, "unknown command"},
+		{[]string{}, "no command given"},
+		{[]string{"eval", "--export", "add", "--returns", "bigint"}, "eval: --module is required"},
+		{[]string{"eval", "--module", "../../udf/testdata/numeric.wasm", "--returns", "bigint"}, "eval: --export is required"},
+		{[]string{"eval", "--bogus"}, "eval: flag provided but not defined: -bogus"},
 	} {
 		var out bytes.Buffer
 		err := run(context.Background(), c.args, &out)
@@ -29,6 +34,34 @@ func TestEval(t *testing.T) {
 		}
 		if !strings.HasPrefix(got, c.want) {
 			t.Errorf("wasql %s:\ngot  %q\nwant %q", strings.Join(c.args, " "), got, c.want)
+		}
+	}
+}
+
+// help, --help, -h and help COMMAND succeed and print usage to stdout; eval's usage says what
+// its positional arguments are.
+func TestHelp(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"help"}, []string{"wasql serve [flags]", "wasql eval [flags] ROW..."}},
+		{[]string{"--help"}, []string{"wasql serve [flags]"}},
+		{[]string{"-h"}, []string{"wasql version"}},
+		{[]string{"help", "serve"}, []string{"--mysql-addr", "--log-level", "users"}},
+		{[]string{"serve", "--help"}, []string{"--pg-addr", "empty to disable"}},
+		{[]string{"eval", "-h"}, []string{"ROW...", "Each ROW is one call", "-module"}},
+		{[]string{"help", "eval"}, []string{"ROW..."}},
+	} {
+		var out bytes.Buffer
+		if err := run(context.Background(), c.args, &out); err != nil {
+			t.Errorf("wasql %s: %v", strings.Join(c.args, " "), err)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(out.String(), w) {
+				t.Errorf("wasql %s: no %q in\n%s", strings.Join(c.args, " "), w, out.String())
+			}
 		}
 	}
 }

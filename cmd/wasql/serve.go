@@ -5,11 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
+	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/sirupsen/logrus"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
@@ -24,34 +28,48 @@ type serveConfig struct {
 	DataDir   string            `mapstructure:"data_dir"`
 	MySQLAddr string            `mapstructure:"mysql_addr"`
 	PGAddr    string            `mapstructure:"pg_addr"`
+	LogLevel  string            `mapstructure:"log_level"`
 	Users     map[string]string `mapstructure:"users"`
 	// PGMaxConnections and PGAuthTimeout bound the Postgres wire's clients (proxy.Config).
 	PGMaxConnections int           `mapstructure:"pg_max_connections"`
 	PGAuthTimeout    time.Duration `mapstructure:"pg_auth_timeout"`
+	file             string        // the config file read, if any
 }
 
-func loadServeConfig(args []string, out io.Writer) (*serveConfig, bool, error) {
+// configKeys are the keys of wasql.yaml; each but users also has a flag and a WASQL_ variable.
+var configKeys = []string{"data_dir", "log_level", "mysql_addr", "pg_addr", "pg_auth_timeout", "pg_max_connections", "users"}
+
+// flagOf is the flag of each config key that has one.
+var flagOf = map[string]string{"data_dir": "data-dir", "mysql_addr": "mysql-addr", "pg_addr": "pg-addr", "log_level": "log-level",
+	"pg_max_connections": "pg-max-connections", "pg_auth_timeout": "pg-auth-timeout"}
+
+// loadServeConfig reads the configuration; help is true when the flags asked for --help (printed
+// to out). Warnings (unknown WASQL_ variables) go to warn.
+func loadServeConfig(args []string, out, warn io.Writer) (c *serveConfig, help bool, err error) {
 	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
-	fs.SetOutput(out)
+	fs.SetOutput(io.Discard)
 	fs.String("config", "", "config file (default: wasql.yaml in the working directory, if present)")
 	fs.String("data-dir", "./wasql-data", "data directory: function catalog and compiled code (env WASQL_DATA_DIR)")
 	fs.String("mysql-addr", "127.0.0.1:3307", "MySQL wire listen address (env WASQL_MYSQL_ADDR)")
 	fs.String("pg-addr", "127.0.0.1:5433", "Postgres wire listen address, empty to disable (env WASQL_PG_ADDR)")
 	fs.Int("pg-max-connections", proxy.DefaultMaxConnections, "Postgres wire: connections served at once; more are refused with 53300 (env WASQL_PG_MAX_CONNECTIONS)")
 	fs.Duration("pg-auth-timeout", proxy.DefaultAuthTimeout, "Postgres wire: time a client has to authenticate (env WASQL_PG_AUTH_TIMEOUT)")
-	fs.Usage = func() {
-		fmt.Fprintln(out, "usage: wasql serve [flags]\n\nRuns the embedded engine. Listening beyond loopback needs users (users: {name: password} in the config file).\n\nflags:")
-		fs.PrintDefaults()
-	}
+	fs.String("log-level", "error", "log level: error, warn, info or debug; info shows connections (env WASQL_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
+			fmt.Fprintf(out, "usage: wasql serve [flags]\n\nRuns the embedded engine. Listening beyond loopback needs users (users: {name: password} in the\nconfig file). Config file keys: %s.\n\nflags:\n", strings.Join(configKeys, ", "))
+			fs.SetOutput(out)
+			fs.PrintDefaults()
 			return nil, true, nil
 		}
-		return nil, false, err
+		return nil, false, fmt.Errorf("serve: %w (wasql serve --help)", err)
+	}
+	if extra := fs.Args(); len(extra) > 0 {
+		return nil, false, fmt.Errorf("serve takes no arguments, got %q (wasql serve --help)", extra)
 	}
 	v := viper.New()
-	for key, flag := range map[string]string{"data_dir": "data-dir", "mysql_addr": "mysql-addr", "pg_addr": "pg-addr",
-		"pg_max_connections": "pg-max-connections", "pg_auth_timeout": "pg-auth-timeout"} {
+	v.AllowEmptyEnv(true) // WASQL_PG_ADDR= disables the Postgres wire, as --pg-addr= does
+	for key, flag := range flagOf {
 		if err := v.BindPFlag(key, fs.Lookup(flag)); err != nil {
 			return nil, false, err
 		}
@@ -59,27 +77,111 @@ func loadServeConfig(args []string, out io.Writer) (*serveConfig, bool, error) {
 			return nil, false, err
 		}
 	}
+	warnUnknownEnv(warn)
 	path, _ := fs.GetString("config")
-	switch {
-	case path != "":
+	if path == "" {
+		if _, err := os.Stat("wasql.yaml"); err == nil {
+			path = "wasql.yaml"
+		}
+	}
+	if path != "" {
 		v.SetConfigFile(path)
 		if err := v.ReadInConfig(); err != nil {
 			return nil, false, fmt.Errorf("config %s: %w", path, err)
 		}
-	default:
-		if _, err := os.Stat("wasql.yaml"); err == nil {
-			v.SetConfigFile("wasql.yaml")
-			if err := v.ReadInConfig(); err != nil {
-				return nil, false, fmt.Errorf("config wasql.yaml: %w", err)
-			}
+		if err := checkKeys(path); err != nil {
+			return nil, false, err
 		}
 	}
-	var c serveConfig
-	if err := v.Unmarshal(&c); err != nil {
+	c = &serveConfig{file: path}
+	if err := v.Unmarshal(c); err != nil {
+		return nil, false, fmt.Errorf("config %s: %w", path, err)
+	}
+	if c.DataDir == "" {
+		return nil, false, errors.New("data_dir is empty: give a directory (--data-dir, WASQL_DATA_DIR or data_dir:)")
+	}
+	if c.MySQLAddr == "" {
+		return nil, false, errors.New("mysql_addr is empty: the MySQL wire cannot be disabled (--mysql-addr, WASQL_MYSQL_ADDR or mysql_addr:)")
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
 		return nil, false, err
 	}
-	return &c, false, nil
+	return c, false, nil
 }
+
+// checkKeys refuses a config file with a key wasql does not know: a typo such as mysql_adr would
+// otherwise be ignored and the default used.
+func checkKeys(path string) error {
+	f := viper.New()
+	f.SetConfigFile(path)
+	if err := f.ReadInConfig(); err != nil {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	var unknown []string
+	for key := range f.AllSettings() {
+		if !slices.Contains(configKeys, key) {
+			unknown = append(unknown, key)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	slices.Sort(unknown)
+	return fmt.Errorf("config %s: unknown key %s (known keys: %s)", path, strings.Join(unknown, ", "), strings.Join(configKeys, ", "))
+}
+
+// warnUnknownEnv warns about WASQL_ variables that configure nothing, such as WASQL_MYSQL_ADR.
+func warnUnknownEnv(warn io.Writer) {
+	var known []string
+	for key := range flagOf {
+		known = append(known, "WASQL_"+strings.ToUpper(key))
+	}
+	slices.Sort(known)
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, "WASQL_") && !slices.Contains(known, name) {
+			fmt.Fprintf(warn, "wasql: warning: unknown environment variable %s ignored (known: %s)\n", name, strings.Join(known, ", "))
+		}
+	}
+}
+
+// parseLevel reads a log level name.
+func parseLevel(name string) (slog.Level, error) {
+	switch strings.ToLower(name) {
+	case "error":
+		return slog.LevelError, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "info":
+		return slog.LevelInfo, nil
+	case "debug":
+		return slog.LevelDebug, nil
+	}
+	return 0, fmt.Errorf("log_level %q: want error, warn, info or debug", name)
+}
+
+// setupLogging sets the level of wasql's own logs (log/slog, to stderr) and of go-mysql-server's
+// (logrus): at the default, error, go-mysql-server's secure_file_priv warnings, its
+// per-connection lines and its "error running query" lines (the client has the error) are quiet.
+func setupLogging(level slog.Level, w io.Writer) {
+	slog.SetDefault(slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})))
+	log.SetOutput(w) // slog.SetDefault redirects the log package; it keeps printing what it did
+	log.SetFlags(log.LstdFlags)
+	logrus.SetOutput(w)
+	switch {
+	case level <= slog.LevelDebug:
+		logrus.SetLevel(logrus.DebugLevel)
+	case level <= slog.LevelInfo:
+		logrus.SetLevel(logrus.InfoLevel)
+	case level <= slog.LevelWarn:
+		logrus.SetLevel(logrus.WarnLevel)
+	default:
+		logrus.SetLevel(logrus.ErrorLevel)
+	}
+}
+
+// stderr receives logs and warnings (a variable for tests).
+var stderr io.Writer = os.Stderr
 
 var pgListener net.Listener
 
@@ -103,10 +205,13 @@ func servePG(e *engine.Engine, c *serveConfig) (*proxy.Server, error) {
 }
 
 func serve(ctx context.Context, args []string, out io.Writer) error {
-	c, help, err := loadServeConfig(args, out)
+	c, help, err := loadServeConfig(args, out, stderr)
 	if err != nil || help {
 		return err
 	}
+	level, _ := parseLevel(c.LogLevel)
+	setupLogging(level, stderr)
+	slog.Info("wasql serve", "config_file", c.file, "data_dir", c.DataDir, "mysql_addr", c.MySQLAddr, "pg_addr", c.PGAddr, "users", len(c.Users))
 	for _, addr := range []string{c.MySQLAddr, c.PGAddr} {
 		if addr != "" && len(c.Users) == 0 && !engine.IsLoopback(addr) {
 			return fmt.Errorf("refusing to listen on %s without users: add users to the config file (users: {name: password}) or listen on 127.0.0.1", addr)
@@ -120,7 +225,7 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	defer e.Close(context.Background())
 	s, err := e.ServeMySQL(c.MySQLAddr)
 	if err != nil {
-		return err
+		return fmt.Errorf("mysql_addr %s: %w", c.MySQLAddr, err)
 	}
 	done := make(chan error, 2)
 	go func() { done <- s.Start() }()
@@ -128,16 +233,16 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	if c.PGAddr != "" {
 		if pg, err = servePG(e, c); err != nil {
 			s.Close()
-			return err
+			return fmt.Errorf("pg_addr %s: %w", c.PGAddr, err)
 		}
 		go func() { done <- pg.Serve(pgListener) }()
 	}
 	fmt.Fprintf(out, "wasql %s: MySQL wire on %s, database %q, data in %s (ready in %s)\n",
 		version, s.Listener.Addr(), engine.Database, c.DataDir, time.Since(start).Round(time.Millisecond))
 	if pg != nil {
-		fmt.Fprintf(out, "wasql: Postgres wire on %s (psql and drivers: basic queries; Postgres SQL translation and catalogs are not done yet)\n", pgListener.Addr())
+		fmt.Fprintf(out, "wasql: Postgres wire on %s (database %q)\n", pgListener.Addr(), engine.Database)
 	}
-	fmt.Fprintf(out, "wasql: table data is in memory and NOT durable; functions are (%s)\n", c.DataDir)
+	fmt.Fprintf(out, "wasql: table data is in memory and NOT durable; functions are durable, in %s\n", c.DataDir)
 	select {
 	case <-ctx.Done():
 		fmt.Fprintln(out, "wasql: shutting down")

@@ -26,12 +26,28 @@
  *     }
  *     WASQL_BIGINT2_TO_BIGINT(add, add)      // exports wasql_batch_add
  *
- * Build a reactor (exports _initialize, which runs the C constructors):
+ * Build a reactor (exports _initialize, which runs the C constructors). On Debian 12
+ * or Ubuntu it needs clang, the wasm linker, the WASI C library and the wasm32
+ * compiler runtime:
  *
- *     clang --target=wasm32-wasi -mexec-model=reactor -O2 -Wl,--strip-debug \
- *           -I sdk/c -o funcs.wasm funcs.c
+ *     apt-get install -y clang lld wasi-libc libclang-rt-14-dev-wasm32
  *
- * and register it with CREATE FUNCTION upper(text) RETURNS text ... AS <module>, 'upper'.
+ * (without wasi-libc clang finds no C library for wasm: "stdlib.h" or
+ * "bits/libc-header-start.h" not found; without lld (wasm-ld) or
+ * libclang-rt-14-dev-wasm32 (libclang_rt.builtins-wasm32.a) the link fails).
+ * Then, from the repository root:
+ *
+ *     clang --target=wasm32-wasi --sysroot=/usr -mexec-model=reactor -O2 -Wl,--strip-debug -I sdk/c -o funcs.wasm funcs.c
+ *
+ * (with wasi-sdk instead: its clang and --sysroot=<wasi-sdk>/share/wasi-sysroot),
+ * and register it with
+ *
+ *     CREATE FUNCTION upper(text) RETURNS text LANGUAGE wasm AS <module>, 'upper';
+ *     CREATE FUNCTION add(bigint, bigint) RETURNS bigint LANGUAGE wasm AS <module>, 'add';
+ *
+ * or try it without a server:
+ *
+ *     wasql eval --module funcs.wasm --export upper --args text --returns text hello
  *
  * Macros (first argument: the SQL-visible export name, second: the C function):
  *

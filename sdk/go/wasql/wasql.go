@@ -1,7 +1,14 @@
 // Package wasql helps write wasql SQL functions in Go. It implements the guest side of the
 // columnar batch ABI v1 (docs/abi.md) behind per-row Go functions.
 //
-// Build guests with
+// The package is its own module, github.com/wasql/wasql/sdk/go, without dependencies. Until it
+// is published, use it from a checkout of wasql with a replace directive in the guest's go.mod:
+//
+//	require github.com/wasql/wasql/sdk/go v0.0.0
+//
+//	replace github.com/wasql/wasql/sdk/go => /path/to/wasql/sdk/go
+//
+// Build guests (Go 1.24 or later) with
 //
 //	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o funcs.wasm .
 //
@@ -13,7 +20,11 @@
 //
 //	package main
 //
-//	import "github.com/wasql/wasql/sdk/go/wasql"
+//	import (
+//		"strings"
+//
+//		"github.com/wasql/wasql/sdk/go/wasql"
+//	)
 //
 //	//go:wasmexport wasql_batch_upper
 //	func upper(b uint32) uint32 {
@@ -22,7 +33,7 @@
 //
 //	func main() {}
 //
-// and is registered with CREATE FUNCTION upper(text) RETURNS text ... AS <module>, 'upper'.
+// and is registered with CREATE FUNCTION upper(text) RETURNS text LANGUAGE wasm AS <module>, 'upper'.
 //
 // # Types
 //

@@ -16,9 +16,10 @@ WASI_SYSROOT="${WASI_SYSROOT:-/usr}"
 	-I "$root/sdk/c" -Wl,--strip-debug \
 	-o "$here/c_funcs.wasm" "$here/c/funcs.c"
 
-# Go guest: -buildmode=c-shared makes a reactor; -trimpath and -buildvcs=false keep the output
-# independent of the checkout's path and git state.
-(cd "$root" && GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -trimpath -buildvcs=false \
-	-o "$here/go_funcs.wasm" ./udf/testdata/guests/go)
+# Go guest: its own module (go/go.mod, which replaces the SDK module with ../sdk/go, as a guest
+# outside the repository does); -buildmode=c-shared makes a reactor; -trimpath and
+# -buildvcs=false keep the output independent of the checkout's path and git state.
+(cd "$here/go" && GOOS=wasip1 GOARCH=wasm GOWORK=off go build -buildmode=c-shared -trimpath -buildvcs=false \
+	-o "$here/go_funcs.wasm" .)
 
 chmod 644 "$here/c_funcs.wasm" "$here/go_funcs.wasm"

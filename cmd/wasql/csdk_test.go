@@ -1,0 +1,70 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The usage example of sdk/c/wasql.h builds with the clang command line the header gives, and
+// its functions run.
+func TestCExampleBuilds(t *testing.T) {
+	src, err := os.ReadFile("../../sdk/c/wasql.h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	header := string(src)
+	// The example: the indented lines from #include "wasql.h" to the add export.
+	start := strings.Index(header, ` *     #include "wasql.h"`)
+	end := strings.Index(header, "WASQL_BIGINT2_TO_BIGINT(add, add)")
+	if start < 0 || end < 0 {
+		t.Fatal("no usage example in wasql.h")
+	}
+	var c strings.Builder
+	for _, line := range strings.Split(header[start:end+len("WASQL_BIGINT2_TO_BIGINT(add, add)")], "\n") {
+		code := strings.TrimPrefix(strings.TrimPrefix(line, " *"), "     ")
+		code, _, _ = strings.Cut(code, "      // exports") // the comments after the macros
+		c.WriteString(code + "\n")
+	}
+	// The command: the indented line that starts with clang.
+	var cmdline string
+	for _, line := range strings.Split(header, "\n") {
+		if l := strings.TrimSpace(strings.TrimPrefix(line, " *")); strings.HasPrefix(l, "clang ") {
+			cmdline = l
+		}
+	}
+	if cmdline == "" {
+		t.Fatal("no clang command line in wasql.h")
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "funcs.c"), []byte(c.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sdk, err := filepath.Abs("../../sdk/c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := strings.Fields(strings.Replace(cmdline, "-I sdk/c", "-I "+sdk, 1))
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s\nsource:\n%s", cmdline, err, out, c.String())
+	}
+	wasm := filepath.Join(dir, "funcs.wasm")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--export", "upper", "--args", "text", "--returns", "text", "hello", "NULL"}, "HELLO\nNULL\n"},
+		{[]string{"--export", "add", "--args", "bigint,bigint", "--returns", "bigint", "40,2"}, "42\n"},
+	} {
+		var out bytes.Buffer
+		if err := run(context.Background(), append([]string{"eval", "--module", wasm}, c.args...), &out); err != nil || out.String() != c.want {
+			t.Errorf("eval %v: %v %q, want %q", c.args, err, out.String(), c.want)
+		}
+	}
+}

@@ -1,0 +1,3 @@
+module github.com/wasql/wasql/sdk/go
+
+go 1.24
