@@ -1,0 +1,127 @@
+package rewrite
+
+import "fmt"
+
+// Bounds on what makes wazero's compiler slow. wazero v1.12.0 compiles in time quadratic in the
+// nesting depth of blocks and in the size of a br_table (40,000 nested blocks took 13 s, a
+// br_table of 150,000 labels 12 s), and linear in the function and local counts; these bounds keep
+// every module wasql accepts compiling in well under a second per bound, far above what compilers
+// emit (see docs/RATIONALE.md, "Why bound nesting, br_table, functions and locals?").
+const (
+	MaxNesting   = 2048    // open blocks, loops and ifs in a function, its own body included
+	MaxBrTable   = 16384   // labels in one br_table
+	MaxFunctions = 100_000 // imported and defined functions
+	MaxLocals    = 50_000  // parameters and locals of one function (wazero's own limit)
+	MaxTables    = 100     // imported and defined tables
+)
+
+// LimitError reports a module that breaks one of the bounds above, or the table limits.
+type LimitError struct {
+	Where string // "function 12", "module", ...
+	What  string // "block nesting depth", ...
+	Value uint64
+	Limit uint64
+}
+
+func (e *LimitError) Error() string {
+	msg := fmt.Sprintf("%s %d is above the limit of %d", e.What, e.Value, e.Limit)
+	if e.Where != "" {
+		msg = e.Where + ": " + msg
+	}
+	return msg
+}
+
+// checkModule checks every index the module's sections name against the original module, so no
+// part of the guest can name what the rewriter adds (a local, global, function, type or memory).
+func (m *module) checkModule() error {
+	if n := m.nFuncs(); n > MaxFunctions {
+		return &LimitError{Where: "module", What: "function count", Value: uint64(n), Limit: MaxFunctions}
+	}
+	if n := m.nTables(); n > MaxTables {
+		return &LimitError{Where: "module", What: "table count", Value: uint64(n), Limit: MaxTables}
+	}
+	for _, e := range m.exports {
+		var n uint32
+		switch e.Kind {
+		case KindFunc:
+			n = m.nFuncs()
+		case KindTable:
+			n = m.nTables()
+		case KindMemory:
+			n = m.nMemories()
+		case KindGlobal:
+			n = m.nGlobals()
+		default:
+			return malformed(fmt.Errorf("export %q: kind %d", e.Name, e.Kind))
+		}
+		if e.Index >= n {
+			return malformed(fmt.Errorf("export %q: %s index %d out of range (%d)", e.Name, kindWord(e.Kind), e.Index, n))
+		}
+	}
+	if m.start != nil && *m.start >= m.nFuncs() {
+		return malformed(fmt.Errorf("start function index %d out of range (%d functions)", *m.start, m.nFuncs()))
+	}
+	for i, s := range m.elems {
+		if s.active && s.index >= m.nTables() {
+			return malformed(fmt.Errorf("element segment %d: table index %d out of range (%d tables)", i, s.index, m.nTables()))
+		}
+	}
+	for i, s := range m.datas {
+		if s.active && s.index >= m.nMemories() {
+			return malformed(fmt.Errorf("data segment %d: memory index %d out of range (%d memories)", i, s.index, m.nMemories()))
+		}
+	}
+	if m.dataCount != nil && *m.dataCount != uint32(len(m.datas)) {
+		return malformed(fmt.Errorf("data count section says %d segments, data section has %d", *m.dataCount, len(m.datas)))
+	}
+	return nil
+}
+
+func kindWord(k byte) string {
+	return [...]string{"function", "table", "memory", "global", "tag"}[min(int(k), 4)]
+}
+
+// checkRefs checks the index immediates of one instruction of a function body with locals
+// locals and depth open labels (its own included).
+func (m *module) checkRefs(in instr, locals uint64, depth int) error {
+	for _, f := range in.refs[:in.nrefs] {
+		var n uint64
+		switch f.space {
+		case spLocal:
+			n = locals
+		case spGlobal:
+			n = uint64(m.nGlobals())
+		case spFunc:
+			n = uint64(m.nFuncs())
+		case spType:
+			n = uint64(len(m.types))
+		case spTable:
+			n = uint64(m.nTables())
+		case spMemory:
+			n = uint64(m.nMemories())
+		case spElem:
+			n = uint64(len(m.elems))
+		case spData:
+			n = uint64(len(m.datas))
+			if m.dataCount != nil {
+				n = uint64(*m.dataCount)
+			}
+		case spLabel:
+			n = uint64(depth)
+		}
+		if uint64(f.idx) >= n {
+			what := "the module declares"
+			switch f.space {
+			case spLocal:
+				what = "parameters and locals of the function:"
+			case spLabel:
+				what = "labels open:"
+			}
+			return fmt.Errorf("offset %d: %s index %d out of range (%s %d)", in.start, f.space, f.idx, what, n)
+		}
+	}
+	if in.op == opBrTable && in.targets > MaxBrTable {
+		return &LimitError{What: "br_table size", Value: uint64(in.targets), Limit: MaxBrTable}
+	}
+	return nil
+}
