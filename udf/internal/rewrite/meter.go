@@ -257,7 +257,8 @@ type leafInfo struct {
 	cost int64
 }
 
-// A function that uses a bulk instruction is not a leaf (its time depends on an operand), nor is
+// A function that uses a bulk instruction is not a leaf (its time depends on an operand), nor one
+// that grows memory or a table (the scalar loop would inline it without the grow checks), nor is
 // one that an element segment or a ref.func names: call_indirect and a table reach it without a
 // call site that could charge its size, so it pays for itself on entry.
 func (m *module) leaves() ([]leafInfo, error) {
@@ -273,7 +274,8 @@ func (m *module) leaves() ([]leafInfo, error) {
 		for !r.done() {
 			in := r.next()
 			out[i].cost++
-			if in.op == opLoop || in.op == opCall || in.op == opCallIndirect || bulkShift(in.op) >= 0 {
+			if in.op == opLoop || in.op == opCall || in.op == opCallIndirect || bulkShift(in.op) >= 0 ||
+				in.op == opMemoryGrow || in.op == prefixFC<<16|15 { // grows get the rewriter's checks: never inlined
 				out[i].leaf = false
 			}
 			if in.op == opRefFunc && in.funcIdx < m.nFuncs() { // out of range: refused by meter

@@ -1,0 +1,300 @@
+package udf
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The hostile-module suite: modules that try to escape metering, the memory limit or the
+// compiler's patience (issue 8). Sources are udf/testdata/hostile/*.wat (gen.py writes the long
+// ones); build.sh assembles them without validation, since several are invalid on purpose.
+
+func hostile(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile("testdata/hostile/" + name)
+	if err != nil {
+		t.Fatalf("fixture: %v", err)
+	}
+	return b
+}
+
+// TestHostileIndices: guest code that names an index the original module does not have (which
+// after rewriting would be the fuel counter, the fuel function's type, the generated loop, the
+// host's memory, or the generated loop's label) is refused at load with 42P13 naming it.
+func TestHostileIndices(t *testing.T) {
+	rt := newRuntime(t)
+	for _, c := range []struct{ file, export, want string }{
+		{"index_local.wasm", "spin", "local index 1 out of range"},
+		{"index_global.wasm", "spin", "global index 0 out of range"},
+		{"index_func.wasm", "f", "function index 1 out of range"},
+		{"index_type.wasm", "f", "type index 1 out of range"},
+		{"index_memory.wasm", "peek", "memory index 0 out of range"},
+		{"index_label.wasm", "f", "branch depth index 1 out of range"},
+		{"index_elem.wasm", "f", "element segment 0: function index 1 out of range"},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			done := make(chan error, 1)
+			go func() {
+				_, err := rt.Load(context.Background(), Definition{Name: "h", Module: hostile(t, c.file), Export: c.export,
+					Args: []Type{Bigint}, Result: Bigint, Limits: Limits{Timeout: 200 * time.Millisecond, Fuel: 1 << 62}})
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				wantError(t, err, "42P13", c.want)
+			case <-time.After(10 * time.Second):
+				t.Fatal("load did not return")
+			}
+		})
+	}
+}
+
+// TestHostileBulk: loops around memory.fill/copy/init and table.fill/copy/init of ~1 MB (or
+// 100k entries) per iteration, and a loop around call_indirect into a loop-free function of 12k
+// instructions, all stop at a 200 ms timeout (within 2x; asserted with slack) and at cancellation.
+func TestHostileBulk(t *testing.T) {
+	rt := newRuntime(t)
+	const limit = 200 * time.Millisecond
+	cases := []struct{ file, export string }{
+		{"bulk.wasm", "spin_fill"}, {"bulk.wasm", "spin_copy"}, {"bulk.wasm", "spin_init"},
+		{"bulk.wasm", "spin_table_fill"}, {"bulk.wasm", "spin_table_copy"}, {"bulk.wasm", "spin_table_init"},
+		{"indirect.wasm", "spin"},
+	}
+	for _, c := range cases {
+		t.Run(c.export, func(t *testing.T) {
+			f := load(t, rt, Definition{Name: c.export, Module: hostile(t, c.file), Export: c.export, Args: []Type{Bigint}, Result: Bigint,
+				Limits: Limits{Timeout: limit, Fuel: 1 << 62}})
+			start := time.Now()
+			_, err := f.Eval(context.Background(), 1, ints(Bigint, 1))
+			took := time.Since(start)
+			wantError(t, err, "57014", "timeout (200ms)")
+			t.Logf("%s/%s: stopped after %v (limit %v)", c.file, c.export, took.Round(time.Millisecond), limit)
+			if took > 10*limit {
+				t.Fatalf("took %v to stop a %v call", took, limit)
+			}
+
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(50*time.Millisecond, cancel)
+			g := load(t, rt, Definition{Name: c.export, Module: hostile(t, c.file), Export: c.export, Args: []Type{Bigint}, Result: Bigint,
+				Limits: Limits{Timeout: time.Hour, Fuel: 1 << 62}})
+			start = time.Now()
+			_, err = g.Eval(ctx, 1, ints(Bigint, 1))
+			took = time.Since(start)
+			wantError(t, err, "57014", "canceling statement due to user request")
+			t.Logf("%s/%s: canceled after %v (cancel at 50ms)", c.file, c.export, took.Round(time.Millisecond))
+			if took > 2*time.Second {
+				t.Fatalf("cancel took %v", took)
+			}
+		})
+	}
+}
+
+// TestHostileBulkFuel: bulk instructions are charged by their size, deterministically: 1 MB of
+// memory.fill costs 2^16 fuel, so ten fit in 10^6 fuel and a hundred do not, and the refusal
+// reports the same fuel every time.
+func TestHostileBulkFuel(t *testing.T) {
+	rt := newRuntime(t)
+	f := load(t, rt, Definition{Name: "fill_n", Module: hostile(t, "bulk.wasm"), Export: "fill_n", Args: []Type{Bigint}, Result: Bigint,
+		Limits: Limits{Fuel: 1_000_000, Timeout: time.Minute}})
+	got, err := f.Eval(context.Background(), 1, ints(Bigint, 10))
+	if err != nil || got.Ints[0] != 10 {
+		t.Fatalf("fill_n(10) = %v, %v", got.Ints, err)
+	}
+	var msgs []string
+	for range 2 {
+		_, err := f.Eval(context.Background(), 1, ints(Bigint, 100))
+		msgs = append(msgs, wantError(t, err, "54000", "fuel exhausted").Message)
+	}
+	if msgs[0] != msgs[1] {
+		t.Fatalf("fuel is not deterministic: %q then %q", msgs[0], msgs[1])
+	}
+}
+
+// TestHostileTables: table sizes count against the memory limit. Under memory = '1MB' a
+// table.grow of 100M or 2^32-2 entries returns -1 at once (it used to add 765 MB to the process,
+// or kill it), a grow that fits succeeds, memory.grow fails once tables hold the rest, and a
+// declared size above the cap is refused at load with 54000.
+func TestHostileTables(t *testing.T) {
+	rt := newRuntime(t)
+	mod := hostile(t, "tables.wasm")
+	def := func(export string) Definition {
+		return Definition{Name: export, Module: mod, Export: export, Args: []Type{Bigint}, Result: Bigint,
+			Limits: Limits{MemoryBytes: 1 << 20}}
+	}
+	grow := load(t, rt, def("grow"))
+	got, err := grow.Eval(context.Background(), 5, ints(Bigint, 100_000_000, 1<<32-2, 1000, 100_000, 30_000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 1 MB holds 131072 entries at 8 bytes, less what memory holds (the module's page and the
+	// host's): the huge grows fail, 1000 and 100,000 more fit, 30,000 more do not.
+	if want := []int64{-1, -1, 1, 1001, -1}; !equalInts(got.Ints, want) {
+		t.Fatalf("table.grow results %v, want %v", got.Ints, want)
+	}
+
+	// memory.grow fails once tables hold the room it needs, and works when they do not.
+	both := load(t, rt, def("fill_then_mem"))
+	if got, err := both.Eval(context.Background(), 1, ints(Bigint, 1000)); err != nil || got.Ints[0] < 1 {
+		t.Fatalf("memory.grow(1) after 1000 table entries = %v, %v: want the old page count", got.Ints, err)
+	}
+	if got, err := both.Eval(context.Background(), 1, ints(Bigint, 110_000)); err != nil || got.Ints[0] != -1 {
+		t.Fatalf("memory.grow(1) after 110000 table entries under 1MB = %v, %v: want -1", got.Ints, err)
+	}
+
+	memGrow := load(t, rt, def("mem_grow"))
+	if got, err := memGrow.Eval(context.Background(), 2, ints(Bigint, 4, 100)); err != nil || got.Ints[0] < 1 || got.Ints[1] != -1 {
+		t.Fatalf("memory.grow = %v, %v: want a page count, then -1 past 1MB", got.Ints, err)
+	}
+
+	_, err = rt.Load(context.Background(), Definition{Name: "big", Module: hostile(t, "table_big_min.wasm"), Export: "f",
+		Args: []Type{Bigint}, Result: Bigint})
+	wantError(t, err, "54000", "table 0: initial size (entries) 200000000 is above the limit of 8388608")
+	_, err = rt.Load(context.Background(), Definition{Name: "big", Module: hostile(t, "table_big_min.wasm"), Export: "f",
+		Args: []Type{Bigint}, Result: Bigint, Limits: Limits{MemoryBytes: 1 << 20}})
+	wantError(t, err, "54000", "above the limit of 131072")
+}
+
+func equalInts(a, b []int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestHostileLocals: a leaf scalar export with more than 1000 locals (not inlined) used to panic
+// the rewriter; it loads and runs.
+func TestHostileLocals(t *testing.T) {
+	rt := newRuntime(t)
+	f := load(t, rt, Definition{Name: "inc", Module: hostile(t, "many_locals.wasm"), Export: "inc", Args: []Type{Bigint}, Result: Bigint})
+	got, err := f.Eval(context.Background(), 3, ints(Bigint, 1, 2, 41))
+	if err != nil || !equalInts(got.Ints, []int64{2, 3, 42}) {
+		t.Fatalf("inc = %v, %v", got.Ints, err)
+	}
+}
+
+// TestHostileCompileBounds: what makes compiling slow is bounded with a 54000 at load naming the
+// bound and its value, and refused quickly.
+func TestHostileCompileBounds(t *testing.T) {
+	rt := newRuntime(t)
+	for _, c := range []struct {
+		name string
+		mod  []byte
+		want string
+	}{
+		{"nesting", hostile(t, "nest_deep.wasm"), "block nesting depth 2049 is above the limit of 2048"},
+		{"br_table", hostile(t, "br_table_big.wasm"), "br_table size 16385 is above the limit of 16384"},
+		{"functions", genFuncs(100_001), "function count 100001 is above the limit of 100000"},
+		{"locals", genLocals(50_001), "local count (parameters included) 50002 is above the limit of 50000"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			start := time.Now()
+			_, err := rt.Load(context.Background(), Definition{Name: "f", Module: c.mod, Export: "f", Args: []Type{Bigint}, Result: Bigint})
+			wantError(t, err, "54000", c.want)
+			t.Logf("%s: refused in %v", c.name, time.Since(start).Round(time.Millisecond))
+		})
+	}
+}
+
+// genFuncs is a module of n functions () -> () plus an export f (i64) -> i64.
+func genFuncs(n int) []byte {
+	types := []byte{2, 0x60, 0, 0, 0x60, 1, 0x7e, 1, 0x7e}
+	funcs := uleb(nil, uint32(n))
+	code := uleb(nil, uint32(n))
+	for i := range n {
+		if i == 0 {
+			funcs = append(funcs, 1)
+			code = append(code, 4, 0, 0x20, 0, 0x0b)
+			continue
+		}
+		funcs = append(funcs, 0)
+		code = append(code, 2, 0, 0x0b)
+	}
+	exports := []byte{1, 1, 'f', 0, 0}
+	return module(section(1, types), section(3, funcs), section(7, exports), section(10, code))
+}
+
+// genLocals is a module whose export f (i64) -> i64 declares n more i64 locals.
+func genLocals(n int) []byte {
+	types := []byte{1, 0x60, 1, 0x7e, 1, 0x7e}
+	body := append(uleb([]byte{1}, uint32(n)), 0x7e, 0x20, 0, 0x0b)
+	code := append(uleb([]byte{1}, uint32(len(body))), body...)
+	return module(section(1, types), section(3, []byte{1, 0}), section(7, []byte{1, 1, 'f', 0, 0}), section(10, code))
+}
+
+func uleb(b []byte, v uint32) []byte { return binary.AppendUvarint(b, uint64(v)) }
+
+func section(id byte, payload []byte) []byte {
+	return append(uleb([]byte{id}, uint32(len(payload))), payload...)
+}
+
+func module(sections ...[]byte) []byte {
+	b := []byte("\x00asm\x01\x00\x00\x00")
+	for _, s := range sections {
+		b = append(b, s...)
+	}
+	return b
+}
+
+// TestHostileRSS: while hostile modules run, the process's resident memory stays within the sum
+// of the functions' memory limits plus a fixed overhead (generous: this is a shared test binary).
+func TestHostileRSS(t *testing.T) {
+	rt := newRuntime(t)
+	before := procStatus(t, "VmRSS")
+	var limits uint64
+	const memLimit = 1 << 20
+	mod := hostile(t, "tables.wasm")
+	for range 8 {
+		f := load(t, rt, Definition{Name: "grow", Module: mod, Export: "grow", Args: []Type{Bigint}, Result: Bigint,
+			Limits: Limits{MemoryBytes: memLimit}})
+		limits += memLimit
+		if _, err := f.Eval(context.Background(), 3, ints(Bigint, 100_000_000, 1<<32-2, 100_000)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, e := range []string{"spin_fill", "spin_table_fill"} {
+		f := load(t, rt, Definition{Name: e, Module: hostile(t, "bulk.wasm"), Export: e, Args: []Type{Bigint}, Result: Bigint,
+			Limits: Limits{Timeout: 200 * time.Millisecond, Fuel: 1 << 62, MemoryBytes: 8 << 20}})
+		limits += 8 << 20
+		_, err := f.Eval(context.Background(), 1, ints(Bigint, 1))
+		wantError(t, err, "57014")
+	}
+	after, hwm := procStatus(t, "VmRSS"), procStatus(t, "VmHWM")
+	const overhead = 256 << 20
+	t.Logf("VmRSS %d MB -> %d MB (VmHWM %d MB); sum of memory limits %d MB", before>>20, after>>20, hwm>>20, limits>>20)
+	if after > before+limits+overhead {
+		t.Fatalf("RSS grew by %d MB, above the sum of memory limits (%d MB) plus %d MB", (after-before)>>20, limits>>20, overhead>>20)
+	}
+}
+
+// procStatus reads a field of /proc/self/status, in bytes.
+func procStatus(t *testing.T, field string) uint64 {
+	t.Helper()
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		t.Fatalf("read /proc/self/status: %v", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
+			kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", field, err)
+			}
+			return kb << 10
+		}
+	}
+	t.Fatalf("no %s in /proc/self/status", field)
+	return 0
+}
