@@ -192,8 +192,10 @@ func TestHostileCompileBounds(t *testing.T) {
 		mod  []byte
 		want string
 	}{
-		{"nesting", hostile(t, "nest_deep.wasm"), "block nesting depth 2049 is above the limit of 2048"},
-		{"br_table", hostile(t, "br_table_big.wasm"), "br_table size 16385 is above the limit of 16384"},
+		{"nesting", hostile(t, "nest_deep.wasm"), "function 0: block nesting depth 1025 is above the limit of 1024"},
+		{"blocks", hostile(t, "blocks_many.wasm"), "function 0: count of blocks, loops and ifs 4097 is above the limit of 4096"},
+		{"br_table", hostile(t, "br_table_big.wasm"), "function 0: br_table size 16385 is above the limit of 16384"},
+		{"control work", genBlocks(5, 4096), "module: control-flow work (blocks² + br_table labels²/8, summed over functions) 83886080 is above the limit of 67108864"},
 		{"functions", genFuncs(100_001), "function count 100001 is above the limit of 100000"},
 		{"locals", genLocals(50_001), "local count (parameters included) 50002 is above the limit of 50000"},
 	} {
@@ -204,6 +206,54 @@ func TestHostileCompileBounds(t *testing.T) {
 			t.Logf("%s: refused in %v", c.name, time.Since(start).Round(time.Millisecond))
 		})
 	}
+}
+
+// TestHostileCompileAtBounds: modules just inside the bounds load; the time to load them (compile
+// included) is logged, and asserted only with a generous bound.
+func TestHostileCompileAtBounds(t *testing.T) {
+	rt := newRuntime(t)
+	nested := []byte{0}
+	for range 1023 {
+		nested = append(nested, 0x02, 0x40)
+	}
+	for range 1023 {
+		nested = append(nested, 0x0b)
+	}
+	nested = append(nested, 0x20, 0, 0x0b)
+	table := []byte{0, 0x02, 0x40, 0x20, 0, 0xa7, 0x0e}
+	table = uleb(table, 16384)
+	for range 16385 {
+		table = append(table, 0)
+	}
+	table = append(table, 0x0b, 0x20, 0, 0x0b)
+	for _, c := range []struct {
+		name string
+		mod  []byte
+	}{
+		{"nesting 1024", genBody(nested)},
+		{"br_table 16384", genBody(table)},
+		{"control work 4 x 4096 blocks", genBlocks(4, 4096)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			start := time.Now()
+			f := load(t, rt, Definition{Name: "f", Module: c.mod, Export: "f", Args: []Type{Bigint}, Result: Bigint})
+			took := time.Since(start)
+			t.Logf("%s: loaded in %v", c.name, took.Round(time.Millisecond))
+			if got, err := f.Eval(context.Background(), 1, ints(Bigint, 7)); err != nil || got.Ints[0] != 7 {
+				t.Fatalf("f(7) = %v, %v", got.Ints, err)
+			}
+			if took > 30*time.Second {
+				t.Fatalf("loading took %v", took)
+			}
+		})
+	}
+}
+
+// genBody is a module whose export f (i64) -> i64 has the given body (locals vector included).
+func genBody(body []byte) []byte {
+	types := []byte{1, 0x60, 1, 0x7e, 1, 0x7e}
+	code := append(uleb([]byte{1}, uint32(len(body))), body...)
+	return module(section(1, types), section(3, []byte{1, 0}), section(7, []byte{1, 1, 'f', 0, 0}), section(10, code))
 }
 
 // genFuncs is a module of n functions () -> () plus an export f (i64) -> i64.
@@ -222,6 +272,24 @@ func genFuncs(n int) []byte {
 	}
 	exports := []byte{1, 1, 'f', 0, 0}
 	return module(section(1, types), section(3, funcs), section(7, exports), section(10, code))
+}
+
+// genBlocks is a module of n functions (i64) -> i64, exported as f the first, each with blocks
+// empty blocks in a row.
+func genBlocks(n, blocks int) []byte {
+	types := []byte{1, 0x60, 1, 0x7e, 1, 0x7e}
+	funcs := uleb(nil, uint32(n))
+	code := uleb(nil, uint32(n))
+	for range n {
+		funcs = append(funcs, 0)
+		body := []byte{0}
+		for range blocks {
+			body = append(body, 0x02, 0x40, 0x0b)
+		}
+		body = append(body, 0x20, 0, 0x0b)
+		code = append(uleb(code, uint32(len(body))), body...)
+	}
+	return module(section(1, types), section(3, funcs), section(7, []byte{1, 1, 'f', 0, 0}), section(10, code))
 }
 
 // genLocals is a module whose export f (i64) -> i64 declares n more i64 locals.

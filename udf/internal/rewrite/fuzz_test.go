@@ -28,7 +28,8 @@ func FuzzRewrite(f *testing.F) {
 		if err != nil {
 			var u *UnsupportedError
 			var m *MemoryError
-			if !errors.Is(err, ErrMalformed) && !errors.As(err, &u) && !errors.As(err, &m) &&
+			var l *LimitError
+			if !errors.Is(err, ErrMalformed) && !errors.As(err, &u) && !errors.As(err, &m) && !errors.As(err, &l) &&
 				!strings.Contains(err.Error(), "reserved") && !strings.Contains(err.Error(), "imported memory") {
 				t.Fatalf("unclassified error: %v", err)
 			}

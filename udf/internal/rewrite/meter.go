@@ -33,6 +33,7 @@ type meterer struct {
 	mod                  *module                // the original module, for index checks
 	memBudget            uint64                 // bytes for memory and tables together; 0: none
 	hasMemory            bool                   // the rewritten module has a memory
+	work                 uint64                 // set by meter: the body's controlWork
 }
 
 // Fuel charged by the bulk instructions: the operand n (bytes or table entries) shifted right.
@@ -84,6 +85,8 @@ func (mt *meterer) meter(body []byte, nParams int) ([]byte, bool, error) {
 	stack := []block{{region: 0}}
 	mutates := false
 	var steps []step
+	var blocks uint64
+	var brLabels []uint32
 	for len(stack) > 0 {
 		if r.done() {
 			if r.err == nil {
@@ -103,6 +106,14 @@ func (mt *meterer) meter(body []byte, nParams int) ([]byte, bool, error) {
 		costs[stack[len(stack)-1].region]++
 		if in.op == opCall {
 			costs[stack[len(stack)-1].region] += mt.leafCost(in.funcIdx)
+		}
+		switch in.op {
+		case opBlock, opLoop, opIf:
+			if blocks++; blocks > MaxBlocks {
+				return nil, false, &LimitError{What: "count of blocks, loops and ifs", Value: blocks, Limit: MaxBlocks}
+			}
+		case opBrTable:
+			brLabels = append(brLabels, in.targets+1)
 		}
 		switch in.op {
 		case opBlock, opIf:
@@ -130,6 +141,7 @@ func (mt *meterer) meter(body []byte, nParams int) ([]byte, bool, error) {
 	if r.pos != len(body) {
 		return nil, false, fmt.Errorf("%d bytes after the end of the function body", len(body)-r.pos)
 	}
+	mt.work = controlWork(blocks, brLabels)
 
 	// Pass 2: emit, with the extra locals declared last.
 	w := &writer{}

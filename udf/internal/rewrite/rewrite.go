@@ -328,6 +328,7 @@ func Rewrite(bin []byte, opts Options) (*Result, error) {
 	}
 	w = &writer{}
 	w.u32(uint32(len(m.codes) + len(opts.Loops)))
+	var work uint64
 	for i, body := range m.codes {
 		nParams := len(m.types[m.funcs[i]].Params)
 		mt := meterer{fuelGlobal: fuelGlobal, fuelFunc: fuelFunc, remap: remap, fuel: !opts.NoMeter && !leaves[i].leaf,
@@ -341,6 +342,9 @@ func Rewrite(bin []byte, opts Options) (*Result, error) {
 		b, mutates, err := mt.meter(body, nParams)
 		if err != nil {
 			return nil, malformed(fmt.Errorf("function %d: %w", m.nImpFunc+uint32(i), err))
+		}
+		if work += mt.work; work > MaxControlWork {
+			return nil, &LimitError{Where: "module", What: "control-flow work (blocks² + br_table labels²/8, summed over functions)", Value: work, Limit: MaxControlWork}
 		}
 		res.Stateful = res.Stateful || mutates
 		w.u32(uint32(len(b)))

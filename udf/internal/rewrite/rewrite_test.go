@@ -18,7 +18,7 @@ import (
 func fixtures(t testing.TB) map[string][]byte {
 	t.Helper()
 	out := map[string][]byte{}
-	for _, pat := range []string{"../../testdata/*.wasm", "../../testdata/guests/*.wasm"} {
+	for _, pat := range []string{"../../testdata/*.wasm", "../../testdata/guests/*.wasm", "../../testdata/hostile/*.wasm"} {
 		files, _ := filepath.Glob(pat)
 		for _, f := range files {
 			b, err := os.ReadFile(f)
@@ -81,8 +81,9 @@ func TestFixturesStillValid(t *testing.T) {
 			res, err := Rewrite(bin, Options{MaxMemoryPages: 1024})
 			var u *UnsupportedError
 			var m *MemoryError
+			var l *LimitError
 			switch {
-			case errors.As(err, &u) || errors.As(err, &m):
+			case errors.As(err, &u) || errors.As(err, &m) || errors.As(err, &l):
 				return
 			case err != nil && origErr != nil:
 				return // both refuse
