@@ -25,7 +25,11 @@ func fixtures(t testing.TB) map[string][]byte {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out[filepath.Base(f)] = b
+			name := filepath.Base(f)
+			if strings.Contains(pat, "hostile") {
+				name = "hostile/" + name
+			}
+			out[name] = b
 		}
 	}
 	if len(out) < 10 {
