@@ -13,7 +13,7 @@ import "fmt"
 const (
 	MaxNesting     = 1024    // open blocks, loops and ifs in a function, its own body included
 	MaxBlocks      = 4096    // blocks, loops and ifs in a function
-	MaxBrTable     = 16384   // labels in one br_table
+	MaxBrTable     = 8192    // labels in one br_table
 	MaxControlWork = 1 << 26 // over the module: the sum of blocks² plus labels²/8 of each br_table
 	MaxFunctions   = 100_000 // imported and defined functions
 	MaxLocals      = 50_000  // parameters and locals of one function
