@@ -200,6 +200,9 @@ func TestHostileCompileBounds(t *testing.T) {
 		{"control work", genBlocks(5, 4096), "module: control-flow work (blocks² + br_table labels²/8, summed over functions) 83886080 is above the limit of 67108864"},
 		{"functions", genFuncs(100_001), "function count 100001 is above the limit of 100000"},
 		{"locals", genLocals(50_001), "local count (parameters included) 50002 is above the limit of 50000"},
+		{"globals", genGlobals(10_001), "module: global count 10001 is above the limit of 10000"},
+		{"types", genTypes(10_001), "module: type count 10001 is above the limit of 10000"},
+		{"exports", genExports(10_001), "module: export count 10001 is above the limit of 10000"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			start := time.Now()
@@ -292,6 +295,37 @@ func genBlocks(n, blocks int) []byte {
 		code = append(uleb(code, uint32(len(body))), body...)
 	}
 	return module(section(1, types), section(3, funcs), section(7, []byte{1, 1, 'f', 0, 0}), section(10, code))
+}
+
+// genGlobals is the module of genBody with n mutable i32 globals more.
+func genGlobals(n int) []byte {
+	g := uleb(nil, uint32(n))
+	for range n {
+		g = append(g, 0x7f, 1, 0x41, 0, 0x0b)
+	}
+	return module(section(1, []byte{1, 0x60, 1, 0x7e, 1, 0x7e}), section(3, []byte{1, 0}), section(6, g),
+		section(7, []byte{1, 1, 'f', 0, 0}), section(10, []byte{1, 4, 0, 0x20, 0, 0x0b}))
+}
+
+// genTypes is the module of genBody with n types in all.
+func genTypes(n int) []byte {
+	types := append(uleb(nil, uint32(n)), 0x60, 1, 0x7e, 1, 0x7e)
+	for range n - 1 {
+		types = append(types, 0x60, 0, 0)
+	}
+	return module(section(1, types), section(3, []byte{1, 0}), section(7, []byte{1, 1, 'f', 0, 0}),
+		section(10, []byte{1, 4, 0, 0x20, 0, 0x0b}))
+}
+
+// genExports is the module of genBody exporting its function under n names (f, e1, e2, ...).
+func genExports(n int) []byte {
+	exports := append(uleb(nil, uint32(n)), 1, 'f', 0, 0)
+	for i := 1; i < n; i++ {
+		name := fmt.Sprintf("e%d", i)
+		exports = append(append(append(exports, byte(len(name))), name...), 0, 0)
+	}
+	return module(section(1, []byte{1, 0x60, 1, 0x7e, 1, 0x7e}), section(3, []byte{1, 0}), section(7, exports),
+		section(10, []byte{1, 4, 0, 0x20, 0, 0x0b}))
 }
 
 // genLocals is a module whose export f (i64) -> i64 declares n more i64 locals.

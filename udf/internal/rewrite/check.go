@@ -18,6 +18,16 @@ const (
 	MaxFunctions   = 100_000 // imported and defined functions
 	MaxLocals      = 50_000  // parameters and locals of one function
 	MaxTables      = 100     // imported and defined tables
+
+	// Section entries wazero builds a structure for each of, linearly but at 10–20 µs apiece
+	// (500,000 types took 7 s and 156 MB to load, 500,000 exports 10 s and 191 MB, 1M globals
+	// 16 s and 445 MB). The Go guest has 13 types, 12 exports, 8 globals, 23,297 data segments.
+	MaxTypes        = 10_000
+	MaxImports      = 1_000
+	MaxGlobals      = 10_000
+	MaxExports      = 10_000
+	MaxElemSegments = 10_000
+	MaxDataSegments = 1_000_000
 )
 
 // controlWork is a function's share of MaxControlWork.
@@ -51,8 +61,21 @@ func (m *module) checkModule() error {
 	if n := m.nFuncs(); n > MaxFunctions {
 		return &LimitError{Where: "module", What: "function count", Value: uint64(n), Limit: MaxFunctions}
 	}
-	if n := m.nTables(); n > MaxTables {
-		return &LimitError{Where: "module", What: "table count", Value: uint64(n), Limit: MaxTables}
+	for _, c := range []struct {
+		what     string
+		n, limit int
+	}{
+		{"table count", int(m.nTables()), MaxTables},
+		{"type count", len(m.types), MaxTypes},
+		{"import count", len(m.imports), MaxImports},
+		{"global count", int(m.nGlobals()), MaxGlobals},
+		{"export count", len(m.exports), MaxExports},
+		{"element segment count", len(m.elems), MaxElemSegments},
+		{"data segment count", len(m.datas), MaxDataSegments},
+	} {
+		if c.n > c.limit {
+			return &LimitError{Where: "module", What: c.what, Value: uint64(c.n), Limit: uint64(c.limit)}
+		}
 	}
 	for _, e := range m.exports {
 		var n uint32
