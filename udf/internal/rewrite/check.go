@@ -77,7 +77,12 @@ func (m *module) checkModule() error {
 			return &LimitError{Where: "module", What: c.what, Value: uint64(c.n), Limit: uint64(c.limit)}
 		}
 	}
+	names := make(map[string]bool, len(m.exports))
 	for _, e := range m.exports {
+		if names[e.Name] {
+			return malformed(fmt.Errorf("export name %q appears twice", e.Name))
+		}
+		names[e.Name] = true
 		var n uint32
 		switch e.Kind {
 		case KindFunc:

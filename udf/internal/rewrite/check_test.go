@@ -152,3 +152,13 @@ func TestLoopChargesLargeLeaf(t *testing.T) {
 		}
 	}
 }
+
+// TestLoopSignature: a loop over an export whose signature does not fit is an error, not a panic.
+func TestLoopSignature(t *testing.T) {
+	noResult := bin(secType, []byte{1, 0x60, 1, I64, 0}, secFunction, oneFunc, secExport, exportF, secCode, code())
+	for _, l := range []Loop{{Export: "f", Args: []Column{ColI64}, Result: ColI64}, {Export: "f", Result: ColI64}} {
+		if _, err := Rewrite(noResult, Options{Loops: []Loop{l}}); err == nil || !strings.Contains(err.Error(), "want") {
+			t.Fatalf("loop %+v over (i64) -> (): %v", l, err)
+		}
+	}
+}

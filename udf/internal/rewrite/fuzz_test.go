@@ -26,7 +26,17 @@ func FuzzRewrite(f *testing.F) {
 	r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
 	defer r.Close(ctx)
 	f.Fuzz(func(t *testing.T, bin []byte) {
-		res, err := Rewrite(bin, Options{MaxMemoryPages: 256, NeedMemory: true})
+		// With a scalar loop over the first numeric function export, as the runtime asks for.
+		opts := Options{MaxMemoryPages: 256, NeedMemory: true}
+		if info, err := Inspect(bin); err == nil {
+			for _, e := range info.Exports {
+				if l, ok := loopFor(e); ok {
+					opts.Loops = []Loop{l}
+					break
+				}
+			}
+		}
+		res, err := Rewrite(bin, opts)
 		if err != nil {
 			var u *UnsupportedError
 			var m *MemoryError
@@ -53,6 +63,24 @@ func FuzzRewrite(f *testing.F) {
 			cm.Close(ctx)
 		}
 	})
+}
+
+// loopFor is the scalar loop the runtime would generate for a numeric function export.
+func loopFor(e Export) (Loop, bool) {
+	if e.Kind != KindFunc || strings.HasPrefix(e.Name, reserved) || len(e.Type.Results) != 1 {
+		return Loop{}, false
+	}
+	col := map[byte]Column{I32: ColI32, I64: ColI64, F32: ColF32, F64: ColF64}
+	l := Loop{Export: e.Name, Result: col[e.Type.Results[0]]}
+	for _, p := range e.Type.Params {
+		l.Args = append(l.Args, col[p])
+	}
+	for _, c := range append(l.Args, l.Result) {
+		if c == 0 {
+			return Loop{}, false
+		}
+	}
+	return l, true
 }
 
 // FuzzSemantics generates a function from the fuzz input (arithmetic, nested blocks, bounded

@@ -146,6 +146,9 @@ func Rewrite(bin []byte, opts Options) (*Result, error) {
 		for _, e := range m.exports {
 			if e.Name == l.Export && e.Kind == KindFunc {
 				loopTargets[i], found = remap(e.Index), true
+				if t, _ := m.funcType(e.Index); len(t.Params) != len(l.Args) || len(t.Results) != 1 {
+					return nil, fmt.Errorf("loop: export %q takes %d parameters and returns %d results, want %d and 1", l.Export, len(t.Params), len(t.Results), len(l.Args))
+				}
 			}
 		}
 		if !found {
