@@ -2,6 +2,7 @@ package udf
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -203,6 +204,7 @@ func TestHostileCompileBounds(t *testing.T) {
 		{"globals", genGlobals(10_001), "module: global count 10001 is above the limit of 10000"},
 		{"types", genTypes(10_001), "module: type count 10001 is above the limit of 10000"},
 		{"exports", genExports(10_001), "module: export count 10001 is above the limit of 10000"},
+		{"function size", genBody(append(bytes.Repeat([]byte{0x01}, 1<<20), 0x20, 0, 0x0b)), "function 0: body size in bytes 1048579 is above the limit of 1048576"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			start := time.Now()
