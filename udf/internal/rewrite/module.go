@@ -288,7 +288,13 @@ func (m *module) decode(id byte, payload []byte) error {
 	case secGlobal:
 		n := r.vecLen()
 		for i := uint32(0); i < n && r.err == nil; i++ {
-			g := global{typ: r.byte(), mutable: r.byte() == 1}
+			g := global{typ: r.byte()}
+			switch mut := r.byte(); mut {
+			case 0, 1:
+				g.mutable = mut == 1
+			default:
+				r.fail("global %d: mutability byte 0x%02x", i, mut)
+			}
 			start := r.pos
 			m.constExpr(r)
 			g.init = payload[start:r.pos]
