@@ -373,6 +373,9 @@ func (m *module) constExpr(r *reader) {
 // declare notes that function f can be reached through a table or a reference. The sections
 // before the element, global and code sections fixed the function count, so f is in range.
 func (m *module) declare(f uint32) {
+	if f >= m.nFuncs() {
+		return // callers check; this keeps a slip from becoming a panic
+	}
 	if m.declared == nil {
 		m.declared = make([]bool, m.nFuncs())
 	}
@@ -405,7 +408,7 @@ func (m *module) decodeElements(r *reader) {
 				m.constExpr(r)
 			} else if f := r.u32(); r.err == nil && f >= m.nFuncs() {
 				r.fail("element segment %d: function index %d out of range (%d functions)", i, f, m.nFuncs())
-			} else {
+			} else if r.err == nil {
 				m.declare(f)
 			}
 		}
