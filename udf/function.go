@@ -272,12 +272,15 @@ func kindName(k byte) string {
 func moduleError(fn string, err error) error {
 	var u *rewrite.UnsupportedError
 	var m *rewrite.MemoryError
+	var l *rewrite.LimitError
 	switch {
 	case errors.As(err, &u):
 		return &Error{Kind: KindUnsupported, Function: fn, Row: -1, Message: "module " + u.Error(), Err: err}
 	case errors.As(err, &m):
 		return &Error{Kind: KindTooLarge, Function: fn, Row: -1, Message: m.Error(), Err: err,
 			Hint: fmt.Sprintf("the function's memory limit is %d pages; raise it with WITH (memory = '%s')", m.MaxPages, formatBytes(uint64(m.MinPages)*pageSize))}
+	case errors.As(err, &l):
+		return &Error{Kind: KindTooLarge, Function: fn, Row: -1, Message: "module too large to run safely: " + err.Error(), Err: err}
 	}
 	return &Error{Kind: KindInvalid, Function: fn, Row: -1, Message: "invalid module: " + err.Error(), Err: err}
 }

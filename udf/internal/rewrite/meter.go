@@ -17,11 +17,42 @@ import "fmt"
 //
 // A leaf function (no loop, no call) runs in bounded time, so it is not instrumented: callers
 // charge its cost at their call sites instead, and calls to it stay as cheap as before.
+//
+// Bulk instructions (memory.fill/copy/init, table.fill/copy/init) do work in
+// proportion to an operand, so each charges that operand at run time (bulkCost), refuelling as
+// often as the charge needs. A function that uses them is never a leaf.
+//
+// With a memory budget, memory.grow and table.grow first check that linear memory and all tables
+// together (8 bytes per table entry) stay within it; a grow past it fails (-1) as a grow past a
+// maximum does.
 type meterer struct {
 	fuelGlobal, fuelFunc uint32
 	remap                func(uint32) uint32
 	fuel                 bool                   // instrument this body
 	leafCost             func(idx uint32) int64 // cost of a leaf callee, 0 for the others
+	mod                  *module                // the original module, for index checks
+	memBudget            uint64                 // bytes for memory and tables together; 0: none
+	hasMemory            bool                   // the rewritten module has a memory
+	work                 uint64                 // set by meter: the body's controlWork
+}
+
+// Fuel charged by the bulk instructions: the operand n (bytes or table entries) shifted right.
+// Sixteen bytes of memset/memmove cost about what one ordinary instruction does; a table entry is
+// eight bytes.
+const (
+	bulkMemoryShift = 4
+	bulkTableShift  = 1
+)
+
+// bulkShift returns the shift of a bulk instruction, or -1 for the others.
+func bulkShift(op uint32) int {
+	switch op {
+	case prefixFC<<16 | 8, prefixFC<<16 | 10, prefixFC<<16 | 11: // memory.init, memory.copy, memory.fill
+		return bulkMemoryShift
+	case prefixFC<<16 | 12, prefixFC<<16 | 14, prefixFC<<16 | 17: // table.init, table.copy, table.fill
+		return bulkTableShift
+	}
+	return -1
 }
 
 func (mt *meterer) meter(body []byte, nParams int) ([]byte, bool, error) {
@@ -36,8 +67,8 @@ func (mt *meterer) meter(body []byte, nParams int) ([]byte, bool, error) {
 	if r.err != nil {
 		return nil, false, r.err
 	}
-	if locals >= 50000 {
-		return nil, false, fmt.Errorf("%d locals, above wazero's limit", locals)
+	if locals > MaxLocals {
+		return nil, false, &LimitError{What: "local count (parameters included)", Value: locals, Limit: MaxLocals}
 	}
 	codeStart := r.pos
 	cache := uint32(locals) // the i64 local holding the fuel counter
@@ -54,6 +85,8 @@ func (mt *meterer) meter(body []byte, nParams int) ([]byte, bool, error) {
 	stack := []block{{region: 0}}
 	mutates := false
 	var steps []step
+	var blocks uint64
+	var brLabels []uint32
 	for len(stack) > 0 {
 		if r.done() {
 			if r.err == nil {
@@ -65,6 +98,9 @@ func (mt *meterer) meter(body []byte, nParams int) ([]byte, bool, error) {
 		if r.err != nil {
 			return nil, false, r.err
 		}
+		if err := mt.mod.checkRefs(in, locals, len(stack)); err != nil {
+			return nil, false, err
+		}
 		st := step{instr: in}
 		mutates = mutates || in.mutates
 		costs[stack[len(stack)-1].region]++
@@ -72,11 +108,23 @@ func (mt *meterer) meter(body []byte, nParams int) ([]byte, bool, error) {
 			costs[stack[len(stack)-1].region] += mt.leafCost(in.funcIdx)
 		}
 		switch in.op {
+		case opBlock, opLoop, opIf:
+			if blocks++; blocks > MaxBlocks {
+				return nil, false, &LimitError{What: "count of blocks, loops and ifs", Value: blocks, Limit: MaxBlocks}
+			}
+		case opBrTable:
+			brLabels = append(brLabels, in.targets+1)
+		}
+		switch in.op {
 		case opBlock, opIf:
 			stack = append(stack, block{region: stack[len(stack)-1].region})
 		case opLoop:
 			costs = append(costs, 0)
 			stack = append(stack, block{region: len(costs) - 1})
+		case opElse:
+			if len(stack) == 1 {
+				return nil, false, fmt.Errorf("offset %d: else outside an if", in.start)
+			}
 		case opEnd:
 			stack = stack[:len(stack)-1]
 			st.leaves = len(stack) == 0
@@ -85,11 +133,15 @@ func (mt *meterer) meter(body []byte, nParams int) ([]byte, bool, error) {
 		case opBr, opBrIf, opBrTable:
 			st.leaves = branchesOut(body[in.start+1:in.end], in.op, uint32(len(stack)-1))
 		}
+		if len(stack) > MaxNesting {
+			return nil, false, &LimitError{What: "block nesting depth", Value: uint64(len(stack)), Limit: MaxNesting}
+		}
 		steps = append(steps, st)
 	}
 	if r.pos != len(body) {
 		return nil, false, fmt.Errorf("%d bytes after the end of the function body", len(body)-r.pos)
 	}
+	mt.work = controlWork(blocks, brLabels)
 
 	// Pass 2: emit, with the extra locals declared last.
 	w := &writer{}
@@ -115,11 +167,55 @@ func (mt *meterer) meter(body []byte, nParams int) ([]byte, bool, error) {
 		local(opGlobalGet, fuelGlobal)
 		charge(costs[0])
 	}
+	// bulk charges the operand on top of the stack (an i32, left there) >> shift, calling the host
+	// for as many slices as it takes: the fuel spent stays exact, and the deadline is checked
+	// about once a slice.
+	bulk := func(shift int) {
+		local(opLocalTee, grown)
+		local(opLocalGet, cache)
+		local(opLocalGet, grown)
+		w.byte(opI64ExtendI32U, opI64Const, byte(shift), opI64ShrU, opI64Sub)
+		local(opLocalTee, cache)
+		w.byte(opI64Const, 0, opI64LtS, opIf, blockEmpty, opLoop, blockEmpty)
+		local(opCall, fuelFunc)
+		local(opLocalGet, cache)
+		w.byte(opI64Add)
+		local(opLocalTee, cache)
+		w.byte(opI64Const, 0, opI64LtS, opBrIf, 0, opEnd, opEnd)
+	}
+	// budget replaces the grow delta on top of the stack by -1 (a grow that must fail) when
+	// memory and tables would pass the memory budget: delta << shift bytes more than the
+	// current memory.size << 16 plus 8 bytes per entry of every table.
+	budget := func(shift byte) {
+		local(opLocalSet, grown)
+		w.byte(opI32Const, 0x7f)
+		local(opLocalGet, grown)
+		local(opLocalGet, grown)
+		w.byte(opI64ExtendI32U, opI64Const, shift, opI64Shl)
+		if mt.hasMemory {
+			w.byte(opMemorySize, 0, opI64ExtendI32U, opI64Const, 16, opI64Shl, opI64Add)
+		}
+		for t := range mt.mod.nTables() {
+			w.byte(prefixFC)
+			w.u32(16) // table.size
+			w.u32(t)
+			w.byte(opI64ExtendI32U, opI64Const, 3, opI64Shl, opI64Add)
+		}
+		w.byte(opI64Const)
+		w.s64(int64(mt.memBudget))
+		w.byte(opI64GtU, opSelect)
+	}
 	region := 0
 	for _, st := range steps {
 		isCall := st.op == opCall || st.op == opCallIndirect
 		if fuel && (st.leaves || isCall) {
 			store()
+		}
+		if sh := bulkShift(st.op); fuel && sh >= 0 {
+			bulk(sh)
+		}
+		if mt.memBudget > 0 && (st.op == prefixFC<<16|15 || (st.op == opMemoryGrow && mt.mod.nTables() > 0)) {
+			budget(map[bool]byte{true: 3, false: 16}[st.op != opMemoryGrow])
 		}
 		copyInstr(w, body, st.instr, remap)
 		switch {
@@ -173,6 +269,10 @@ type leafInfo struct {
 	cost int64
 }
 
+// A function that uses a bulk instruction is not a leaf (its time depends on an operand), nor one
+// that grows memory or a table (the scalar loop would inline it without the grow checks), nor is
+// one that an element segment or a ref.func names: call_indirect and a table reach it without a
+// call site that could charge its size, so it pays for itself on entry.
 func (m *module) leaves() ([]leafInfo, error) {
 	out := make([]leafInfo, len(m.codes))
 	for i, body := range m.codes {
@@ -186,15 +286,37 @@ func (m *module) leaves() ([]leafInfo, error) {
 		for !r.done() {
 			in := r.next()
 			out[i].cost++
-			if in.op == opLoop || in.op == opCall || in.op == opCallIndirect {
+			if in.op == opLoop || in.op == opCall || in.op == opCallIndirect || bulkShift(in.op) >= 0 ||
+				in.op == opMemoryGrow || in.op == prefixFC<<16|15 { // grows get the rewriter's checks: never inlined
 				out[i].leaf = false
+			}
+			if in.op == opRefFunc && in.funcIdx < m.nFuncs() { // out of range: refused by meter
+				m.declare(in.funcIdx)
 			}
 		}
 		if r.err != nil {
 			return nil, fmt.Errorf("function %d: %w", m.nImpFunc+uint32(i), r.err)
 		}
 	}
+	for f, d := range m.declared {
+		if d && uint32(f) >= m.nImpFunc {
+			out[uint32(f)-m.nImpFunc].leaf = false
+		}
+	}
 	return out, nil
+}
+
+// maxInlineLocals is the most declared locals of a leaf export the scalar loop inlines.
+const maxInlineLocals = 1000
+
+// minRowCharge is the smallest leaf cost the scalar loop charges each row: below it the check
+// costs more than the work, and a batch of such rows is bounded by the batch size.
+const minRowCharge = 64
+
+// rowFuel is what a scalar loop charges per row, and where.
+type rowFuel struct {
+	cost       int64
+	global, fn uint32
 }
 
 // inlined is a leaf export whose body the scalar loop copies instead of calling it.
@@ -207,7 +329,10 @@ type inlined struct {
 // value from each column, evaluates the export, stores the result and advances the pointers.
 // A leaf export is inlined: its parameters and locals become locals of the loop (the locals
 // zeroed each row, as a call would), its body a block, its returns branches out of that block.
-func loopBody(l Loop, target uint32, inline *inlined, remap func(uint32) uint32) ([]byte, error) {
+//
+// When fuel is set, each row charges rowCost first: the cost of a leaf export, which is not
+// instrumented itself (only large leaves are charged; a small one costs less than the check).
+func loopBody(l Loop, target uint32, inline *inlined, remap func(uint32) uint32, fuel *rowFuel) ([]byte, error) {
 	const n, out = 0, 1
 	col := func(i int) uint32 { return uint32(2 + i) }
 	base := uint32(2 + len(l.Args)) // first local of the inlined function
@@ -217,11 +342,11 @@ func loopBody(l Loop, target uint32, inline *inlined, remap func(uint32) uint32)
 	if inline != nil {
 		r := &reader{b: inline.body}
 		groups := r.vecLen()
+		total := uint64(0)
 		for i := uint32(0); i < groups && r.err == nil; i++ {
 			count, typ := r.u32(), r.byte()
-			if count > 1000 {
-				inline = nil // not worth copying
-				break
+			if total += uint64(count); total > maxInlineLocals {
+				break // not worth copying: call it instead
 			}
 			for range count {
 				declared = append(declared, typ)
@@ -230,7 +355,11 @@ func loopBody(l Loop, target uint32, inline *inlined, remap func(uint32) uint32)
 		if r.err != nil {
 			return nil, r.err
 		}
-		code = inline.body[r.pos:]
+		if total > maxInlineLocals {
+			inline, declared = nil, nil
+		} else {
+			code = inline.body[r.pos:]
+		}
 	}
 	if inline == nil {
 		w.u32(0)
@@ -243,6 +372,19 @@ func loopBody(l Loop, target uint32, inline *inlined, remap func(uint32) uint32)
 	}
 	w.byte(opLocalGet, n, opI32Eqz, opBrIf, 0)
 	w.byte(opLoop, blockEmpty)
+	if fuel != nil {
+		g := func(op byte) { w.byte(op); w.u32(fuel.global) }
+		g(opGlobalGet)
+		w.byte(opI64Const)
+		w.s64(fuel.cost)
+		w.byte(opI64Sub)
+		g(opGlobalSet)
+		g(opGlobalGet)
+		w.byte(opI64Const, 0, opI64LtS, opIf, blockEmpty, opCall)
+		w.u32(fuel.fn)
+		g(opGlobalSet)
+		w.byte(opEnd)
+	}
 	w.byte(opLocalGet, out)
 	for i, c := range l.Args {
 		w.byte(opLocalGet)

@@ -99,11 +99,42 @@ type module struct {
 	exports                []Export
 	start                  *uint32
 	codes                  [][]byte
+
+	nImpTable uint32
+	tables    []table   // defined tables
+	elems     []segment // element segments
+	datas     []segment // data segments
+	dataCount *uint32
+	declared  []bool // per function: named by an element segment or ref.func, so callable indirectly
+	elemTotal uint64 // entries of all element segments
+}
+
+type table struct {
+	ref byte
+	lim limits
+}
+
+// segment is what validation needs of an element or data segment.
+type segment struct {
+	active bool
+	index  uint32 // table or memory of an active segment
+	count  uint32 // elements (element segments) or bytes (data segments)
+}
+
+func (m *module) nFuncs() uint32   { return m.nImpFunc + uint32(len(m.funcs)) }
+func (m *module) nGlobals() uint32 { return m.nImpGlobal + uint32(len(m.globals)) }
+func (m *module) nTables() uint32  { return m.nImpTable + uint32(len(m.tables)) }
+func (m *module) nMemories() uint32 {
+	if m.hasImpMem {
+		return 1 + uint32(len(m.memories))
+	}
+	return uint32(len(m.memories))
 }
 
 func malformed(err error) error {
 	var u *UnsupportedError
-	if errors.As(err, &u) {
+	var l *LimitError
+	if errors.As(err, &u) || errors.As(err, &l) {
 		return err
 	}
 	return fmt.Errorf("%w: %v", ErrMalformed, err)
@@ -197,6 +228,7 @@ func (m *module) decode(id byte, payload []byte) error {
 				r.byte()
 				r.limits()
 				m.hasImpTable = true
+				m.nImpTable++
 			case KindMemory:
 				r.limits()
 				m.hasImpMem = true
@@ -219,6 +251,35 @@ func (m *module) decode(id byte, payload []byte) error {
 			}
 			m.funcs = append(m.funcs, t)
 		}
+	case secTable:
+		n := r.vecLen()
+		for i := uint32(0); i < n && r.err == nil; i++ {
+			m.tables = append(m.tables, table{ref: r.byte(), lim: r.limits()})
+		}
+	case secElement:
+		m.decodeElements(r)
+	case secData:
+		n := r.vecLen()
+		for i := uint32(0); i < n && r.err == nil; i++ {
+			var s segment
+			switch flags := r.u32(); flags {
+			case 0:
+				s.active = true
+				m.constExpr(r)
+			case 1:
+			case 2:
+				s.active, s.index = true, r.u32()
+				m.constExpr(r)
+			default:
+				r.fail("data segment %d: flags %d", i, flags)
+			}
+			s.count = r.vecLen()
+			r.bytes(s.count)
+			m.datas = append(m.datas, s)
+		}
+	case secDataCount:
+		c := r.u32()
+		m.dataCount = &c
 	case secMemory:
 		n := r.vecLen()
 		for i := uint32(0); i < n && r.err == nil; i++ {
@@ -227,9 +288,15 @@ func (m *module) decode(id byte, payload []byte) error {
 	case secGlobal:
 		n := r.vecLen()
 		for i := uint32(0); i < n && r.err == nil; i++ {
-			g := global{typ: r.byte(), mutable: r.byte() == 1}
+			g := global{typ: r.byte()}
+			switch mut := r.byte(); mut {
+			case 0, 1:
+				g.mutable = mut == 1
+			default:
+				r.fail("global %d: mutability byte 0x%02x", i, mut)
+			}
 			start := r.pos
-			r.constExpr()
+			m.constExpr(r)
 			g.init = payload[start:r.pos]
 			m.globals = append(m.globals, g)
 		}
@@ -276,6 +343,77 @@ func (r *reader) constExpr() {
 		if in := r.next(); in.op == opEnd {
 			return
 		}
+	}
+}
+
+// constExpr reads a constant expression of the module up to and including its end, checking its
+// indices against what the module declared so far and noting the functions it names.
+func (m *module) constExpr(r *reader) {
+	for r.err == nil {
+		in := r.next()
+		if r.err != nil {
+			return
+		}
+		for _, f := range in.refs[:in.nrefs] {
+			switch {
+			case f.space == spGlobal && f.idx < m.nGlobals():
+			case f.space == spFunc && f.idx < m.nFuncs():
+				m.declare(f.idx)
+			default:
+				r.fail("constant expression: %s index %d out of range or not allowed", f.space, f.idx)
+				return
+			}
+		}
+		if in.op == opEnd {
+			return
+		}
+	}
+}
+
+// declare notes that function f can be reached through a table or a reference. The sections
+// before the element, global and code sections fixed the function count, so f is in range.
+func (m *module) declare(f uint32) {
+	if f >= m.nFuncs() {
+		return // callers check; this keeps a slip from becoming a panic
+	}
+	if m.declared == nil {
+		m.declared = make([]bool, m.nFuncs())
+	}
+	m.declared[f] = true
+}
+
+// decodeElements reads the element section into m.elems and m.declared.
+func (m *module) decodeElements(r *reader) {
+	n := r.vecLen()
+	for i := uint32(0); i < n && r.err == nil; i++ {
+		flags := r.u32()
+		if flags > 7 {
+			r.fail("element segment %d: flags %d", i, flags)
+			return
+		}
+		var s segment
+		s.active = flags&1 == 0
+		if flags&2 != 0 && flags&1 == 0 {
+			s.index = r.u32()
+		}
+		if s.active {
+			m.constExpr(r)
+		}
+		if flags&3 != 0 {
+			r.byte()
+		}
+		s.count = r.vecLen()
+		for j := uint32(0); j < s.count && r.err == nil; j++ {
+			if flags&4 != 0 {
+				m.constExpr(r)
+			} else if f := r.u32(); r.err == nil && f >= m.nFuncs() {
+				r.fail("element segment %d: function index %d out of range (%d functions)", i, f, m.nFuncs())
+			} else if r.err == nil {
+				m.declare(f)
+			}
+		}
+		m.elemTotal += uint64(s.count)
+		m.elems = append(m.elems, s)
 	}
 }
 

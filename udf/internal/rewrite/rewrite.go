@@ -124,6 +124,9 @@ func Rewrite(bin []byte, opts Options) (*Result, error) {
 			return nil, fmt.Errorf("import %s.%s: module %q is reserved for the host", im.Module, im.Name, FuelModule)
 		}
 	}
+	if err := m.checkModule(); err != nil {
+		return nil, err
+	}
 	res := &Result{}
 	nFunc := m.nImpFunc + uint32(len(m.funcs))
 	remap := func(idx uint32) uint32 {
@@ -143,6 +146,9 @@ func Rewrite(bin []byte, opts Options) (*Result, error) {
 		for _, e := range m.exports {
 			if e.Name == l.Export && e.Kind == KindFunc {
 				loopTargets[i], found = remap(e.Index), true
+				if t, _ := m.funcType(e.Index); len(t.Params) != len(l.Args) || len(t.Results) != 1 {
+					return nil, fmt.Errorf("loop: export %q takes %d parameters and returns %d results, want %d and 1", l.Export, len(t.Params), len(t.Results), len(l.Args))
+				}
 			}
 		}
 		if !found {
@@ -196,6 +202,37 @@ func Rewrite(bin []byte, opts Options) (*Result, error) {
 	}
 	out[secFunction] = w.b
 
+	// Tables: capped at what the memory limit could hold at 8 bytes an entry; what they hold is
+	// counted against it with the memory at each grow (meter's budget).
+	var tableBytes uint64
+	if opts.MaxMemoryPages > 0 {
+		budget := uint64(opts.MaxMemoryPages) * 65536
+		entries := budget / 8
+		w = &writer{}
+		w.u32(uint32(len(m.tables)))
+		for i, t := range m.tables {
+			if uint64(t.lim.min) > entries {
+				return nil, &LimitError{Where: fmt.Sprintf("table %d", m.nImpTable+uint32(i)), What: "initial size (entries)", Value: uint64(t.lim.min), Limit: entries}
+			}
+			tableBytes += 8 * uint64(t.lim.min)
+			if !t.lim.hasMax || uint64(t.lim.max) > entries {
+				t.lim.max, t.lim.hasMax = uint32(entries), true
+			}
+			w.byte(t.ref, 1)
+			w.u32(t.lim.min)
+			w.u32(t.lim.max)
+		}
+		if len(m.tables) > 0 {
+			out[secTable] = w.b
+		}
+		if tableBytes > budget {
+			return nil, &LimitError{Where: "module", What: "bytes of tables at start", Value: tableBytes, Limit: budget}
+		}
+		if m.elemTotal > entries {
+			return nil, &LimitError{Where: "module", What: "element segment entries", Value: m.elemTotal, Limit: entries}
+		}
+	}
+
 	// Memory: capped, or added.
 	mems := m.memories
 	if len(mems) == 0 && (opts.NeedMemory || len(opts.Loops) > 0) {
@@ -211,6 +248,9 @@ func Rewrite(bin []byte, opts Options) (*Result, error) {
 			if !l.hasMax || l.max > opts.MaxMemoryPages {
 				l.max, l.hasMax = opts.MaxMemoryPages, true
 			}
+		}
+		if opts.MaxMemoryPages > 0 && tableBytes > 0 && uint64(l.min)*65536+tableBytes > uint64(opts.MaxMemoryPages)*65536 {
+			return nil, &LimitError{Where: "module", What: "bytes of memory and tables at start", Value: uint64(l.min)*65536 + tableBytes, Limit: uint64(opts.MaxMemoryPages) * 65536}
 		}
 		w = &writer{}
 		w.u32(1)
@@ -291,9 +331,11 @@ func Rewrite(bin []byte, opts Options) (*Result, error) {
 	}
 	w = &writer{}
 	w.u32(uint32(len(m.codes) + len(opts.Loops)))
+	var work uint64
 	for i, body := range m.codes {
 		nParams := len(m.types[m.funcs[i]].Params)
 		mt := meterer{fuelGlobal: fuelGlobal, fuelFunc: fuelFunc, remap: remap, fuel: !opts.NoMeter && !leaves[i].leaf,
+			mod: m, memBudget: uint64(opts.MaxMemoryPages) * 65536, hasMemory: len(mems) == 1,
 			leafCost: func(idx uint32) int64 {
 				if d := idx - m.nImpFunc; idx >= m.nImpFunc && d < uint32(len(leaves)) && leaves[d].leaf {
 					return leaves[d].cost
@@ -304,16 +346,23 @@ func Rewrite(bin []byte, opts Options) (*Result, error) {
 		if err != nil {
 			return nil, malformed(fmt.Errorf("function %d: %w", m.nImpFunc+uint32(i), err))
 		}
+		if work += mt.work; work > MaxControlWork {
+			return nil, &LimitError{Where: "module", What: "control-flow work (blocks² + br_table labels²/8, summed over functions)", Value: work, Limit: MaxControlWork}
+		}
 		res.Stateful = res.Stateful || mutates
 		w.u32(uint32(len(b)))
 		w.raw(b)
 	}
 	for i, l := range opts.Loops {
 		var inline *inlined
+		var fuel *rowFuel
 		if t := loopTargets[i] - 1; t >= m.nImpFunc && t-m.nImpFunc < uint32(len(leaves)) && leaves[t-m.nImpFunc].leaf {
 			inline = &inlined{body: m.codes[t-m.nImpFunc], typ: m.types[m.funcs[t-m.nImpFunc]]}
+			if c := leaves[t-m.nImpFunc].cost; c >= minRowCharge && !opts.NoMeter {
+				fuel = &rowFuel{cost: c, global: fuelGlobal, fn: fuelFunc}
+			}
 		}
-		b, err := loopBody(l, loopTargets[i], inline, remap)
+		b, err := loopBody(l, loopTargets[i], inline, remap, fuel)
 		if err != nil {
 			return nil, malformed(err)
 		}
@@ -323,7 +372,7 @@ func Rewrite(bin []byte, opts Options) (*Result, error) {
 	out[secCode] = w.b
 
 	for _, id := range []byte{secTable, secDataCount, secData} {
-		if raw, ok := m.raw[id]; ok {
+		if raw, ok := m.raw[id]; ok && out[id] == nil {
 			out[id] = raw
 		}
 	}

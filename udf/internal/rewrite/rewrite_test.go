@@ -18,14 +18,18 @@ import (
 func fixtures(t testing.TB) map[string][]byte {
 	t.Helper()
 	out := map[string][]byte{}
-	for _, pat := range []string{"../../testdata/*.wasm", "../../testdata/guests/*.wasm"} {
+	for _, pat := range []string{"../../testdata/*.wasm", "../../testdata/guests/*.wasm", "../../testdata/hostile/*.wasm"} {
 		files, _ := filepath.Glob(pat)
 		for _, f := range files {
 			b, err := os.ReadFile(f)
 			if err != nil {
 				t.Fatal(err)
 			}
-			out[filepath.Base(f)] = b
+			name := filepath.Base(f)
+			if strings.Contains(pat, "hostile") {
+				name = "hostile/" + name
+			}
+			out[name] = b
 		}
 	}
 	if len(out) < 10 {
@@ -81,8 +85,9 @@ func TestFixturesStillValid(t *testing.T) {
 			res, err := Rewrite(bin, Options{MaxMemoryPages: 1024})
 			var u *UnsupportedError
 			var m *MemoryError
+			var l *LimitError
 			switch {
-			case errors.As(err, &u) || errors.As(err, &m):
+			case errors.As(err, &u) || errors.As(err, &m) || errors.As(err, &l):
 				return
 			case err != nil && origErr != nil:
 				return // both refuse
