@@ -232,7 +232,7 @@ func (e *Engine) classify(ctx context.Context, q string, opts ast.ParserOptions,
 			parsed = st
 		}
 		if end <= 0 || end >= len(rest) || firstOnly {
-			if strings.TrimLeft(rest[min(max(end, 0), len(rest)):], " \t\r\n;") != "" {
+			if !firstOnly && strings.TrimLeft(rest[min(max(end, 0), len(rest)):], " \t\r\n;") != "" {
 				parsed = nil // more statements follow
 			}
 			if end <= 0 && !firstOnly {
