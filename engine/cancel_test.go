@@ -351,7 +351,6 @@ type panicIter struct{}
 func (panicIter) Next(*sql.Context) (sql.Row, error) { panic("boom") }
 func (panicIter) Close(*sql.Context) error           { return nil }
 
-
 // mysqlConn opens a connection of its own to the MySQL wire and returns its connection id.
 func mysqlConn(t *testing.T, db *gosql.DB) (*gosql.Conn, int64) {
 	t.Helper()
