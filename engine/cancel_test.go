@@ -465,3 +465,52 @@ func TestMySQLMaxExecutionTime(t *testing.T) {
 		t.Fatalf("without a limit: %d %v", n, err)
 	}
 }
+
+// TestReplaceBesideRunningQuery: CREATE OR REPLACE takes no lock, so it runs while a query
+// that resolved the old version still calls it: that query finishes on the old version (it was
+// closed under it: "function was dropped or replaced"), and the next one uses the new version.
+func TestReplaceBesideRunningQuery(t *testing.T) {
+	e := open(t)
+	withTable(t, e, 50)
+	mod, err := os.ReadFile("../udf/testdata/numeric.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	create := fmt.Sprintf("CREATE OR REPLACE FUNCTION f(bigint, bigint) RETURNS bigint LANGUAGE wasm AS x'%x', '%%s'", mod)
+	if _, _, err := e.Query(e.NewContext(ctx), fmt.Sprintf(create, "add")); err != nil {
+		t.Fatal(err)
+	}
+	sess, err := e.PGBackend().Open(ctx, "app", "wasql", 1<<30+10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	res, err := sess.Execute(ctx, "SELECT f(a, 1) FROM t ORDER BY a", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.Query(e.NewContext(ctx), fmt.Sprintf(create, "div")); err != nil {
+		t.Fatalf("replace beside a running query: %v", err)
+	}
+	n := int64(0)
+	for ; ; n++ {
+		row, err := res.Next(ctx)
+		if err != nil {
+			t.Fatalf("row %d of the query running on the replaced version: %v", n, err)
+		}
+		if row == nil {
+			break
+		}
+		if fmt.Sprint(row[0]) != fmt.Sprint(n+1) {
+			t.Fatalf("row %d: %v, want the old version's %d", n, row[0], n+1)
+		}
+	}
+	res.Close()
+	if n != 50 {
+		t.Fatalf("%d rows", n)
+	}
+	if _, rows, err := e.Query(e.NewContext(ctx), "SELECT f(5, 1)"); err != nil || fmt.Sprint(rows) != "[[5]]" {
+		t.Fatalf("after the replace: %v %v", rows, err)
+	}
+}

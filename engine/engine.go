@@ -114,6 +114,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	e := sqle.NewDefault(&sqlfuncs.MemoryProvider{DbProvider: pro, Functions: pgFunctions{catalog: cat, registry: reg, e: en}})
 	sqlfuncs.Install(e, reg)
+	reg.SetRetire(en.locks.retire) // CREATE OR REPLACE runs beside the queries using the old version
 	en.SQL = e
 	// Users and grants made with SQL (CREATE USER, GRANT) persist in the data directory.
 	mdb := e.Analyzer.Catalog.MySQLDb
@@ -167,6 +168,13 @@ func (f usersFile) Persist(_ *sql.Context, data []byte) error {
 
 // Close stops the engine.
 func (e *Engine) Close(ctx context.Context) error {
+	e.locks.mu.Lock()
+	retirees := e.locks.retirees
+	e.locks.retirees = nil
+	e.locks.mu.Unlock()
+	for _, r := range retirees {
+		r.fn()
+	}
 	e.Registry.Close()
 	return errors.Join(e.SQL.Close(), e.runtime.Close(ctx), e.store.Close())
 }

@@ -60,13 +60,71 @@ func (l rwLock) lock(ctx context.Context, exclusive bool) (func(), error) {
 	return func() { l.sem.Release(n) }, nil
 }
 
-// stmtLocks are the engine's two locks: the table lock (data) and the schema lock (metadata).
+// stmtLocks are the engine's two locks: the table lock (data) and the schema lock (metadata);
+// and the statements holding them, for retire.
 type stmtLocks struct {
 	table  rwLock
 	schema rwLock
+
+	mu       sync.Mutex
+	seq      uint64              // the last statement's number
+	running  map[uint64]struct{} // statements between acquire and release
+	retirees []retiree
 }
 
-func newStmtLocks() *stmtLocks { return &stmtLocks{table: newRWLock(), schema: newRWLock()} }
+// retiree is a function to run once every statement numbered up to after has ended.
+type retiree struct {
+	after uint64
+	fn    func()
+}
+
+func newStmtLocks() *stmtLocks {
+	return &stmtLocks{table: newRWLock(), schema: newRWLock(), running: map[uint64]struct{}{}}
+}
+
+// retire runs fn once every statement running now has ended (at once when none is): a replaced
+// wasm function is closed when no statement that may have resolved it can still call it.
+func (l *stmtLocks) retire(fn func()) {
+	l.mu.Lock()
+	if len(l.running) == 0 {
+		l.mu.Unlock()
+		fn()
+		return
+	}
+	l.retirees = append(l.retirees, retiree{after: l.seq, fn: fn})
+	l.mu.Unlock()
+}
+
+func (l *stmtLocks) begin() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.seq++
+	l.running[l.seq] = struct{}{}
+	return l.seq
+}
+
+func (l *stmtLocks) end(n uint64) {
+	l.mu.Lock()
+	delete(l.running, n)
+	oldest := l.seq + 1
+	for r := range l.running {
+		oldest = min(oldest, r)
+	}
+	var due []func()
+	keep := l.retirees[:0]
+	for _, r := range l.retirees {
+		if r.after < oldest {
+			due = append(due, r.fn)
+		} else {
+			keep = append(keep, r)
+		}
+	}
+	l.retirees = keep
+	l.mu.Unlock()
+	for _, fn := range due {
+		fn()
+	}
+}
 
 // acquire takes what c needs, waiting at most as long as ctx lives: a canceled or expired wait
 // returns the statement's interruption error (57014) at once. The returned release is
@@ -101,12 +159,14 @@ func (l *stmtLocks) acquire(ctx context.Context, c class) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
+	n := l.begin()
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			for i := len(releases) - 1; i >= 0; i-- {
 				releases[i]()
 			}
+			l.end(n)
 		})
 	}, nil
 }

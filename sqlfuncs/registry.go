@@ -27,6 +27,9 @@ type Registry struct {
 	cancel func()
 
 	noBatch atomic.Bool // the batch rule is off: calls run row by row (for comparisons)
+	// retire closes a replaced or dropped function once no statement can still call it
+	// (SetRetire); nil closes it at once.
+	retire func(close func())
 
 	mu      sync.RWMutex
 	byName  map[string][]*Overload // by lower-case name; schema is not part of the lookup yet
@@ -60,6 +63,21 @@ func NewRegistry(ctx context.Context, rt *udf.Runtime, store catalog.Store) (*Re
 	}
 	r.cancel = store.Subscribe(r.apply)
 	return r, nil
+}
+
+// SetRetire sets how a replaced or dropped function is closed: retire(close) must call close
+// once every statement that may have resolved the function has ended. Queries keep the overload
+// they resolved (OR REPLACE never changes a running query), and CREATE OR REPLACE runs beside
+// them, under no engine lock: closed at once, the old version would fail their calls. Call it
+// before serving.
+func (r *Registry) SetRetire(retire func(close func())) { r.retire = retire }
+
+func (r *Registry) retired(ov *Overload) {
+	if r.retire == nil {
+		ov.Fn.Close()
+		return
+	}
+	r.retire(ov.Fn.Close)
 }
 
 // SetBatching turns the batch rule on (the default) or off for queries planned afterwards. Off,
@@ -136,7 +154,7 @@ func (r *Registry) install(ov *Overload) {
 				return
 			}
 			ovs[i] = ov
-			old.Fn.Close()
+			r.retired(old)
 			return
 		}
 	}
@@ -149,7 +167,7 @@ func (r *Registry) remove(name string, args []udf.Type, version int64) {
 	ovs := r.byName[name]
 	for i, old := range ovs {
 		if slices.Equal(old.Args, args) && old.Def.Version <= version {
-			old.Fn.Close()
+			r.retired(old)
 			r.byName[name] = append(ovs[:i:i], ovs[i+1:]...)
 			if len(r.byName[name]) == 0 {
 				delete(r.byName, name)
