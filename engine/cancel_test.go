@@ -514,3 +514,42 @@ func TestReplaceBesideRunningQuery(t *testing.T) {
 		t.Fatalf("after the replace: %v %v", rows, err)
 	}
 }
+
+// TestMySQLLimits: the MySQL wire refuses a statement nested too deep before parsing it (1064,
+// with the limit in the message), and KILL CONNECTION ends a session waiting for the lock.
+func TestMySQLLimits(t *testing.T) {
+	e := open(t)
+	withTable(t, e, 3)
+	db := serveMySQL(t, e)
+	c, _ := mysqlConn(t, db)
+	ctx, cancel := context.WithTimeout(context.Background(), slack)
+	defer cancel()
+	start := time.Now()
+	_, err := c.ExecContext(ctx, "SELECT "+strings.Repeat("(", 50_000)+"1"+strings.Repeat(")", 50_000))
+	if mysqlNumber(err) != 1064 || !strings.Contains(err.Error(), "limit is 1000") {
+		t.Fatalf("deep statement: %v", err)
+	}
+	t.Logf("50k nested parentheses refused in %v", time.Since(start))
+	victim, id := mysqlConn(t, db)
+	holdLock(t, e, lockWrite)
+	done := make(chan error, 1)
+	go func() {
+		_, err := victim.ExecContext(context.Background(), "SELECT * FROM t")
+		done <- err
+	}()
+	time.Sleep(100 * time.Millisecond)
+	if _, err := c.ExecContext(ctx, fmt.Sprintf("KILL %d", id)); err != nil {
+		t.Fatalf("KILL: %v", err)
+	}
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("a killed connection's statement succeeded")
+		}
+	case <-time.After(slack):
+		t.Fatal("KILL did not interrupt a statement waiting for the lock")
+	}
+	if err := victim.PingContext(ctx); err == nil {
+		t.Fatal("the killed connection still answers")
+	}
+}
