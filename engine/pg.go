@@ -145,6 +145,7 @@ func (s *pgSession) countMatchedRows(on bool) {
 // stack is logged.
 type EngineFault struct{ Value any }
 
+// Error implements the interface error.
 func (e *EngineFault) Error() string { return fmt.Sprintf("internal error in the engine: %v", e.Value) }
 
 // SQLState implements the interface sqlstate.Carrier.

@@ -179,6 +179,7 @@ type Interrupted struct {
 	Terminated bool // the session was terminated (pg_terminate_backend, KILL CONNECTION)
 }
 
+// Error implements the interface error, in PostgreSQL's words.
 func (e *Interrupted) Error() string {
 	switch {
 	case e.Terminated:
@@ -233,6 +234,7 @@ type LimitError struct {
 	Msg   string
 }
 
+// Error implements the interface error.
 func (e *LimitError) Error() string { return e.Msg }
 
 // SQLState implements the interface sqlstate.Carrier: 54001 statement_too_complex ("stack

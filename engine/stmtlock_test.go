@@ -3,7 +3,9 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -187,4 +189,107 @@ func TestLockWaitEndsWithContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	rel()
+}
+
+// TestLockHammer: many statements of every class, some canceled while they wait: a writer is
+// always alone on the table lock, DDL alone on both, catalog readers never beside DDL.
+func TestLockHammer(t *testing.T) {
+	l := newStmtLocks()
+	var mu sync.Mutex
+	var readers, writers, catalog, ddl int
+	bad := make(chan string, 1)
+	report := func(s string) {
+		select {
+		case bad <- s:
+		default:
+		}
+	}
+	var wg sync.WaitGroup
+	for g := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 300 {
+				c := class((g + i) % 5)
+				ctx, cancel := context.WithCancel(context.Background())
+				if i%7 == 0 {
+					cancel() // some give up at once
+				}
+				rel, err := l.acquire(ctx, c)
+				if err != nil {
+					cancel()
+					if sqlstate.Of(err) != sqlstate.QueryCanceled {
+						report(err.Error())
+					}
+					continue
+				}
+				mu.Lock()
+				switch c {
+				case lockCatalog:
+					catalog++
+				case lockRead:
+					readers++
+				case lockWrite:
+					writers++
+				case lockDDL:
+					ddl++
+				}
+				if writers+ddl > 1 || (writers+ddl > 0 && readers > 0) || (ddl > 0 && catalog > 0) {
+					report(fmt.Sprintf("readers %d writers %d catalog %d ddl %d", readers, writers, catalog, ddl))
+				}
+				mu.Unlock()
+				time.Sleep(time.Duration(i%3) * 50 * time.Microsecond)
+				mu.Lock()
+				switch c {
+				case lockCatalog:
+					catalog--
+				case lockRead:
+					readers--
+				case lockWrite:
+					writers--
+				case lockDDL:
+					ddl--
+				}
+				mu.Unlock()
+				rel()
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case s := <-bad:
+		t.Fatal(s)
+	default:
+	}
+	// Nothing is left held.
+	rel, err := l.acquire(context.Background(), lockDDL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel()
+	if len(l.running) != 0 || len(l.retirees) != 0 {
+		t.Fatalf("running %d retirees %d", len(l.running), len(l.retirees))
+	}
+}
+
+// TestRetire: a retired function runs once the statements running when it was retired end.
+func TestRetire(t *testing.T) {
+	l := newStmtLocks()
+	ran := 0
+	l.retire(func() { ran++ })
+	if ran != 1 {
+		t.Fatal("with no statement running, retire runs at once")
+	}
+	a, _ := l.acquire(context.Background(), lockNone)
+	l.retire(func() { ran++ })
+	b, _ := l.acquire(context.Background(), lockNone) // began after: not waited for
+	if ran != 1 {
+		t.Fatal("retired while a statement runs")
+	}
+	a()
+	if ran != 2 {
+		t.Fatal("not retired once the statement ended")
+	}
+	b()
 }
