@@ -553,3 +553,27 @@ func TestMySQLLimits(t *testing.T) {
 		t.Fatal("the killed connection still answers")
 	}
 }
+
+// TestMySQLClientGone: a statement waiting for the lock stops when its client goes away, not
+// when the lock is free.
+func TestMySQLClientGone(t *testing.T) {
+	e := open(t)
+	withTable(t, e, 3)
+	db := serveMySQL(t, e)
+	victim, id := mysqlConn(t, db)
+	holdLock(t, e, lockWrite)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	// go-sql-driver closes the connection when the context ends.
+	if _, err := victim.ExecContext(ctx, "SELECT * FROM t"); err == nil {
+		t.Fatal("the statement ran while the lock was held")
+	}
+	start := time.Now()
+	for e.sessions.get(uint32(id)) != nil {
+		if time.Since(start) > slack {
+			t.Fatal("the statement of a client that went away still waits for the lock")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("the abandoned statement ended %v after its client went away", time.Since(start))
+}

@@ -403,6 +403,9 @@ func (h *lockedHandler) runAs(ctx context.Context, c *mysql.Conn, q string, mult
 		return mysqlError(err)
 	}
 	defer end()
+	if cls != lockNone {
+		defer watchClient(c.Conn, s.running())()
+	}
 	if d := h.e.executionTime(s, first); d > 0 {
 		var cancel context.CancelFunc
 		sctx, cancel = context.WithTimeout(sctx, d)

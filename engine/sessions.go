@@ -87,3 +87,14 @@ func (s *session) interrupt(cause error, stop bool) {
 		s.cancel(cause)
 	}
 }
+
+// running returns the cancel function of the statement running now (after begin), to cancel
+// that one statement and no later one.
+func (s *session) running() context.CancelCauseFunc {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cancel == nil {
+		return func(error) {}
+	}
+	return s.cancel
+}
