@@ -2,8 +2,10 @@
 // wasm functions from a durable catalog in the data directory, and the MySQL wire server.
 //
 // Table data lives in go-mysql-server's memory database: it is NOT durable (functions are). That
-// database is not safe for concurrent writers, so every statement runs under a lock: reads
-// share it, anything else takes it alone.
+// database is not safe for concurrent writers, so statements run under the engine's locks
+// (stmtlock.go): each statement is parsed once and classified, reads share the table lock,
+// writes take it alone, statements that read no table take none; every wait ends when the
+// statement's context does (cancel, KILL, deadline).
 package engine
 
 import (
@@ -14,18 +16,21 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	sqle "github.com/dolthub/go-mysql-server"
 	"github.com/dolthub/go-mysql-server/memory"
 	"github.com/dolthub/go-mysql-server/server"
 	"github.com/dolthub/go-mysql-server/sql"
-	"github.com/dolthub/go-mysql-server/sql/analyzer"
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/dolthub/vitess/go/sqltypes"
 	querypb "github.com/dolthub/vitess/go/vt/proto/query"
+	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 
 	"github.com/wasql/wasql/catalog/boltstore"
 	"github.com/wasql/wasql/pgcatalog"
@@ -42,6 +47,10 @@ type Config struct {
 	DataDir string            // catalog.db and the compiled-code cache live here
 	Users   map[string]string // MySQL users and passwords; none means no authentication
 	UDF     udf.Config        // runtime configuration; the cache dir is set from DataDir
+	// MaxStatementBytes and MaxStatementDepth bound a statement's text before it is parsed (0:
+	// DefaultMaxStatementBytes, DefaultMaxStatementDepth), on both wires.
+	MaxStatementBytes int
+	MaxStatementDepth int
 }
 
 // Engine is a running embedded engine.
@@ -51,8 +60,20 @@ type Engine struct {
 	Registry *sqlfuncs.Registry
 	runtime  *udf.Runtime
 	store    *boltstore.Store
-	lock     sync.RWMutex
+	locks    *stmtLocks
+	sessions *sessions
 	authed   bool
+	supers   map[string]bool // the configured users: they may cancel anyone's statements
+	maxBytes int
+	maxDepth int
+
+	mu    sync.Mutex
+	mysql *server.SessionManager // of the MySQL wire server, once serving
+
+	// TerminatePG, when set, closes the Postgres-wire connection with this backend pid: what
+	// pg_terminate_backend does besides interrupting the session's statement. Set it before
+	// serving.
+	TerminatePG func(pid uint32)
 }
 
 // Open starts the engine on cfg.DataDir, creating it if needed.
@@ -83,10 +104,18 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		Users: func() []string { return roles }, ServerVersion: PGVersion,
 		Settings: func(ctx *sql.Context) map[string]string { return proxy.Settings(ctx) }})
 	pro.WithOption(memory.WithDbsOption(append([]sql.Database{db}, cat.Databases()...)))
-	e := sqle.NewDefault(pro)
+	en := &Engine{Provider: pro, Registry: reg, runtime: rt, store: store, locks: newStmtLocks(),
+		sessions: newSessions(), supers: map[string]bool{}, maxBytes: cfg.MaxStatementBytes, maxDepth: cfg.MaxStatementDepth}
+	if en.maxBytes <= 0 {
+		en.maxBytes = DefaultMaxStatementBytes
+	}
+	if en.maxDepth <= 0 {
+		en.maxDepth = DefaultMaxStatementDepth
+	}
+	e := sqle.NewDefault(&sqlfuncs.MemoryProvider{DbProvider: pro, Functions: pgFunctions{catalog: cat, registry: reg, e: en}})
 	sqlfuncs.Install(e, reg)
-	analyzer.ExternalFunctionProvider = pgFunctions{catalog: cat, registry: reg}
-	en := &Engine{SQL: e, Provider: pro, Registry: reg, runtime: rt, store: store}
+	reg.SetRetire(en.locks.retire) // CREATE OR REPLACE runs beside the queries using the old version
+	en.SQL = e
 	// Users and grants made with SQL (CREATE USER, GRANT) persist in the data directory.
 	mdb := e.Analyzer.Catalog.MySQLDb
 	users := usersFile(filepath.Join(cfg.DataDir, "users.db"))
@@ -104,6 +133,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		ed := mdb.Editor()
 		for user, pass := range cfg.Users {
 			mdb.AddSuperUser(ed, user, "%", pass)
+			en.supers[user] = true
 		}
 		ed.Close()
 		en.authed = true
@@ -138,6 +168,13 @@ func (f usersFile) Persist(_ *sql.Context, data []byte) error {
 
 // Close stops the engine.
 func (e *Engine) Close(ctx context.Context) error {
+	e.locks.mu.Lock()
+	retirees := e.locks.retirees
+	e.locks.retirees = nil
+	e.locks.mu.Unlock()
+	for _, r := range retirees {
+		r.fn()
+	}
 	e.Registry.Close()
 	return errors.Join(e.SQL.Close(), e.runtime.Close(ctx), e.store.Close())
 }
@@ -150,38 +187,71 @@ func (e *Engine) NewContext(ctx context.Context) *sql.Context {
 	return c
 }
 
-// Query runs one statement and returns all its rows, under the engine's lock.
+// Query runs one statement and returns all its rows, under the engine's locks.
 func (e *Engine) Query(ctx *sql.Context, q string) (sql.Schema, []sql.Row, error) {
-	unlock := e.acquire(q)
-	defer unlock()
-	sch, iter, _, err := e.SQL.Query(ctx, q)
+	if err := checkText(q, mysqlDialect, e.maxBytes, e.maxDepth); err != nil {
+		return nil, nil, err
+	}
+	c, parsed, err := e.classify(ctx, q, ast.ParserOptions{}, false)
 	if err != nil {
 		return nil, nil, err
 	}
+	unlock, err := e.locks.acquire(ctx, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer unlock()
+	var sch sql.Schema
+	var iter sql.RowIter
+	if parsed != nil {
+		sch, iter, _, err = e.SQL.QueryWithBindings(ctx, q, parsed, nil, nil)
+	} else {
+		sch, iter, _, err = e.SQL.Query(ctx, q)
+	}
+	if err != nil {
+		return nil, nil, statementError(ctx, err)
+	}
 	rows, err := sql.RowIterToRows(ctx, iter)
-	return sch, rows, err
+	return sch, rows, statementError(ctx, err)
 }
 
-// acquire takes the statement lock: shared for statements that only read.
-func (e *Engine) acquire(q string) func() {
-	if readOnly(q) {
-		e.lock.RLock()
-		return e.lock.RUnlock
+// classify parses q with the engine's parser (the wasm DDL included) and returns the locks it
+// needs: the strongest its statements need, or only its first one's with firstOnly (the MySQL
+// wire runs a multi-statement string one statement at a time). parsed is q's tree when q is one
+// statement, for the engine to run without parsing again. A statement the parser refuses needs
+// lockDDL: the engine parses it again and reports the error. A tree nested deeper than the
+// limit is refused.
+func (e *Engine) classify(ctx context.Context, q string, opts ast.ParserOptions, firstOnly bool) (c class, parsed ast.Statement, err error) {
+	rest := q
+	for n := 0; ; n++ {
+		rest = strings.TrimLeft(rest, " \t\r\n;")
+		if rest == "" {
+			break
+		}
+		st, end, err := e.SQL.Parser.ParseOneWithOptions(ctx, rest, opts)
+		if err != nil {
+			return lockDDL, nil, nil
+		}
+		if err := treeDepth(st, e.maxDepth); err != nil {
+			return lockDDL, nil, err
+		}
+		c = max(c, classOf(st))
+		if n == 0 {
+			parsed = st
+		}
+		if end <= 0 || end >= len(rest) || firstOnly {
+			if !firstOnly && strings.TrimLeft(rest[min(max(end, 0), len(rest)):], " \t\r\n;") != "" {
+				parsed = nil // more statements follow
+			}
+			if end <= 0 && !firstOnly {
+				return lockDDL, nil, nil // cannot tell where the first one ends: assume the worst
+			}
+			break
+		}
+		parsed = nil
+		rest = rest[end:]
 	}
-	e.lock.Lock()
-	return e.lock.Unlock
-}
-
-func readOnly(q string) bool {
-	f := strings.Fields(strings.ToLower(q))
-	if len(f) == 0 {
-		return true
-	}
-	switch f[0] {
-	case "select", "show", "explain", "describe", "desc", "with":
-		return !strings.Contains(strings.ToLower(q), " into ") && !strings.Contains(q, ";")
-	}
-	return false
+	return c, parsed, nil
 }
 
 // ServeMySQL listens on addr with the MySQL wire protocol. Without users it refuses any address
@@ -198,13 +268,14 @@ func (e *Engine) ServeMySQL(addr string) (*server.Server, error) {
 	sessions := memory.NewSessionBuilder(e.Provider)
 	inWasql := func(ctx context.Context, c *mysql.Conn, addr string) (sql.Session, error) {
 		s, err := sessions(ctx, c, addr)
-		if err == nil && s.GetCurrentDatabase() == "" {
+		if err != nil {
+			return nil, err
+		}
+		if s.GetCurrentDatabase() == "" {
 			s.SetCurrentDatabase(Database) // a client that names no database starts in wasql
 		}
-		if err == nil {
-			mysqlSessions.Store(c, s)
-		}
-		return s, err
+		e.sessions.open(c.ConnectionID, c.User, false, s)
+		return s, nil
 	}
 	s, err := server.NewServerWithHandler(cfg, e.SQL, sql.NewContext, inWasql, nil,
 		func(h mysql.Handler) (mysql.Handler, error) { return &lockedHandler{Handler: h, e: e}, nil })
@@ -212,6 +283,9 @@ func (e *Engine) ServeMySQL(addr string) (*server.Server, error) {
 		l.Close()
 		return nil, err
 	}
+	e.mu.Lock()
+	e.mysql = s.SessionManager()
+	e.mu.Unlock()
 	return s, nil
 }
 
@@ -228,34 +302,213 @@ func IsLoopback(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// lockedHandler runs each statement of the MySQL wire under the engine's lock.
+// lockedHandler runs each statement of the MySQL wire under the engine's locks, with the
+// statement limits: a statement is checked (size, depth), parsed once and classified; its
+// context is canceled by KILL and ends at max_execution_time; a wait for a lock ends with it.
 type lockedHandler struct {
 	mysql.Handler
 	e *Engine
 }
 
-func (h *lockedHandler) ComQuery(ctx context.Context, c *mysql.Conn, q string, cb mysql.ResultSpoolFn) error {
-	unlock := h.e.acquire(q)
-	defer unlock()
-	clearWarnings(c, q)
-	return h.Handler.ComQuery(ctx, c, q, cb)
+// ComQuery implements the interface mysql.Handler.
+func (h *lockedHandler) ComQuery(ctx context.Context, c *mysql.Conn, q string, cb mysql.ResultSpoolFn) (err error) {
+	return h.run(ctx, c, q, false, func(ctx context.Context, parsed ast.Statement) error {
+		h.clearWarnings(c, q)
+		if ph, ok := h.Handler.(parsedHandler); ok && parsed != nil {
+			return ph.ComParsedQuery(ctx, c, q, parsed, cb)
+		}
+		return h.Handler.ComQuery(ctx, c, q, cb)
+	})
 }
 
-func (h *lockedHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, q string, cb mysql.ResultSpoolFn) (string, error) {
-	unlock := h.e.acquire(q)
-	defer unlock()
-	clearWarnings(c, q)
-	return h.Handler.ComMultiQuery(ctx, c, q, cb)
+// parsedHandler runs a statement already parsed (go-mysql-server's handler does).
+type parsedHandler interface {
+	ComParsedQuery(ctx context.Context, c *mysql.Conn, query string, parsed ast.Statement, cb mysql.ResultSpoolFn) error
 }
 
-func (h *lockedHandler) ComPrepare(ctx context.Context, c *mysql.Conn, q string, p *mysql.PrepareData) ([]*querypb.Field, error) {
-	unlock := h.e.acquire(q)
-	defer unlock()
-	return h.Handler.ComPrepare(ctx, c, q, p)
+// ComMultiQuery implements the interface mysql.Handler: it runs the first statement of q and
+// returns the rest, which the connection passes back: each statement takes its own locks.
+func (h *lockedHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, q string, cb mysql.ResultSpoolFn) (rest string, err error) {
+	err = h.run(ctx, c, q, true, func(ctx context.Context, _ ast.Statement) error {
+		h.clearWarnings(c, q)
+		var err error
+		rest, err = h.Handler.ComMultiQuery(ctx, c, q, cb)
+		return err
+	})
+	return rest, err
 }
 
+// ComPrepare implements the interface mysql.Handler. Preparing analyzes without running: it
+// reads at most.
+func (h *lockedHandler) ComPrepare(ctx context.Context, c *mysql.Conn, q string, p *mysql.PrepareData) (fields []*querypb.Field, err error) {
+	err = h.runAs(ctx, c, q, false, lockRead, func(ctx context.Context, _ ast.Statement) error {
+		var err error
+		fields, err = h.Handler.ComPrepare(ctx, c, q, p)
+		return err
+	})
+	return fields, err
+}
+
+// ComStmtExecute implements the interface mysql.Handler.
 func (h *lockedHandler) ComStmtExecute(ctx context.Context, c *mysql.Conn, p *mysql.PrepareData, cb func(*sqltypes.Result) error) error {
-	unlock := h.e.acquire(p.PrepareStmt)
+	return h.run(ctx, c, p.PrepareStmt, false, func(ctx context.Context, _ ast.Statement) error {
+		return h.Handler.ComStmtExecute(ctx, c, p, cb)
+	})
+}
+
+// ConnectionClosed implements the interface mysql.Handler.
+func (h *lockedHandler) ConnectionClosed(c *mysql.Conn) {
+	h.e.sessions.close(c.ConnectionID)
+	h.Handler.ConnectionClosed(c)
+}
+
+func (h *lockedHandler) run(ctx context.Context, c *mysql.Conn, q string, multi bool, do func(context.Context, ast.Statement) error) error {
+	return h.runAs(ctx, c, q, multi, lockDDL+1, do)
+}
+
+// runAs runs do for statement q with the locks it needs, at most atMost.
+func (h *lockedHandler) runAs(ctx context.Context, c *mysql.Conn, q string, multi bool, atMost class, do func(context.Context, ast.Statement) error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = mysqlError(engineFault(p))
+		}
+	}()
+	if err := checkText(q, mysqlDialect, h.e.maxBytes, h.e.maxDepth); err != nil {
+		return mysqlError(err)
+	}
+	var opts ast.ParserOptions
+	if po, ok := h.Handler.(interface {
+		ParserOptionsForConnection(*mysql.Conn) (ast.ParserOptions, error)
+	}); ok {
+		if o, err := po.ParserOptionsForConnection(c); err == nil {
+			opts = o
+		}
+	}
+	cls, parsed, err := h.e.classify(ctx, q, opts, multi)
+	if err != nil {
+		return mysqlError(err)
+	}
+	cls = min(cls, atMost)
+	first := parsed
+	if multi {
+		parsed = nil // the handler parses it again, to return the rest
+	}
+	s := h.e.sessions.get(c.ConnectionID)
+	if s == nil {
+		s = h.e.sessions.open(c.ConnectionID, c.User, false, nil)
+	}
+	if k, ok := first.(*ast.Kill); ok {
+		h.e.kill(c.User, k)
+	}
+	sctx, end, err := s.begin(ctx)
+	if err != nil {
+		return mysqlError(err)
+	}
+	defer end()
+	if cls != lockNone {
+		defer watchClient(c.Conn, s.running())()
+	}
+	if d := h.e.executionTime(s, first); d > 0 {
+		var cancel context.CancelFunc
+		sctx, cancel = context.WithTimeout(sctx, d)
+		defer cancel()
+	}
+	unlock, err := h.e.locks.acquire(sctx, cls)
+	if err != nil {
+		return mysqlError(err)
+	}
 	defer unlock()
-	return h.Handler.ComStmtExecute(ctx, c, p, cb)
+	if err := do(sctx, parsed); err != nil {
+		return mysqlError(statementError(sctx, err))
+	}
+	return nil
+}
+
+// executionTime is the time limit of a MySQL statement: the MAX_EXECUTION_TIME(n) hint of a
+// SELECT, else the session's max_execution_time (ms, 0: none), which MySQL applies to read-only
+// SELECT statements only.
+func (e *Engine) executionTime(s *session, st ast.Statement) time.Duration {
+	sel, ok := st.(ast.SelectStatement)
+	if !ok || classOf(st) >= lockWrite {
+		return 0
+	}
+	if x, ok := sel.(*ast.Select); ok {
+		for _, c := range x.Comments {
+			if m := executionHint.FindSubmatch(c); m != nil {
+				if ms, err := strconv.ParseInt(string(m[1]), 10, 64); err == nil && ms > 0 {
+					return time.Duration(ms) * time.Millisecond
+				}
+			}
+		}
+	}
+	if s.sess == nil {
+		return 0
+	}
+	v, err := s.sess.GetSessionVariable(nil, "max_execution_time")
+	if err != nil {
+		return 0
+	}
+	var ms int64
+	switch x := v.(type) {
+	case int64:
+		ms = x
+	case uint64:
+		ms = int64(x)
+	case int:
+		ms = int64(x)
+	case int32:
+		ms = int64(x)
+	}
+	if ms <= 0 {
+		return 0
+	}
+	return time.Duration(ms) * time.Millisecond
+}
+
+var executionHint = regexp.MustCompile(`(?i)^/\*\+.*\bMAX_EXECUTION_TIME\s*\(\s*(\d+)\s*\)`)
+
+// kill interrupts the statement of the session KILL names, whatever it is doing (waiting for a
+// lock included), before go-mysql-server's own KILL runs (which cancels a statement only once it
+// runs, and closes the connection for KILL CONNECTION).
+func (e *Engine) kill(user string, k *ast.Kill) {
+	v, ok := k.ConnID.(*ast.SQLVal)
+	if !ok || v.Type != ast.IntVal {
+		return
+	}
+	id, err := strconv.ParseUint(string(v.Val), 10, 32)
+	if err != nil {
+		return
+	}
+	target := e.sessions.get(uint32(id))
+	if target == nil || !e.mayCancel(user, target) {
+		return
+	}
+	target.interrupt(&Interrupted{Terminated: k.Connection}, k.Connection)
+}
+
+// mayCancel reports whether user may interrupt target's statements: its own, or any when the
+// engine has no users (all are trusted) or user is a configured (super) user.
+func (e *Engine) mayCancel(user string, target *session) bool {
+	return !e.authed || target.user == user || e.supers[user]
+}
+
+// mysqlError gives an error the MySQL wire's number and SQLSTATE: an interruption is 1317
+// (KILL) or 3024 (max_execution_time), as in MySQL; a statement over the limits 1064 or 1153.
+func mysqlError(err error) error {
+	var in *Interrupted
+	var le *LimitError
+	var ef *EngineFault
+	switch {
+	case errors.As(err, &in) && in.Timeout:
+		return mysql.NewSQLError(3024, "HY000", "Query execution was interrupted, maximum statement execution time exceeded")
+	case errors.As(err, &in):
+		return mysql.NewSQLError(mysql.ERQueryInterrupted, "70100", "Query execution was interrupted")
+	case errors.As(err, &le) && le.Depth:
+		return mysql.NewSQLError(mysql.ERParseError, "42000", "%s", le.Msg)
+	case errors.As(err, &le):
+		return mysql.NewSQLError(mysql.ERNetPacketTooLarge, "HY000", "%s", le.Msg)
+	case errors.As(err, &ef):
+		return mysql.NewSQLError(mysql.ERUnknownError, mysql.SSUnknownSQLState, "%s", ef.Error())
+	}
+	return err
 }

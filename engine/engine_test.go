@@ -89,22 +89,6 @@ func TestConcurrentClients(t *testing.T) {
 	}
 }
 
-func TestReadOnly(t *testing.T) {
-	for q, want := range map[string]bool{
-		"SELECT 1":                         true,
-		"  select plus(1,2) from t":        true,
-		"SELECT 1; DROP TABLE t":           false,
-		"SELECT * INTO OUTFILE 'x' FROM t": false,
-		"INSERT INTO t VALUES (1)":         false,
-		"CREATE FUNCTION f() ...":          false,
-		"SHOW TABLES":                      true,
-	} {
-		if readOnly(q) != want {
-			t.Errorf("%q: readOnly = %v", q, !want)
-		}
-	}
-}
-
 func TestRefuseNonLoopback(t *testing.T) {
 	e := open(t)
 	if _, err := e.ServeMySQL("0.0.0.0:0"); err == nil {

@@ -4,10 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"regexp"
+	"runtime/debug"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/dolthub/go-mysql-server/memory"
 	"github.com/dolthub/go-mysql-server/sql"
@@ -35,28 +36,38 @@ type pgBackend struct{ e *Engine }
 // Open implements the interface proxy.Backend.
 func (b pgBackend) Open(ctx context.Context, user, database string, pid uint32) (proxy.Session, error) {
 	sess := memory.NewSession(sql.NewBaseSessionWithClientServer("127.0.0.1", sql.Client{User: user, Address: "127.0.0.1"}, pid), b.e.Provider)
-	pgSessions.Store(pid, struct{}{})
-	return &pgSession{e: b.e, sess: sess, pid: pid}, nil
+	return &pgSession{e: b.e, sess: sess, pid: pid, reg: b.e.sessions.open(pid, user, true, sess)}, nil
 }
 
 type pgSession struct {
 	e    *Engine
 	sess *memory.Session
 	pid  uint32
+	reg  *session // the session in the engine's registry: what pg_cancel_backend interrupts
 }
 
+// pgWire marks the context of a Postgres-wire session's statements: they see Postgres's
+// functions (pgFunctions).
+type pgWire struct{}
+
 func (s *pgSession) context(ctx context.Context) *sql.Context {
-	c := sql.NewContext(ctx, sql.WithSession(s.sess))
+	c := sql.NewContext(context.WithValue(ctx, pgWire{}, s.pid), sql.WithSession(s.sess))
 	if s.sess.GetCurrentDatabase() == "" {
 		c.SetCurrentDatabase(Database)
 	}
 	return c
 }
 
-// Execute implements the interface proxy.Session. The statement lock it takes passes to the
-// result (released by Close); on an error or a panic in the engine it is released here.
+// Execute implements the interface proxy.Session. The statement is parsed once and takes the
+// locks it needs (none for a statement that reads no table); a wait for them ends when ctx does
+// (CancelRequest, statement_timeout, pg_cancel_backend) with 57014. The locks pass to the result
+// (released by Close); on an error or a panic in the engine they are released here.
 func (s *pgSession) Execute(ctx context.Context, query string, params []any) (res proxy.Result, err error) {
-	st, err := translate(query)
+	st, err := s.e.translate(query)
+	if err != nil {
+		return nil, err
+	}
+	cls, parsed, err := s.e.classify(ctx, st.SQL, ast.ParserOptions{}, false)
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +77,16 @@ func (s *pgSession) Execute(ctx context.Context, query string, params []any) (re
 	}
 	s.countMatchedRows(st.Command == "UPDATE")
 	s.sess.ClearWarnings() // the statement's notices are its own warnings (see sqlfuncs.Parser.Parse)
-	unlock := s.e.acquire(st.SQL)
+	ctx, end, err := s.reg.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := s.e.locks.acquire(ctx, cls)
+	if err != nil {
+		end()
+		return nil, err
+	}
+	release := func() { unlock(); end() }
 	var r *pgResult
 	defer func() {
 		if p := recover(); p != nil {
@@ -75,29 +95,31 @@ func (s *pgSession) Execute(ctx context.Context, query string, params []any) (re
 		if err == nil {
 			return
 		}
+		err = statementError(ctx, err)
 		if r != nil {
 			r.Close()
 		} else {
-			unlock()
+			release()
 		}
 		res = nil
 	}()
-	parsed, err := s.parse(ctx, st)
-	if err != nil {
-		return nil, err
+	if st.Returning != "" {
+		if parsed, err = s.parse(ctx, st); err != nil {
+			return nil, err
+		}
 	}
 	sctx := s.context(ctx)
 	var sch sql.Schema
 	var iter sql.RowIter
-	if parsed != nil {
+	if st.Returning != "" {
 		sch, iter, err = s.returning(sctx, st.SQL, parsed, bindings)
 	} else {
-		sch, iter, _, err = s.e.SQL.QueryWithBindings(sctx, st.SQL, nil, bindings, nil)
+		sch, iter, _, err = s.e.SQL.QueryWithBindings(sctx, st.SQL, parsed, bindings, nil)
 	}
 	if err != nil {
 		return nil, err
 	}
-	r = &pgResult{ctx: sctx, iter: iter, unlock: unlock, command: st.Command}
+	r = &pgResult{ctx: sctx, iter: iter, unlock: release, command: st.Command}
 	if len(sch) > 0 && !isOK(sch) {
 		r.cols = columns(sch)
 		return r, nil
@@ -120,29 +142,47 @@ func (s *pgSession) countMatchedRows(on bool) {
 	s.sess.SetClient(c)
 }
 
-// engineFault turns a panic inside go-mysql-server into the statement's error, XX000 (the
-// server's fault, not the statement's): the session and the server go on.
+// EngineFault is a panic inside go-mysql-server, turned into the statement's error: the session
+// and the server go on. Its SQLSTATE is XX000 (it is the engine's fault, not the client's); the
+// stack is logged.
+type EngineFault struct{ Value any }
+
+// Error implements the interface error.
+func (e *EngineFault) Error() string { return fmt.Sprintf("internal error in the engine: %v", e.Value) }
+
+// SQLState implements the interface sqlstate.Carrier.
+func (e *EngineFault) SQLState() string { return sqlstate.InternalError }
+
+// engineFault is called by a deferred recover: the stack it logs is the panic's.
 func engineFault(p any) error {
-	return faultError(fmt.Sprintf("internal error in the engine: %v", p))
+	slog.Error("wasql: panic in the engine", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+	return &EngineFault{Value: p}
 }
-
-// faultError is an engine panic, as an error with SQLSTATE XX000.
-type faultError string
-
-func (e faultError) Error() string    { return string(e) }
-func (e faultError) SQLState() string { return sqlstate.InternalError }
 
 // Describe implements the interface proxy.Session.
 func (s *pgSession) Describe(ctx context.Context, query string, nparams int) ([]proxy.Column, []uint32, error) {
-	st, err := translate(query)
+	st, err := s.e.translate(query)
 	if err != nil {
 		return nil, nil, err
 	}
-	unlock := s.e.acquire("select") // analysis only reads
-	defer unlock()
-	parsed, err := s.parse(ctx, st)
+	cls, parsed, err := s.e.classify(ctx, st.SQL, ast.ParserOptions{}, false)
 	if err != nil {
 		return nil, nil, err
+	}
+	ctx, end, err := s.reg.begin(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer end()
+	unlock, err := s.e.locks.acquire(ctx, min(cls, lockRead)) // analysis only reads
+	if err != nil {
+		return nil, nil, err
+	}
+	defer unlock()
+	if st.Returning != "" {
+		if parsed, err = s.parse(ctx, st); err != nil {
+			return nil, nil, err
+		}
 	}
 	var n sql.Node
 	if parsed != nil {
@@ -246,9 +286,14 @@ func (s *pgSession) returning(ctx *sql.Context, q string, parsed ast.Statement, 
 	return sch, iter, err
 }
 
-// translate turns a Postgres statement into the engine's dialect. The wasm DDL passes as it is:
-// the engine's own DDL parser reads it in either dialect, $n parameters included.
-func translate(query string) (*pgsql.Statement, error) {
+// translate turns a Postgres statement into the engine's dialect, after checking its size and
+// nesting against the limits (before libpg_query or any other parser sees it). The wasm DDL
+// passes as it is: the engine's own DDL parser reads it in either dialect, $n parameters
+// included.
+func (e *Engine) translate(query string) (*pgsql.Statement, error) {
+	if err := checkText(query, pgDialect, e.maxBytes, e.maxDepth); err != nil {
+		return nil, err
+	}
 	if v := verb(query); v == "CREATE FUNCTION" || v == "DROP FUNCTION" {
 		return &pgsql.Statement{SQL: query, Command: v}, nil
 	}
@@ -331,14 +376,10 @@ func inferParams(n sql.Node, nparams int) []uint32 {
 
 // Close implements the interface proxy.Session.
 func (s *pgSession) Close() error {
-	pgSessions.Delete(s.pid)
+	s.e.sessions.close(s.pid)
 	s.e.SQL.CloseSession(s.pid) // drops the statements go-mysql-server prepared for it
 	return nil
 }
-
-// pgSessions are the ids of the sessions opened by the Postgres wire: they see Postgres's
-// session functions.
-var pgSessions sync.Map
 
 // pgFunctions finds functions: for Postgres-wire sessions first Postgres's own (pg_catalog's,
 // the session functions, those translations call), then the wasm functions; an unknown name is
@@ -346,12 +387,19 @@ var pgSessions sync.Map
 type pgFunctions struct {
 	catalog  *pgcatalog.Catalog
 	registry *sqlfuncs.Registry
+	e        *Engine
 }
 
 // Function implements the interface sql.FunctionProvider.
 func (p pgFunctions) Function(ctx *sql.Context, name string) (sql.Function, bool) {
-	_, pg := pgSessions.Load(ctx.Session.ID())
+	pg := ctx.Value(pgWire{}) != nil
 	if pg {
+		switch n := strings.ToLower(name); n {
+		case "pg_cancel_backend", "pg_terminate_backend":
+			return sql.Function1{Name: n, Fn: func(pid sql.Expression) sql.Expression {
+				return &signalBackend{UnaryExpression: expression.UnaryExpression{Child: pid}, e: p.e, name: n}
+			}}, true
+		}
 		if f, ok := p.catalog.Function(ctx, name); ok {
 			return f, true
 		}
@@ -440,7 +488,7 @@ func (r *pgResult) Next(context.Context) (row []any, err error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, statementError(r.ctx, err)
 	}
 	r.rows++
 	return row, nil

@@ -2,23 +2,18 @@ package engine
 
 import (
 	"strings"
-	"sync"
 
-	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/vitess/go/mysql"
 )
-
-// mysqlSessions are the MySQL wire's sessions by connection, for clearWarnings.
-var mysqlSessions sync.Map // *mysql.Conn → sql.Session (connection ids repeat across servers)
 
 // clearWarnings starts a MySQL-wire statement, other than SHOW WARNINGS/ERRORS (or SHOW
 // COUNT(*) WARNINGS), without the previous statement's warnings. go-mysql-server clears them
 // itself, but keeps the ones its planner raised by counting from the wrong end of a
 // most-recent-first list: after a statement with a warning, the next statement's planner
 // warnings (DROP TABLE IF EXISTS's 1051 "Unknown table") were replaced by the old ones.
-func clearWarnings(c *mysql.Conn, q string) {
-	v, ok := mysqlSessions.Load(c)
-	if !ok {
+func (h *lockedHandler) clearWarnings(c *mysql.Conn, q string) {
+	s := h.e.sessions.get(c.ConnectionID)
+	if s == nil || s.sess == nil {
 		return
 	}
 	f := strings.Fields(strings.ToLower(q))
@@ -29,11 +24,5 @@ func clearWarnings(c *mysql.Conn, q string) {
 			}
 		}
 	}
-	v.(sql.Session).ClearWarnings()
-}
-
-// ConnectionClosed forgets the connection's session.
-func (h *lockedHandler) ConnectionClosed(c *mysql.Conn) {
-	mysqlSessions.Delete(c)
-	h.Handler.ConnectionClosed(c)
+	s.sess.ClearWarnings()
 }

@@ -297,3 +297,14 @@ func isLoopback(addr net.Addr) bool {
 	tcp, ok := addr.(*net.TCPAddr)
 	return ok && tcp.IP.IsLoopback() || addr.Network() == "unix"
 }
+
+// Terminate closes the connection with this backend pid, if any: pg_terminate_backend. Its
+// goroutine sees the closed socket and ends the session.
+func (s *Server) Terminate(pid uint32) {
+	s.mu.Lock()
+	c := s.conns[pid]
+	s.mu.Unlock()
+	if c != nil {
+		c.nc.Close()
+	}
+}

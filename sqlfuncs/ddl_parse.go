@@ -111,7 +111,7 @@ func lex(q string) ([]token, int, error) {
 			toks = append(toks, token{kind: tString, text: string(raw), pos: i, hex: true})
 			i = j
 		case c == '\'' || ((c == 'x' || c == 'X' || c == 'e' || c == 'E') && i+1 < len(q) && q[i+1] == '\'') ||
-			(strings.HasPrefix(strings.ToLower(q[i:]), "_binary'")):
+			(len(q)-i >= 8 && strings.EqualFold(q[i:i+8], "_binary'")): // not ToLower(q[i:]): quadratic
 			start := i
 			isHex := c == 'x' || c == 'X'
 			escapes := c == 'e' || c == 'E'

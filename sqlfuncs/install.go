@@ -1,6 +1,7 @@
 package sqlfuncs
 
 import (
+	"github.com/dolthub/go-mysql-server/memory"
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/analyzer"
 
@@ -8,23 +9,43 @@ import (
 )
 
 // Install adds wasm functions to a go-mysql-server engine: the CREATE/DROP FUNCTION statements
-// (through the engine's parser), the functions themselves (as the analyzer's external function
-// provider, which go-mysql-server keeps in a package variable: one Registry per process), the
-// batch rule, and the functions in information_schema.routines and .parameters (so SHOW
-// FUNCTION STATUS) and SHOW CREATE FUNCTION. Call it once, before the engine serves queries.
+// (through the engine's parser), the functions themselves, the batch rule, and the functions in
+// information_schema.routines and .parameters (so SHOW FUNCTION STATUS) and SHOW CREATE
+// FUNCTION. Call it once, before the engine serves queries.
+//
+// Functions are found through the engine's database provider, so that each engine of a process
+// has its own (go-mysql-server's analyzer.ExternalFunctionProvider is one per process and is not
+// used). A provider that implements sql.FunctionProvider must itself return reg's functions
+// (reg.Function); a go-mysql-server memory provider is wrapped in a MemoryProvider that does.
 func Install(e *sqle.Engine, reg *Registry) {
 	inner := e.Parser
 	if inner == nil {
 		inner = sql.GlobalParser
 	}
 	e.Parser = NewParser(inner, reg)
-	analyzer.ExternalFunctionProvider = reg
-	e.Analyzer.Catalog.InfoSchema = &infoSchema{Database: e.Analyzer.Catalog.InfoSchema, reg: reg}
+	cat := e.Analyzer.Catalog
+	cat.InfoSchema = &infoSchema{Database: cat.InfoSchema, reg: reg}
+	if _, ok := cat.DbProvider.(sql.FunctionProvider); !ok {
+		if mp, ok := cat.DbProvider.(*memory.DbProvider); ok {
+			cat.DbProvider = &MemoryProvider{DbProvider: mp, Functions: reg}
+		}
+	}
 	for _, b := range e.Analyzer.Batches {
 		if b.Desc == "post-validation" { // after validation, which must see the query as written
 			b.Rules = append(b.Rules, analyzer.Rule{Id: RuleID, Apply: reg.liftCalls})
 		}
 	}
+}
+
+// MemoryProvider is a go-mysql-server memory database provider that also provides functions.
+type MemoryProvider struct {
+	*memory.DbProvider
+	Functions sql.FunctionProvider
+}
+
+// Function implements the interface sql.FunctionProvider.
+func (p *MemoryProvider) Function(ctx *sql.Context, name string) (sql.Function, bool) {
+	return p.Functions.Function(ctx, name)
 }
 
 // Explain returns the analyzed plan of query, as EXPLAIN shows it, for tests and debugging.

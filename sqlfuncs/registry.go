@@ -27,6 +27,9 @@ type Registry struct {
 	cancel func()
 
 	noBatch atomic.Bool // the batch rule is off: calls run row by row (for comparisons)
+	// retire closes a replaced or dropped function once no statement can still call it
+	// (SetRetire); nil closes it at once.
+	retire func(close func())
 
 	mu      sync.RWMutex
 	byName  map[string][]*Overload // by lower-case name; schema is not part of the lookup yet
@@ -77,6 +80,21 @@ func (r *Registry) loadOrBroken(ctx context.Context, def catalog.Function) *Over
 	ov.Args, _ = parseTypes(def.ArgTypes)
 	ov.Result, _ = udf.ParseType(def.ReturnType)
 	return ov
+}
+
+// SetRetire sets how a replaced or dropped function is closed: retire(close) must call close
+// once every statement that may have resolved the function has ended. Queries keep the overload
+// they resolved (OR REPLACE never changes a running query), and CREATE OR REPLACE runs beside
+// them, under no engine lock: closed at once, the old version would fail their calls. Call it
+// before serving.
+func (r *Registry) SetRetire(retire func(close func())) { r.retire = retire }
+
+func (r *Registry) retired(ov *Overload) {
+	if r.retire == nil {
+		ov.close()
+		return
+	}
+	r.retire(ov.close)
 }
 
 // SetBatching turns the batch rule on (the default) or off for queries planned afterwards. Off,
@@ -153,7 +171,7 @@ func (r *Registry) install(ov *Overload) {
 				return
 			}
 			ovs[i] = ov
-			old.close()
+			r.retired(old)
 			return
 		}
 	}
@@ -166,7 +184,7 @@ func (r *Registry) remove(name string, args []udf.Type, version int64) {
 	ovs := r.byName[name]
 	for i, old := range ovs {
 		if slices.Equal(old.Args, args) && old.Def.Version <= version {
-			old.close()
+			r.retired(old)
 			r.byName[name] = append(ovs[:i:i], ovs[i+1:]...)
 			if len(r.byName[name]) == 0 {
 				delete(r.byName, name)

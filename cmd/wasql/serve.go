@@ -200,8 +200,10 @@ func servePG(e *engine.Engine, c *serveConfig) (*proxy.Server, error) {
 		return nil, err
 	}
 	pgListener = l
-	return proxy.NewServer(proxy.Config{Users: users, ServerVersion: engine.PGVersion,
-		MaxConnections: c.PGMaxConnections, AuthTimeout: c.PGAuthTimeout}, e.PGBackend()), nil
+	srv := proxy.NewServer(proxy.Config{Users: users, ServerVersion: engine.PGVersion,
+		MaxConnections: c.PGMaxConnections, AuthTimeout: c.PGAuthTimeout}, e.PGBackend())
+	e.TerminatePG = srv.Terminate // pg_terminate_backend
+	return srv, nil
 }
 
 func serve(ctx context.Context, args []string, out io.Writer) error {
