@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/dolthub/go-mysql-server/memory"
 	"github.com/dolthub/go-mysql-server/sql"
@@ -94,7 +95,7 @@ func (s *pgSession) Execute(ctx context.Context, query string, params []any) (re
 	if err != nil {
 		return nil, err
 	}
-	r = &pgResult{ctx: sctx, iter: iter, unlock: unlock, command: st.Command}
+	r = &pgResult{ctx: sctx, iter: iter, unlock: unlock, command: st.Command, sch: sch}
 	if len(sch) > 0 && !isOK(sch) {
 		r.cols = columns(sch)
 		return r, nil
@@ -320,7 +321,6 @@ func inferParams(n sql.Node, nparams int) []uint32 {
 	return params
 }
 
-
 // Close implements the interface proxy.Session.
 func (s *pgSession) Close() error {
 	pgSessions.Delete(s.pid)
@@ -395,6 +395,11 @@ func bindValue(v any) ast.Expr {
 		return ast.NewIntVal([]byte("0"))
 	case []byte:
 		return ast.NewHexVal([]byte(fmt.Sprintf("%x", x)))
+	case proxy.Numeric: // a decimal literal, with its scale
+		return ast.NewFloatVal([]byte(x))
+	case time.Time: // a binary date or timestamp: a typed value, not a string to read
+		return &ast.ConvertExpr{Name: "CAST", Expr: ast.NewStrVal([]byte(x.UTC().Format("2006-01-02 15:04:05.999999"))),
+			Type: &ast.ConvertType{Type: "datetime", Length: ast.NewIntVal([]byte("6"))}}
 	}
 	return ast.NewStrVal([]byte(fmt.Sprint(v)))
 }
@@ -409,13 +414,14 @@ func columns(sch sql.Schema) []proxy.Column {
 }
 
 type pgResult struct {
-	ctx    *sql.Context
-	iter   sql.RowIter
-	unlock func()
+	ctx     *sql.Context
+	iter    sql.RowIter
+	unlock  func()
 	cols    []proxy.Column
-	command string // the command tag's verb: SELECT, INSERT, CREATE TABLE
+	sch     sql.Schema // the result's columns, whose types say how values print
+	command string     // the command tag's verb: SELECT, INSERT, CREATE TABLE
 	rows    int64
-	done   bool
+	done    bool
 }
 
 func (r *pgResult) Columns() []proxy.Column { return r.cols }
@@ -435,6 +441,27 @@ func (r *pgResult) Next(context.Context) (row []any, err error) {
 		return nil, err
 	}
 	r.rows++
+	// The engine's row may be the table's own: values change in a copy.
+	var out sql.Row
+	for i, v := range row {
+		if i >= len(r.sch) {
+			break
+		}
+		w, changed, err := outputValue(r.ctx, r.sch[i], v)
+		if err != nil {
+			return nil, err
+		}
+		if !changed {
+			continue
+		}
+		if out == nil {
+			out = append(sql.Row(nil), row...)
+		}
+		out[i] = w
+	}
+	if out != nil {
+		return out, nil
+	}
 	return row, nil
 }
 

@@ -182,8 +182,10 @@ func (p *printer) columnType(tn *pg.TypeName, key bool) (typ string, serial bool
 		return "LONGBLOB", false
 	case "date":
 		return "DATE", false
-	case "timestamp", "timestamptz":
+	case "timestamp":
 		return "DATETIME(6)", false
+	case "timestamptz": // kept in UTC; the engine's TIMESTAMP tells the two apart
+		return "TIMESTAMP(6)", false
 	case "time", "timetz":
 		return "TIME(6)", false
 	case "json", "jsonb":

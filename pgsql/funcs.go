@@ -1,6 +1,7 @@
 package pgsql
 
 import (
+	"encoding/hex"
 	"errors"
 	"math"
 	"regexp"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
+
+	"github.com/wasql/wasql/internal/pgtext"
 )
 
 // funcName is a call's function name without its schema.
@@ -22,7 +25,7 @@ var aggregates = map[string]bool{"count": true, "sum": true, "avg": true, "min":
 
 // renamed are functions with another name (and the same arguments) in go-mysql-server.
 var renamed = map[string]string{
-	"length": "CHAR_LENGTH", "char_length": "CHAR_LENGTH", "character_length": "CHAR_LENGTH", "octet_length": "LENGTH",
+	"length": "pg_length", "char_length": "CHAR_LENGTH", "character_length": "CHAR_LENGTH", "octet_length": "LENGTH",
 	"random": "RAND", "substr": "SUBSTRING", "substring": "SUBSTRING", "ln": "LN", "ceiling": "CEIL",
 	"stddev": "STDDEV_SAMP", "variance": "VAR_SAMP", "bool_and": "MIN", "every": "MIN", "bool_or": "MAX",
 	"gen_random_uuid": "UUID", "json_agg": "JSON_ARRAYAGG", "jsonb_agg": "JSON_ARRAYAGG",
@@ -253,12 +256,11 @@ func (p *printer) cast(arg *pg.Node, tn *pg.TypeName) {
 		target = decimal(typeMods(tn))
 	case "text", "varchar", "bpchar", "char", "name", "uuid", "citext":
 		target = "CHAR"
-	case "bytea":
-		target = "BINARY"
+	case "bytea", "timestamp", "timestamptz":
+		p.typeCast(arg, t)
+		return
 	case "date":
 		target = "DATE"
-	case "timestamp", "timestamptz":
-		target = "DATETIME(6)"
 	case "time", "timetz":
 		target = "TIME(6)"
 	case "json", "jsonb":
@@ -278,6 +280,23 @@ func (p *printer) cast(arg *pg.Node, tn *pg.TypeName) {
 	p.WriteString("CAST(")
 	p.expr(arg)
 	p.WriteString(" AS " + target + ")")
+}
+
+// typeCast prints a cast to bytea, timestamp or timestamptz, whose input Postgres reads
+// differently from MySQL: a bytea literal becomes its bytes here, anything else is read at run
+// time by pg_bytea, pg_timestamp or pg_timestamptz (a timestamptz literal without an offset
+// depends on the session's TimeZone).
+func (p *printer) typeCast(arg *pg.Node, t string) {
+	if s := arg.GetAConst().GetSval(); s != nil && t == "bytea" {
+		b, err := pgtext.ParseBytea(s.Sval)
+		if err != nil {
+			p.fail(&Error{Code: "22P02", Msg: err.Error()})
+			return
+		}
+		p.WriteString("X'" + hex.EncodeToString(b) + "'")
+		return
+	}
+	p.call("pg_"+t, []*pg.Node{arg})
 }
 
 // regTypes are the OID alias types, cast by the catalog function of the same name, which looks
@@ -380,21 +399,5 @@ func (p *printer) boolCast(arg *pg.Node) {
 }
 
 // ParseBool reads a boolean as Postgres does: t, true, yes, on, 1 and their opposites, in any
-// case, any unique prefix of the words.
-func ParseBool(s string) (value, ok bool) {
-	s = strings.ToLower(strings.TrimSpace(s))
-	if s == "" {
-		return false, false
-	}
-	for _, w := range []string{"true", "yes", "on", "1"} {
-		if strings.HasPrefix(w, s) && s != "o" {
-			return true, true
-		}
-	}
-	for _, w := range []string{"false", "no", "off", "0"} {
-		if strings.HasPrefix(w, s) && s != "o" {
-			return false, true
-		}
-	}
-	return false, false
-}
+// case, any unique prefix of the words (pgtext.ParseBool).
+func ParseBool(s string) (value, ok bool) { return pgtext.ParseBool(s) }
