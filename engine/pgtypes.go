@@ -8,6 +8,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/analyzer"
 	"github.com/dolthub/go-mysql-server/sql/expression"
+	"github.com/dolthub/go-mysql-server/sql/expression/function/aggregation"
 	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/go-mysql-server/sql/transform"
 	"github.com/dolthub/go-mysql-server/sql/types"
@@ -15,6 +16,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/wasql/wasql/internal/pgtext"
+	"github.com/wasql/wasql/pgcatalog"
 	"github.com/wasql/wasql/proxy"
 )
 
@@ -97,7 +99,11 @@ func pgCoerce(ctx *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Scope,
 	if err != nil {
 		return nil, transform.SameTree, err
 	}
-	return n, same1 && same2, nil
+	n, same3, err := sumTypes(n)
+	if err != nil {
+		return nil, transform.SameTree, err
+	}
+	return n, same1 && same2 && same3, nil
 }
 
 // coerceOperands types the string literal operands of one expression by the other operand.
@@ -213,10 +219,14 @@ func sessionLocation(ctx *sql.Context) (*time.Location, error) {
 func outputValue(ctx *sql.Context, c *sql.Column, v any) (out any, changed bool, err error) {
 	switch x := v.(type) {
 	case decimal.Decimal:
-		if dt, ok := c.Type.(sql.DecimalType); ok {
-			return x.StringFixed(int32(dt.Scale())), true, nil
+		return numericText(x, c.Type), true, nil
+	case float64: // a sum of integers, typed by sumTypes
+		switch {
+		case types.IsDecimal(c.Type):
+			return numericText(decimal.NewFromFloat(x), c.Type), true, nil
+		case types.IsInteger(c.Type):
+			return int64(x), true, nil
 		}
-		return x.String(), true, nil
 	case time.Time:
 		if c.Type == nil || c.Type.Type() != sqltypes.Timestamp {
 			return v, false, nil
@@ -228,4 +238,64 @@ func outputValue(ctx *sql.Context, c *sql.Column, v any) (out any, changed bool,
 		return x.In(loc), true, nil
 	}
 	return v, false, nil
+}
+
+// numericText prints a numeric as Postgres does: with its column's scale, or (an average, a
+// quotient) its own; a value of unconstrained numeric without trailing zeros.
+func numericText(d decimal.Decimal, t sql.Type) string {
+	dt, ok := t.(sql.DecimalType)
+	switch {
+	case !ok || pgcatalog.IsUnconstrainedNumeric(t):
+		return d.String()
+	case t == pgcatalog.NumericVarScale:
+		if d.Exponent() < 0 {
+			return d.StringFixed(-d.Exponent())
+		}
+		return d.String()
+	}
+	return d.StringFixed(int32(dt.Scale()))
+}
+
+// sumTypes gives sum() Postgres's result types: go-mysql-server types every sum float8, so the
+// columns that read a sum of numerics become numeric with the operand's scale, of int2 and
+// int4 bigint, of int8 numeric.
+func sumTypes(n sql.Node) (sql.Node, transform.TreeIdentity, error) {
+	retype := map[sql.ColumnId]sql.Type{}
+	transform.InspectExpressions(n, func(e sql.Expression) bool {
+		s, ok := e.(*aggregation.Sum)
+		if !ok {
+			return true
+		}
+		t := s.Child.Type()
+		switch {
+		case types.IsDecimal(t):
+			scale := uint8(0)
+			if dt, ok := t.(sql.DecimalType); ok {
+				scale = dt.Scale()
+			}
+			retype[s.Id()] = types.MustCreateDecimalType(65, scale)
+			if pgcatalog.IsUnconstrainedNumeric(t) {
+				retype[s.Id()] = t
+			}
+		case t == types.Int64 || t == types.Uint64 || t == types.Uint32:
+			retype[s.Id()] = types.MustCreateDecimalType(65, 0)
+		case types.IsInteger(t):
+			retype[s.Id()] = types.Int64
+		}
+		return true
+	})
+	if len(retype) == 0 {
+		return n, transform.SameTree, nil
+	}
+	return transform.NodeExprs(n, func(e sql.Expression) (sql.Expression, transform.TreeIdentity, error) {
+		gf, ok := e.(*expression.GetField)
+		if !ok {
+			return e, transform.SameTree, nil
+		}
+		t, ok := retype[gf.Id()]
+		if !ok || gf.Type() == t {
+			return e, transform.SameTree, nil
+		}
+		return expression.NewGetFieldWithTable(gf.Index(), int(gf.TableId()), t, gf.Database(), gf.Table(), gf.Name(), gf.IsNullable()).WithId(gf.Id()).(sql.Expression), transform.NewTree, nil
+	})
 }

@@ -5,14 +5,18 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/sqltypes"
+	"github.com/shopspring/decimal"
 
 	"github.com/wasql/wasql/internal/pgtext"
+	"github.com/wasql/wasql/proxy"
 )
 
 // typeFunctions are the functions package pgsql's casts and renamings call where a Postgres
@@ -162,4 +166,156 @@ func decodeBytea(_ *env, args []any) (any, error) {
 		return b, nil
 	}
 	return nil, &pgError{code: "22023", msg: fmt.Sprintf("unrecognized encoding: %q", fmt.Sprint(args[1]))}
+}
+
+// NumericVarScale is the type of a numeric whose every value carries its own display scale
+// (an average, a numeric quotient): the wire prints such a value with its exponent, as Postgres
+// prints a numeric's dscale.
+var NumericVarScale = types.MustCreateDecimalType(65, 30)
+
+func init() {
+	functions["pg_avg"] = fn{min: 2, max: 2, typeOf: avgType, eval: average}
+}
+
+// avgType: the average of integers and numerics is a numeric, of floats a float8.
+func avgType(args []sql.Expression) sql.Type {
+	if t := args[0].Type(); types.IsDecimal(t) || types.IsInteger(t) {
+		return NumericVarScale
+	}
+	return types.Float64
+}
+
+// average is avg(x), printed as pg_avg(sum(x), count(x)): Postgres divides the numeric sum by
+// the count with numeric_div's scale (select_div_scale), which MySQL's AVG does not have.
+func average(e *env, args []any) (any, error) {
+	if args[0] == nil || args[1] == nil {
+		return nil, nil
+	}
+	count, _, err := types.Int64.Convert(e.ctx, args[1])
+	if err != nil {
+		return nil, err
+	}
+	if count.(int64) == 0 {
+		return nil, nil
+	}
+	if avgType(e.args) == types.Float64 {
+		sum, _, err := types.Float64.Convert(e.ctx, args[0])
+		if err != nil {
+			return nil, err
+		}
+		return sum.(float64) / float64(count.(int64)), nil
+	}
+	sum, err := toDecimal(args[0])
+	if err != nil {
+		return nil, err
+	}
+	return NumericDiv(sum, decimal.NewFromInt(count.(int64))), nil
+}
+
+func toDecimal(v any) (decimal.Decimal, error) {
+	switch x := v.(type) {
+	case decimal.Decimal:
+		return x, nil
+	case float64:
+		return decimal.NewFromFloat(x), nil
+	case float32:
+		return decimal.NewFromFloat32(x), nil
+	case string:
+		return decimal.NewFromString(x)
+	}
+	if n, ok := proxy.Int64(v); ok {
+		return decimal.NewFromInt(n), nil
+	}
+	return decimal.Decimal{}, fmt.Errorf("not a number: %v", v)
+}
+
+// NumericDiv divides as Postgres's numeric_div: the quotient rounded to select_div_scale's
+// scale, at least 16 significant digits and at least the operands' scales.
+func NumericDiv(a, b decimal.Decimal) decimal.Decimal {
+	w1, d1 := numericWeight(a)
+	w2, d2 := numericWeight(b)
+	q := w1 - w2
+	if d1 <= d2 {
+		q--
+	}
+	rscale := 16 - q*4
+	rscale = max(rscale, dscale(a), dscale(b), 0)
+	rscale = min(rscale, 1000)
+	return a.DivRound(b, int32(rscale))
+}
+
+// dscale is a numeric's display scale: its digits after the point.
+func dscale(d decimal.Decimal) int { return max(0, -int(d.Exponent())) }
+
+// numericWeight is the weight and the first digit of |d| in Postgres's base-10000 digits.
+func numericWeight(d decimal.Decimal) (weight, first int) {
+	if d.IsZero() {
+		return 0, 0
+	}
+	s := d.Abs().String()
+	ip, fp, _ := strings.Cut(s, ".")
+	if strings.TrimLeft(ip, "0") != "" {
+		ip = strings.TrimLeft(ip, "0")
+		weight = (len(ip) - 1) / 4
+		first, _ = strconv.Atoi(ip[:len(ip)-4*weight])
+		return weight, first
+	}
+	z := len(fp) - len(strings.TrimLeft(fp, "0"))
+	weight = -(z / 4) - 1
+	group := (fp + "0000")[4*(-weight-1) : 4*(-weight)]
+	first, _ = strconv.Atoi(group)
+	return weight, first
+}
+
+// numerics reports whether a division is numeric / numeric in Postgres: integers and
+// numerics, one of them a numeric.
+func numerics(args []sql.Expression) bool {
+	dec := false
+	for _, a := range args {
+		t := a.Type()
+		switch {
+		case types.IsDecimal(t):
+			dec = true
+		case types.IsInteger(t):
+		default:
+			return false
+		}
+	}
+	return dec
+}
+
+// numericValue reads a numeric operand; one of the unconstrained numeric type (which the engine
+// keeps with 20 decimals) has the scale it is written with.
+func numericValue(v any, t sql.Type) (decimal.Decimal, error) {
+	d, err := toDecimal(v)
+	if err != nil {
+		return d, err
+	}
+	if IsUnconstrainedNumeric(t) {
+		d, err = decimal.NewFromString(d.String())
+	}
+	return d, err
+}
+
+// IsUnconstrainedNumeric reports whether t is the engine's type for numeric without precision
+// and scale, DECIMAL(65,20): its values print without trailing zeros.
+func IsUnconstrainedNumeric(t sql.Type) bool {
+	dt, ok := t.(sql.DecimalType)
+	return ok && dt.Precision() == 65 && dt.Scale() == 20
+}
+
+// numericDivide is numeric / numeric.
+func numericDivide(e *env, vals []any) (any, error) {
+	a, err := numericValue(vals[0], e.args[0].Type())
+	if err != nil {
+		return nil, err
+	}
+	b, err := numericValue(vals[1], e.args[1].Type())
+	if err != nil {
+		return nil, err
+	}
+	if b.IsZero() {
+		return nil, errDivisionByZero
+	}
+	return NumericDiv(a, b), nil
 }

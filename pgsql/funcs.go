@@ -106,6 +106,17 @@ func (p *printer) funcCall(fc *pg.FuncCall) {
 		p.WriteString("CAST(DATE_FORMAT(")
 		p.expr(args[1])
 		p.WriteString(", '" + format + "') AS DATETIME(6))")
+	case "avg":
+		if fc.Over != nil || len(args) != 1 || fc.AggStar {
+			p.simpleCall(name, fc, args)
+			break
+		}
+		// Postgres's average of integers and numerics is a numeric with numeric_div's scale
+		p.WriteString("pg_avg(")
+		p.simpleCall("sum", fc, args)
+		p.WriteString(", ")
+		p.simpleCall("count", fc, args)
+		p.WriteString(")")
 	case "div":
 		p.WriteString("(")
 		p.expr(args[0])
@@ -129,20 +140,25 @@ func (p *printer) funcCall(fc *pg.FuncCall) {
 		if m, ok := renamed[name]; ok {
 			name = m
 		}
-		p.WriteString(name)
-		p.WriteString("(")
-		if fc.AggDistinct {
-			p.WriteString("DISTINCT ")
-		}
-		if fc.AggStar {
-			p.WriteString("*")
-		}
-		list(p, args, p.expr)
-		p.WriteString(")")
+		p.simpleCall(name, fc, args)
 	}
 	if fc.Over != nil {
 		p.over(fc.Over)
 	}
+}
+
+// simpleCall prints name(args), with DISTINCT and * as the call has them.
+func (p *printer) simpleCall(name string, fc *pg.FuncCall, args []*pg.Node) {
+	p.WriteString(name)
+	p.WriteString("(")
+	if fc.AggDistinct {
+		p.WriteString("DISTINCT ")
+	}
+	if fc.AggStar {
+		p.WriteString("*")
+	}
+	list(p, args, p.expr)
+	p.WriteString(")")
 }
 
 // truncFormats are DATE_FORMAT patterns that truncate a timestamp as date_trunc does.
