@@ -15,7 +15,7 @@ var translateCases = []struct{ in, want string }{
 	{"select 'it''s', E'a\\nb', 'back\\slash'", "SELECT 'it''s' AS `?column?`, 'a\nb' AS `?column?`, 'back\\\\slash' AS `?column?`"},
 	{"select 'a' || 'b'", "SELECT CONCAT('a', 'b') AS `?column?`"},
 	{"select 7 / 2, 7 % 2, 2 ^ 3", "SELECT pg_div(7, 2) AS `?column?`, pg_mod(7, 2) AS `?column?`, POWER(2, 3) AS `?column?`"},
-	{"select x::bigint, '1'::int, 2::text, 'y'::bytea", "SELECT CAST(`x` AS SIGNED) AS `x`, CAST('1' AS SIGNED) AS `int4`, CAST(2 AS CHAR) AS `text`, CAST('y' AS BINARY) AS `bytea`"},
+	{"select x::bigint, '1'::int, 2::text, 'y'::bytea", "SELECT CAST(`x` AS SIGNED) AS `x`, CAST('1' AS SIGNED) AS `int4`, CAST(2 AS CHAR) AS `text`, X'79' AS `bytea`"},
 	{"select cast(a as numeric(10,2)), 'yes'::boolean, b::bool", "SELECT CAST(`a` AS DECIMAL(10,2)) AS `a`, TRUE AS `bool`, pg_bool(`b`) AS `b`"},
 	{"select * from t where name ilike 'ab%' and s not like 'x\\_%' escape '\\'",
 		"SELECT * FROM `t` WHERE ((LOWER(`name`) LIKE LOWER('ab%')) AND (`s` NOT LIKE 'x\\\\_%' ESCAPE '\\\\'))"},
@@ -53,9 +53,9 @@ var translateCases = []struct{ in, want string }{
 	{"select exists (select 1 from t), (select max(a) from t), a in (select b from u) from t",
 		"SELECT EXISTS (SELECT 1 FROM `t`) AS `exists`, (SELECT max(`a`) FROM `t`) AS `max`, (`a` IN (SELECT `b` FROM `u`)) AS `?column?` FROM `t`"},
 	{"select length(s), strpos(s, 'x'), log(100), trim(s), extract(year from d), now() from t",
-		"SELECT CHAR_LENGTH(`s`) AS `length`, INSTR(`s`, 'x') AS `strpos`, LOG10(100) AS `log`, TRIM(`s`) AS `btrim`, EXTRACT(YEAR FROM `d`) AS `extract`, NOW(6) AS `now` FROM `t`"},
+		"SELECT pg_length(`s`) AS `length`, INSTR(`s`, 'x') AS `strpos`, LOG10(100) AS `log`, TRIM(`s`) AS `btrim`, EXTRACT(YEAR FROM `d`) AS `extract`, NOW(6) AS `now` FROM `t`"},
 	{"create table if not exists customers (id serial primary key, name text not null, email varchar(200) unique, created timestamptz default now(), n numeric(10,2) default 0)",
-		"CREATE TABLE IF NOT EXISTS `customers` (`id` INT NOT NULL AUTO_INCREMENT PRIMARY KEY, `name` LONGTEXT NOT NULL, `email` VARCHAR(200), `created` DATETIME(6) DEFAULT (NOW(6)), `n` DECIMAL(10,2) DEFAULT 0, CONSTRAINT `customers_email_key` UNIQUE (`email`))"},
+		"CREATE TABLE IF NOT EXISTS `customers` (`id` INT NOT NULL AUTO_INCREMENT PRIMARY KEY, `name` LONGTEXT NOT NULL, `email` VARCHAR(200), `created` TIMESTAMP(6) DEFAULT (NOW(6)), `n` DECIMAL(10,2) DEFAULT 0, CONSTRAINT `customers_email_key` UNIQUE (`email`))"},
 	{"create table o (id bigserial, c int references customers(id) on delete cascade, k text, b bytea, primary key (id, k))",
 		"CREATE TABLE `o` (`id` BIGINT NOT NULL AUTO_INCREMENT, `c` INT, `k` VARCHAR(768), `b` LONGBLOB, PRIMARY KEY (`id`, `k`), FOREIGN KEY (`c`) REFERENCES `customers` (`id`) ON DELETE CASCADE)"},
 	{"create table s (n serial, v text)", "CREATE TABLE `s` (`n` INT NOT NULL AUTO_INCREMENT, `v` LONGTEXT, KEY (`n`))"},
@@ -77,6 +77,35 @@ var translateCases = []struct{ in, want string }{
 	{"select n from generate_series(5, 1, -2) n", "SELECT `n` AS `n` FROM (WITH RECURSIVE `series` (`n`) AS (SELECT 5 FROM DUAL WHERE 5 >= 1 UNION ALL SELECT `n` + -2 FROM `series` WHERE `n` + -2 >= 1) SELECT `n` AS `n` FROM `series`) AS `n`"},
 	{"select ts - interval '1 day 2 hours', date_trunc('hour', ts), extract(epoch from ts) from t",
 		"SELECT (`ts` - INTERVAL 1 DAY - INTERVAL 2 HOUR) AS `?column?`, CAST(DATE_FORMAT(`ts`, '%Y-%m-%d %H:00:00') AS DATETIME(6)) AS `date_trunc`, UNIX_TIMESTAMP(`ts`) AS `extract` FROM `t`"},
+}
+
+// typeCases: casts whose input Postgres reads differently from MySQL.
+var typeCases = []struct{ in, want string }{
+	{`select '\xDEADbeef'::bytea, 'a\\b\001'::bytea, ''::bytea, s::bytea from t`,
+		"SELECT X'deadbeef' AS `bytea`, X'615c6201' AS `bytea`, X'' AS `bytea`, pg_bytea(`s`) AS `s` FROM `t`"},
+	{"select '2024-05-02 00:00:00+02'::timestamptz, '2024-05-02 00:00:00+02'::timestamp, d::timestamp from t",
+		"SELECT pg_timestamptz('2024-05-02 00:00:00+02') AS `timestamptz`, pg_timestamp('2024-05-02 00:00:00+02') AS `timestamp`, pg_timestamp(`d`) AS `d` FROM `t`"},
+	{"select avg(n), avg(distinct n), avg(n) over () from t",
+		"SELECT pg_avg(sum(`n`), count(`n`)) AS `avg`, pg_avg(sum(DISTINCT `n`), count(DISTINCT `n`)) AS `avg`, avg(`n`) OVER () AS `avg` FROM `t`"},
+	{"create table z (a timestamp, b timestamptz)", "CREATE TABLE `z` (`a` DATETIME(6), `b` TIMESTAMP(6))"},
+}
+
+func TestTranslateTypes(t *testing.T) {
+	for _, c := range typeCases {
+		got, err := Translate(c.in)
+		if err != nil {
+			t.Errorf("%s: %v", c.in, err)
+			continue
+		}
+		if got.SQL != c.want {
+			t.Errorf("%s:\n got %s\nwant %s", c.in, got.SQL, c.want)
+		}
+	}
+	for _, in := range []string{`select '\xabc'::bytea`, `select '\xzz'::bytea`, `select 'a\b'::bytea`} {
+		if _, err := Translate(in); sqlstate.Of(err) != "22P02" {
+			t.Errorf("%s: %v (SQLSTATE %s), want 22P02", in, err, sqlstate.Of(err))
+		}
+	}
 }
 
 func TestTranslate(t *testing.T) {
