@@ -393,8 +393,8 @@ func bindValue(v any) ast.Expr {
 			return ast.NewIntVal([]byte("1"))
 		}
 		return ast.NewIntVal([]byte("0"))
-	case []byte:
-		return ast.NewHexVal([]byte(fmt.Sprintf("%x", x)))
+	case []byte: // bytes, not a literal for pgCoerce to read as text
+		return &ast.ConvertExpr{Name: "CAST", Expr: ast.NewHexVal([]byte(fmt.Sprintf("%x", x))), Type: &ast.ConvertType{Type: "binary"}}
 	case proxy.Numeric: // a decimal literal, with its scale
 		return ast.NewFloatVal([]byte(x))
 	case time.Time: // a binary date or timestamp: a typed value, not a string to read

@@ -148,11 +148,11 @@ func coerceOperands(ctx *sql.Context, e sql.Expression) (sql.Expression, transfo
 		return expression.NewBetween(x.Val, lo, hi), transform.NewTree, nil
 	case expression.Comparer:
 		l, r := x.Left(), x.Right()
-		nl, err := coerce(ctx, l, r.Type())
+		nl, err := coerceCompared(ctx, l, r)
 		if err != nil {
 			return nil, transform.SameTree, err
 		}
-		nr, err := coerce(ctx, r, l.Type())
+		nr, err := coerceCompared(ctx, r, l)
 		if err != nil {
 			return nil, transform.SameTree, err
 		}
@@ -164,6 +164,23 @@ func coerceOperands(ctx *sql.Context, e sql.Expression) (sql.Expression, transfo
 	}
 	return e, transform.SameTree, nil
 }
+
+// coerceCompared coerces e, compared with other. go-mysql-server has already converted a string
+// literal compared with a bytea column to bytes (the string's own bytes): a binary literal
+// there was a string in the statement, since bytea values wasql writes itself (casts, binary
+// parameters) are CAST(... AS BINARY), no literal.
+func coerceCompared(ctx *sql.Context, e, other sql.Expression) (sql.Expression, error) {
+	if lit, ok := e.(*expression.Literal); ok {
+		if b, isBytes := lit.Value().([]byte); isBytes && isBytea(other.Type()) {
+			if _, col := other.(*expression.GetField); col {
+				return coerce(ctx, expression.NewLiteral(string(b), types.LongText), other.Type())
+			}
+		}
+	}
+	return coerce(ctx, e, other.Type())
+}
+
+func isBytea(t sql.Type) bool { return t != nil && (types.IsBinaryType(t) || types.IsBlobType(t)) }
 
 // coerce reads e, when it is a string literal, as Postgres reads a literal of type t; any other
 // expression, and a literal for any other type, is returned as it is.
@@ -186,10 +203,10 @@ func coerce(ctx *sql.Context, e sql.Expression, t sql.Type) (sql.Expression, err
 			return expression.NewLiteral(int8(1), types.Boolean), nil
 		}
 		return expression.NewLiteral(int8(0), types.Boolean), nil
-	case types.IsBinaryType(t) || types.IsBlobType(t):
+	case isBytea(t):
 		b, err := pgtext.ParseBytea(s)
 		if err != nil {
-			return nil, &pgtext.Error{Code: "22P02", Msg: err.Error()}
+			return nil, err
 		}
 		return expression.NewLiteral(b, types.LongBlob), nil
 	case t.Type() == sqltypes.Timestamp || t.Type() == sqltypes.Datetime:

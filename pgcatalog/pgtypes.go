@@ -39,11 +39,7 @@ func toBytea(_ *env, args []any) (any, error) {
 	case []byte:
 		return v, nil
 	case string:
-		b, err := pgtext.ParseBytea(v)
-		if err != nil {
-			return nil, &pgError{code: "22P02", msg: err.Error()}
-		}
-		return b, nil
+		return pgtext.ParseBytea(v)
 	}
 	return nil, &pgError{code: "42846", msg: fmt.Sprintf("cannot cast type %T to bytea", args[0])}
 }
@@ -147,11 +143,7 @@ func decodeBytea(_ *env, args []any) (any, error) {
 		}
 		return b, nil
 	case "escape":
-		b, err := pgtext.ByteaUnescape(s)
-		if err != nil {
-			return nil, &pgError{code: "22P02", msg: err.Error()}
-		}
-		return b, nil
+		return pgtext.ByteaUnescape(s)
 	case "base64":
 		s = strings.Map(func(r rune) rune {
 			if r == ' ' || r == '\t' || r == '\n' || r == '\r' {

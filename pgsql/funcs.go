@@ -12,6 +12,7 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 
 	"github.com/wasql/wasql/internal/pgtext"
+	"github.com/wasql/wasql/internal/sqlstate"
 )
 
 // funcName is a call's function name without its schema.
@@ -306,10 +307,10 @@ func (p *printer) typeCast(arg *pg.Node, t string) {
 	if s := arg.GetAConst().GetSval(); s != nil && t == "bytea" {
 		b, err := pgtext.ParseBytea(s.Sval)
 		if err != nil {
-			p.fail(&Error{Code: "22P02", Msg: err.Error()})
+			p.fail(&Error{Code: sqlstate.Of(err), Msg: err.Error()})
 			return
 		}
-		p.WriteString("X'" + hex.EncodeToString(b) + "'")
+		p.WriteString("CAST(X'" + hex.EncodeToString(b) + "' AS BINARY)") // bytes, not text for the engine to read
 		return
 	}
 	p.call("pg_"+t, []*pg.Node{arg})

@@ -15,7 +15,7 @@ var translateCases = []struct{ in, want string }{
 	{"select 'it''s', E'a\\nb', 'back\\slash'", "SELECT 'it''s' AS `?column?`, 'a\nb' AS `?column?`, 'back\\\\slash' AS `?column?`"},
 	{"select 'a' || 'b'", "SELECT CONCAT('a', 'b') AS `?column?`"},
 	{"select 7 / 2, 7 % 2, 2 ^ 3", "SELECT pg_div(7, 2) AS `?column?`, pg_mod(7, 2) AS `?column?`, POWER(2, 3) AS `?column?`"},
-	{"select x::bigint, '1'::int, 2::text, 'y'::bytea", "SELECT CAST(`x` AS SIGNED) AS `x`, CAST('1' AS SIGNED) AS `int4`, CAST(2 AS CHAR) AS `text`, X'79' AS `bytea`"},
+	{"select x::bigint, '1'::int, 2::text, 'y'::bytea", "SELECT CAST(`x` AS SIGNED) AS `x`, CAST('1' AS SIGNED) AS `int4`, CAST(2 AS CHAR) AS `text`, CAST(X'79' AS BINARY) AS `bytea`"},
 	{"select cast(a as numeric(10,2)), 'yes'::boolean, b::bool", "SELECT CAST(`a` AS DECIMAL(10,2)) AS `a`, TRUE AS `bool`, pg_bool(`b`) AS `b`"},
 	{"select * from t where name ilike 'ab%' and s not like 'x\\_%' escape '\\'",
 		"SELECT * FROM `t` WHERE ((LOWER(`name`) LIKE LOWER('ab%')) AND (`s` NOT LIKE 'x\\\\_%' ESCAPE '\\\\'))"},
@@ -82,7 +82,7 @@ var translateCases = []struct{ in, want string }{
 // typeCases: casts whose input Postgres reads differently from MySQL.
 var typeCases = []struct{ in, want string }{
 	{`select '\xDEADbeef'::bytea, 'a\\b\001'::bytea, ''::bytea, s::bytea from t`,
-		"SELECT X'deadbeef' AS `bytea`, X'615c6201' AS `bytea`, X'' AS `bytea`, pg_bytea(`s`) AS `s` FROM `t`"},
+		"SELECT CAST(X'deadbeef' AS BINARY) AS `bytea`, CAST(X'615c6201' AS BINARY) AS `bytea`, CAST(X'' AS BINARY) AS `bytea`, pg_bytea(`s`) AS `s` FROM `t`"},
 	{"select '2024-05-02 00:00:00+02'::timestamptz, '2024-05-02 00:00:00+02'::timestamp, d::timestamp from t",
 		"SELECT pg_timestamptz('2024-05-02 00:00:00+02') AS `timestamptz`, pg_timestamp('2024-05-02 00:00:00+02') AS `timestamp`, pg_timestamp(`d`) AS `d` FROM `t`"},
 	{"select avg(n), avg(distinct n), avg(n) over () from t",
@@ -101,9 +101,9 @@ func TestTranslateTypes(t *testing.T) {
 			t.Errorf("%s:\n got %s\nwant %s", c.in, got.SQL, c.want)
 		}
 	}
-	for _, in := range []string{`select '\xabc'::bytea`, `select '\xzz'::bytea`, `select 'a\b'::bytea`} {
-		if _, err := Translate(in); sqlstate.Of(err) != "22P02" {
-			t.Errorf("%s: %v (SQLSTATE %s), want 22P02", in, err, sqlstate.Of(err))
+	for in, code := range map[string]string{`select '\xabc'::bytea`: "22023", `select '\xzz'::bytea`: "22023", `select 'a\b'::bytea`: "22P02"} {
+		if _, err := Translate(in); sqlstate.Of(err) != code {
+			t.Errorf("%s: %v (SQLSTATE %s), want %s", in, err, sqlstate.Of(err), code)
 		}
 	}
 }

@@ -7,6 +7,7 @@ package pgtext
 import (
 	"encoding/hex"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -38,7 +39,7 @@ func BoolError(s string) string {
 	return fmt.Sprintf("invalid input syntax for type boolean: %q", s)
 }
 
-// ParseBytea reads bytea input as byteain does: \x followed by hex digit pairs (whitespace
+// ParseBytea reads bytea input as byteain does (errors are *Error with Postgres's SQLSTATE): \x followed by hex digit pairs (whitespace
 // allowed between pairs), else the escape format, where \\ is a backslash, \ooo an octal byte
 // and every other byte stands for itself.
 func ParseBytea(s string) ([]byte, error) {
@@ -52,7 +53,7 @@ func ParseBytea(s string) ([]byte, error) {
 				continue
 			}
 			if i+1 >= len(h) {
-				return nil, fmt.Errorf("invalid hexadecimal data: odd number of digits")
+				return nil, &Error{Code: "22023", Msg: "invalid hexadecimal data: odd number of digits"}
 			}
 			b, err := hex.DecodeString(h[i : i+2])
 			if err != nil {
@@ -60,7 +61,7 @@ func ParseBytea(s string) ([]byte, error) {
 				if isHex(bad) {
 					bad = h[i+1]
 				}
-				return nil, fmt.Errorf("invalid hexadecimal digit: %q", string(bad))
+				return nil, &Error{Code: "22023", Msg: fmt.Sprintf("invalid hexadecimal digit: %q", string(bad))}
 			}
 			out = append(out, b[0])
 			i += 2
@@ -82,7 +83,7 @@ func ParseBytea(s string) ([]byte, error) {
 			out = append(out, (s[i+1]-'0')<<6|(s[i+2]-'0')<<3|(s[i+3]-'0'))
 			i += 3
 		default:
-			return nil, fmt.Errorf("invalid input syntax for type bytea")
+			return nil, &Error{Code: "22P02", Msg: "invalid input syntax for type bytea"}
 		}
 	}
 	return out, nil
@@ -117,7 +118,7 @@ func ByteaEscape(b []byte) string {
 // ByteaUnescape is decode(s, 'escape'): \\ and \ooo are escapes, anything else is itself.
 func ByteaUnescape(s string) ([]byte, error) {
 	if strings.HasPrefix(s, `\x`) { // decode's escape format has no hex form: \x is an error
-		return nil, fmt.Errorf("invalid input syntax for type bytea")
+		return nil, &Error{Code: "22P02", Msg: "invalid input syntax for type bytea"}
 	}
 	return ParseBytea(s)
 }
@@ -297,6 +298,9 @@ func Location(name string) (*time.Location, bool) {
 	return loc, true
 }
 
+// isoShape is the form ParseTimestamp reads, whatever the fields' values.
+var isoShape = regexp.MustCompile(`^\s*\d{4}-\d{2}-\d{2}([ Tt]\s*\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*([zZ]|UTC|GMT|[+-]\d{2}(:?\d{2}(:\d{2})?)?)?\s*$`)
+
 // Postgres's special timestamp inputs, which wasql does not read.
 var specialTimestamps = map[string]bool{"now": true, "today": true, "tomorrow": true, "yesterday": true,
 	"epoch": true, "infinity": true, "-infinity": true, "allballs": true}
@@ -316,6 +320,9 @@ func ReadTimestamp(s string, zoned bool, session func() (*time.Location, error))
 		if specialTimestamps[f] || len(f) < 5 || f[4] != '-' {
 			return time.Time{}, &Error{Code: featureNotSupported,
 				Msg: fmt.Sprintf("%s input %q is not supported (wasql reads ISO 8601: 2024-05-02 10:00:00+02)", name, s)}
+		}
+		if isoShape.MatchString(s) { // well formed, a field out of range (2024-13-01, 25:00)
+			return time.Time{}, &Error{Code: "22008", Msg: fmt.Sprintf("date/time field value out of range: %q", s)}
 		}
 		return time.Time{}, &Error{Code: "22007", Msg: fmt.Sprintf("invalid input syntax for type %s: %q", name, s)}
 	}
