@@ -209,6 +209,13 @@ func coerce(ctx *sql.Context, e sql.Expression, t sql.Type) (sql.Expression, err
 			return nil, err
 		}
 		return expression.NewLiteral(b, types.LongBlob), nil
+	case t.Type() == sqltypes.Date: // a date ignores a time and an offset (pgjdbc's setDate sends '2024-05-02 +00')
+		ts, ok := pgtext.ParseTimestamp(s)
+		if !ok {
+			return e, nil // other forms are the engine's to read (and to refuse)
+		}
+		y, m, d := ts.Wall.Date()
+		return expression.NewLiteral(time.Date(y, m, d, 0, 0, 0, 0, time.UTC), types.Date), nil
 	case t.Type() == sqltypes.Timestamp || t.Type() == sqltypes.Datetime:
 		v, err := readTimestamp(ctx, s, t.Type() == sqltypes.Timestamp)
 		if err != nil {

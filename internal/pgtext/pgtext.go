@@ -150,15 +150,8 @@ func ParseTimestamp(s string) (ts Timestamp, ok bool) {
 	}
 	rest := s[10:]
 	var h, mi, sec, nanos int
-	if rest != "" && (rest[0] == ' ' || rest[0] == 'T' || rest[0] == 't') {
+	if rest != "" && (rest[0] == ' ' || rest[0] == 'T' || rest[0] == 't') && hasTime(rest[1:]) {
 		r := strings.TrimLeft(rest[1:], " ")
-		if len(r) < 5 || r[2] != ':' {
-			if len(r) == 0 {
-				return ts, false
-			}
-			// a date followed by a zone only is not a form drivers send
-			return ts, false
-		}
 		var err error
 		if h, err = strconv.Atoi(r[0:2]); err != nil {
 			return ts, false
@@ -203,6 +196,12 @@ func ParseTimestamp(s string) (ts Timestamp, ok bool) {
 		return ts, false
 	}
 	return Timestamp{Wall: t, Zone: zone, Offset: off}, true
+}
+
+// hasTime reports whether s (after the date's separator) starts with HH:MM.
+func hasTime(s string) bool {
+	s = strings.TrimLeft(s, " ")
+	return len(s) >= 5 && s[2] == ':' && s[0] >= '0' && s[0] <= '9' && s[1] >= '0' && s[1] <= '9'
 }
 
 // parseZone reads a zone suffix: "" (none), Z, UTC, GMT or a numeric offset; off is in seconds
