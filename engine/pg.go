@@ -145,6 +145,9 @@ func (s *pgSession) Describe(ctx context.Context, query string, nparams int) ([]
 	if err != nil {
 		return nil, nil, err
 	}
+	if n, _, err = sumTypes(n); err != nil { // the bound plan is not analyzed: pgCoerce has not typed sum()
+		return nil, nil, err
+	}
 	params := inferParams(n, nparams)
 	if !st.Rows || len(n.Schema()) == 0 || isOK(n.Schema()) {
 		return nil, params, nil
