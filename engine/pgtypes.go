@@ -8,6 +8,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/analyzer"
 	"github.com/dolthub/go-mysql-server/sql/expression"
+	"github.com/dolthub/go-mysql-server/sql/expression/function"
 	"github.com/dolthub/go-mysql-server/sql/expression/function/aggregation"
 	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/go-mysql-server/sql/transform"
@@ -133,6 +134,31 @@ func coerceOperands(ctx *sql.Context, e sql.Expression) (sql.Expression, transfo
 			return e, transform.SameTree, nil
 		}
 		return expression.NewInTuple(x.Left(), expression.NewTuple(items...)), transform.NewTree, nil
+	case *function.Coalesce: // coalesce(paid, 'false'): the literal takes the column's type
+		var typed sql.Type
+		for _, ch := range x.Children() {
+			if _, lit := ch.(*expression.Literal); !lit && coercible(ch.Type()) {
+				typed = ch.Type()
+				break
+			}
+		}
+		if typed == nil {
+			return e, transform.SameTree, nil
+		}
+		args := make([]sql.Expression, len(x.Children()))
+		changed := false
+		for i, ch := range x.Children() {
+			c, err := coerce(ctx, ch, typed)
+			if err != nil {
+				return nil, transform.SameTree, err
+			}
+			args[i], changed = c, changed || c != ch
+		}
+		if !changed {
+			return e, transform.SameTree, nil
+		}
+		c, err := x.WithChildren(args...)
+		return c, transform.NewTree, err
 	case *expression.Between:
 		lo, err := coerce(ctx, x.Lower, x.Val.Type())
 		if err != nil {
@@ -178,6 +204,18 @@ func coerceCompared(ctx *sql.Context, e, other sql.Expression) (sql.Expression, 
 		}
 	}
 	return coerce(ctx, e, other.Type())
+}
+
+// coercible reports whether strings take type t where they meet it.
+func coercible(t sql.Type) bool {
+	if t == nil {
+		return false
+	}
+	switch t.Type() {
+	case sqltypes.Date, sqltypes.Datetime, sqltypes.Timestamp:
+		return true
+	}
+	return t == types.Boolean || isBytea(t)
 }
 
 func isBytea(t sql.Type) bool { return t != nil && (types.IsBinaryType(t) || types.IsBlobType(t)) }

@@ -66,6 +66,12 @@ var pgTypeCases = []string{
 	"SELECT 'now'::timestamptz IS NOT NULL",
 	"SELECT '2024-13-01 00:00:00'::timestamp",
 	"DELETE FROM tt WHERE id = 5",
+	`CREATE TABLE td (id int, paid boolean DEFAULT 'yes', b bytea DEFAULT '\x01ff', tz timestamptz DEFAULT '2024-05-02 00:00:00+02', ts timestamp DEFAULT '2024-05-02 10:00:00-07')`,
+	"INSERT INTO td (id) VALUES (1)",
+	"SELECT * FROM td",
+	"SELECT coalesce(paid, 'false'), paid IS DISTINCT FROM 'false', coalesce(NULL::boolean, 'no') FROM td",
+	"CREATE TABLE te (tz timestamptz DEFAULT '2024-05-02 00:00:00')",
+	"CREATE TABLE te2 (b boolean DEFAULT 'perhaps')",
 	"UPDATE tt SET u = 2.50 WHERE id = 2",
 	"SELECT u FROM tt WHERE id = 2",
 }
