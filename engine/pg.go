@@ -400,6 +400,9 @@ func bindValue(v any) ast.Expr {
 		return &ast.ConvertExpr{Name: "CAST", Expr: ast.NewHexVal([]byte(fmt.Sprintf("%x", x))), Type: &ast.ConvertType{Type: "binary"}}
 	case proxy.Numeric: // a decimal literal, with its scale
 		return ast.NewFloatVal([]byte(x))
+	case proxy.TimestampTZ: // an instant, as a timestamptz
+		return &ast.FuncExpr{Name: ast.NewColIdent("pg_timestamptz"), Exprs: ast.SelectExprs{&ast.AliasedExpr{
+			Expr: ast.NewStrVal([]byte(time.Time(x).UTC().Format("2006-01-02 15:04:05.999999") + "+00"))}}}
 	case time.Time: // a binary date or timestamp: a typed value, not a string to read
 		return &ast.ConvertExpr{Name: "CAST", Expr: ast.NewStrVal([]byte(x.UTC().Format("2006-01-02 15:04:05.999999"))),
 			Type: &ast.ConvertType{Type: "datetime", Length: ast.NewIntVal([]byte("6"))}}

@@ -151,6 +151,12 @@ var pgParamCases = []paramCase{
 	{q: "SELECT id, price FROM tt WHERE id >= 40 ORDER BY id"},
 	{q: "SELECT paid, price, ts, tz, data, 9.50, sum(price) OVER () FROM tt WHERE id = 1", results: []int16{1}},
 	{q: "SELECT $1::text, $2", oids: []uint32{oidText, unknown}, args: []string{"true", "x"}},
+	{q: "SET TimeZone = 'Asia/Kolkata'"},
+	{q: "SELECT $1::timestamptz, $2::timestamptz", oids: []uint32{oidTSTZ, unknown}, formats: []int16{binaryParam, 0},
+		args: []string{"0002ba6c0d8d0000", "2024-05-02 00:00:00"}},
+	{q: "SELECT id, tz FROM tt WHERE tz = $1 ORDER BY id", oids: []uint32{oidTSTZ}, formats: []int16{binaryParam}, args: []string{"0002ba6c0d8d0000"}},
+	{q: "SELECT id, tz FROM tt WHERE id = 32", results: []int16{1}},
+	{q: "SET TimeZone = 'UTC'"},
 }
 
 // answerParams runs a parameter case with the extended protocol, unnamed statement and

@@ -199,6 +199,10 @@ func Int64(v any) (int64, bool) {
 	return 0, false
 }
 
+// TimestampTZ is a timestamptz parameter sent in binary: an instant, unlike a timestamp's
+// wall clock (a time.Time).
+type TimestampTZ time.Time
+
 // Numeric is a numeric parameter in its text form (123.450), which the backend binds as a
 // decimal literal with its scale.
 type Numeric string
@@ -267,7 +271,11 @@ func decodeParam(raw []byte, oid uint32, format int16) (any, error) {
 		}
 	case OIDTimestamp, OIDTimestampTZ:
 		if len(raw) == 8 {
-			return time.UnixMicro(pgEpoch.UnixMicro() + int64(be.Uint64(raw))).UTC(), nil
+			t := time.UnixMicro(pgEpoch.UnixMicro() + int64(be.Uint64(raw))).UTC()
+			if oid == OIDTimestampTZ {
+				return TimestampTZ(t), nil
+			}
+			return t, nil
 		}
 	case OIDNumeric:
 		n, err := numericText(raw)

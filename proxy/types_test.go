@@ -54,7 +54,8 @@ func TestDecodeParamTypes(t *testing.T) {
 		{[]byte(`\xdeadbeef`), OIDBytea, 0, []byte{0xde, 0xad, 0xbe, 0xef}}, {[]byte(`a\\b`), OIDBytea, 0, []byte(`a\b`)},
 		{[]byte(" 42 "), OIDInt4, 0, int64(42)}, {[]byte("9.50"), OIDNumeric, 0, Numeric("9.50")},
 		{be.AppendUint32(nil, 0xFFFFFFFF), OIDDate, 1, time.Date(1999, 12, 31, 0, 0, 0, 0, time.UTC)},
-		{be.AppendUint64(nil, uint64(1_500_000)), OIDTimestampTZ, 1, time.Date(2000, 1, 1, 0, 0, 1, 500000000, time.UTC)},
+		{be.AppendUint64(nil, uint64(1_500_000)), OIDTimestamp, 1, time.Date(2000, 1, 1, 0, 0, 1, 500000000, time.UTC)},
+		{be.AppendUint64(nil, uint64(1_500_000)), OIDTimestampTZ, 1, TimestampTZ(time.Date(2000, 1, 1, 0, 0, 1, 500000000, time.UTC))},
 	} {
 		got, err := decodeParam(c.raw, c.oid, c.format)
 		if err != nil {
