@@ -402,4 +402,3 @@ func numericText(raw []byte) (string, error) {
 	}
 	return out, nil
 }
-
