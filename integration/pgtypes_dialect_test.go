@@ -72,6 +72,8 @@ var pgTypeCases = []string{
 	"SELECT coalesce(paid, 'false'), paid IS DISTINCT FROM 'false', coalesce(NULL::boolean, 'no') FROM td",
 	"CREATE TABLE te (tz timestamptz DEFAULT '2024-05-02 00:00:00')",
 	"CREATE TABLE te2 (b boolean DEFAULT 'perhaps')",
+	"SELECT id, avg(id) OVER (), avg(price) OVER (PARTITION BY paid), sum(price) OVER (PARTITION BY paid) FROM tt ORDER BY id",
+	"SELECT id, count(price) OVER (ORDER BY paid) FROM tt ORDER BY id",
 	"UPDATE tt SET u = 2.50 WHERE id = 2",
 	"SELECT u FROM tt WHERE id = 2",
 }

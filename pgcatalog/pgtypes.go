@@ -201,6 +201,11 @@ func average(e *env, args []any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if _, isFloat := args[0].(float64); isFloat { // a window's sum of numerics arrives as a float8
+		if dt, ok := e.args[0].Type().(sql.DecimalType); ok && !IsUnconstrainedNumeric(dt) {
+			sum = sum.Round(int32(dt.Scale()))
+		}
+	}
 	return NumericDiv(sum, decimal.NewFromInt(count.(int64))), nil
 }
 

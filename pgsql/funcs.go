@@ -51,6 +51,11 @@ func (p *printer) funcCall(fc *pg.FuncCall) {
 		p.unsupported("ORDER BY inside %s()", name)
 	}
 	args := fc.Args
+	if fc.Over != nil && len(fc.Over.OrderClause) > 0 && aggregates[name] {
+		// go-mysql-server's running frames are wrong: count() counts the whole partition,
+		// sum() and the others end at the current row, not at its last peer
+		p.unsupported("%s() over a window with ORDER BY", name)
+	}
 	if fc.AggFilter != nil {
 		args = p.filtered(fc)
 	}
@@ -108,16 +113,24 @@ func (p *printer) funcCall(fc *pg.FuncCall) {
 		p.expr(args[1])
 		p.WriteString(", '" + format + "') AS DATETIME(6))")
 	case "avg":
-		if fc.Over != nil || len(args) != 1 || fc.AggStar {
+		if len(args) != 1 || fc.AggStar {
 			p.simpleCall(name, fc, args)
 			break
 		}
-		// Postgres's average of integers and numerics is a numeric with numeric_div's scale
+		// Postgres's average of integers and numerics is a numeric with numeric_div's scale;
+		// over a window, both aggregates take the window
 		p.WriteString("pg_avg(")
 		p.simpleCall("sum", fc, args)
+		if fc.Over != nil {
+			p.over(fc.Over)
+		}
 		p.WriteString(", ")
 		p.simpleCall("count", fc, args)
+		if fc.Over != nil {
+			p.over(fc.Over)
+		}
 		p.WriteString(")")
+		return
 	case "div":
 		p.WriteString("(")
 		p.expr(args[0])

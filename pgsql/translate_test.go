@@ -86,7 +86,7 @@ var typeCases = []struct{ in, want string }{
 	{"select '2024-05-02 00:00:00+02'::timestamptz, '2024-05-02 00:00:00+02'::timestamp, d::timestamp from t",
 		"SELECT pg_timestamptz('2024-05-02 00:00:00+02') AS `timestamptz`, pg_timestamp('2024-05-02 00:00:00+02') AS `timestamp`, pg_timestamp(`d`) AS `d` FROM `t`"},
 	{"select avg(n), avg(distinct n), avg(n) over () from t",
-		"SELECT pg_avg(sum(`n`), count(`n`)) AS `avg`, pg_avg(sum(DISTINCT `n`), count(DISTINCT `n`)) AS `avg`, avg(`n`) OVER () AS `avg` FROM `t`"},
+		"SELECT pg_avg(sum(`n`), count(`n`)) AS `avg`, pg_avg(sum(DISTINCT `n`), count(DISTINCT `n`)) AS `avg`, pg_avg(sum(`n`) OVER (), count(`n`) OVER ()) AS `avg` FROM `t`"},
 	{"create table z (a timestamp, b timestamptz)", "CREATE TABLE `z` (`a` DATETIME(6), `b` TIMESTAMP(6))"},
 	{`create table z (a boolean default 'on', b bytea default '\x01', c timestamptz default '2024-05-02 00:00:00+02', d timestamp default '2024-05-02 01:00:00+05')`,
 		"CREATE TABLE `z` (`a` BOOLEAN DEFAULT TRUE, `b` LONGBLOB DEFAULT (CAST(X'01' AS BINARY)), `c` TIMESTAMP(6) DEFAULT '2024-05-01 22:00:00', `d` DATETIME(6) DEFAULT '2024-05-02 01:00:00')"},
@@ -126,16 +126,18 @@ func TestTranslate(t *testing.T) {
 // TestUnsupported: what has no faithful translation fails with a SQLSTATE naming it.
 func TestUnsupported(t *testing.T) {
 	for in, want := range map[string]string{
-		"select distinct on (a) a from t":                 "SELECT DISTINCT ON",
-		"delete from t returning id":                      "RETURNING on DELETE",
-		"copy t from stdin":                               "COPY",
-		"create schema s":                                 "CREATE SCHEMA",
-		"select a similar to 'x' from t":                  "SIMILAR TO",
-		"select '1 day'::interval":                        "interval",
-		"select array(select 1)":                          "ARRAY(subquery)",
-		"select * from unnest(array[1])":                  "unnest",
-		"listen x":                                        "LISTEN",
-		"select a from t group by rollup (a)":             "ROLLUP",
+		"select distinct on (a) a from t":                       "SELECT DISTINCT ON",
+		"delete from t returning id":                            "RETURNING on DELETE",
+		"copy t from stdin":                                     "COPY",
+		"create schema s":                                       "CREATE SCHEMA",
+		"select a similar to 'x' from t":                        "SIMILAR TO",
+		"select '1 day'::interval":                              "interval",
+		"select array(select 1)":                                "ARRAY(subquery)",
+		"select * from unnest(array[1])":                        "unnest",
+		"select count(a) over (order by b) from t":              "count() over a window with ORDER BY",
+		"select avg(a) over (partition by c order by b) from t": "avg() over a window with ORDER BY",
+		"listen x":                            "LISTEN",
+		"select a from t group by rollup (a)": "ROLLUP",
 		"insert into t values (1) on conflict do nothing": "ON CONFLICT DO NOTHING without a column list",
 	} {
 		_, err := Translate(in)
