@@ -302,21 +302,7 @@ func outputValue(ctx *sql.Context, c *sql.Column, v any) (out any, changed bool,
 	return v, false, nil
 }
 
-// numericText prints a numeric as Postgres does: with its column's scale, or (an average, a
-// quotient) its own; a value of unconstrained numeric without trailing zeros.
-func numericText(d decimal.Decimal, t sql.Type) string {
-	dt, ok := t.(sql.DecimalType)
-	switch {
-	case !ok || pgcatalog.IsUnconstrainedNumeric(t):
-		return d.String()
-	case t == pgcatalog.NumericVarScale:
-		if d.Exponent() < 0 {
-			return d.StringFixed(-d.Exponent())
-		}
-		return d.String()
-	}
-	return d.StringFixed(int32(dt.Scale()))
-}
+func numericText(d decimal.Decimal, t sql.Type) string { return pgcatalog.NumericText(d, t) }
 
 // sumTypes gives sum() Postgres's result types: go-mysql-server types every sum float8, so the
 // columns that read a sum of numerics become numeric with the operand's scale, of int2 and

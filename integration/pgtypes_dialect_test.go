@@ -58,6 +58,8 @@ var pgTypeCases = []string{
 	"INSERT INTO tt (id, tz) VALUES (5, '2024-05-02 12:00:00')",
 	"SELECT tz FROM tt WHERE id = 5",
 	"SELECT id FROM tt WHERE tz = '2024-05-02 02:00:00' ORDER BY id",
+	"SELECT id, paid::text, data::text, price::text, tz::text, ts::text, (tz = '2024-05-02 02:00:00')::text FROM tt ORDER BY id",
+	"SELECT now()::timestamptz = now(), abs(extract(epoch from now()::timestamp) - extract(epoch from localtimestamp)) < 5",
 	"SET TimeZone = 'America/St_Johns'",
 	"SELECT tz FROM tt WHERE id IN (1, 5) ORDER BY id",
 	"SET TimeZone = 'UTC'",

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/expression/function"
 	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/sqltypes"
 	"github.com/shopspring/decimal"
@@ -27,6 +28,7 @@ var typeFunctions = map[string]fn{
 	"pg_timestamp":   {min: 1, max: 1, typ: types.DatetimeMaxPrecision, strict: true, eval: toTimestamp(false)},
 	"pg_timestamptz": {min: 1, max: 1, typ: types.TimestampMaxPrecision, strict: true, eval: toTimestamp(true)},
 	"pg_length":      {min: 1, max: 1, typ: types.Int32, strict: true, eval: length},
+	"pg_text":        {min: 1, max: 1, typ: textType, strict: true, eval: toText},
 	"encode":         {min: 2, max: 2, typ: textType, strict: true, eval: encodeBytea},
 	"decode":         {min: 2, max: 2, typ: types.LongBlob, strict: true, eval: decodeBytea},
 }
@@ -63,7 +65,8 @@ func toTimestamp(zoned bool) func(e *env, args []any) (any, error) {
 		case string:
 			return pgtext.ReadTimestamp(v, zoned, e.location)
 		case time.Time:
-			fromZoned := e.args[0].Type().Type() == sqltypes.Timestamp
+			_, now := e.args[0].(*function.Now) // NOW(6) is the current instant, in UTC
+			fromZoned := now || e.args[0].Type().Type() == sqltypes.Timestamp
 			if zoned == fromZoned {
 				return v, nil
 			}
@@ -315,4 +318,66 @@ func numericDivide(e *env, vals []any) (any, error) {
 		return nil, errDivisionByZero
 	}
 	return NumericDiv(a, b), nil
+}
+
+// toText is x::text: a value printed as Postgres prints its type (true, \x01, 9.50,
+// 2024-05-02 02:00:00+02 in the session's TimeZone), where MySQL's CAST(x AS CHAR) prints 1,
+// the raw bytes, 9.5 and the UTC wall clock.
+func toText(e *env, args []any) (any, error) {
+	t := e.args[0].Type()
+	switch v := args[0].(type) {
+	case []byte:
+		if isByteaType(t) {
+			return pgtext.ByteaHex(v), nil
+		}
+		return string(v), nil
+	case time.Time:
+		switch t.Type() {
+		case sqltypes.Timestamp:
+			loc, err := e.location()
+			if err != nil {
+				return nil, err
+			}
+			return pgtext.FormatTimestampTZ(v.In(loc)), nil
+		case sqltypes.Date:
+			return v.Format("2006-01-02"), nil
+		}
+		return pgtext.FormatTimestamp(v), nil
+	case decimal.Decimal:
+		return NumericText(v, t), nil
+	case float64:
+		return strconv.FormatFloat(v, 'g', -1, 64), nil
+	case float32:
+		return strconv.FormatFloat(float64(v), 'g', -1, 32), nil
+	case bool:
+		return strconv.FormatBool(v), nil
+	}
+	if t == types.Boolean {
+		if n, ok := proxy.Int64(args[0]); ok {
+			return strconv.FormatBool(n != 0), nil
+		}
+	}
+	s, _, err := types.LongText.Convert(e.ctx, args[0])
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func isByteaType(t sql.Type) bool { return types.IsBinaryType(t) || types.IsBlobType(t) }
+
+// NumericText prints a numeric as Postgres does: with its type's scale, or (an average, a
+// quotient: NumericVarScale) its own; a value of unconstrained numeric without trailing zeros.
+func NumericText(d decimal.Decimal, t sql.Type) string {
+	dt, ok := t.(sql.DecimalType)
+	switch {
+	case !ok || IsUnconstrainedNumeric(t):
+		return d.String()
+	case t == NumericVarScale:
+		if d.Exponent() < 0 {
+			return d.StringFixed(-d.Exponent())
+		}
+		return d.String()
+	}
+	return d.StringFixed(int32(dt.Scale()))
 }

@@ -284,7 +284,13 @@ func (p *printer) cast(arg *pg.Node, tn *pg.TypeName) {
 		target = "DOUBLE"
 	case "numeric", "decimal":
 		target = decimal(typeMods(tn))
-	case "text", "varchar", "bpchar", "char", "name", "uuid", "citext":
+	case "text", "varchar", "name", "citext":
+		if arg.GetAConst() == nil { // a value prints as Postgres prints its type
+			p.call("pg_text", []*pg.Node{arg})
+			return
+		}
+		target = "CHAR"
+	case "bpchar", "char", "uuid":
 		target = "CHAR"
 	case "bytea", "timestamp", "timestamptz":
 		p.typeCast(arg, t)

@@ -87,6 +87,7 @@ var typeCases = []struct{ in, want string }{
 		"SELECT pg_timestamptz('2024-05-02 00:00:00+02') AS `timestamptz`, pg_timestamp('2024-05-02 00:00:00+02') AS `timestamp`, pg_timestamp(`d`) AS `d` FROM `t`"},
 	{"select avg(n), avg(distinct n), avg(n) over () from t",
 		"SELECT pg_avg(sum(`n`), count(`n`)) AS `avg`, pg_avg(sum(DISTINCT `n`), count(DISTINCT `n`)) AS `avg`, pg_avg(sum(`n`) OVER (), count(`n`) OVER ()) AS `avg` FROM `t`"},
+	{"select ok::text, 'x'::text, localtimestamp from t", "SELECT pg_text(`ok`) AS `ok`, CAST('x' AS CHAR) AS `text`, pg_timestamp(NOW(6)) AS `localtimestamp` FROM `t`"},
 	{"create table z (a timestamp, b timestamptz)", "CREATE TABLE `z` (`a` DATETIME(6), `b` TIMESTAMP(6))"},
 	{`create table z (a boolean default 'on', b bytea default '\x01', c timestamptz default '2024-05-02 00:00:00+02', d timestamp default '2024-05-02 01:00:00+05')`,
 		"CREATE TABLE `z` (`a` BOOLEAN DEFAULT TRUE, `b` LONGBLOB DEFAULT (CAST(X'01' AS BINARY)), `c` TIMESTAMP(6) DEFAULT '2024-05-01 22:00:00', `d` DATETIME(6) DEFAULT '2024-05-02 01:00:00')"},
