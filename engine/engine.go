@@ -114,6 +114,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	e := sqle.NewDefault(&sqlfuncs.MemoryProvider{DbProvider: pro, Functions: pgFunctions{catalog: cat, registry: reg, e: en}})
 	sqlfuncs.Install(e, reg)
+	installPGRules(e.Analyzer)
 	reg.SetRetire(en.locks.retire) // CREATE OR REPLACE runs beside the queries using the old version
 	en.SQL = e
 	// Users and grants made with SQL (CREATE USER, GRANT) persist in the data directory.

@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dolthub/go-mysql-server/memory"
 	"github.com/dolthub/go-mysql-server/sql"
@@ -49,6 +50,9 @@ type pgSession struct {
 // pgWire marks the context of a Postgres-wire session's statements: they see Postgres's
 // functions (pgFunctions).
 type pgWire struct{}
+
+// onPGWire reports whether ctx is a Postgres-wire statement's.
+func onPGWire(ctx context.Context) bool { return ctx.Value(pgWire{}) != nil }
 
 func (s *pgSession) context(ctx context.Context) *sql.Context {
 	c := sql.NewContext(context.WithValue(ctx, pgWire{}, s.pid), sql.WithSession(s.sess))
@@ -119,7 +123,7 @@ func (s *pgSession) Execute(ctx context.Context, query string, params []any) (re
 	if err != nil {
 		return nil, err
 	}
-	r = &pgResult{ctx: sctx, iter: iter, unlock: release, command: st.Command}
+	r = &pgResult{ctx: sctx, iter: iter, unlock: release, command: st.Command, sch: sch}
 	if len(sch) > 0 && !isOK(sch) {
 		r.cols = columns(sch)
 		return r, nil
@@ -191,6 +195,9 @@ func (s *pgSession) Describe(ctx context.Context, query string, nparams int) ([]
 		n, err = s.e.SQL.PrepareQuery(s.context(ctx), st.SQL)
 	}
 	if err != nil {
+		return nil, nil, err
+	}
+	if n, _, err = sumTypes(n); err != nil { // the bound plan is not analyzed: pgCoerce has not typed sum()
 		return nil, nil, err
 	}
 	params := inferParams(n, nparams)
@@ -392,7 +399,7 @@ type pgFunctions struct {
 
 // Function implements the interface sql.FunctionProvider.
 func (p pgFunctions) Function(ctx *sql.Context, name string) (sql.Function, bool) {
-	pg := ctx.Value(pgWire{}) != nil
+	pg := onPGWire(ctx)
 	if pg {
 		switch n := strings.ToLower(name); n {
 		case "pg_cancel_backend", "pg_terminate_backend":
@@ -449,8 +456,16 @@ func bindValue(v any) ast.Expr {
 			return ast.NewIntVal([]byte("1"))
 		}
 		return ast.NewIntVal([]byte("0"))
-	case []byte:
-		return ast.NewHexVal([]byte(fmt.Sprintf("%x", x)))
+	case []byte: // bytes, not a literal for pgCoerce to read as text
+		return &ast.ConvertExpr{Name: "CAST", Expr: ast.NewHexVal([]byte(fmt.Sprintf("%x", x))), Type: &ast.ConvertType{Type: "binary"}}
+	case proxy.Numeric: // a decimal literal, with its scale
+		return ast.NewFloatVal([]byte(x))
+	case proxy.TimestampTZ: // an instant, as a timestamptz
+		return &ast.FuncExpr{Name: ast.NewColIdent("pg_timestamptz"), Exprs: ast.SelectExprs{&ast.AliasedExpr{
+			Expr: ast.NewStrVal([]byte(time.Time(x).UTC().Format("2006-01-02 15:04:05.999999") + "+00"))}}}
+	case time.Time: // a binary date or timestamp: a typed value, not a string to read
+		return &ast.ConvertExpr{Name: "CAST", Expr: ast.NewStrVal([]byte(x.UTC().Format("2006-01-02 15:04:05.999999"))),
+			Type: &ast.ConvertType{Type: "datetime", Length: ast.NewIntVal([]byte("6"))}}
 	}
 	return ast.NewStrVal([]byte(fmt.Sprint(v)))
 }
@@ -469,7 +484,8 @@ type pgResult struct {
 	iter    sql.RowIter
 	unlock  func()
 	cols    []proxy.Column
-	command string // the command tag's verb: SELECT, INSERT, CREATE TABLE
+	sch     sql.Schema // the result's columns, whose types say how values print
+	command string     // the command tag's verb: SELECT, INSERT, CREATE TABLE
 	rows    int64
 	done    bool
 }
@@ -491,6 +507,27 @@ func (r *pgResult) Next(context.Context) (row []any, err error) {
 		return nil, statementError(r.ctx, err)
 	}
 	r.rows++
+	// The engine's row may be the table's own: values change in a copy.
+	var out sql.Row
+	for i, v := range row {
+		if i >= len(r.sch) {
+			break
+		}
+		w, changed, err := outputValue(r.ctx, r.sch[i], v)
+		if err != nil {
+			return nil, err
+		}
+		if !changed {
+			continue
+		}
+		if out == nil {
+			out = append(sql.Row(nil), row...)
+		}
+		out[i] = w
+	}
+	if out != nil {
+		return out, nil
+	}
 	return row, nil
 }
 

@@ -623,5 +623,5 @@ func TestTypeOID(t *testing.T) {
 	f.query(`CREATE TABLE typed (a tinyint, b smallint, c int, d bigint, e float, f double, g decimal(5,1), h varchar(7),
 		i char(3), j text, k blob, l json, m date, n datetime, o timestamp, p boolean)`)
 	f.expect(`SELECT group_concat(format_type(a.atttypid, a.atttypmod) ORDER BY a.attnum SEPARATOR ', ') FROM pg_catalog.pg_attribute a WHERE a.attrelid = regclass('typed')`,
-		"smallint, smallint, integer, bigint, real, double precision, numeric(5,1), character varying(7), character(3), text, bytea, json, date, timestamp without time zone, timestamp without time zone, boolean")
+		"smallint, smallint, integer, bigint, real, double precision, numeric(5,1), character varying(7), character(3), text, bytea, json, date, timestamp without time zone, timestamp with time zone, boolean")
 }

@@ -62,6 +62,9 @@ func divType(args []sql.Expression) sql.Type {
 	if integers(args) {
 		return types.Int64
 	}
+	if numerics(args) {
+		return NumericVarScale
+	}
 	return expression.NewDiv(args[0], args[1]).Type()
 }
 
@@ -114,6 +117,9 @@ func divide(e *env, vals []any) (any, error) {
 			return nil, errOutOfRange
 		}
 		return l / r, nil // truncates toward zero, as Postgres does
+	}
+	if numerics(e.args) {
+		return numericDivide(e, vals)
 	}
 	return arithmetic(e, vals, expression.NewDiv)
 }

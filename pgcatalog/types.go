@@ -183,6 +183,8 @@ func TypeOID(t sql.Type) uint32 {
 		return proxy.OIDBytea
 	case types.IsDateType(t):
 		return proxy.OIDDate
+	case types.IsTimestampType(t): // timestamptz columns are TIMESTAMP, in UTC
+		return proxy.OIDTimestampTZ
 	case types.IsTime(t):
 		return proxy.OIDTimestamp
 	case t != nil && t.Type() == sqltypes.VarChar:

@@ -1,10 +1,15 @@
 package pgsql
 
 import (
+	"encoding/hex"
 	"strconv"
 	"strings"
+	"time"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
+
+	"github.com/wasql/wasql/internal/pgtext"
+	"github.com/wasql/wasql/internal/sqlstate"
 )
 
 // This file translates the statements that change data or schema.
@@ -182,8 +187,10 @@ func (p *printer) columnType(tn *pg.TypeName, key bool) (typ string, serial bool
 		return "LONGBLOB", false
 	case "date":
 		return "DATE", false
-	case "timestamp", "timestamptz":
+	case "timestamp":
 		return "DATETIME(6)", false
+	case "timestamptz": // kept in UTC; the engine's TIMESTAMP tells the two apart
+		return "TIMESTAMP(6)", false
 	case "time", "timetz":
 		return "TIME(6)", false
 	case "json", "jsonb":
@@ -300,6 +307,9 @@ func (p *printer) column(c *pg.ColumnDef, key bool) {
 			p.WriteString(" NULL")
 		case pg.ConstrType_CONSTR_DEFAULT:
 			p.WriteString(" DEFAULT ")
+			if p.typedDefault(con.RawExpr, pgType(c.TypeName)) {
+				break
+			}
 			if con.RawExpr.GetAConst() != nil {
 				p.expr(con.RawExpr)
 			} else {
@@ -325,6 +335,40 @@ func (p *printer) column(c *pg.ColumnDef, key bool) {
 			p.unsupported("DEFERRABLE constraints")
 		}
 	}
+}
+
+// typedDefault prints a string constant DEFAULT of a boolean, bytea or timestamp column as
+// Postgres reads it when the table is created, and reports whether it did. A timestamptz
+// default without a UTC offset depends on the TimeZone at CREATE TABLE, which the cached
+// translation cannot know: it is refused.
+func (p *printer) typedDefault(n *pg.Node, t string) bool {
+	lit := n.GetAConst().GetSval()
+	if lit == nil {
+		return false
+	}
+	switch t {
+	case "bool", "boolean":
+		p.boolCast(n)
+	case "bytea":
+		b, err := pgtext.ParseBytea(lit.Sval)
+		if err != nil {
+			p.fail(&Error{Code: sqlstate.Of(err), Msg: err.Error()})
+			return true
+		}
+		p.WriteString("(CAST(X'" + hex.EncodeToString(b) + "' AS BINARY))")
+	case "timestamp", "timestamptz":
+		v, err := pgtext.ReadTimestamp(lit.Sval, t == "timestamptz", func() (*time.Location, error) {
+			return nil, unsupported("a timestamptz DEFAULT without a UTC offset")
+		})
+		if err != nil {
+			p.fail(&Error{Code: sqlstate.Of(err), Msg: err.Error()})
+			return true
+		}
+		p.str(v.Format("2006-01-02 15:04:05.999999"))
+	default:
+		return false
+	}
+	return true
 }
 
 // tableConstraint prints a table constraint; an unnamed UNIQUE gets Postgres's name for it,

@@ -515,8 +515,8 @@ var sqlValueFunctions = map[pg.SQLValueFunctionOp]string{
 	pg.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP_N: "NOW(6)",
 	pg.SQLValueFunctionOp_SVFOP_LOCALTIME:           "CURTIME(6)",
 	pg.SQLValueFunctionOp_SVFOP_LOCALTIME_N:         "CURTIME(6)",
-	pg.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP:      "NOW(6)",
-	pg.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP_N:    "NOW(6)",
+	pg.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP:      "pg_timestamp(NOW(6))", // the wall clock in the session's TimeZone
+	pg.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP_N:    "pg_timestamp(NOW(6))",
 	pg.SQLValueFunctionOp_SVFOP_CURRENT_ROLE:        "current_user()",
 	pg.SQLValueFunctionOp_SVFOP_CURRENT_USER:        "current_user()",
 	pg.SQLValueFunctionOp_SVFOP_USER:                "current_user()",

@@ -1,6 +1,7 @@
 package pgsql
 
 import (
+	"encoding/hex"
 	"errors"
 	"math"
 	"regexp"
@@ -9,6 +10,9 @@ import (
 	"time"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
+
+	"github.com/wasql/wasql/internal/pgtext"
+	"github.com/wasql/wasql/internal/sqlstate"
 )
 
 // funcName is a call's function name without its schema.
@@ -22,7 +26,7 @@ var aggregates = map[string]bool{"count": true, "sum": true, "avg": true, "min":
 
 // renamed are functions with another name (and the same arguments) in go-mysql-server.
 var renamed = map[string]string{
-	"length": "CHAR_LENGTH", "char_length": "CHAR_LENGTH", "character_length": "CHAR_LENGTH", "octet_length": "LENGTH",
+	"length": "pg_length", "char_length": "CHAR_LENGTH", "character_length": "CHAR_LENGTH", "octet_length": "LENGTH",
 	"random": "RAND", "substr": "SUBSTRING", "substring": "SUBSTRING", "ln": "LN", "ceiling": "CEIL",
 	"stddev": "STDDEV_SAMP", "variance": "VAR_SAMP", "bool_and": "MIN", "every": "MIN", "bool_or": "MAX",
 	"gen_random_uuid": "UUID", "json_agg": "JSON_ARRAYAGG", "jsonb_agg": "JSON_ARRAYAGG",
@@ -47,6 +51,11 @@ func (p *printer) funcCall(fc *pg.FuncCall) {
 		p.unsupported("ORDER BY inside %s()", name)
 	}
 	args := fc.Args
+	if fc.Over != nil && len(fc.Over.OrderClause) > 0 && aggregates[name] {
+		// go-mysql-server's running frames are wrong: count() counts the whole partition,
+		// sum() and the others end at the current row, not at its last peer
+		p.unsupported("%s() over a window with ORDER BY", name)
+	}
 	if fc.AggFilter != nil {
 		args = p.filtered(fc)
 	}
@@ -103,6 +112,25 @@ func (p *printer) funcCall(fc *pg.FuncCall) {
 		p.WriteString("CAST(DATE_FORMAT(")
 		p.expr(args[1])
 		p.WriteString(", '" + format + "') AS DATETIME(6))")
+	case "avg":
+		if len(args) != 1 || fc.AggStar {
+			p.simpleCall(name, fc, args)
+			break
+		}
+		// Postgres's average of integers and numerics is a numeric with numeric_div's scale;
+		// over a window, both aggregates take the window
+		p.WriteString("pg_avg(")
+		p.simpleCall("sum", fc, args)
+		if fc.Over != nil {
+			p.over(fc.Over)
+		}
+		p.WriteString(", ")
+		p.simpleCall("count", fc, args)
+		if fc.Over != nil {
+			p.over(fc.Over)
+		}
+		p.WriteString(")")
+		return
 	case "div":
 		p.WriteString("(")
 		p.expr(args[0])
@@ -126,20 +154,25 @@ func (p *printer) funcCall(fc *pg.FuncCall) {
 		if m, ok := renamed[name]; ok {
 			name = m
 		}
-		p.WriteString(name)
-		p.WriteString("(")
-		if fc.AggDistinct {
-			p.WriteString("DISTINCT ")
-		}
-		if fc.AggStar {
-			p.WriteString("*")
-		}
-		list(p, args, p.expr)
-		p.WriteString(")")
+		p.simpleCall(name, fc, args)
 	}
 	if fc.Over != nil {
 		p.over(fc.Over)
 	}
+}
+
+// simpleCall prints name(args), with DISTINCT and * as the call has them.
+func (p *printer) simpleCall(name string, fc *pg.FuncCall, args []*pg.Node) {
+	p.WriteString(name)
+	p.WriteString("(")
+	if fc.AggDistinct {
+		p.WriteString("DISTINCT ")
+	}
+	if fc.AggStar {
+		p.WriteString("*")
+	}
+	list(p, args, p.expr)
+	p.WriteString(")")
 }
 
 // truncFormats are DATE_FORMAT patterns that truncate a timestamp as date_trunc does.
@@ -251,14 +284,19 @@ func (p *printer) cast(arg *pg.Node, tn *pg.TypeName) {
 		target = "DOUBLE"
 	case "numeric", "decimal":
 		target = decimal(typeMods(tn))
-	case "text", "varchar", "bpchar", "char", "name", "uuid", "citext":
+	case "text", "varchar", "name", "citext":
+		if arg.GetAConst() == nil { // a value prints as Postgres prints its type
+			p.call("pg_text", []*pg.Node{arg})
+			return
+		}
 		target = "CHAR"
-	case "bytea":
-		target = "BINARY"
+	case "bpchar", "char", "uuid":
+		target = "CHAR"
+	case "bytea", "timestamp", "timestamptz":
+		p.typeCast(arg, t)
+		return
 	case "date":
 		target = "DATE"
-	case "timestamp", "timestamptz":
-		target = "DATETIME(6)"
 	case "time", "timetz":
 		target = "TIME(6)"
 	case "json", "jsonb":
@@ -278,6 +316,23 @@ func (p *printer) cast(arg *pg.Node, tn *pg.TypeName) {
 	p.WriteString("CAST(")
 	p.expr(arg)
 	p.WriteString(" AS " + target + ")")
+}
+
+// typeCast prints a cast to bytea, timestamp or timestamptz, whose input Postgres reads
+// differently from MySQL: a bytea literal becomes its bytes here, anything else is read at run
+// time by pg_bytea, pg_timestamp or pg_timestamptz (a timestamptz literal without an offset
+// depends on the session's TimeZone).
+func (p *printer) typeCast(arg *pg.Node, t string) {
+	if s := arg.GetAConst().GetSval(); s != nil && t == "bytea" {
+		b, err := pgtext.ParseBytea(s.Sval)
+		if err != nil {
+			p.fail(&Error{Code: sqlstate.Of(err), Msg: err.Error()})
+			return
+		}
+		p.WriteString("CAST(X'" + hex.EncodeToString(b) + "' AS BINARY)") // bytes, not text for the engine to read
+		return
+	}
+	p.call("pg_"+t, []*pg.Node{arg})
 }
 
 // regTypes are the OID alias types, cast by the catalog function of the same name, which looks
@@ -380,21 +435,5 @@ func (p *printer) boolCast(arg *pg.Node) {
 }
 
 // ParseBool reads a boolean as Postgres does: t, true, yes, on, 1 and their opposites, in any
-// case, any unique prefix of the words.
-func ParseBool(s string) (value, ok bool) {
-	s = strings.ToLower(strings.TrimSpace(s))
-	if s == "" {
-		return false, false
-	}
-	for _, w := range []string{"true", "yes", "on", "1"} {
-		if strings.HasPrefix(w, s) && s != "o" {
-			return true, true
-		}
-	}
-	for _, w := range []string{"false", "no", "off", "0"} {
-		if strings.HasPrefix(w, s) && s != "o" {
-			return false, true
-		}
-	}
-	return false, false
-}
+// case, any unique prefix of the words (pgtext.ParseBool).
+func ParseBool(s string) (value, ok bool) { return pgtext.ParseBool(s) }

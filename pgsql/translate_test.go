@@ -15,7 +15,7 @@ var translateCases = []struct{ in, want string }{
 	{"select 'it''s', E'a\\nb', 'back\\slash'", "SELECT 'it''s' AS `?column?`, 'a\nb' AS `?column?`, 'back\\\\slash' AS `?column?`"},
 	{"select 'a' || 'b'", "SELECT CONCAT('a', 'b') AS `?column?`"},
 	{"select 7 / 2, 7 % 2, 2 ^ 3", "SELECT pg_div(7, 2) AS `?column?`, pg_mod(7, 2) AS `?column?`, POWER(2, 3) AS `?column?`"},
-	{"select x::bigint, '1'::int, 2::text, 'y'::bytea", "SELECT CAST(`x` AS SIGNED) AS `x`, CAST('1' AS SIGNED) AS `int4`, CAST(2 AS CHAR) AS `text`, CAST('y' AS BINARY) AS `bytea`"},
+	{"select x::bigint, '1'::int, 2::text, 'y'::bytea", "SELECT CAST(`x` AS SIGNED) AS `x`, CAST('1' AS SIGNED) AS `int4`, CAST(2 AS CHAR) AS `text`, CAST(X'79' AS BINARY) AS `bytea`"},
 	{"select cast(a as numeric(10,2)), 'yes'::boolean, b::bool", "SELECT CAST(`a` AS DECIMAL(10,2)) AS `a`, TRUE AS `bool`, pg_bool(`b`) AS `b`"},
 	{"select * from t where name ilike 'ab%' and s not like 'x\\_%' escape '\\'",
 		"SELECT * FROM `t` WHERE ((LOWER(`name`) LIKE LOWER('ab%')) AND (`s` NOT LIKE 'x\\\\_%' ESCAPE '\\\\'))"},
@@ -53,9 +53,9 @@ var translateCases = []struct{ in, want string }{
 	{"select exists (select 1 from t), (select max(a) from t), a in (select b from u) from t",
 		"SELECT EXISTS (SELECT 1 FROM `t`) AS `exists`, (SELECT max(`a`) FROM `t`) AS `max`, (`a` IN (SELECT `b` FROM `u`)) AS `?column?` FROM `t`"},
 	{"select length(s), strpos(s, 'x'), log(100), trim(s), extract(year from d), now() from t",
-		"SELECT CHAR_LENGTH(`s`) AS `length`, INSTR(`s`, 'x') AS `strpos`, LOG10(100) AS `log`, TRIM(`s`) AS `btrim`, EXTRACT(YEAR FROM `d`) AS `extract`, NOW(6) AS `now` FROM `t`"},
+		"SELECT pg_length(`s`) AS `length`, INSTR(`s`, 'x') AS `strpos`, LOG10(100) AS `log`, TRIM(`s`) AS `btrim`, EXTRACT(YEAR FROM `d`) AS `extract`, NOW(6) AS `now` FROM `t`"},
 	{"create table if not exists customers (id serial primary key, name text not null, email varchar(200) unique, created timestamptz default now(), n numeric(10,2) default 0)",
-		"CREATE TABLE IF NOT EXISTS `customers` (`id` INT NOT NULL AUTO_INCREMENT PRIMARY KEY, `name` LONGTEXT NOT NULL, `email` VARCHAR(200), `created` DATETIME(6) DEFAULT (NOW(6)), `n` DECIMAL(10,2) DEFAULT 0, CONSTRAINT `customers_email_key` UNIQUE (`email`))"},
+		"CREATE TABLE IF NOT EXISTS `customers` (`id` INT NOT NULL AUTO_INCREMENT PRIMARY KEY, `name` LONGTEXT NOT NULL, `email` VARCHAR(200), `created` TIMESTAMP(6) DEFAULT (NOW(6)), `n` DECIMAL(10,2) DEFAULT 0, CONSTRAINT `customers_email_key` UNIQUE (`email`))"},
 	{"create table o (id bigserial, c int references customers(id) on delete cascade, k text, b bytea, primary key (id, k))",
 		"CREATE TABLE `o` (`id` BIGINT NOT NULL AUTO_INCREMENT, `c` INT, `k` VARCHAR(768), `b` LONGBLOB, PRIMARY KEY (`id`, `k`), FOREIGN KEY (`c`) REFERENCES `customers` (`id`) ON DELETE CASCADE)"},
 	{"create table s (n serial, v text)", "CREATE TABLE `s` (`n` INT NOT NULL AUTO_INCREMENT, `v` LONGTEXT, KEY (`n`))"},
@@ -79,6 +79,38 @@ var translateCases = []struct{ in, want string }{
 		"SELECT (`ts` - INTERVAL 1 DAY - INTERVAL 2 HOUR) AS `?column?`, CAST(DATE_FORMAT(`ts`, '%Y-%m-%d %H:00:00') AS DATETIME(6)) AS `date_trunc`, UNIX_TIMESTAMP(`ts`) AS `extract` FROM `t`"},
 }
 
+// typeCases: casts whose input Postgres reads differently from MySQL.
+var typeCases = []struct{ in, want string }{
+	{`select '\xDEADbeef'::bytea, 'a\\b\001'::bytea, ''::bytea, s::bytea from t`,
+		"SELECT CAST(X'deadbeef' AS BINARY) AS `bytea`, CAST(X'615c6201' AS BINARY) AS `bytea`, CAST(X'' AS BINARY) AS `bytea`, pg_bytea(`s`) AS `s` FROM `t`"},
+	{"select '2024-05-02 00:00:00+02'::timestamptz, '2024-05-02 00:00:00+02'::timestamp, d::timestamp from t",
+		"SELECT pg_timestamptz('2024-05-02 00:00:00+02') AS `timestamptz`, pg_timestamp('2024-05-02 00:00:00+02') AS `timestamp`, pg_timestamp(`d`) AS `d` FROM `t`"},
+	{"select avg(n), avg(distinct n), avg(n) over () from t",
+		"SELECT pg_avg(sum(`n`), count(`n`)) AS `avg`, pg_avg(sum(DISTINCT `n`), count(DISTINCT `n`)) AS `avg`, pg_avg(sum(`n`) OVER (), count(`n`) OVER ()) AS `avg` FROM `t`"},
+	{"select ok::text, 'x'::text, localtimestamp from t", "SELECT pg_text(`ok`) AS `ok`, CAST('x' AS CHAR) AS `text`, pg_timestamp(NOW(6)) AS `localtimestamp` FROM `t`"},
+	{"create table z (a timestamp, b timestamptz)", "CREATE TABLE `z` (`a` DATETIME(6), `b` TIMESTAMP(6))"},
+	{`create table z (a boolean default 'on', b bytea default '\x01', c timestamptz default '2024-05-02 00:00:00+02', d timestamp default '2024-05-02 01:00:00+05')`,
+		"CREATE TABLE `z` (`a` BOOLEAN DEFAULT TRUE, `b` LONGBLOB DEFAULT (CAST(X'01' AS BINARY)), `c` TIMESTAMP(6) DEFAULT '2024-05-01 22:00:00', `d` DATETIME(6) DEFAULT '2024-05-02 01:00:00')"},
+}
+
+func TestTranslateTypes(t *testing.T) {
+	for _, c := range typeCases {
+		got, err := Translate(c.in)
+		if err != nil {
+			t.Errorf("%s: %v", c.in, err)
+			continue
+		}
+		if got.SQL != c.want {
+			t.Errorf("%s:\n got %s\nwant %s", c.in, got.SQL, c.want)
+		}
+	}
+	for in, code := range map[string]string{`select '\xabc'::bytea`: "22023", `select '\xzz'::bytea`: "22023", `select 'a\b'::bytea`: "22P02"} {
+		if _, err := Translate(in); sqlstate.Of(err) != code {
+			t.Errorf("%s: %v (SQLSTATE %s), want %s", in, err, sqlstate.Of(err), code)
+		}
+	}
+}
+
 func TestTranslate(t *testing.T) {
 	for _, c := range translateCases {
 		got, err := Translate(c.in)
@@ -95,16 +127,18 @@ func TestTranslate(t *testing.T) {
 // TestUnsupported: what has no faithful translation fails with a SQLSTATE naming it.
 func TestUnsupported(t *testing.T) {
 	for in, want := range map[string]string{
-		"select distinct on (a) a from t":                 "SELECT DISTINCT ON",
-		"delete from t returning id":                      "RETURNING on DELETE",
-		"copy t from stdin":                               "COPY",
-		"create schema s":                                 "CREATE SCHEMA",
-		"select a similar to 'x' from t":                  "SIMILAR TO",
-		"select '1 day'::interval":                        "interval",
-		"select array(select 1)":                          "ARRAY(subquery)",
-		"select * from unnest(array[1])":                  "unnest",
-		"listen x":                                        "LISTEN",
-		"select a from t group by rollup (a)":             "ROLLUP",
+		"select distinct on (a) a from t":                       "SELECT DISTINCT ON",
+		"delete from t returning id":                            "RETURNING on DELETE",
+		"copy t from stdin":                                     "COPY",
+		"create schema s":                                       "CREATE SCHEMA",
+		"select a similar to 'x' from t":                        "SIMILAR TO",
+		"select '1 day'::interval":                              "interval",
+		"select array(select 1)":                                "ARRAY(subquery)",
+		"select * from unnest(array[1])":                        "unnest",
+		"select count(a) over (order by b) from t":              "count() over a window with ORDER BY",
+		"select avg(a) over (partition by c order by b) from t": "avg() over a window with ORDER BY",
+		"listen x":                            "LISTEN",
+		"select a from t group by rollup (a)": "ROLLUP",
 		"insert into t values (1) on conflict do nothing": "ON CONFLICT DO NOTHING without a column list",
 	} {
 		_, err := Translate(in)

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/wasql/wasql/internal/pgtext"
 )
 
 // Type OIDs of the types wasql serves (pg_type.oid); pgcatalog lists the other built-in types.
@@ -81,10 +84,10 @@ func encode(v any, oid uint32, format int16) ([]byte, error) {
 		switch oid {
 		case OIDDate:
 			return []byte(x.Format("2006-01-02")), nil
-		case OIDTimestampTZ:
-			return []byte(x.UTC().Format("2006-01-02 15:04:05.999999") + "+00"), nil
+		case OIDTimestampTZ: // in the session's TimeZone, which the backend set as x's location
+			return []byte(pgtext.FormatTimestampTZ(x)), nil
 		}
-		return []byte(x.Format("2006-01-02 15:04:05.999999")), nil
+		return []byte(pgtext.FormatTimestamp(x)), nil
 	case fmt.Stringer:
 		return []byte(x.String()), nil
 	}
@@ -135,10 +138,18 @@ func encodeBinary(v any, oid uint32) ([]byte, error) {
 		if !ok {
 			return nil, fmt.Errorf("cannot encode %T as a date or timestamp", v)
 		}
-		if oid == OIDDate {
-			return be.AppendUint32(nil, uint32(int32(t.Sub(pgEpoch).Hours()/24))), nil
+		if oid == OIDDate { // days since 2000-01-01 of the date as written
+			y, m, d := t.Date()
+			days := time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix()/86400 - pgEpoch.Unix()/86400
+			return be.AppendUint32(nil, uint32(int32(days))), nil
 		}
-		return be.AppendUint64(nil, uint64(t.Sub(pgEpoch).Microseconds())), nil
+		return be.AppendUint64(nil, uint64(t.UnixMicro()-pgEpoch.UnixMicro())), nil
+	case OIDNumeric:
+		text, err := encode(v, oid, 0)
+		if err != nil {
+			return nil, err
+		}
+		return numericBinary(string(text))
 	}
 	switch x := v.(type) { // text-like types: the bytes
 	case []byte:
@@ -188,31 +199,41 @@ func Int64(v any) (int64, bool) {
 	return 0, false
 }
 
-// decodeParam turns a Bind parameter into a Go value for the backend.
+// TimestampTZ is a timestamptz parameter sent in binary: an instant, unlike a timestamp's
+// wall clock (a time.Time).
+type TimestampTZ time.Time
+
+// Numeric is a numeric parameter in its text form (123.450), which the backend binds as a
+// decimal literal with its scale.
+type Numeric string
+
+// decodeParam turns a Bind parameter into a Go value for the backend. raw is pgproto3's read
+// buffer, overwritten by the next message: nothing returned may alias it.
 func decodeParam(raw []byte, oid uint32, format int16) (any, error) {
 	if raw == nil {
 		return nil, nil
 	}
 	if format == 0 {
-		s := string(raw)
+		s := string(raw) // a copy
 		switch oid {
 		case OIDInt2, OIDInt4, OIDInt8:
-			return strconv.ParseInt(s, 10, 64)
+			return strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 		case OIDFloat4, OIDFloat8:
-			return strconv.ParseFloat(s, 64)
+			return strconv.ParseFloat(strings.TrimSpace(s), 64)
+		case OIDNumeric:
+			n := strings.TrimSpace(s)
+			if _, err := strconv.ParseFloat(n, 64); err != nil || strings.ContainsAny(n, "eEnN") {
+				return nil, fmt.Errorf("invalid input syntax for type numeric: %q", s)
+			}
+			return Numeric(n), nil
 		case OIDBool:
-			switch s {
-			case "t", "true", "on", "1", "yes":
-				return true, nil
-			case "f", "false", "off", "0", "no":
-				return false, nil
+			b, ok := pgtext.ParseBool(s)
+			if !ok {
+				return nil, fmt.Errorf("%s", pgtext.BoolError(s))
 			}
-			return nil, fmt.Errorf("invalid input syntax for type boolean: %q", s)
+			return b, nil
 		case OIDBytea:
-			if h, ok := cutPrefix(s, `\x`); ok {
-				return hex.DecodeString(h)
-			}
-			return raw, nil
+			return pgtext.ParseBytea(s)
 		}
 		return s, nil
 	}
@@ -244,15 +265,140 @@ func decodeParam(raw []byte, oid uint32, format int16) (any, error) {
 		}
 	case OIDBytea:
 		return append([]byte(nil), raw...), nil
-	default:
+	case OIDDate:
+		if len(raw) == 4 {
+			return pgEpoch.AddDate(0, 0, int(int32(be.Uint32(raw)))), nil
+		}
+	case OIDTimestamp, OIDTimestampTZ:
+		if len(raw) == 8 {
+			t := time.UnixMicro(pgEpoch.UnixMicro() + int64(be.Uint64(raw))).UTC()
+			if oid == OIDTimestampTZ {
+				return TimestampTZ(t), nil
+			}
+			return t, nil
+		}
+	case OIDNumeric:
+		n, err := numericText(raw)
+		if err != nil {
+			return nil, err
+		}
+		return Numeric(n), nil
+	case OIDText, OIDVarchar, OIDJSON, OIDUnknown, 1042, 19: // bpchar, name: the text itself
 		return string(raw), nil
+	case 3802: // jsonb: a version byte, then the text
+		if len(raw) >= 1 && raw[0] == 1 {
+			return string(raw[1:]), nil
+		}
+	default:
+		return nil, fmt.Errorf("binary format for parameters of type %d is not supported", oid)
 	}
 	return nil, fmt.Errorf("binary parameter of %d bytes does not fit type %d", len(raw), oid)
 }
 
-func cutPrefix(s, p string) (string, bool) {
-	if len(s) >= len(p) && s[:len(p)] == p {
-		return s[len(p):], true
+// numericBinary is numeric's binary form (numeric_send) of a decimal in text: ndigits, weight,
+// sign and display scale, then base-10000 digits.
+func numericBinary(text string) ([]byte, error) {
+	be := binary.BigEndian
+	s := strings.TrimSpace(text)
+	if strings.EqualFold(s, "NaN") {
+		return be.AppendUint16(be.AppendUint16(be.AppendUint16(be.AppendUint16(nil, 0), 0), 0xC000), 0), nil
 	}
-	return s, false
+	var sign uint16
+	if s != "" && (s[0] == '-' || s[0] == '+') {
+		if s[0] == '-' {
+			sign = 0x4000
+		}
+		s = s[1:]
+	}
+	intPart, frac, _ := strings.Cut(s, ".")
+	if intPart == "" && frac == "" || strings.Trim(intPart+frac, "0123456789") != "" {
+		return nil, fmt.Errorf("cannot encode %q as numeric", text)
+	}
+	dscale := len(frac)
+	intPart = strings.Repeat("0", (4-len(intPart)%4)%4) + intPart
+	frac += strings.Repeat("0", (4-len(frac)%4)%4)
+	all := intPart + frac
+	var digits []uint16
+	for i := 0; i < len(all); i += 4 {
+		n, _ := strconv.Atoi(all[i : i+4])
+		digits = append(digits, uint16(n))
+	}
+	weight := len(intPart)/4 - 1
+	for len(digits) > 0 && digits[0] == 0 {
+		digits = digits[1:]
+		weight--
+	}
+	for len(digits) > 0 && digits[len(digits)-1] == 0 {
+		digits = digits[:len(digits)-1]
+	}
+	if len(digits) == 0 {
+		weight, sign = 0, 0
+	}
+	out := be.AppendUint16(nil, uint16(len(digits)))
+	out = be.AppendUint16(out, uint16(int16(weight)))
+	out = be.AppendUint16(out, sign)
+	out = be.AppendUint16(out, uint16(dscale))
+	for _, d := range digits {
+		out = be.AppendUint16(out, d)
+	}
+	return out, nil
+}
+
+// numericText reads numeric's binary form (numeric_recv) into its text form.
+func numericText(raw []byte) (string, error) {
+	be := binary.BigEndian
+	if len(raw) < 8 {
+		return "", fmt.Errorf("binary numeric of %d bytes", len(raw))
+	}
+	ndigits, weight, sign, dscale := int(be.Uint16(raw)), int(int16(be.Uint16(raw[2:]))), be.Uint16(raw[4:]), int(be.Uint16(raw[6:]))
+	if len(raw) != 8+2*ndigits || dscale > 1000 {
+		return "", fmt.Errorf("invalid binary numeric")
+	}
+	switch sign {
+	case 0xC000:
+		return "", fmt.Errorf("numeric NaN parameters are not supported")
+	case 0, 0x4000:
+	default:
+		return "", fmt.Errorf("invalid sign in binary numeric")
+	}
+	digits := make([]int, ndigits)
+	for i := range digits {
+		digits[i] = int(be.Uint16(raw[8+2*i:]))
+		if digits[i] > 9999 {
+			return "", fmt.Errorf("invalid digit in binary numeric")
+		}
+	}
+	var ip strings.Builder
+	for w := weight; w >= 0; w-- {
+		d := 0
+		if i := weight - w; i < ndigits {
+			d = digits[i]
+		}
+		if ip.Len() == 0 {
+			if d != 0 || w == 0 {
+				ip.WriteString(strconv.Itoa(d))
+			}
+		} else {
+			fmt.Fprintf(&ip, "%04d", d)
+		}
+	}
+	if ip.Len() == 0 {
+		ip.WriteString("0")
+	}
+	var fp strings.Builder
+	for i := weight + 1; fp.Len() < dscale; i++ {
+		d := 0
+		if i >= 0 && i < ndigits {
+			d = digits[i]
+		}
+		fmt.Fprintf(&fp, "%04d", d)
+	}
+	out := ip.String()
+	if dscale > 0 {
+		out += "." + fp.String()[:dscale]
+	}
+	if sign == 0x4000 {
+		out = "-" + out
+	}
+	return out, nil
 }

@@ -340,8 +340,73 @@ public class PgJdbcTest {
             }
         });
 
+        typeChecks();
+
         check("close", () -> conn.close());
         finish();
+    }
+
+    /**
+     * typeChecks: pgjdbc's setBoolean (bool), setBigDecimal (numeric), setTimestamp and setDate
+     * (untyped text with a UTC offset), setObject(LocalDateTime) (timestamp) and setBytes, six
+     * times each so that the last executions run as a named statement with binary results.
+     */
+    static void typeChecks() {
+        String t = "jdbc_types_" + UID;
+        java.time.Instant at = java.time.Instant.parse("2024-05-02T00:00:00Z");
+        java.time.LocalDateTime local = java.time.LocalDateTime.of(2024, 5, 2, 10, 0, 0);
+        check("types_create", () -> {
+            try (Statement st = conn.createStatement()) {
+                st.execute("CREATE TABLE " + t + " (id int PRIMARY KEY, paid boolean, price numeric(10,2), at timestamptz, ts timestamp, d date, data bytea)");
+            }
+        });
+        check("types_insert", () -> {
+            try (PreparedStatement ps = conn.prepareStatement("INSERT INTO " + t + " VALUES (?, ?, ?, ?, ?, ?, ?)")) {
+                for (int i = 1; i <= 6; i++) {
+                    ps.setInt(1, i);
+                    ps.setBoolean(2, i % 2 == 1);
+                    ps.setBigDecimal(3, new BigDecimal("9.50"));
+                    ps.setTimestamp(4, java.sql.Timestamp.from(at));
+                    ps.setObject(5, local);
+                    ps.setDate(6, java.sql.Date.valueOf("2024-05-02"));
+                    ps.setBytes(7, new byte[] {1, 2, (byte) 255});
+                    expect(ps.executeUpdate(), 1, "update count of row " + i);
+                }
+            }
+        });
+        check("types_select", () -> {
+            try (PreparedStatement ps = conn.prepareStatement("SELECT count(*) FROM " + t + " WHERE paid = ?")) {
+                for (int i = 0; i < 6; i++) {
+                    ps.setBoolean(1, true);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        rs.next();
+                        expect(rs.getLong(1), 3L, "rows with paid = true, execution " + (i + 1));
+                    }
+                }
+            }
+            try (PreparedStatement ps = conn.prepareStatement("SELECT paid, price, at, ts, d, data, sum(price) OVER () FROM " + t + " WHERE id = ?")) {
+                for (int i = 1; i <= 6; i++) {
+                    ps.setInt(1, i);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        rs.next();
+                        expect(rs.getBoolean(1), i % 2 == 1, "paid, execution " + i);
+                        expect(rs.getBigDecimal(2), new BigDecimal("9.50"), "price, execution " + i);
+                        expect(rs.getString(2), "9.50", "price as text, execution " + i);
+                        expect(rs.getTimestamp(3).toInstant(), at, "at, execution " + i);
+                        expect(rs.getObject(4, java.time.LocalDateTime.class), local, "ts, execution " + i);
+                        expect(rs.getDate(5).toString(), "2024-05-02", "d, execution " + i);
+                        expect(Arrays.toString(rs.getBytes(6)), "[1, 2, -1]", "data, execution " + i);
+                        expect(rs.getBigDecimal(7), new BigDecimal("9.50"), "sum(price) over the row, execution " + i);
+                        expect(rs.getMetaData().getColumnTypeName(7), "numeric", "sum(price)'s type");
+                    }
+                }
+            }
+            try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery("SELECT sum(price), avg(price) FROM " + t)) {
+                rs.next();
+                expect(rs.getBigDecimal(1), new BigDecimal("57.00"), "sum(price)");
+                expect(rs.getBigDecimal(2), new BigDecimal("9.5000000000000000"), "avg(price)");
+            }
+        });
     }
 
     static void finish() {

@@ -150,7 +150,43 @@ async function main() {
     expect(rows(await q('SELECT 1')), [[1]], 'a simple query after the error');
   });
 
+  await typeChecks(q);
+
   await client.end();
+}
+
+// typeChecks: node-postgres sends every value as an untyped text parameter (a JS boolean as
+// 'true', a Date as '2024-05-02T00:00:00.000+00:00'), a Buffer as binary bytea.
+async function typeChecks(q) {
+  const T = `node_types_${UID}`;
+  await check('types_create', () =>
+    q(`CREATE TABLE ${T} (id int PRIMARY KEY, paid boolean, data bytea, price numeric(10,2), at timestamptz)`));
+  await check('types_insert_untyped', async () => {
+    await q(`INSERT INTO ${T} VALUES ($1, $2, $3, $4, $5)`, [1, true, '\\xdeadbeef', '9.50', new Date(Date.UTC(2024, 4, 2))]);
+    await q(`INSERT INTO ${T} VALUES ($1, $2, $3, $4, $5)`, [2, 'false', Buffer.from([1, 2, 255]), 1.25, '2024-05-02 00:00:00+02']);
+    await q(`INSERT INTO ${T} VALUES ($1, $2, $3, $4, $5)`, [3, 'YES', 'abc', 0, '2024-05-02T10:00:00Z']);
+  });
+  await check('types_boolean_param', async () => {
+    expect(rows(await q(`SELECT id FROM ${T} WHERE paid = $1 ORDER BY id`, [true])), [[1], [3]], 'paid = true');
+    expect(rows(await q(`SELECT id FROM ${T} WHERE paid = $1 ORDER BY id`, ['f'])), [[2]], "paid = 'f'");
+    expect((await q(`SELECT paid FROM ${T} ORDER BY id`)).rows, [[true], [false], [true]], 'paid as booleans');
+  });
+  await check('types_bytea', async () => {
+    const res = await q(`SELECT data, length(data) FROM ${T} ORDER BY id`);
+    expect(res.rows.map((r) => [r[0].toString('hex'), r[1]]), [['deadbeef', 4], ['0102ff', 3], ['616263', 3]], 'bytea values');
+  });
+  await check('types_numeric_scale', async () => {
+    const res = await q(`SELECT price, sum(price) OVER (), 9.50 FROM ${T} ORDER BY id`);
+    expect(res.rows, [['9.50', '10.75', '9.50'], ['1.25', '10.75', '9.50'], ['0.00', '10.75', '9.50']], 'numeric text');
+    expect(res.fields.map((f) => f.dataTypeID), [1700, 1700, 1700], 'numeric type OIDs');
+    expect((await q(`SELECT sum(price), avg(price) FROM ${T}`)).rows, [['10.75', '3.5833333333333333']], 'sum and avg');
+  });
+  await check('types_timestamptz', async () => {
+    const res = await q(`SELECT at FROM ${T} ORDER BY id`);
+    expect(res.rows.map((r) => r[0].toISOString()),
+      ['2024-05-02T00:00:00.000Z', '2024-05-01T22:00:00.000Z', '2024-05-02T10:00:00.000Z'], 'timestamptz instants');
+    expect(rows(await q(`SELECT id FROM ${T} WHERE at = $1`, [new Date(Date.UTC(2024, 4, 1, 22))])), [[2]], 'at = Date');
+  });
 }
 
 main()
