@@ -86,6 +86,12 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	e := sqle.NewDefault(pro)
 	sqlfuncs.Install(e, reg)
 	analyzer.ExternalFunctionProvider = pgFunctions{catalog: cat, registry: reg}
+	if err := installHostFileGuard(e.Analyzer); err != nil {
+		reg.Close()
+		rt.Close(ctx)
+		store.Close()
+		return nil, err
+	}
 	en := &Engine{SQL: e, Provider: pro, Registry: reg, runtime: rt, store: store}
 	// Users and grants made with SQL (CREATE USER, GRANT) persist in the data directory.
 	mdb := e.Analyzer.Catalog.MySQLDb
