@@ -18,6 +18,7 @@ func Install(e *sqle.Engine, reg *Registry) {
 	}
 	e.Parser = NewParser(inner, reg)
 	analyzer.ExternalFunctionProvider = reg
+	reg.SetPrivileges(e.Analyzer.Catalog.MySQLDb)
 	for _, b := range e.Analyzer.Batches {
 		if b.Desc == "post-validation" { // after validation, which must see the query as written
 			b.Rules = append(b.Rules, analyzer.Rule{Id: RuleID, Apply: reg.liftCalls})
