@@ -42,6 +42,7 @@ type Config struct {
 	DataDir string            // catalog.db and the compiled-code cache live here
 	Users   map[string]string // MySQL users and passwords; none means no authentication
 	UDF     udf.Config        // runtime configuration; the cache dir is set from DataDir
+	MySQL   MySQLLimits       // connection limits of the MySQL wire (mysqlguard.go)
 }
 
 // Engine is a running embedded engine.
@@ -53,6 +54,7 @@ type Engine struct {
 	store    *boltstore.Store
 	lock     sync.RWMutex
 	authed   bool
+	limits   MySQLLimits
 }
 
 // Open starts the engine on cfg.DataDir, creating it if needed.
@@ -92,7 +94,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		store.Close()
 		return nil, err
 	}
-	en := &Engine{SQL: e, Provider: pro, Registry: reg, runtime: rt, store: store}
+	en := &Engine{SQL: e, Provider: pro, Registry: reg, runtime: rt, store: store, limits: cfg.MySQL}
 	// Users and grants made with SQL (CREATE USER, GRANT) persist in the data directory.
 	mdb := e.Analyzer.Catalog.MySQLDb
 	users := usersFile(filepath.Join(cfg.DataDir, "users.db"))
@@ -200,7 +202,8 @@ func (e *Engine) ServeMySQL(addr string) (*server.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := server.Config{Protocol: "tcp", Listener: l, Version: "8.0.31-wasql"}
+	cfg := server.Config{Protocol: "tcp", Listener: newGuardListener(l, e.limits), Version: "8.0.31-wasql",
+		ProtocolListenerFactory: guardedListener}
 	sessions := memory.NewSessionBuilder(e.Provider)
 	inWasql := func(ctx context.Context, c *mysql.Conn, addr string) (sql.Session, error) {
 		s, err := sessions(ctx, c, addr)
