@@ -28,8 +28,8 @@ import (
 // authentication. wasql does not patch vitess: it puts a guard between vitess and the network.
 //
 //   - guardListener wraps the net.Listener given to the server: accept errors (EMFILE) are
-//     retried with backoff, connections beyond the limits are refused with error 1040 in place
-//     of the handshake;
+//     retried with backoff, connections beyond the maximum are refused with error 1040 in place
+//     of the handshake, and no more than MaxUnauthenticated are in the handshake at once;
 //   - guardConn wraps each connection: it reads the client's packets ahead of vitess and
 //     passes on only those vitess handles safely (the rest get an error packet, or the
 //     connection is closed), and it follows the server's packets to learn when authentication
@@ -41,7 +41,7 @@ import (
 // MySQLLimits bound the MySQL wire's connections. Zero fields take the defaults.
 type MySQLLimits struct {
 	MaxConnections     int           // open connections; more are refused with 1040 (default 151, MySQL's)
-	MaxUnauthenticated int           // connections still in the handshake (default 32)
+	MaxUnauthenticated int           // connections in the handshake at once; more wait to be accepted (default 64)
 	HandshakeTimeout   time.Duration // the whole handshake, authentication included (default 10s)
 	MaxPreAuthPacket   int           // bytes of a client packet before authentication (default 8 KiB)
 	MaxPacket          int           // bytes of a client packet after (default 64 MiB, MySQL's max_allowed_packet)
@@ -53,7 +53,7 @@ func (l MySQLLimits) withDefaults() MySQLLimits {
 		l.MaxConnections = 151
 	}
 	if l.MaxUnauthenticated <= 0 {
-		l.MaxUnauthenticated = 32
+		l.MaxUnauthenticated = 64
 	}
 	if l.HandshakeTimeout <= 0 {
 		l.HandshakeTimeout = 10 * time.Second
@@ -88,22 +88,51 @@ var errGuardClosed = errors.New("connection closed by the MySQL wire guard")
 // guardListener is the listener vitess accepts from.
 type guardListener struct {
 	net.Listener
-	lim    MySQLLimits
-	open   atomic.Int64 // accepted, not closed
-	unauth atomic.Int64 // accepted, not yet authenticated, not closed
+	lim       MySQLLimits
+	open      atomic.Int64  // accepted, not closed
+	handshake chan struct{} // a token per connection in the handshake
+	done      chan struct{} // closed by Close
+	closeOnce sync.Once
 }
 
 func newGuardListener(l net.Listener, lim MySQLLimits) *guardListener {
-	return &guardListener{Listener: l, lim: lim.withDefaults()}
+	lim = lim.withDefaults()
+	return &guardListener{Listener: l, lim: lim, handshake: make(chan struct{}, lim.MaxUnauthenticated), done: make(chan struct{})}
 }
 
-// Accept implements the interface net.Listener. It returns an error only once the listener is
-// closed: vitess's accept loop ends at the first error, and with it the server.
+// Close implements the interface net.Listener.
+func (l *guardListener) Close() error {
+	l.closeOnce.Do(func() { close(l.done) })
+	return l.Listener.Close()
+}
+
+// Accept implements the interface net.Listener. While MaxUnauthenticated connections are in
+// the handshake it accepts no more: clients wait in the kernel's backlog, and a slow one holds its
+// place only until its handshake deadline. It returns an error only once the listener is closed:
+// vitess's accept loop ends at the first error, and with it the server.
 func (l *guardListener) Accept() (net.Conn, error) {
+	select {
+	case l.handshake <- struct{}{}:
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+	c, err := l.accept()
+	if err != nil {
+		<-l.handshake
+	}
+	return c, err
+}
+
+func (l *guardListener) accept() (net.Conn, error) {
 	var delay time.Duration
 	for {
 		c, err := l.Listener.Accept()
 		if err != nil {
+			select {
+			case <-l.done:
+				return nil, net.ErrClosed
+			default:
+			}
 			if errors.Is(err, net.ErrClosed) {
 				return nil, err
 			}
@@ -115,16 +144,11 @@ func (l *guardListener) Accept() (net.Conn, error) {
 			continue
 		}
 		delay = 0
-		switch {
-		case l.open.Load() >= int64(l.lim.MaxConnections):
+		if l.open.Load() >= int64(l.lim.MaxConnections) {
 			go refuse(c, erConCount, "08004", "Too many connections")
-			continue
-		case l.unauth.Load() >= int64(l.lim.MaxUnauthenticated):
-			go refuse(c, erConCount, "08004", "Too many connections: too many clients are authenticating; try again")
 			continue
 		}
 		l.open.Add(1)
-		l.unauth.Add(1)
 		return newGuardConn(c, l), nil
 	}
 }
@@ -169,7 +193,7 @@ type guardConn struct {
 	mu       sync.Mutex // guards what both directions share, and the write side
 	greeted  bool       // the handshake response was seen
 	authed   bool
-	counted  atomic.Bool // counted in l.unauth
+	counted  atomic.Bool // holds a token of l.handshake
 	stmts    map[uint32]*stmt
 	awaiting bool // a COM_STMT_PREPARE was passed on; its answer is the next server packet
 
@@ -206,7 +230,7 @@ func (g *guardConn) Close() error {
 	g.closeOnce.Do(func() {
 		g.l.open.Add(-1)
 		if g.counted.CompareAndSwap(true, false) {
-			g.l.unauth.Add(-1)
+			<-g.l.handshake
 		}
 	})
 	return err
@@ -619,7 +643,7 @@ func (g *guardConn) inspect(pkt []byte) []byte {
 		g.authed = true
 		g.Conn.SetDeadline(time.Time{})
 		if g.counted.CompareAndSwap(true, false) {
-			g.l.unauth.Add(-1)
+			<-g.l.handshake
 		}
 	case g.awaiting && p[0] == 0x00 && len(p) >= 9:
 		g.awaiting = false

@@ -268,7 +268,7 @@ func TestGuardHandshake(t *testing.T) {
 // refused with 1040.
 func TestGuardHandshakeDeadline(t *testing.T) {
 	e, err := Open(context.Background(), Config{DataDir: t.TempDir(), UDF: udf.NewConfig(),
-		MySQL: MySQLLimits{HandshakeTimeout: 300 * time.Millisecond, MaxUnauthenticated: 2}})
+		MySQL: MySQLLimits{HandshakeTimeout: 300 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,20 +296,31 @@ func TestGuardHandshakeDeadline(t *testing.T) {
 		t.Errorf("the trickled handshake lasted %v, deadline 300ms", took)
 	}
 
-	// Two clients hold the handshake open: a third is refused in place of the handshake.
+}
+
+// TestGuardUnauthenticated: while MaxUnauthenticated clients hold the handshake open, the next one
+// waits in the backlog; it is greeted once their handshake deadline cuts them off.
+func TestGuardUnauthenticated(t *testing.T) {
+	e, err := Open(context.Background(), Config{DataDir: t.TempDir(), UDF: udf.NewConfig(),
+		MySQL: MySQLLimits{HandshakeTimeout: 2 * time.Second, MaxUnauthenticated: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close(context.Background()) })
+	addr := serveMySQL(t, e)
 	a, b := dialRaw(t, addr), dialRaw(t, addr)
 	a.greeting(t)
 	b.greeting(t)
 	third := dialRaw(t, addr)
-	if _, p, err := third.read(); errNum(p) != erConCount {
-		t.Errorf("third unauthenticated client: % x %v, want 1040", p, err)
+	third.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	if _, p, err := third.read(); err == nil {
+		t.Fatalf("a third client was greeted while two held the handshake: % x", p)
 	}
+	third.SetReadDeadline(time.Now().Add(20 * time.Second))
 	a.closed(t, "the deadline")
 	b.closed(t, "the deadline")
-	time.Sleep(50 * time.Millisecond)
-	ok := dialRaw(t, addr)
-	ok.login(t)
-	ok.alive(t, "the unauthenticated clients left")
+	third.login(t)
+	third.alive(t, "waiting for the handshake")
 }
 
 // TestGuardMaxConnections: connections beyond the maximum get 1040 in place of the handshake;
@@ -449,5 +460,22 @@ func TestCleanErr(t *testing.T) {
 	}
 	if n := int(got[0]) | int(got[1])<<8; n != len(got)-headerSize {
 		t.Fatalf("length %d for %d bytes", n, len(got)-headerSize)
+	}
+}
+
+// TestGuardLargePackets: packets of 2^24-1 bytes and more (split in several physical packets)
+// pass the guard both ways, over the text and the binary protocol.
+func TestGuardLargePackets(t *testing.T) {
+	db := mysqlDB(t, serveMySQL(t, open(t)), "root", "", "")
+	var s string
+	if err := db.QueryRow("SELECT REPEAT('x', 20000000)").Scan(&s); err != nil || len(s) != 20000000 {
+		t.Fatalf("a 20 MB result: %d bytes, %v", len(s), err)
+	}
+	big := strings.Repeat("y", 1<<24+10)
+	if err := db.QueryRow("SELECT CONCAT(?, 'z')", big).Scan(&s); err != nil || len(s) != len(big)+1 || s[len(s)-1] != 'z' {
+		t.Fatalf("a 16 MiB parameter: %d bytes, %v", len(s), err)
+	}
+	if err := db.QueryRow("SELECT LENGTH('" + big + "')").Scan(&s); err != nil || s != fmt.Sprint(len(big)) {
+		t.Fatalf("a 16 MiB query: %s, %v", s, err)
 	}
 }

@@ -25,6 +25,7 @@ type serveConfig struct {
 	MySQLAddr string            `mapstructure:"mysql_addr"`
 	PGAddr    string            `mapstructure:"pg_addr"`
 	Users     map[string]string `mapstructure:"users"`
+	MaxConns  int               `mapstructure:"max_connections"`
 }
 
 func loadServeConfig(args []string, out io.Writer) (*serveConfig, bool, error) {
@@ -34,6 +35,7 @@ func loadServeConfig(args []string, out io.Writer) (*serveConfig, bool, error) {
 	fs.String("data-dir", "./wasql-data", "data directory: function catalog and compiled code (env WASQL_DATA_DIR)")
 	fs.String("mysql-addr", "127.0.0.1:3307", "MySQL wire listen address (env WASQL_MYSQL_ADDR)")
 	fs.String("pg-addr", "127.0.0.1:5433", "Postgres wire listen address, empty to disable (env WASQL_PG_ADDR)")
+	fs.Int("max-connections", 151, "MySQL wire: open connections at most; more get error 1040 (env WASQL_MAX_CONNECTIONS)")
 	fs.Usage = func() {
 		fmt.Fprintln(out, "usage: wasql serve [flags]\n\nRuns the embedded engine. Listening beyond loopback needs users (users: {name: password} in the config file).\n\nflags:")
 		fs.PrintDefaults()
@@ -45,7 +47,7 @@ func loadServeConfig(args []string, out io.Writer) (*serveConfig, bool, error) {
 		return nil, false, err
 	}
 	v := viper.New()
-	for key, flag := range map[string]string{"data_dir": "data-dir", "mysql_addr": "mysql-addr", "pg_addr": "pg-addr"} {
+	for key, flag := range map[string]string{"data_dir": "data-dir", "mysql_addr": "mysql-addr", "pg_addr": "pg-addr", "max_connections": "max-connections"} {
 		if err := v.BindPFlag(key, fs.Lookup(flag)); err != nil {
 			return nil, false, err
 		}
@@ -106,7 +108,8 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 		}
 	}
 	start := time.Now()
-	e, err := engine.Open(ctx, engine.Config{DataDir: c.DataDir, Users: c.Users, UDF: udf.NewConfig()})
+	e, err := engine.Open(ctx, engine.Config{DataDir: c.DataDir, Users: c.Users, UDF: udf.NewConfig(),
+		MySQL: engine.MySQLLimits{MaxConnections: c.MaxConns}})
 	if err != nil {
 		return err
 	}
