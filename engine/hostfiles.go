@@ -116,6 +116,20 @@ func hostFileUse(n sql.Node, depth int) error {
 		if err := hostFileUse(x.Child, depth+1); err != nil {
 			return err
 		}
+	case *plan.Call:
+		if x.Procedure != nil {
+			if err := hostFileUse(x.Procedure, depth+1); err != nil {
+				return err
+			}
+		}
+	case plan.DisjointedChildrenNode:
+		for _, group := range x.DisjointedChildren() {
+			for _, c := range group {
+				if err := hostFileUse(c, depth+1); err != nil {
+					return err
+				}
+			}
+		}
 	}
 	if ex, ok := n.(sql.Expressioner); ok {
 		for _, e := range ex.Expressions() {
@@ -142,9 +156,11 @@ func exprHostFileUse(e sql.Expression, depth int) error {
 	switch x := e.(type) {
 	case *function.LoadFile:
 		return errHostFiles("LOAD_FILE")
-	case *plan.Subquery:
-		if err := hostFileUse(x.Query, depth+1); err != nil {
-			return err
+	case sql.ExpressionWithNodes: // subqueries among them
+		for _, n := range x.NodeChildren() {
+			if err := hostFileUse(n, depth+1); err != nil {
+				return err
+			}
 		}
 	}
 	for _, c := range e.Children() {

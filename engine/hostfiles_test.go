@@ -59,6 +59,8 @@ var hostFileStatements = []string{
 	"SELECT f FROM files INTO OUTFILE 'PATH.out2' FIELDS TERMINATED BY ','",
 	"LOAD DATA INFILE 'PATH' INTO TABLE files",
 	"LOAD DATA LOCAL INFILE 'PATH' INTO TABLE files",
+	"CREATE TRIGGER tr BEFORE INSERT ON files FOR EACH ROW SET NEW.f = load_file('PATH')",
+	"CREATE EVENT ev ON SCHEDULE EVERY 1 SECOND DO SELECT 'x' INTO OUTFILE 'PATH.event'",
 }
 
 // TestHostFilesMySQL: no statement over the MySQL wire reads or writes the host's files, for
@@ -90,7 +92,34 @@ func TestHostFilesMySQL(t *testing.T) {
 	if err := db.QueryRow("SELECT count(*) FROM files").Scan(&n); err != nil || n != 0 {
 		t.Errorf("files has %d rows (%v)", n, err)
 	}
-	for _, suffix := range []string{".out", ".dump", ".out2"} {
+	// A procedure's body is planned when it is called: the call is refused.
+	for _, q := range []string{
+		"CREATE PROCEDURE pr1() SELECT load_file('PATH')",
+		"CREATE PROCEDURE pr2() SELECT 'x' INTO OUTFILE 'PATH.proc'",
+		"CREATE PROCEDURE pr3() BEGIN SELECT 1; SELECT 'x' INTO DUMPFILE 'PATH.proc2'; END",
+		"CREATE PROCEDURE pr4() SELECT f FROM files INTO OUTFILE 'PATH.proc4'",
+	} {
+		if _, err := db.Exec(strings.ReplaceAll(q, "PATH", secret)); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	_, err := db.Exec("CALL pr1()")
+	var me *mysql.MySQLError
+	if !errors.As(err, &me) || me.Number != erOptionPreventsStatement {
+		t.Errorf("CALL pr1(): %v, want error 1290", err)
+	}
+	// go-mysql-server's procedure interpreter reads INTO as assignments to variables, whatever
+	// it names: no file is written (checked below).
+	if _, err := db.Exec("INSERT INTO files VALUES ('row')"); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"CALL pr2()", "CALL pr3()", "CALL pr4()"} {
+		db.Exec(q)
+	}
+	if _, err := db.Exec("INSERT INTO files VALUES ('x')"); err != nil {
+		t.Errorf("insert (no trigger may read a file): %v", err)
+	}
+	for _, suffix := range []string{".out", ".dump", ".out2", ".proc", ".proc2", ".proc4", ".event"} {
 		if _, err := os.Stat(secret + suffix); !os.IsNotExist(err) {
 			t.Errorf("%s%s was written: %v", secret, suffix, err)
 		}
