@@ -381,6 +381,11 @@ func (g *guardConn) command(p []byte) bool {
 			g.reply(1, erUnknownStmt, "HY000", fmt.Sprintf("Unknown prepared statement handler (%d) given to mysqld_stmt_fetch", n))
 			return false
 		}
+	case mysql.ComFieldList:
+		if bytes.IndexByte(p[1:], 0) < 0 { // vitess would end the connection
+			g.reply(1, erMalformedPacket, "HY000", "Malformed communication packet: COM_FIELD_LIST without a table name")
+			return false
+		}
 	case mysql.ComResetConnection:
 		clear(g.stmts) // vitess forgets its prepared statements too
 	case mysql.ComBinlogDump, mysql.ComBinlogDumpGTID, mysql.ComRegisterReplica:
