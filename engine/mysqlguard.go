@@ -301,7 +301,7 @@ func (g *guardConn) next() error {
 			return errGuardClosed
 		}
 	} else if authed {
-		if pass := g.command(payload); !pass {
+		if pass := g.command(seq+1, payload); !pass {
 			return nil
 		}
 	}
@@ -315,10 +315,11 @@ func (g *guardConn) reply(seq byte, num uint16, state, msg string) {
 }
 
 // command checks a command packet against what vitess indexes unchecked. It returns false when
-// the guard answered (or, as MySQL does for a few commands, ignored) the packet itself.
-func (g *guardConn) command(p []byte) bool {
+// the guard answered (with sequence number seq) or, as MySQL does for a few commands, ignored
+// the packet itself.
+func (g *guardConn) command(seq byte, p []byte) bool {
 	if len(p) == 0 {
-		g.reply(1, erMalformedPacket, "08S01", "Malformed communication packet: empty command")
+		g.reply(seq, erMalformedPacket, "08S01", "Malformed communication packet: empty command")
 		return false
 	}
 	g.mu.Lock()
@@ -332,16 +333,16 @@ func (g *guardConn) command(p []byte) bool {
 		g.awaiting = true
 	case mysql.ComStmtExecute:
 		if len(p) < 10 {
-			g.reply(1, erMalformedPacket, "HY000", "Malformed communication packet: COM_STMT_EXECUTE is too short")
+			g.reply(seq, erMalformedPacket, "HY000", "Malformed communication packet: COM_STMT_EXECUTE is too short")
 			return false
 		}
 		n, st := id()
 		if st == nil {
-			g.reply(1, erUnknownStmt, "HY000", fmt.Sprintf("Unknown prepared statement handler (%d) given to mysqld_stmt_execute", n))
+			g.reply(seq, erUnknownStmt, "HY000", fmt.Sprintf("Unknown prepared statement handler (%d) given to mysqld_stmt_execute", n))
 			return false
 		}
 		if err := st.checkExecute(p); err != nil {
-			g.reply(1, erMalformedPacket, "HY000", "Malformed communication packet: COM_STMT_EXECUTE: "+err.Error())
+			g.reply(seq, erMalformedPacket, "HY000", "Malformed communication packet: COM_STMT_EXECUTE: "+err.Error())
 			return false
 		}
 	case mysql.ComStmtSendLongData:
@@ -363,33 +364,33 @@ func (g *guardConn) command(p []byte) bool {
 		delete(g.stmts, n)
 	case mysql.ComStmtReset:
 		if len(p) != 5 {
-			g.reply(1, erMalformedPacket, "HY000", "Malformed communication packet: COM_STMT_RESET")
+			g.reply(seq, erMalformedPacket, "HY000", "Malformed communication packet: COM_STMT_RESET")
 			return false
 		}
 		n, st := id()
 		if st == nil {
-			g.reply(1, erUnknownStmt, "HY000", fmt.Sprintf("Unknown prepared statement handler (%d) given to mysqld_stmt_reset", n))
+			g.reply(seq, erUnknownStmt, "HY000", fmt.Sprintf("Unknown prepared statement handler (%d) given to mysqld_stmt_reset", n))
 			return false
 		}
 		clear(st.longData)
 	case mysql.ComStmtFetch:
 		if len(p) < 9 {
-			g.reply(1, erMalformedPacket, "HY000", "Malformed communication packet: COM_STMT_FETCH")
+			g.reply(seq, erMalformedPacket, "HY000", "Malformed communication packet: COM_STMT_FETCH")
 			return false
 		}
 		if n, st := id(); st == nil {
-			g.reply(1, erUnknownStmt, "HY000", fmt.Sprintf("Unknown prepared statement handler (%d) given to mysqld_stmt_fetch", n))
+			g.reply(seq, erUnknownStmt, "HY000", fmt.Sprintf("Unknown prepared statement handler (%d) given to mysqld_stmt_fetch", n))
 			return false
 		}
 	case mysql.ComFieldList:
 		if bytes.IndexByte(p[1:], 0) < 0 { // vitess would end the connection
-			g.reply(1, erMalformedPacket, "HY000", "Malformed communication packet: COM_FIELD_LIST without a table name")
+			g.reply(seq, erMalformedPacket, "HY000", "Malformed communication packet: COM_FIELD_LIST without a table name")
 			return false
 		}
 	case mysql.ComResetConnection:
 		clear(g.stmts) // vitess forgets its prepared statements too
 	case mysql.ComBinlogDump, mysql.ComBinlogDumpGTID, mysql.ComRegisterReplica:
-		g.reply(1, erSpecifiedDenied, "42000", "Access denied: wasql is not a replication source")
+		g.reply(seq, erSpecifiedDenied, "42000", "Access denied: wasql is not a replication source")
 		return false
 	}
 	return true
