@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -533,4 +534,32 @@ func FuzzGuardCommand(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestGuardGuestErrorText: a guest's error message (with a NUL, a byte that is not UTF-8 and an
+// escape) reaches a MySQL client clean.
+func TestGuardGuestErrorText(t *testing.T) {
+	mod, err := os.ReadFile("testdata/guest_error.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := serveMySQL(t, open(t))
+	db := mysqlDB(t, addr, "root", "", "interpolateParams=true")
+	if _, err := db.Exec("CREATE FUNCTION bad(bigint) RETURNS bigint LANGUAGE wasm AS ?, 'bad'", mod); err != nil {
+		t.Fatal(err)
+	}
+	c := dialRaw(t, addr)
+	c.login(t)
+	p := c.command(t, append([]byte{0x03}, "SELECT bad(1)"...))
+	for errNum(p) < 0 { // column definitions before the error
+		_, p, err = c.read()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	msg := string(p[9:])
+	if !strings.Contains(msg, "guest says") || !utf8.ValidString(msg) || strings.ContainsAny(msg, "\x00\x1b") {
+		t.Errorf("guest error message on the wire: %q", msg)
+	}
+	c.alive(t, "the guest's error")
 }
