@@ -25,9 +25,14 @@ type Function struct {
 	Options    map[string]string // WITH (...) options: limits and grants, as written
 	ModuleHash string            // hex SHA-256 of the module bytes
 	ModuleSize int64             // bytes
-	Version    int64             // 1 at creation, +1 at each OR REPLACE
-	Created    time.Time
-	Replaced   time.Time // zero until replaced
+	// Owner is the user who created the function: only the owner, a superuser or a holder of
+	// ALTER ROUTINE replaces or drops it. "" (every function stored before owners were
+	// recorded) belongs to no one: only superusers and ALTER ROUTINE holders replace or drop it.
+	// OR REPLACE keeps the owner, as in PostgreSQL.
+	Owner    string
+	Version  int64 // 1 at creation, +1 at each OR REPLACE
+	Created  time.Time
+	Replaced time.Time // zero until replaced
 }
 
 // Key identifies a function: schema, name and argument types.
@@ -49,6 +54,8 @@ func (f *Function) Validate() error {
 		return fmt.Errorf("function %s: %d argument names for %d argument types", f.Key(), len(f.ArgNames), len(f.ArgTypes))
 	case strings.ContainsRune(f.Schema, 0) || strings.ContainsRune(f.Name, 0):
 		return fmt.Errorf("function %q.%q: NUL byte in identifier", f.Schema, f.Name)
+	case strings.ContainsRune(f.Owner, 0):
+		return fmt.Errorf("function %s: NUL byte in owner %q", f.Key(), f.Owner)
 	}
 	for i, t := range f.ArgTypes {
 		if t == "" || strings.ContainsRune(t, 0) {
@@ -107,7 +114,8 @@ type Change struct {
 // returned are copies: a caller may modify them without affecting the store.
 type Store interface {
 	// Create stores fn with module. With orReplace, an existing function with the same key is
-	// replaced (its Version incremented, Created kept, Replaced set); without, it is ErrExists.
+	// replaced (its Version incremented, Created and Owner kept, Replaced set); without, it is
+	// ErrExists.
 	// Create fills ModuleHash, ModuleSize, Version, Created and Replaced, and returns the stored fn.
 	// An fn that fails Validate, or an empty module, is an error without a sentinel.
 	Create(ctx context.Context, fn Function, module []byte, orReplace bool) (Function, error)

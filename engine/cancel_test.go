@@ -374,20 +374,10 @@ func mysqlNumber(err error) uint16 {
 	return 0
 }
 
-func serveMySQL(t *testing.T, e *Engine) *gosql.DB {
+// rootDB serves e's MySQL wire and connects to it as root.
+func rootDB(t *testing.T, e *Engine) *gosql.DB {
 	t.Helper()
-	s, err := e.ServeMySQL("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Start()
-	t.Cleanup(func() { s.Close() })
-	db, err := gosql.Open("mysql", fmt.Sprintf("root@tcp(%s)/wasql", s.Listener.Addr()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return mysqlDB(t, serveMySQL(t, e), "root", "", "")
 }
 
 // TestMySQLKill: KILL QUERY interrupts a statement waiting for the lock at once (1317), and
@@ -395,7 +385,7 @@ func serveMySQL(t *testing.T, e *Engine) *gosql.DB {
 func TestMySQLKill(t *testing.T) {
 	e := open(t)
 	withTable(t, e, 3)
-	db := serveMySQL(t, e)
+	db := rootDB(t, e)
 	victim, id := mysqlConn(t, db)
 	killer, _ := mysqlConn(t, db)
 	holdLock(t, e, lockWrite)
@@ -431,7 +421,7 @@ func TestMySQLKill(t *testing.T) {
 func TestMySQLMaxExecutionTime(t *testing.T) {
 	e := open(t)
 	withTable(t, e, 400)
-	db := serveMySQL(t, e)
+	db := rootDB(t, e)
 	c, _ := mysqlConn(t, db)
 	ctx := context.Background()
 	check := func(what, q string) {
@@ -520,7 +510,7 @@ func TestReplaceBesideRunningQuery(t *testing.T) {
 func TestMySQLLimits(t *testing.T) {
 	e := open(t)
 	withTable(t, e, 3)
-	db := serveMySQL(t, e)
+	db := rootDB(t, e)
 	c, _ := mysqlConn(t, db)
 	ctx, cancel := context.WithTimeout(context.Background(), slack)
 	defer cancel()
@@ -559,7 +549,7 @@ func TestMySQLLimits(t *testing.T) {
 func TestMySQLClientGone(t *testing.T) {
 	e := open(t)
 	withTable(t, e, 3)
-	db := serveMySQL(t, e)
+	db := rootDB(t, e)
 	victim, id := mysqlConn(t, db)
 	holdLock(t, e, lockWrite)
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)

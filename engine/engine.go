@@ -51,6 +51,7 @@ type Config struct {
 	// DefaultMaxStatementBytes, DefaultMaxStatementDepth), on both wires.
 	MaxStatementBytes int
 	MaxStatementDepth int
+	MySQL             MySQLLimits // connection limits of the MySQL wire (mysqlguard.go)
 }
 
 // Engine is a running embedded engine.
@@ -66,6 +67,7 @@ type Engine struct {
 	supers   map[string]bool // the configured users: they may cancel anyone's statements
 	maxBytes int
 	maxDepth int
+	limits   MySQLLimits
 
 	mu    sync.Mutex
 	mysql *server.SessionManager // of the MySQL wire server, once serving
@@ -105,7 +107,8 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		Settings: func(ctx *sql.Context) map[string]string { return proxy.Settings(ctx) }})
 	pro.WithOption(memory.WithDbsOption(append([]sql.Database{db}, cat.Databases()...)))
 	en := &Engine{Provider: pro, Registry: reg, runtime: rt, store: store, locks: newStmtLocks(),
-		sessions: newSessions(), supers: map[string]bool{}, maxBytes: cfg.MaxStatementBytes, maxDepth: cfg.MaxStatementDepth}
+		sessions: newSessions(), supers: map[string]bool{}, maxBytes: cfg.MaxStatementBytes, maxDepth: cfg.MaxStatementDepth,
+		limits: cfg.MySQL}
 	if en.maxBytes <= 0 {
 		en.maxBytes = DefaultMaxStatementBytes
 	}
@@ -115,6 +118,12 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	e := sqle.NewDefault(&sqlfuncs.MemoryProvider{DbProvider: pro, Functions: pgFunctions{catalog: cat, registry: reg, e: en}})
 	sqlfuncs.Install(e, reg)
 	installPGRules(e.Analyzer)
+	if err := installHostFileGuard(e.Analyzer); err != nil {
+		reg.Close()
+		rt.Close(ctx)
+		store.Close()
+		return nil, err
+	}
 	reg.SetRetire(en.locks.retire) // CREATE OR REPLACE runs beside the queries using the old version
 	en.SQL = e
 	// Users and grants made with SQL (CREATE USER, GRANT) persist in the data directory.
@@ -265,7 +274,8 @@ func (e *Engine) ServeMySQL(addr string) (*server.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := server.Config{Protocol: "tcp", Listener: l, Version: "8.0.31-wasql"}
+	cfg := server.Config{Protocol: "tcp", Listener: newGuardListener(l, e.limits), Version: "8.0.31-wasql",
+		ProtocolListenerFactory: guardedListener}
 	sessions := memory.NewSessionBuilder(e.Provider)
 	inWasql := func(ctx context.Context, c *mysql.Conn, addr string) (sql.Session, error) {
 		s, err := sessions(ctx, c, addr)

@@ -30,6 +30,7 @@ func Install(e *sqle.Engine, reg *Registry) {
 			cat.DbProvider = &MemoryProvider{DbProvider: mp, Functions: reg}
 		}
 	}
+	reg.SetPrivileges(cat.MySQLDb)
 	for _, b := range e.Analyzer.Batches {
 		if b.Desc == "post-validation" { // after validation, which must see the query as written
 			b.Rules = append(b.Rules, analyzer.Rule{Id: RuleID, Apply: reg.liftCalls})

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/mysql_db"
 	"github.com/dolthub/go-mysql-server/sql/types"
 
 	"github.com/wasql/wasql/catalog"
@@ -30,6 +31,8 @@ type Registry struct {
 	// retire closes a replaced or dropped function once no statement can still call it
 	// (SetRetire); nil closes it at once.
 	retire func(close func())
+
+	privileges *mysql_db.MySQLDb // users and grants, for replacing and dropping (owner.go)
 
 	mu      sync.RWMutex
 	byName  map[string][]*Overload // by lower-case name; schema is not part of the lookup yet
@@ -235,10 +238,14 @@ func (r *Registry) Create(ctx context.Context, s *CreateStmt) error {
 	for _, t := range s.Args {
 		def.ArgTypes = append(def.ArgTypes, t.String())
 	}
+	def = owned(ctx, def)
 	exists := catalog.Errorf(catalog.ErrExists, "function %s already exists with same argument types", def.Key())
-	if !s.OrReplace {
-		if _, err := r.store.Get(ctx, def.Key()); err == nil {
+	if old, err := r.store.Get(ctx, def.Key()); err == nil {
+		if !s.OrReplace {
 			return exists // before compiling anything
+		}
+		if err := r.mayAlter(ctx, old, "replace"); err != nil {
+			return err
 		}
 	}
 	ov, err := r.load(ctx, def, s.Module) // validation happens here, before anything is stored
@@ -291,6 +298,9 @@ func (r *Registry) Drop(ctx context.Context, s *DropStmt) error {
 		return catalog.Errorf(catalog.ErrNotFound, "could not find a function named %q", s.Name)
 	case len(matches) > 1:
 		return &ParseError{Code: "42725", Msg: fmt.Sprintf("function name %q is not unique; specify the argument list to select the function", s.Name)}
+	}
+	if err := r.mayAlter(ctx, matches[0].Def, "drop"); err != nil {
+		return err
 	}
 	dropped, err := r.store.Drop(ctx, matches[0].Def.Key())
 	if err != nil {

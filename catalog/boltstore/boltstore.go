@@ -163,7 +163,7 @@ func (s *Store) Create(ctx context.Context, fn catalog.Function, module []byte, 
 				return err
 			}
 			kind = catalog.Replaced
-			fn.Version, fn.Created, fn.Replaced = old.Version+1, old.Created, now
+			fn.Version, fn.Created, fn.Replaced, fn.Owner = old.Version+1, old.Created, now, old.Owner
 			oldHash = old.ModuleHash
 		} else {
 			fn.Version, fn.Created, fn.Replaced = 1, now, time.Time{}
@@ -466,6 +466,7 @@ type record struct {
 	Options    map[string]string `json:"options,omitempty"`
 	ModuleHash string            `json:"module_hash"`
 	ModuleSize int64             `json:"module_size"`
+	Owner      string            `json:"owner,omitempty"` // absent in catalogs written before owners: no owner
 	Version    int64             `json:"version"`
 	Created    time.Time         `json:"created"`
 	Replaced   time.Time         `json:"replaced,omitzero"`

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -342,4 +343,26 @@ func FuzzDecodeFunction(f *testing.F) {
 			t.Fatalf("round trip: %s", d)
 		}
 	})
+}
+
+// TestOwnerlessRecord: a record written before owners were recorded (no "owner" field) still
+// decodes, as a function that belongs to no one; an owner round-trips.
+func TestOwnerlessRecord(t *testing.T) {
+	old := []byte(`{"name":"now","arg_names":[],"arg_types":null,"return_type":"bigint","export":"now","module_hash":"62c66a7a5dd70c3146618063c344e531e6d4b59e379808443ce962b3abd63c5a","module_size":1,"version":1,"created":"2001-09-09T01:46:40Z"}`)
+	fn, err := decodeFunction([]byte("\x00now\x00"), old)
+	if err != nil || fn.Owner != "" {
+		t.Fatalf("old record: owner %q, %v", fn.Owner, err)
+	}
+	fn.Owner = "alice"
+	rec, err := encodeFunction(&fn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(rec), `"owner":"alice"`) {
+		t.Fatalf("owner not encoded: %s", rec)
+	}
+	again, err := decodeFunction([]byte("\x00now\x00"), rec)
+	if err != nil || again.Owner != "alice" {
+		t.Fatalf("round trip: owner %q, %v", again.Owner, err)
+	}
 }

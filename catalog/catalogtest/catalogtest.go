@@ -32,6 +32,7 @@ func Run(t *testing.T, newStore func(t *testing.T) catalog.Store) {
 		{"NamesAsGiven", testNamesAsGiven},
 		{"Exists", testExists},
 		{"OrReplace", testOrReplace},
+		{"Owner", testOwner},
 		{"Drop", testDrop},
 		{"ModuleDedup", testModuleDedup},
 		{"ReplaceSwitchesModule", testReplaceSwitchesModule},
@@ -139,6 +140,7 @@ func fn(name string, argTypes ...string) catalog.Function {
 		Cost:       1,
 		Export:     name,
 		Options:    map[string]string{"fuel": "1000000"},
+		Owner:      "alice",
 	}
 }
 
@@ -391,6 +393,32 @@ func testOrReplace(t *testing.T, s catalog.Store) {
 	}
 	if n := len(mustList(t, s)); n != 1 {
 		t.Errorf("List holds %d functions after replacements, want 1", n)
+	}
+}
+
+// testOwner: the owner is stored and returned as given, "" included (functions of catalogs
+// written before owners were recorded); OR REPLACE keeps it, whatever the new definition says.
+func testOwner(t *testing.T, s catalog.Store) {
+	mustCreate(t, s, fn("f", "bigint"), module("one"), false)
+	next := fn("f", "bigint")
+	next.Owner = "bob"
+	if got := mustCreate(t, s, next, module("two"), true); got.Owner != "alice" {
+		t.Errorf("owner after OR REPLACE by bob = %q, want alice kept", got.Owner)
+	}
+	if got := mustGet(t, s, next.Key()); got.Owner != "alice" {
+		t.Errorf("stored owner after OR REPLACE = %q, want alice", got.Owner)
+	}
+	nobody := fn("g", "bigint")
+	nobody.Owner = ""
+	mustCreate(t, s, nobody, module("g"), false)
+	nobody.Owner = "mallory"
+	if got := mustCreate(t, s, nobody, module("g2"), true); got.Owner != "" {
+		t.Errorf("an ownerless function replaced got owner %q, want none", got.Owner)
+	}
+	bad := fn("h", "bigint")
+	bad.Owner = "a\x00b"
+	if _, err := s.Create(context.Background(), bad, module("h"), false); err == nil {
+		t.Errorf("owner with a NUL byte was stored")
 	}
 }
 

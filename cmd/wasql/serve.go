@@ -33,15 +33,17 @@ type serveConfig struct {
 	// PGMaxConnections and PGAuthTimeout bound the Postgres wire's clients (proxy.Config).
 	PGMaxConnections int           `mapstructure:"pg_max_connections"`
 	PGAuthTimeout    time.Duration `mapstructure:"pg_auth_timeout"`
-	file             string        // the config file read, if any
+	// MySQLMaxConnections bounds the MySQL wire's open connections (engine.MySQLLimits).
+	MySQLMaxConnections int    `mapstructure:"mysql_max_connections"`
+	file                string // the config file read, if any
 }
 
 // configKeys are the keys of wasql.yaml; each but users also has a flag and a WASQL_ variable.
-var configKeys = []string{"data_dir", "log_level", "mysql_addr", "pg_addr", "pg_auth_timeout", "pg_max_connections", "users"}
+var configKeys = []string{"data_dir", "log_level", "mysql_addr", "mysql_max_connections", "pg_addr", "pg_auth_timeout", "pg_max_connections", "users"}
 
 // flagOf is the flag of each config key that has one.
 var flagOf = map[string]string{"data_dir": "data-dir", "mysql_addr": "mysql-addr", "pg_addr": "pg-addr", "log_level": "log-level",
-	"pg_max_connections": "pg-max-connections", "pg_auth_timeout": "pg-auth-timeout"}
+	"pg_max_connections": "pg-max-connections", "pg_auth_timeout": "pg-auth-timeout", "mysql_max_connections": "mysql-max-connections"}
 
 // loadServeConfig reads the configuration; help is true when the flags asked for --help (printed
 // to out). Warnings (unknown WASQL_ variables) go to warn.
@@ -54,6 +56,7 @@ func loadServeConfig(args []string, out, warn io.Writer) (c *serveConfig, help b
 	fs.String("pg-addr", "127.0.0.1:5433", "Postgres wire listen address, empty to disable (env WASQL_PG_ADDR)")
 	fs.Int("pg-max-connections", proxy.DefaultMaxConnections, "Postgres wire: connections served at once; more are refused with 53300 (env WASQL_PG_MAX_CONNECTIONS)")
 	fs.Duration("pg-auth-timeout", proxy.DefaultAuthTimeout, "Postgres wire: time a client has to authenticate (env WASQL_PG_AUTH_TIMEOUT)")
+	fs.Int("mysql-max-connections", 151, "MySQL wire: open connections at most; more get error 1040 (env WASQL_MYSQL_MAX_CONNECTIONS)")
 	fs.String("log-level", "error", "log level: error, warn, info or debug; info shows connections (env WASQL_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -220,7 +223,8 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 		}
 	}
 	start := time.Now()
-	e, err := engine.Open(ctx, engine.Config{DataDir: c.DataDir, Users: c.Users, UDF: udf.NewConfig()})
+	e, err := engine.Open(ctx, engine.Config{DataDir: c.DataDir, Users: c.Users, UDF: udf.NewConfig(),
+		MySQL: engine.MySQLLimits{MaxConnections: c.MySQLMaxConnections}})
 	if err != nil {
 		return err
 	}

@@ -19,7 +19,7 @@ import (
 func TestServeConfig(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "wasql.yaml")
-	if err := os.WriteFile(file, []byte("data_dir: /from/file\nmysql_addr: 127.0.0.1:4000\nusers: {app: pw}\npg_auth_timeout: 3s\n"), 0o600); err != nil {
+	if err := os.WriteFile(file, []byte("data_dir: /from/file\nmysql_addr: 127.0.0.1:4000\nusers: {app: pw}\npg_auth_timeout: 3s\nmysql_max_connections: 9\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("WASQL_MYSQL_ADDR", "127.0.0.1:5000")
@@ -30,8 +30,11 @@ func TestServeConfig(t *testing.T) {
 	}
 	// flag > env > file > default
 	if c.DataDir != "/from/flag" || c.MySQLAddr != "127.0.0.1:5000" || c.PGAddr != "127.0.0.1:5433" || c.Users["app"] != "pw" ||
-		c.PGMaxConnections != 7 || c.PGAuthTimeout != 3*time.Second || c.LogLevel != "error" {
+		c.PGMaxConnections != 7 || c.PGAuthTimeout != 3*time.Second || c.LogLevel != "error" || c.MySQLMaxConnections != 9 {
 		t.Fatalf("%+v", c)
+	}
+	if c, _, err := loadServeConfig(nil, &bytes.Buffer{}, &bytes.Buffer{}); err != nil || c.MySQLMaxConnections != 151 {
+		t.Fatalf("default mysql_max_connections: %+v %v", c, err)
 	}
 	var out bytes.Buffer
 	if _, help, err := loadServeConfig([]string{"--help"}, &out, &out); err != nil || !help || !bytes.Contains(out.Bytes(), []byte("--mysql-addr")) {
