@@ -166,13 +166,6 @@ func (s *pgSession) parse(ctx context.Context, st *pgsql.Statement) (ast.Stateme
 	if err != nil {
 		return nil, err
 	}
-	var table ast.TableName
-	switch x := stmt.(type) {
-	case *ast.Insert:
-		table = x.Table
-	case *ast.Update:
-		table = x.TableExprs[0].(*ast.AliasedTableExpr).Expr.(ast.TableName)
-	}
 	sctx := s.context(ctx)
 	var exprs ast.SelectExprs
 	for _, ex := range list.(*ast.Select).SelectExprs {
@@ -180,13 +173,9 @@ func (s *pgSession) parse(ctx context.Context, st *pgsql.Statement) (ast.Stateme
 			exprs = append(exprs, ex)
 			continue
 		}
-		db, err := s.e.Provider.Database(sctx, Database)
+		t, err := s.returningTable(sctx, stmt)
 		if err != nil {
 			return nil, err
-		}
-		t, ok, err := db.GetTableInsensitive(sctx, table.Name.String())
-		if err != nil || !ok {
-			return nil, fmt.Errorf("table not found: %s: %w", table.Name, err)
 		}
 		for _, c := range t.Schema() {
 			exprs = append(exprs, &ast.AliasedExpr{Expr: &ast.ColName{Name: ast.NewColIdent(c.Name)}, As: ast.NewColIdent(c.Name)})
@@ -199,6 +188,44 @@ func (s *pgSession) parse(ctx context.Context, st *pgsql.Statement) (ast.Stateme
 		x.Returning = exprs
 	}
 	return stmt, nil
+}
+
+// returningTable is the table an INSERT/UPDATE ... RETURNING * writes, whose columns * stands
+// for. A table that does not exist is reported as the engine reports it for any statement
+// (relation "x" does not exist, 42P01).
+func (s *pgSession) returningTable(ctx *sql.Context, stmt ast.Statement) (sql.Table, error) {
+	var table ast.TableName
+	switch x := stmt.(type) {
+	case *ast.Insert:
+		table = x.Table
+	case *ast.Update:
+		at, ok := x.TableExprs[0].(*ast.AliasedTableExpr)
+		if !ok || len(x.TableExprs) != 1 {
+			return nil, &pgsql.Error{Code: "0A000", Msg: "RETURNING * on an UPDATE of several tables is not supported"}
+		}
+		if table, ok = at.Expr.(ast.TableName); !ok {
+			return nil, &pgsql.Error{Code: "0A000", Msg: "RETURNING * on an UPDATE of a subquery is not supported"}
+		}
+	default:
+		return nil, &pgsql.Error{Code: "0A000", Msg: fmt.Sprintf("RETURNING on %T is not supported", stmt)}
+	}
+	name := table.Name.String()
+	dbName := Database
+	if q := table.DbQualifier.String(); q != "" {
+		dbName = q
+	}
+	db, err := s.e.Provider.Database(ctx, dbName)
+	if err != nil {
+		return nil, fmt.Errorf("RETURNING *: %w", err)
+	}
+	t, ok, err := db.GetTableInsensitive(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("RETURNING *: table %s: %w", name, err)
+	}
+	if !ok {
+		return nil, sql.ErrTableNotFound.New(name)
+	}
+	return t, nil
 }
 
 // returning runs a parsed INSERT/UPDATE ... RETURNING. go-mysql-server evaluates an INSERT's
