@@ -85,6 +85,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	pro.WithOption(memory.WithDbsOption(append([]sql.Database{db}, cat.Databases()...)))
 	e := sqle.NewDefault(pro)
 	sqlfuncs.Install(e, reg)
+	installNoWritesInTransaction(e)
 	analyzer.ExternalFunctionProvider = pgFunctions{catalog: cat, registry: reg}
 	en := &Engine{SQL: e, Provider: pro, Registry: reg, runtime: rt, store: store}
 	// Users and grants made with SQL (CREATE USER, GRANT) persist in the data directory.

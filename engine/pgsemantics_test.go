@@ -1,0 +1,231 @@
+package engine
+
+import (
+	"context"
+	gosql "database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	mysqldriver "github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/wasql/wasql/proxy"
+	"github.com/wasql/wasql/udf"
+)
+
+func pgCode(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return fmt.Sprint(err)
+}
+
+// TestPGWriteInTransactionRefused: until tables have transactions, a write inside BEGIN ...
+// fails with 0A000 (and says what to do), the block is aborted as Postgres aborts it after any
+// error (25P02 until ROLLBACK), and the table keeps its rows. Read-only blocks work.
+func TestPGWriteInTransactionRefused(t *testing.T) {
+	e := open(t)
+	addr := servePG(t, e, proxy.Config{})
+	ctx := context.Background()
+	mod, err := os.ReadFile("../udf/testdata/numeric.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writes := []string{
+		"INSERT INTO t VALUES (9, 'x')",
+		"INSERT INTO t VALUES (9, 'x') RETURNING *",
+		"UPDATE t SET s = 'changed' WHERE id = 1",
+		"UPDATE t SET s = 'changed' RETURNING id",
+		"DELETE FROM t WHERE id = 1",
+		"TRUNCATE t",
+		"CREATE TABLE other (id int)",
+		"DROP TABLE t",
+		"CREATE VIEW tv AS SELECT id FROM t",
+		"CREATE INDEX ON t (id)",
+		fmt.Sprintf(`CREATE FUNCTION plus(bigint, bigint) RETURNS bigint LANGUAGE wasm AS '\x%x', 'add'`, mod),
+	}
+	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeExec} {
+		c, err := pgConnect(t, addr, "app", "", mode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Exec(ctx, "DROP TABLE IF EXISTS t")
+		if _, err := c.Exec(ctx, "CREATE TABLE t (id int PRIMARY KEY, s text)"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Exec(ctx, "INSERT INTO t VALUES (1, 'one'), (2, 'two')"); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range writes {
+			if _, err := c.Exec(ctx, "BEGIN"); err != nil {
+				t.Fatal(err)
+			}
+			_, err := c.Exec(ctx, w)
+			if pgCode(err) != "0A000" || !strings.Contains(err.Error(), "autocommit") {
+				t.Errorf("%s: %s in a block: %v", mode, w, err)
+			}
+			if st := c.PgConn().TxStatus(); st != 'E' {
+				t.Errorf("%s: %s: status %c, want E (failed block)", mode, w, st)
+			}
+			if _, err := c.Exec(ctx, "SELECT 1"); pgCode(err) != "25P02" {
+				t.Errorf("%s: after the refusal of %s: %v, want 25P02", mode, w, err)
+			}
+			if tag, err := c.Exec(ctx, "ROLLBACK"); err != nil || tag.String() != "ROLLBACK" {
+				t.Fatalf("ROLLBACK: %v %v", tag, err)
+			}
+		}
+		// A multi-statement string: the write is refused there too, the rest is not run.
+		_, err = c.Exec(ctx, "BEGIN; UPDATE t SET s = 'changed'; CREATE TABLE other (id int); ROLLBACK")
+		if mode == pgx.QueryExecModeSimpleProtocol && pgCode(err) != "0A000" {
+			t.Errorf("multi-statement block: %v", err)
+		}
+		if c.PgConn().TxStatus() == 'E' {
+			c.Exec(ctx, "ROLLBACK")
+		}
+		var got string
+		if err := c.QueryRow(ctx, "SELECT string_agg(s, ',' ORDER BY id) FROM t").Scan(&got); err != nil || got != "one,two" {
+			t.Errorf("%s: rows after the refused writes: %q %v", mode, got, err)
+		}
+		if err := c.QueryRow(ctx, "SELECT count(*) FROM pg_class WHERE relname IN ('other', 'tv')").Scan(new(int64)); err != nil {
+			t.Fatal(err)
+		}
+		// A read-only block works, COMMIT included; the writes after it too.
+		for _, q := range []string{"BEGIN", "SELECT count(*) FROM t", "COMMIT", "START TRANSACTION", "SELECT 1", "ROLLBACK", "INSERT INTO t VALUES (3, 'three')", "DELETE FROM t WHERE id = 3"} {
+			if _, err := c.Exec(ctx, q); err != nil {
+				t.Errorf("%s: %s: %v", mode, q, err)
+			}
+		}
+	}
+	// Nothing the refused statements would have created exists.
+	sctx := e.NewContext(ctx)
+	_, rows, err := e.Query(sctx, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'wasql' ORDER BY 1")
+	if err != nil || fmt.Sprint(rows) != "[[t]]" {
+		t.Errorf("tables: %v %v", rows, err)
+	}
+	if _, ok := e.Registry.Function(sctx, "plus"); ok {
+		t.Errorf("plus was created inside a refused block")
+	}
+}
+
+// TestMySQLWriteInTransactionRefused: the same refusal on the MySQL wire, after START
+// TRANSACTION and with autocommit off, in single and multi-statement strings.
+func TestMySQLWriteInTransactionRefused(t *testing.T) {
+	e := open(t)
+	s, err := e.ServeMySQL("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Start()
+	t.Cleanup(func() { s.Close() })
+	db, err := gosql.Open("mysql", fmt.Sprintf("root@tcp(%s)/wasql?multiStatements=true", s.Listener.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, q := range []string{"CREATE TABLE t (id int PRIMARY KEY, s text)", "INSERT INTO t VALUES (1, 'one')"} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	refused := func(what string, err error) {
+		t.Helper()
+		var me *mysqldriver.MySQLError
+		if !errors.As(err, &me) || string(me.SQLState[:]) != "0A000" || !strings.Contains(me.Message, "autocommit") {
+			t.Errorf("%s: %v", what, err)
+		}
+	}
+	for _, w := range []string{"UPDATE t SET s = 'changed'", "INSERT INTO t VALUES (2, 'two')", "DELETE FROM t", "CREATE TABLE other (id int)"} {
+		if _, err := conn.ExecContext(ctx, "START TRANSACTION"); err != nil {
+			t.Fatal(err)
+		}
+		_, err := conn.ExecContext(ctx, w)
+		refused("after START TRANSACTION: "+w, err)
+		if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.ExecContext(ctx, "SET autocommit = 0"); err != nil {
+			t.Fatal(err)
+		}
+		_, err = conn.ExecContext(ctx, w)
+		refused("with autocommit off: "+w, err)
+		if _, err := conn.ExecContext(ctx, "ROLLBACK; SET autocommit = 1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	multi, err := db.Conn(ctx) // the driver gives up on a connection after an error among several results
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = multi.ExecContext(ctx, "BEGIN; UPDATE t SET s = 'changed'; CREATE TABLE other (id int); ROLLBACK")
+	refused("multi-statement", err)
+	multi.Raw(func(any) error { return driver.ErrBadConn })
+	multi.Close()
+	var got string
+	if err := conn.QueryRowContext(ctx, "SELECT group_concat(s) FROM t").Scan(&got); err != nil || got != "one" {
+		t.Errorf("rows after the refused writes: %q %v", got, err)
+	}
+	if _, err := conn.ExecContext(ctx, "INSERT INTO t VALUES (2, 'two')"); err != nil {
+		t.Errorf("autocommit write: %v", err)
+	}
+}
+
+// TestPGCatalogAuthenticated: with users configured (SCRAM on the Postgres wire, privilege
+// checks in the engine), pg_catalog and information_schema answer as without users.
+func TestPGCatalogAuthenticated(t *testing.T) {
+	e, err := Open(context.Background(), Config{DataDir: t.TempDir(), UDF: udf.NewConfig(), Users: map[string]string{"app": "pw"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close(context.Background()) })
+	v, err := proxy.NewVerifier("pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := servePG(t, e, proxy.Config{Users: map[string]proxy.Verifier{"app": v}})
+	ctx := context.Background()
+	c, err := pgConnect(t, addr, "app", "pw", pgx.QueryExecModeExec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Exec(ctx, "CREATE TABLE t (id int PRIMARY KEY)"); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = 't' AND n.nspname = 'public'",
+		"SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid WHERE c.relname = 't' AND a.attnum > 0",
+		"SELECT count(*) FROM information_schema.tables WHERE table_name = 't'",
+	} {
+		var n int64
+		if err := c.QueryRow(ctx, q).Scan(&n); err != nil || n != 1 {
+			t.Errorf("%s: %d %v", q, n, err)
+		}
+	}
+}
+
+// TestPGReturningErrors: RETURNING on a table that does not exist is Postgres's error.
+func TestPGReturningErrors(t *testing.T) {
+	c := pgServeConnect(t, pgx.QueryExecModeSimpleProtocol)
+	ctx := context.Background()
+	for _, q := range []string{"INSERT INTO nope VALUES (1) RETURNING *", "INSERT INTO nope VALUES (1) RETURNING id",
+		"UPDATE nope SET a = 1 RETURNING *", "UPDATE nope SET a = 1 RETURNING a", "INSERT INTO public.nope VALUES (1) RETURNING *"} {
+		for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeExec} {
+			_, err := c.Exec(ctx, q, mode)
+			var pe *pgconn.PgError
+			if !errors.As(err, &pe) || pe.Code != "42P01" || pe.Message != `relation "nope" does not exist` {
+				t.Errorf("%s (%s): %v", q, mode, err)
+			}
+		}
+	}
+}
