@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dolthub/go-mysql-server/sql/expression/function"
 	pg "github.com/pganalyze/pg_query_go/v6"
 )
 
@@ -53,6 +54,8 @@ func (p *printer) funcCall(fc *pg.FuncCall) {
 	switch name {
 	case "now", "transaction_timestamp", "statement_timestamp", "clock_timestamp":
 		p.WriteString("NOW(6)")
+	case "format": // MySQL's FORMAT formats a number
+		p.call("pg_format", args)
 	case "strpos", "position": // INSTR is case-sensitive, LOCATE is not
 		p.call("INSTR", args)
 	case "concat": // Postgres's concat skips NULLs
@@ -126,7 +129,7 @@ func (p *printer) funcCall(fc *pg.FuncCall) {
 		if m, ok := renamed[name]; ok {
 			name = m
 		}
-		p.WriteString(name)
+		p.funcName(name)
 		p.WriteString("(")
 		if fc.AggDistinct {
 			p.WriteString("DISTINCT ")
@@ -141,6 +144,27 @@ func (p *printer) funcCall(fc *pg.FuncCall) {
 		p.over(fc.Over)
 	}
 }
+
+// funcName prints the name of a call. go-mysql-server's own functions keep their bare names
+// (some have grammar of their own, COUNT(*), LEFT(...)); any other name (a wasm function, a
+// catalog function) is quoted, since it may be a word MySQL reserves and Postgres does not
+// (add, key, order).
+func (p *printer) funcName(name string) {
+	if builtins[strings.ToLower(name)] {
+		p.WriteString(name)
+		return
+	}
+	p.ident(name)
+}
+
+// builtins are go-mysql-server's functions, by lower-case name.
+var builtins = func() map[string]bool {
+	m := map[string]bool{}
+	for _, f := range function.BuiltIns {
+		m[strings.ToLower(f.FunctionName())] = true
+	}
+	return m
+}()
 
 // truncFormats are DATE_FORMAT patterns that truncate a timestamp as date_trunc does.
 var truncFormats = map[string]string{"second": "%Y-%m-%d %H:%i:%s", "minute": "%Y-%m-%d %H:%i:00",
