@@ -313,7 +313,15 @@ func inferParams(n sql.Node, nparams int) []uint32 {
 		}
 		return true
 	})
+	undetermined := map[string]bool{} // format()'s arguments: "any", which a placeholder cannot decide
 	transform.InspectExpressions(n, func(e sql.Expression) bool {
+		if f, ok := e.(sql.FunctionExpression); ok && f.FunctionName() == "pg_format" {
+			for i, ch := range e.Children() {
+				if bv, ok := ch.(*expression.BindVar); ok && i > 0 {
+					undetermined[bv.Name] = true
+				}
+			}
+		}
 		// x IN ($1, $2): each placeholder takes x's type.
 		if in, ok := e.(*expression.InTuple); ok && !types.IsDeferredType(in.Left().Type()) {
 			for _, ch := range in.Right().Children() {
@@ -344,6 +352,9 @@ func inferParams(n sql.Node, nparams int) []uint32 {
 		}
 		return true
 	})
+	for name := range undetermined {
+		set(name, proxy.ParamUndetermined)
+	}
 	return params
 }
 

@@ -10,9 +10,11 @@ import (
 	"strings"
 	"testing"
 
+	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 	mysqldriver "github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	pgquery "github.com/pganalyze/pg_query_go/v6"
 
 	"github.com/wasql/wasql/proxy"
 	"github.com/wasql/wasql/udf"
@@ -225,6 +227,88 @@ func TestPGReturningErrors(t *testing.T) {
 			var pe *pgconn.PgError
 			if !errors.As(err, &pe) || pe.Code != "42P01" || pe.Message != `relation "nope" does not exist` {
 				t.Errorf("%s (%s): %v", q, mode, err)
+			}
+		}
+	}
+}
+
+// reservedInMySQLOnly are the words MySQL's grammar (vitess's) reserves that Postgres accepts
+// as a column name (and, with funcs, as a function name), generated from vitess's key words.
+func reservedInMySQLOnly(t *testing.T) (cols, funcs []string) {
+	t.Helper()
+	for id := 0; id < 1<<17; id++ {
+		w := strings.ToLower(ast.KeywordString(id))
+		if w == "" || strings.HasPrefix(w, "_") || strings.ContainsAny(w, " ") {
+			continue
+		}
+		if _, err := ast.Parse("CREATE TABLE x (" + w + " int)"); err != nil {
+			if _, err := pgquery.Parse("CREATE TABLE x (" + w + " int); SELECT " + w + " FROM x"); err == nil {
+				cols = append(cols, w)
+			}
+		}
+		if _, err := ast.Parse("SELECT " + w + "(1, 2)"); err != nil {
+			if _, err := pgquery.Parse("SELECT " + w + "(1, 2)"); err == nil {
+				funcs = append(funcs, w)
+			}
+		}
+	}
+	if len(cols) < 20 || len(funcs) < 20 {
+		t.Fatalf("only %d column and %d function names from vitess's key words", len(cols), len(funcs))
+	}
+	return cols, funcs
+}
+
+// TestPGMySQLReservedWords: a function, column, table or alias named by a word MySQL reserves
+// and Postgres does not works over the Postgres wire.
+func TestPGMySQLReservedWords(t *testing.T) {
+	cols, funcs := reservedInMySQLOnly(t)
+	t.Logf("%d column names, %d function names: %s", len(cols), len(funcs), strings.Join(funcs, " "))
+	e := open(t)
+	addr := servePG(t, e, proxy.Config{})
+	ctx := context.Background()
+	mod, err := os.ReadFile("../udf/testdata/numeric.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := pgConnect(t, addr, "app", "", pgx.QueryExecModeExec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range cols {
+		for _, q := range []string{
+			fmt.Sprintf("CREATE TABLE %s (%s int PRIMARY KEY, v int)", w, w),
+			fmt.Sprintf("INSERT INTO %s (%s, v) VALUES (1, 2)", w, w),
+			fmt.Sprintf("UPDATE %s SET %s = %s + 1 WHERE %s = 1", w, w, w, w),
+		} {
+			if _, err := c.Exec(ctx, q); err != nil {
+				t.Errorf("%s: %v", q, err)
+			}
+		}
+		q := fmt.Sprintf("SELECT %s.%s, %s AS %s FROM %s WHERE %s > 0 ORDER BY %s", w, w, w, "x"+w, w, w, w)
+		var a, b int64
+		if err := c.QueryRow(ctx, q).Scan(&a, &b); err != nil || a != 2 || b != 2 {
+			t.Errorf("%s: %d %d %v", q, a, b, err)
+		}
+		q = fmt.Sprintf("SELECT v AS %s FROM %s t", w, w)
+		if rows, err := c.Query(ctx, q); err != nil {
+			t.Errorf("%s: %v", q, err)
+		} else {
+			if f := rows.FieldDescriptions(); len(f) != 1 || f[0].Name != w {
+				t.Errorf("%s: columns %v", q, f)
+			}
+			rows.Close()
+		}
+	}
+	for _, w := range funcs {
+		q := fmt.Sprintf(`CREATE FUNCTION %s(bigint, bigint) RETURNS bigint LANGUAGE wasm AS '\x%x', 'add'`, w, mod)
+		if _, err := c.Exec(ctx, q); err != nil {
+			t.Errorf("CREATE FUNCTION %s: %v", w, err)
+			continue
+		}
+		for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeExec} {
+			var got int64
+			if err := c.QueryRow(ctx, fmt.Sprintf("SELECT %s(40, $1)", w), mode, 2).Scan(&got); err != nil || got != 42 {
+				t.Errorf("SELECT %s(40, $1) (%s): %d %v", w, mode, got, err)
 			}
 		}
 	}

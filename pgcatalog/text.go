@@ -29,82 +29,145 @@ var textFunctions = map[string]fn{
 
 func init() { maps.Copy(functions, textFunctions) }
 
-// likeToken is one element of a LIKE pattern: a character, _ (any one) or % (any run).
-type likeToken struct {
-	r    rune
-	kind byte // 0 a literal character, '_' or '%'
-}
-
-// like is x LIKE pattern [ESCAPE esc] as Postgres evaluates it: the escape character is a
-// backslash unless ESCAPE names another (or none, with ”); a pattern that ends with the escape
-// character is an error (22025); ILIKE folds case.
+// like is x LIKE pattern [ESCAPE esc] as Postgres evaluates it (like.c, like_match.c): ESCAPE
+// rewrites the pattern to the backslash form (like_escape), then MatchText matches it; ILIKE
+// folds both sides to lower case first. As in Postgres, a pattern ending with the escape
+// character is an error (22025) only when the match gets that far.
 func like(args []any, fold bool) (any, error) {
-	s, pattern := textOf(args[0]), textOf(args[1])
-	esc, hasEsc := '\\', true
+	s, pattern := []rune(textOf(args[0])), []rune(textOf(args[1]))
 	if len(args) == 3 {
-		e := textOf(args[2])
-		switch utf8.RuneCountInString(e) {
-		case 0:
-			hasEsc = false
-		case 1:
-			esc, _ = utf8.DecodeRuneInString(e)
-		default:
-			return nil, &pgError{code: "22025", msg: "invalid escape string"}
+		var err error
+		if pattern, err = likeEscape(pattern, []rune(textOf(args[2]))); err != nil {
+			return nil, err
 		}
 	}
 	if fold {
-		s, pattern = strings.ToLower(s), strings.ToLower(pattern)
-		if hasEsc {
-			esc = unicode.ToLower(esc)
+		for i, r := range s {
+			s[i] = unicode.ToLower(r)
+		}
+		for i, r := range pattern {
+			pattern[i] = unicode.ToLower(r)
 		}
 	}
-	var toks []likeToken
-	rs := []rune(pattern)
-	for i := 0; i < len(rs); i++ {
-		switch r := rs[i]; {
-		case hasEsc && r == esc:
-			if i+1 == len(rs) {
-				return nil, &pgError{code: "22025", msg: "LIKE pattern must not end with escape character"}
-			}
-			i++
-			toks = append(toks, likeToken{r: rs[i]})
-		case r == '%':
-			if len(toks) == 0 || toks[len(toks)-1].kind != '%' {
-				toks = append(toks, likeToken{kind: '%'})
-			}
-		case r == '_':
-			toks = append(toks, likeToken{kind: '_'})
-		default:
-			toks = append(toks, likeToken{r: r})
-		}
-	}
-	return likeMatch([]rune(s), toks), nil
+	m, err := matchText(s, pattern)
+	return m == likeTrue, err
 }
 
-// likeMatch matches with one backtracking point, the last %: linear in practice, at worst
-// len(s) * len(toks).
-func likeMatch(s []rune, toks []likeToken) bool {
-	i, t := 0, 0
-	star, mark := -1, 0
-	for i < len(s) {
+// likeEscape is like_escape: the pattern with escape character esc rewritten with backslashes
+// (an empty esc: no escape character, every backslash literal).
+func likeEscape(p, esc []rune) ([]rune, error) {
+	switch len(esc) {
+	case 0:
+		out := make([]rune, 0, len(p))
+		for _, r := range p {
+			if r == '\\' {
+				out = append(out, '\\')
+			}
+			out = append(out, r)
+		}
+		return out, nil
+	case 1:
+	default:
+		return nil, &pgError{code: "22025", msg: "invalid escape string"}
+	}
+	if esc[0] == '\\' {
+		return p, nil
+	}
+	out := make([]rune, 0, len(p))
+	after := false
+	for _, r := range p {
 		switch {
-		case t < len(toks) && toks[t].kind == '%':
-			star, mark = t, i
-			t++
-		case t < len(toks) && (toks[t].kind == '_' || toks[t].kind == 0 && toks[t].r == s[i]):
-			i++
-			t++
-		case star >= 0:
-			mark++
-			i, t = mark, star+1
+		case r == esc[0] && !after:
+			out, after = append(out, '\\'), true
+		case r == '\\':
+			out = append(out, '\\')
+			if !after {
+				out = append(out, '\\')
+			}
+			after = false
 		default:
-			return false
+			out, after = append(out, r), false
 		}
 	}
-	for t < len(toks) && toks[t].kind == '%' {
-		t++
+	return out, nil
+}
+
+const (
+	likeFalse = iota
+	likeTrue
+	likeAbort // no match, and none at a later start either
+)
+
+var errLikeEscape = &pgError{code: "22025", msg: "LIKE pattern must not end with escape character"}
+
+// matchText is Postgres's MatchText (like_match.c) on characters: % recurses once per
+// candidate position of the literal that follows it, so a pattern costs at most
+// len(t) * len(p).
+func matchText(t, p []rune) (int, error) {
+	if len(p) == 1 && p[0] == '%' {
+		return likeTrue, nil
 	}
-	return t == len(toks)
+	for len(t) > 0 && len(p) > 0 {
+		switch p[0] {
+		case '\\':
+			p = p[1:]
+			if len(p) == 0 {
+				return 0, errLikeEscape
+			}
+			if p[0] != t[0] {
+				return likeFalse, nil
+			}
+		case '%':
+			p = p[1:]
+			for len(p) > 0 {
+				if p[0] == '%' {
+					p = p[1:]
+				} else if p[0] == '_' {
+					if len(t) == 0 {
+						return likeAbort, nil
+					}
+					t, p = t[1:], p[1:]
+				} else {
+					break
+				}
+			}
+			if len(p) == 0 {
+				return likeTrue, nil
+			}
+			first := p[0]
+			if first == '\\' {
+				if len(p) < 2 {
+					return 0, errLikeEscape
+				}
+				first = p[1]
+			}
+			for ; len(t) > 0; t = t[1:] {
+				if t[0] == first {
+					m, err := matchText(t, p)
+					if err != nil || m != likeFalse {
+						return m, err
+					}
+				}
+			}
+			return likeAbort, nil
+		case '_':
+		default:
+			if p[0] != t[0] {
+				return likeFalse, nil
+			}
+		}
+		t, p = t[1:], p[1:]
+	}
+	if len(t) > 0 {
+		return likeFalse, nil
+	}
+	for len(p) > 0 && p[0] == '%' {
+		p = p[1:]
+	}
+	if len(p) == 0 {
+		return likeTrue, nil
+	}
+	return likeAbort, nil
 }
 
 // format is Postgres's format(formatstr, args...): %s (the value as text, NULL as nothing),
