@@ -268,9 +268,25 @@ func (s *pgSession) returning(ctx *sql.Context, q string, parsed ast.Statement, 
 // the engine's own DDL parser reads it in either dialect, $n parameters included.
 func translate(query string) (*pgsql.Statement, error) {
 	if v := verb(query); v == "CREATE FUNCTION" || v == "DROP FUNCTION" {
+		if err := callable(query); err != nil {
+			return nil, err
+		}
 		return &pgsql.Statement{SQL: query, Command: v}, nil
 	}
 	return pgsql.Translate(query)
+}
+
+// callable refuses CREATE FUNCTION of a wasm function that calls on the Postgres wire would not
+// reach (0A000): one named like a go-mysql-server built-in or a function the translation
+// replaces (now, format, left), which go-mysql-server would run instead.
+func callable(query string) error {
+	stmt, _, err := sqlfuncs.ParseDDL(query)
+	cs, ok := stmt.(*sqlfuncs.CreateStmt)
+	if err != nil || !ok || !pgsql.Shadowed(cs.Name) && !pgcatalog.IsFunction(cs.Name) {
+		return nil // the engine reports the statement's own errors
+	}
+	return &pgsql.Error{Code: "0A000", Msg: fmt.Sprintf("a wasm function named %s is not supported on the Postgres wire: "+
+		"calls of %s(...) run the built-in function of that name; choose another name", cs.Name, cs.Name)}
 }
 
 // inferParams finds a type for each $n from where its placeholder stands: an argument of a wasm
@@ -357,7 +373,6 @@ func inferParams(n sql.Node, nparams int) []uint32 {
 	}
 	return params
 }
-
 
 // Close implements the interface proxy.Session.
 func (s *pgSession) Close() error {
@@ -447,13 +462,13 @@ func columns(sch sql.Schema) []proxy.Column {
 }
 
 type pgResult struct {
-	ctx    *sql.Context
-	iter   sql.RowIter
-	unlock func()
+	ctx     *sql.Context
+	iter    sql.RowIter
+	unlock  func()
 	cols    []proxy.Column
 	command string // the command tag's verb: SELECT, INSERT, CREATE TABLE
 	rows    int64
-	done   bool
+	done    bool
 }
 
 func (r *pgResult) Columns() []proxy.Column { return r.cols }

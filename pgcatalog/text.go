@@ -281,3 +281,10 @@ func quoteLiteral(s string) string {
 	}
 	return q
 }
+
+// IsFunction reports whether name (case-insensitive) is a catalog function, which the Postgres
+// wire finds before any wasm function of the same name.
+func IsFunction(name string) bool {
+	_, ok := functions[strings.ToLower(name)]
+	return ok
+}

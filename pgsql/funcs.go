@@ -157,6 +157,21 @@ func (p *printer) funcName(name string) {
 	p.ident(name)
 }
 
+// special are the calls funcCall translates to something else than a call of the same name.
+var special = map[string]bool{"now": true, "transaction_timestamp": true, "statement_timestamp": true,
+	"clock_timestamp": true, "strpos": true, "position": true, "concat": true, "log": true, "trunc": true,
+	"btrim": true, "ltrim": true, "rtrim": true, "extract": true, "date_part": true, "date_trunc": true,
+	"div": true, "string_agg": true, "format": true}
+
+// Shadowed reports whether a call of a function named name does not reach a function of that
+// name outside go-mysql-server (a wasm function): the translation turns it into another call,
+// or go-mysql-server has a built-in of that name, which it finds first.
+func Shadowed(name string) bool {
+	name = strings.ToLower(name)
+	_, isRenamed := renamed[name]
+	return builtins[name] || special[name] || isRenamed || aggregates[name]
+}
+
 // builtins are go-mysql-server's functions, by lower-case name.
 var builtins = func() map[string]bool {
 	m := map[string]bool{}
