@@ -364,7 +364,7 @@ func (p *printer) anyAll(a *pg.A_Expr, op string) {
 }
 
 // like prints LIKE and ILIKE as pg_like and pg_ilike, which keep Postgres's semantics: the
-// backslash is the escape character unless ESCAPE names another or none (”), a pattern may not
+// backslash is the escape character unless ESCAPE names another (or none, the empty string); a pattern may not
 // end with it (22025). go-mysql-server's LIKE reads the escapes alike but filters a table's rows
 // with it wrongly ('orders\_%' finds nothing).
 func (p *printer) like(a *pg.A_Expr, op string) {

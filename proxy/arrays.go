@@ -40,12 +40,12 @@ func decodeArray(raw []byte, elem uint32) (string, error) {
 			return "", fmt.Errorf("binary array dimension of %d elements", n)
 		}
 		dims[d], total = n, total*n
+		if total > len(raw) { // every element takes at least 4 bytes
+			return "", fmt.Errorf("binary array of %d elements in %d bytes", total, len(raw))
+		}
 		if lb != 1 {
 			fmt.Fprintf(&bounds, "[%d:%d]", lb, lb+n-1)
 		}
-	}
-	if total > len(raw) {
-		return "", fmt.Errorf("binary array of %d elements in %d bytes", total, len(raw))
 	}
 	rest := raw[12+8*ndim:]
 	elems := make([]string, total)
