@@ -327,3 +327,69 @@ func TestPGMySQLReservedWords(t *testing.T) {
 		}
 	}
 }
+
+// TestPGArrayParameterAndLike: = ANY($1) / <> ALL($1) with an array parameter in text and in
+// binary form, typed and untyped; LIKE with the backslash escape filtering a table; format().
+func TestPGArrayParameterAndLike(t *testing.T) {
+	c := pgServeConnect(t, pgx.QueryExecModeExec)
+	ctx := context.Background()
+	for _, q := range []string{"CREATE TABLE t (id int PRIMARY KEY, s text)", "INSERT INTO t VALUES (1, 'orders_x'), (2, 'ordersyx'), (3, 'Orders_y')"} {
+		if _, err := c.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := func(q string, args ...any) string {
+		t.Helper()
+		rows, err := c.Query(ctx, q, args...)
+		if err != nil {
+			return err.Error()
+		}
+		var out []string
+		for rows.Next() {
+			v, _ := rows.Values()
+			out = append(out, fmt.Sprint(v...))
+		}
+		if rows.Err() != nil {
+			return rows.Err().Error()
+		}
+		return strings.Join(out, ",")
+	}
+	bin := []byte{0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 20, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 3}
+	for _, p := range []struct {
+		name   string
+		value  []byte
+		oid    uint32
+		format int16
+	}{{"binary int8[]", bin, 1016, 1}, {"text int8[]", []byte("{1,3}"), 1016, 0}, {"untyped", []byte("{1,3}"), 0, 0}} {
+		for q, want := range map[string]string{
+			"SELECT id FROM t WHERE id = ANY($1) ORDER BY id":  "1,3",
+			"SELECT id FROM t WHERE id <> ALL($1) ORDER BY id": "2",
+		} {
+			r := c.PgConn().ExecParams(ctx, q, [][]byte{p.value}, []uint32{p.oid}, []int16{p.format}, nil).Read()
+			var got []string
+			for _, row := range r.Rows {
+				got = append(got, string(row[0]))
+			}
+			if r.Err != nil || strings.Join(got, ",") != want {
+				t.Errorf("%s with %s: %v %v, want %s", q, p.name, got, r.Err, want)
+			}
+		}
+	}
+	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeExec, pgx.QueryExecModeSimpleProtocol} {
+		if got := ids("SELECT id FROM t WHERE id = ANY($1) ORDER BY id", mode, []int64{2, 3}); got != "2,3" {
+			t.Errorf("%s: []int64: %s", mode, got)
+		}
+		if got := ids(`SELECT s FROM t WHERE s LIKE 'orders\_%' ORDER BY id`, mode); got != "orders_x" {
+			t.Errorf("%s: LIKE 'orders\\_%%': %s", mode, got)
+		}
+		if got := ids(`SELECT s FROM t WHERE s ILIKE $1 ORDER BY id`, mode, `orders\_%`); got != "orders_x,Orders_y" {
+			t.Errorf("%s: ILIKE $1: %s", mode, got)
+		}
+		if got := ids(`SELECT format('%s|%I|%L', s, s, s) FROM t WHERE id = 3`, mode); got != `Orders_y|"Orders_y"|'Orders_y'` {
+			t.Errorf("%s: format: %s", mode, got)
+		}
+	}
+	if _, err := c.Exec(ctx, `SELECT 'abcd' LIKE 'abc\'`); pgCode(err) != "22025" {
+		t.Errorf("trailing escape: %v", err)
+	}
+}
