@@ -27,8 +27,9 @@ import (
 // pgCase is a statement and its parameters, as Go values pgx sends: int64, string, []int64,
 // []string, nil.
 type pgCase struct {
-	q    string
-	args []any
+	q     string
+	args  []any
+	modes []string // for a statement that writes: the one way it is sent (default: simple)
 }
 
 // pgSemanticsSetup runs on each side before the cases: the wasm function on wasql, an SQL
@@ -122,8 +123,26 @@ var pgSemanticsCases = []pgCase{
 	{q: "BEGIN"},
 	{q: "CREATE TABLE tx (id int)"},
 	{q: "ROLLBACK"},
+	// The same with parameters, each way a client sends them.
+	{q: "BEGIN"},
+	{q: "INSERT INTO items (id, name) VALUES ($1, $2)", args: []any{int64(99), "p"}, modes: []string{"untyped"}},
+	{q: "ROLLBACK"},
+	{q: "BEGIN"},
+	{q: "UPDATE items SET qty = $1 WHERE id = $2", args: []any{int64(0), int64(1)}, modes: []string{"binary"}},
+	{q: "ROLLBACK"},
+	{q: "BEGIN"},
+	{q: "DELETE FROM items WHERE id = $1", args: []any{int64(1)}, modes: []string{"typed"}},
+	{q: "ROLLBACK"},
+	{q: "BEGIN"},
+	{q: "INSERT INTO items (id) VALUES ($1) RETURNING *", args: []any{int64(98)}, modes: []string{"exec"}},
+	{q: "ROLLBACK"},
 	{q: "SELECT count(*) FROM items WHERE id = 99"},
 	{q: "SELECT count(*) FROM items"},
+	{q: "SELECT id, name, qty FROM items ORDER BY id"},
+	// RETURNING errors with parameters: nothing is written, so every way runs.
+	{q: "INSERT INTO nope VALUES ($1) RETURNING *", args: []any{int64(1)}, modes: []string{"simple", "exec", "untyped", "typed", "binary"}},
+	{q: "UPDATE nope SET a = $1 RETURNING *", args: []any{int64(1)}, modes: []string{"simple", "exec", "untyped", "typed", "binary"}},
+	{q: "INSERT INTO items (id) VALUES ($1) RETURNING id", args: []any{int64(1)}, modes: []string{"simple", "exec", "untyped", "typed", "binary"}},
 }
 
 // pgSemanticsRefused are the cases wasql answers with 0A000 where PostgreSQL succeeds, and why.
@@ -133,6 +152,10 @@ var pgSemanticsRefused = map[string]string{
 	"INSERT INTO items (id) VALUES (99)":                                  "writes inside a transaction block",
 	"DELETE FROM items":                                                   "writes inside a transaction block",
 	"CREATE TABLE tx (id int)":                                            "writes inside a transaction block",
+	"INSERT INTO items (id, name) VALUES ($1, $2)":                        "writes inside a transaction block",
+	"UPDATE items SET qty = $1 WHERE id = $2":                             "writes inside a transaction block",
+	"DELETE FROM items WHERE id = $1":                                     "writes inside a transaction block",
+	"INSERT INTO items (id) VALUES ($1) RETURNING *":                      "writes inside a transaction block",
 }
 
 func TestPGDialectSemantics(t *testing.T) {
@@ -176,6 +199,9 @@ func TestPGDialectSemantics(t *testing.T) {
 			if len(c.args) > 0 {
 				modes = append(modes, "exec", "untyped", "typed", "binary")
 			}
+		}
+		if c.modes != nil {
+			modes = c.modes
 		}
 		why, mustRefuse := pgSemanticsRefused[c.q]
 		same := true
