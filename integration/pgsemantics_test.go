@@ -61,6 +61,8 @@ var pgSemanticsCases = []pgCase{
 	{q: `SELECT name LIKE NULL, NULL LIKE 'a', 'a' LIKE 'a' ESCAPE NULL FROM items WHERE id = 1`},
 	{q: `SELECT 'héllo' ILIKE 'HÉ%', 'x' LIKE '_', '' LIKE '%', 'ab' LIKE 'a_c', 'a_c' LIKE 'a__', 'aXbXc' LIKE '%X%X%'`},
 	{q: `SELECT id FROM items WHERE name LIKE '%' || 'x' ORDER BY id`},
+	{q: `SELECT id FROM items WHERE id LIKE '1%'`},
+	{q: `SELECT id FROM items WHERE id::text LIKE '1%' OR qty::text ILIKE '7' ORDER BY id`},
 	{q: `SELECT name FROM items WHERE name LIKE $1 ORDER BY id`, args: []any{`orders\_%`}},
 	{q: `SELECT name FROM items WHERE name ILIKE $1 ESCAPE $2 ORDER BY id`, args: []any{"ORDERS!_%", "!"}},
 	{q: `SELECT name FROM items WHERE name NOT LIKE $1 ORDER BY id`, args: []any{"%s%"}},

@@ -13,8 +13,18 @@ import (
 // textFunctions are Postgres's LIKE/ILIKE (pg_like, pg_ilike: the translation of x LIKE p
 // [ESCAPE e]) and format(), whose semantics MySQL's LIKE and FORMAT do not have.
 var textFunctions = map[string]fn{
-	"pg_like":   {min: 2, max: 3, typ: boolType, strict: true, eval: func(_ *env, args []any) (any, error) { return like(args, false) }},
-	"pg_ilike":  {min: 2, max: 3, typ: boolType, strict: true, eval: func(_ *env, args []any) (any, error) { return like(args, true) }},
+	"pg_like": {min: 2, max: 3, typ: boolType, strict: true, eval: func(e *env, args []any) (any, error) {
+		if err := e.likeOperand(); err != nil {
+			return nil, err
+		}
+		return like(args, false)
+	}},
+	"pg_ilike": {min: 2, max: 3, typ: boolType, strict: true, eval: func(e *env, args []any) (any, error) {
+		if err := e.likeOperand(); err != nil {
+			return nil, err
+		}
+		return like(args, true)
+	}},
 	"pg_format": {min: 1, max: -1, typ: textType, eval: format},
 	"quote_literal": {min: 1, max: 1, typ: textType, strict: true, eval: func(e *env, args []any) (any, error) {
 		return quoteLiteral(e.text(0, args[0])), nil
@@ -51,6 +61,19 @@ func like(args []any, fold bool) (any, error) {
 	}
 	m, err := matchText(s, pattern)
 	return m == likeTrue, err
+}
+
+// likeOperand refuses what Postgres has no LIKE operator for (an integer, a date, json): the
+// engine would compare its text form.
+func (e *env) likeOperand() error {
+	if len(e.args) == 0 {
+		return nil
+	}
+	t := e.args[0].Type()
+	if types.IsText(t) || types.IsBinaryType(t) || types.IsNull(e.args[0]) || types.IsDeferredType(t) {
+		return nil
+	}
+	return &pgError{code: "42883", msg: "operator does not exist: " + formatType(TypeOID(t), -1) + " ~~ text"}
 }
 
 // likeEscape is like_escape: the pattern with escape character esc rewritten with backslashes

@@ -114,3 +114,16 @@ func TestLikeAndFormatInSQL(t *testing.T) {
 		t.Errorf("trailing escape: %v", err)
 	}
 }
+
+// TestLikeOperand: Postgres has no LIKE for integers or dates; text, casts to text and bytea
+// have one.
+func TestLikeOperand(t *testing.T) {
+	f := newFixture(t)
+	f.query(`INSERT INTO customers (id, name) VALUES (1, 'bob')`)
+	f.expect(`SELECT pg_like(CAST(1 AS CHAR), '1%'), pg_like(name, 'a%'), pg_like(email, 'a%') FROM customers WHERE id = 1`, "1|0|NULL")
+	for _, q := range []string{`SELECT pg_like(1, '1%')`, `SELECT pg_like(id, '1%') FROM customers`, `SELECT pg_ilike(created, '2%') FROM customers`} {
+		if _, err := f.run(q); sqlstate.Of(err) != "42883" {
+			t.Errorf("%s: %v", q, err)
+		}
+	}
+}
