@@ -125,6 +125,11 @@ var pgSemanticsCases = []pgCase{
 	{q: "BEGIN"},
 	{q: "CREATE TABLE tx (id int)"},
 	{q: "ROLLBACK"},
+	// A block that failed: commands are ignored until its end, and COMMIT rolls it back.
+	{q: "BEGIN"},
+	{q: "SELECT 1 / 0"},
+	{q: "SELECT 1"},
+	{q: "COMMIT"},
 	// The same with parameters, each way a client sends them.
 	{q: "BEGIN"},
 	{q: "INSERT INTO items (id, name) VALUES ($1, $2)", args: []any{int64(99), "p"}, modes: []string{"untyped"}},
