@@ -27,7 +27,7 @@ func TestLike(t *testing.T) {
 		{s: `A\b`, pattern: `A\b`, esc: ptr(""), want: true},
 		{s: "a%b", pattern: "a!%b", esc: ptr("!"), want: true},
 		{s: `a\b`, pattern: `a\b`, esc: ptr("!"), want: true}, // a backslash is literal with another escape
-		{s: "abc", pattern: `abc\`, want: false},            // the match ends before the escape
+		{s: "abc", pattern: `abc\`, want: false},              // the match ends before the escape
 		{s: "abcd", pattern: `abc\`, code: "22025"},
 		{s: "abcd", pattern: "abc!", esc: ptr("!"), code: "22025"},
 		{s: "a", pattern: "a", esc: ptr("xy"), code: "22025"},
