@@ -331,6 +331,12 @@ func inferParams(n sql.Node, nparams int) []uint32 {
 	})
 	undetermined := map[string]bool{} // format()'s arguments: "any", which a placeholder cannot decide
 	transform.InspectExpressions(n, func(e sql.Expression) bool {
+		// x = ANY($1), x <> ALL($1): an array of x's type, as Postgres describes it.
+		if f, ok := e.(sql.FunctionExpression); ok && f.FunctionName() == "pg_any_eq" && len(e.Children()) == 2 {
+			if bv, ok := e.Children()[1].(*expression.BindVar); ok && !types.IsDeferredType(e.Children()[0].Type()) {
+				set(bv.Name, arrayOIDs[pgcatalog.TypeOID(e.Children()[0].Type())])
+			}
+		}
 		if f, ok := e.(sql.FunctionExpression); ok && f.FunctionName() == "pg_format" {
 			for i, ch := range e.Children() {
 				if bv, ok := ch.(*expression.BindVar); ok && i > 0 {
@@ -373,6 +379,11 @@ func inferParams(n sql.Node, nparams int) []uint32 {
 	}
 	return params
 }
+
+// arrayOIDs are the array types of the element types whose arrays the Postgres wire decodes
+// from binary parameters (proxy/arrays.go), by element OID.
+var arrayOIDs = map[uint32]uint32{proxy.OIDBool: 1000, proxy.OIDInt2: 1005, proxy.OIDInt4: 1007,
+	proxy.OIDInt8: 1016, proxy.OIDFloat4: 1021, proxy.OIDFloat8: 1022, proxy.OIDText: 1009, proxy.OIDVarchar: 1015}
 
 // Close implements the interface proxy.Session.
 func (s *pgSession) Close() error {

@@ -396,6 +396,17 @@ func TestPGArrayParameterAndLike(t *testing.T) {
 			t.Errorf("%s: format: %s", mode, got)
 		}
 	}
+	// Described as Postgres describes them: an array of the column's type; format()'s arguments
+	// undetermined (42P18 when the client leaves them untyped).
+	for q, want := range map[string]uint32{"SELECT id FROM t WHERE id = ANY($1)": 1007, "SELECT id FROM t WHERE s <> ALL($1)": 1009} {
+		sd, err := c.Prepare(ctx, "", q)
+		if err != nil || len(sd.ParamOIDs) != 1 || sd.ParamOIDs[0] != want {
+			t.Errorf("%s: parameter types %v %v, want %d", q, sd, err, want)
+		}
+	}
+	if _, err := c.Prepare(ctx, "", "SELECT format('%s', $1)"); pgCode(err) != "42P18" {
+		t.Errorf("format('%%s', $1) untyped: %v", err)
+	}
 	if _, err := c.Exec(ctx, `SELECT 'abcd' LIKE 'abc\'`); pgCode(err) != "22025" {
 		t.Errorf("trailing escape: %v", err)
 	}
