@@ -83,6 +83,7 @@ var pgSemanticsCases = []pgCase{
 	{q: "SELECT format('%L', NULL), format('%s', NULL), format('%%'), format('%2$s %1$s', 'a', 'b'), format('%s %s %1$s %s', 'a', 'b')"},
 	{q: "SELECT format('%-5s|', 'ab'), format('%5s|', 'ab'), format(NULL), format('x'), format('%L', 'a\\b')"},
 	{q: "SELECT format('%s', true), format('%s', 1.5::float8), format('%s', 42), format('%I', 'a b'), format('%I.%I', 'public', 'key')"},
+	{q: "SELECT format('%s|%L|%s', date '2024-03-04', date '2024-03-04', timestamp '2024-03-04 05:06:07')"},
 	{q: "SELECT format('%I', NULL)"},
 	{q: "SELECT format('%s')"},
 	{q: "SELECT format('%x', 1)"},

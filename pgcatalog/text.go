@@ -4,10 +4,12 @@ import (
 	"maps"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/dolthub/vitess/go/sqltypes"
 )
 
 // textFunctions are Postgres's LIKE/ILIKE (pg_like, pg_ilike: the translation of x LIKE p
@@ -291,6 +293,9 @@ func (e *env) text(k int, v any) string {
 		if n, err := strconv.ParseInt(textOf(v), 10, 64); err == nil {
 			return textOf(n != 0)
 		}
+	}
+	if t, ok := v.(time.Time); ok && k < len(e.args) && e.args[k].Type().Type() == sqltypes.Date {
+		return t.Format("2006-01-02")
 	}
 	return textOf(v)
 }
