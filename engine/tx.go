@@ -69,25 +69,20 @@ func inExplicitTransaction(ctx *sql.Context) bool {
 	return err == nil && !autocommit
 }
 
-// WriteInTransactionError is the refusal of a write inside a transaction block (0A000). It
-// says why and what to do; on the MySQL wire it travels as a *mysql.SQLError with the same
-// SQLSTATE.
+// WriteInTransactionError is the refusal of a write inside a transaction block (0A000). Its
+// message says why and what to do; on the MySQL wire it travels as a *mysql.SQLError with the
+// same SQLSTATE.
 type WriteInTransactionError struct{ Statement string }
 
 func (e *WriteInTransactionError) Error() string {
 	return e.Statement + " inside a transaction block is not supported: wasql cannot undo writes yet, " +
-		"so ROLLBACK would keep them. " + e.SQLHint()
+		"so ROLLBACK would keep them. End this transaction with ROLLBACK and run writes with autocommit on, " +
+		"outside BEGIN ... COMMIT (psql: \\set AUTOCOMMIT on; JDBC: setAutoCommit(true); psycopg: autocommit=True; " +
+		"SQLAlchemy: isolation_level=\"AUTOCOMMIT\"; MySQL: SET autocommit=1)"
 }
 
 // SQLState implements the interface sqlstate.Carrier.
 func (e *WriteInTransactionError) SQLState() string { return sqlstate.FeatureNotSupported }
-
-// SQLHint implements the interface sqlstate.Hinter.
-func (e *WriteInTransactionError) SQLHint() string {
-	return "Run writes with autocommit on, outside BEGIN ... COMMIT (psql: \\set AUTOCOMMIT on; " +
-		"JDBC: setAutoCommit(true); psycopg: autocommit=True; SQLAlchemy: isolation_level=\"AUTOCOMMIT\"; " +
-		"MySQL: SET autocommit=1); the transaction must now end with ROLLBACK."
-}
 
 func errWriteInTransaction(stmt string) error {
 	e := &WriteInTransactionError{Statement: stmt}
