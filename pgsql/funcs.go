@@ -93,7 +93,12 @@ func (p *printer) funcCall(fc *pg.FuncCall) {
 			p.call("UNIX_TIMESTAMP", args[1:])
 			return
 		}
-		p.WriteString("EXTRACT(" + strings.ToUpper(field.Sval) + " FROM ")
+		unit := strings.ToUpper(field.Sval)
+		if !extractUnits[unit] { // the field is printed as a word: never anything else
+			p.unsupported("%s(%q, ...)", name, field.Sval)
+			return
+		}
+		p.WriteString("EXTRACT(" + unit + " FROM ")
 		p.expr(args[1])
 		p.WriteString(")")
 	case "date_trunc":
@@ -180,6 +185,10 @@ var builtins = func() map[string]bool {
 	}
 	return m
 }()
+
+// extractUnits are the fields of extract/date_part that MySQL's EXTRACT has under the same name.
+var extractUnits = map[string]bool{"MICROSECOND": true, "SECOND": true, "MINUTE": true, "HOUR": true,
+	"DAY": true, "WEEK": true, "MONTH": true, "QUARTER": true, "YEAR": true}
 
 // truncFormats are DATE_FORMAT patterns that truncate a timestamp as date_trunc does.
 var truncFormats = map[string]string{"second": "%Y-%m-%d %H:%i:%s", "minute": "%Y-%m-%d %H:%i:00",

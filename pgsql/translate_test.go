@@ -95,17 +95,19 @@ func TestTranslate(t *testing.T) {
 // TestUnsupported: what has no faithful translation fails with a SQLSTATE naming it.
 func TestUnsupported(t *testing.T) {
 	for in, want := range map[string]string{
-		"select distinct on (a) a from t":                 "SELECT DISTINCT ON",
-		"delete from t returning id":                      "RETURNING on DELETE",
-		"copy t from stdin":                               "COPY",
-		"create schema s":                                 "CREATE SCHEMA",
-		"select a similar to 'x' from t":                  "SIMILAR TO",
-		"select '1 day'::interval":                        "interval",
-		"select array(select 1)":                          "ARRAY(subquery)",
-		"select * from unnest(array[1])":                  "unnest",
-		"listen x":                                        "LISTEN",
-		"select a from t group by rollup (a)":             "ROLLUP",
-		"insert into t values (1) on conflict do nothing": "ON CONFLICT DO NOTHING without a column list",
+		"select distinct on (a) a from t":                         "SELECT DISTINCT ON",
+		"delete from t returning id":                              "RETURNING on DELETE",
+		"select extract('year from d), (select 1' from d) from t": "extract(",
+		"select date_part('dow', d) from t":                       "date_part(",
+		"copy t from stdin":                                       "COPY",
+		"create schema s":                                         "CREATE SCHEMA",
+		"select a similar to 'x' from t":                          "SIMILAR TO",
+		"select '1 day'::interval":                                "interval",
+		"select array(select 1)":                                  "ARRAY(subquery)",
+		"select * from unnest(array[1])":                          "unnest",
+		"listen x":                                                "LISTEN",
+		"select a from t group by rollup (a)":                     "ROLLUP",
+		"insert into t values (1) on conflict do nothing":         "ON CONFLICT DO NOTHING without a column list",
 	} {
 		_, err := Translate(in)
 		if err == nil || sqlstate.Of(err) != sqlstate.FeatureNotSupported || !strings.Contains(err.Error(), want) {
