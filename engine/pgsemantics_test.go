@@ -172,6 +172,20 @@ func TestMySQLWriteInTransactionRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A prepared statement (the binary protocol): prepared before the block, executed inside it.
+	stmt, err := conn.PrepareContext(ctx, "INSERT INTO t VALUES (?, ?)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, "START TRANSACTION"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = stmt.ExecContext(ctx, 5, "five")
+	refused("prepared INSERT after START TRANSACTION", err)
+	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	stmt.Close()
 	multi, err := db.Conn(ctx) // the driver gives up on a connection after an error among several results
 	if err != nil {
 		t.Fatal(err)
