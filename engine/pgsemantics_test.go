@@ -301,6 +301,12 @@ func TestPGMySQLReservedWords(t *testing.T) {
 			fmt.Sprintf("CREATE TABLE %s (%s int PRIMARY KEY, v int)", w, w),
 			fmt.Sprintf("INSERT INTO %s (%s, v) VALUES (1, 2)", w, w),
 			fmt.Sprintf("UPDATE %s SET %s = %s + 1 WHERE %s = 1", w, w, w, w),
+			fmt.Sprintf("INSERT INTO %s (%s, v) VALUES (5, 6) RETURNING %s, v AS %s", w, w, w, w),
+			fmt.Sprintf("INSERT INTO %s (%s, v) VALUES (5, 7) ON CONFLICT (%s) DO UPDATE SET v = EXCLUDED.v", w, w, w),
+			fmt.Sprintf("SELECT %s, count(*) AS n FROM %s GROUP BY %s HAVING count(*) > 0 ORDER BY %s", w, w, w, w),
+			fmt.Sprintf("SELECT %s FROM (SELECT %s FROM %s) AS %s WHERE %s IN (SELECT %s FROM %s)", w, w, w, w, w, w, w),
+			fmt.Sprintf("WITH %s AS (SELECT %s FROM %s) SELECT %s FROM %s", w, w, w, w, w),
+			fmt.Sprintf("DELETE FROM %s WHERE %s = 5", w, w),
 		} {
 			if _, err := c.Exec(ctx, q); err != nil {
 				t.Errorf("%s: %v", q, err)
