@@ -131,6 +131,9 @@ var pgSemanticsCases = []pgCase{
 	{q: "SELECT 1 / 0"},
 	{q: "SELECT 1"},
 	{q: "COMMIT"},
+	{q: "BEGIN"},
+	{q: "SAVEPOINT a"},
+	{q: "ROLLBACK"},
 	// The same with parameters, each way a client sends them.
 	{q: "BEGIN"},
 	{q: "INSERT INTO items (id, name) VALUES ($1, $2)", args: []any{int64(99), "p"}, modes: []string{"untyped"}},
@@ -163,6 +166,7 @@ var pgSemanticsRefused = map[string]string{
 	"INSERT INTO items (id, name) VALUES ($1, $2)":                        "writes inside a transaction block",
 	"UPDATE items SET qty = $1 WHERE id = $2":                             "writes inside a transaction block",
 	"DELETE FROM items WHERE id = $1":                                     "writes inside a transaction block",
+	"SAVEPOINT a":                                                         "savepoints (no transactions yet)",
 	"INSERT INTO items (id) VALUES ($1) RETURNING *":                      "writes inside a transaction block",
 }
 

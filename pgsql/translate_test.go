@@ -99,6 +99,8 @@ func TestUnsupported(t *testing.T) {
 		"delete from t returning id":                              "RETURNING on DELETE",
 		"select extract('year from d), (select 1' from d) from t": "extract(",
 		"select date_part('dow', d) from t":                       "date_part(",
+		"savepoint a":                                             "SAVEPOINT",
+		"rollback to savepoint a":                                 "SAVEPOINT",
 		"copy t from stdin":                                       "COPY",
 		"create schema s":                                         "CREATE SCHEMA",
 		"select a similar to 'x' from t":                          "SIMILAR TO",
