@@ -222,13 +222,6 @@ func (s *pgSession) parse(ctx context.Context, st *pgsql.Statement) (ast.Stateme
 	if err != nil {
 		return nil, err
 	}
-	var table ast.TableName
-	switch x := stmt.(type) {
-	case *ast.Insert:
-		table = x.Table
-	case *ast.Update:
-		table = x.TableExprs[0].(*ast.AliasedTableExpr).Expr.(ast.TableName)
-	}
 	sctx := s.context(ctx)
 	var exprs ast.SelectExprs
 	for _, ex := range list.(*ast.Select).SelectExprs {
@@ -236,13 +229,9 @@ func (s *pgSession) parse(ctx context.Context, st *pgsql.Statement) (ast.Stateme
 			exprs = append(exprs, ex)
 			continue
 		}
-		db, err := s.e.Provider.Database(sctx, Database)
+		t, err := s.returningTable(sctx, stmt)
 		if err != nil {
 			return nil, err
-		}
-		t, ok, err := db.GetTableInsensitive(sctx, table.Name.String())
-		if err != nil || !ok {
-			return nil, fmt.Errorf("table not found: %s: %w", table.Name, err)
 		}
 		for _, c := range t.Schema() {
 			exprs = append(exprs, &ast.AliasedExpr{Expr: &ast.ColName{Name: ast.NewColIdent(c.Name)}, As: ast.NewColIdent(c.Name)})
@@ -255,6 +244,44 @@ func (s *pgSession) parse(ctx context.Context, st *pgsql.Statement) (ast.Stateme
 		x.Returning = exprs
 	}
 	return stmt, nil
+}
+
+// returningTable is the table an INSERT/UPDATE ... RETURNING * writes, whose columns * stands
+// for. A table that does not exist is reported as the engine reports it for any statement
+// (relation "x" does not exist, 42P01).
+func (s *pgSession) returningTable(ctx *sql.Context, stmt ast.Statement) (sql.Table, error) {
+	var table ast.TableName
+	switch x := stmt.(type) {
+	case *ast.Insert:
+		table = x.Table
+	case *ast.Update:
+		at, ok := x.TableExprs[0].(*ast.AliasedTableExpr)
+		if !ok || len(x.TableExprs) != 1 {
+			return nil, &pgsql.Error{Code: "0A000", Msg: "RETURNING * on an UPDATE of several tables is not supported"}
+		}
+		if table, ok = at.Expr.(ast.TableName); !ok {
+			return nil, &pgsql.Error{Code: "0A000", Msg: "RETURNING * on an UPDATE of a subquery is not supported"}
+		}
+	default:
+		return nil, &pgsql.Error{Code: "0A000", Msg: fmt.Sprintf("RETURNING on %T is not supported", stmt)}
+	}
+	name := table.Name.String()
+	dbName := Database
+	if q := table.DbQualifier.String(); q != "" {
+		dbName = q
+	}
+	db, err := s.e.Provider.Database(ctx, dbName)
+	if err != nil {
+		return nil, fmt.Errorf("RETURNING *: %w", err)
+	}
+	t, ok, err := db.GetTableInsensitive(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("RETURNING *: table %s: %w", name, err)
+	}
+	if !ok {
+		return nil, sql.ErrTableNotFound.New(name)
+	}
+	return t, nil
 }
 
 // returning runs a parsed INSERT/UPDATE ... RETURNING. go-mysql-server evaluates an INSERT's
@@ -302,9 +329,25 @@ func (e *Engine) translate(query string) (*pgsql.Statement, error) {
 		return nil, err
 	}
 	if v := verb(query); v == "CREATE FUNCTION" || v == "DROP FUNCTION" {
+		if err := callable(query); err != nil {
+			return nil, err
+		}
 		return &pgsql.Statement{SQL: query, Command: v}, nil
 	}
 	return pgsql.Translate(query)
+}
+
+// callable refuses CREATE FUNCTION of a wasm function that calls on the Postgres wire would not
+// reach (0A000): one named like a go-mysql-server built-in or a function the translation
+// replaces (now, format, left), which go-mysql-server would run instead.
+func callable(query string) error {
+	stmt, _, err := sqlfuncs.ParseDDL(query)
+	cs, ok := stmt.(*sqlfuncs.CreateStmt)
+	if err != nil || !ok || !pgsql.Shadowed(cs.Name) && !pgcatalog.IsFunction(cs.Name) {
+		return nil // the engine reports the statement's own errors
+	}
+	return &pgsql.Error{Code: "0A000", Msg: fmt.Sprintf("a wasm function named %s is not supported on the Postgres wire: "+
+		"calls of %s(...) run the built-in function of that name; choose another name", cs.Name, cs.Name)}
 }
 
 // inferParams finds a type for each $n from where its placeholder stands: an argument of a wasm
@@ -347,7 +390,21 @@ func inferParams(n sql.Node, nparams int) []uint32 {
 		}
 		return true
 	})
+	undetermined := map[string]bool{} // format()'s arguments: "any", which a placeholder cannot decide
 	transform.InspectExpressions(n, func(e sql.Expression) bool {
+		// x = ANY($1), x <> ALL($1): an array of x's type, as Postgres describes it.
+		if f, ok := e.(sql.FunctionExpression); ok && f.FunctionName() == "pg_any_eq" && len(e.Children()) == 2 {
+			if bv, ok := e.Children()[1].(*expression.BindVar); ok && !types.IsDeferredType(e.Children()[0].Type()) {
+				set(bv.Name, arrayOIDs[pgcatalog.TypeOID(e.Children()[0].Type())])
+			}
+		}
+		if f, ok := e.(sql.FunctionExpression); ok && f.FunctionName() == "pg_format" {
+			for i, ch := range e.Children() {
+				if bv, ok := ch.(*expression.BindVar); ok && i > 0 {
+					undetermined[bv.Name] = true
+				}
+			}
+		}
 		// x IN ($1, $2): each placeholder takes x's type.
 		if in, ok := e.(*expression.InTuple); ok && !types.IsDeferredType(in.Left().Type()) {
 			for _, ch := range in.Right().Children() {
@@ -378,8 +435,16 @@ func inferParams(n sql.Node, nparams int) []uint32 {
 		}
 		return true
 	})
+	for name := range undetermined {
+		set(name, proxy.ParamUndetermined)
+	}
 	return params
 }
+
+// arrayOIDs are the array types of the element types whose arrays the Postgres wire decodes
+// from binary parameters (proxy/arrays.go), by element OID.
+var arrayOIDs = map[uint32]uint32{proxy.OIDBool: 1000, proxy.OIDInt2: 1005, proxy.OIDInt4: 1007,
+	proxy.OIDInt8: 1016, proxy.OIDFloat4: 1021, proxy.OIDFloat8: 1022, proxy.OIDText: 1009, proxy.OIDVarchar: 1015}
 
 // Close implements the interface proxy.Session.
 func (s *pgSession) Close() error {

@@ -152,11 +152,15 @@ func textOf(v any) string {
 	return fmt.Sprint(v)
 }
 
-// arrayEq reports whether element e equals x: as text, or as numbers when both are numbers.
+// arrayEq reports whether element e equals x: as text, or as numbers when x is a number.
 func arrayEq(x any, e string) bool {
 	xs := textOf(x)
 	if xs == e {
 		return true
+	}
+	switch x.(type) {
+	case string, []byte: // text compares as text: '1.0' is not '1'
+		return false
 	}
 	xf, err1 := strconv.ParseFloat(xs, 64)
 	ef, err2 := strconv.ParseFloat(e, 64)

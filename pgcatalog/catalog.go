@@ -167,7 +167,10 @@ type database struct {
 	tables []*table
 }
 
-var _ sql.ReadOnlyDatabase = (*database)(nil)
+var (
+	_ sql.ReadOnlyDatabase = (*database)(nil)
+	_ sql.ViewDatabase     = (*database)(nil)
+)
 
 func (d *database) Name() string     { return d.name }
 func (d *database) IsReadOnly() bool { return true }
@@ -188,6 +191,29 @@ func (d *database) GetTableNames(*sql.Context) ([]string, error) {
 	}
 	return names, nil
 }
+
+// The catalog databases hold no views in go-mysql-server's sense (Postgres's views among the
+// catalog relations are tables here). They implement sql.ViewDatabase all the same: with users
+// configured, go-mysql-server wraps every database in a privilege checker whose view methods fail
+// for a database without them, and every query on pg_catalog asks for views.
+
+// CreateView implements the interface sql.ViewDatabase: the catalog is read-only.
+func (d *database) CreateView(*sql.Context, string, string, string) error {
+	return &pgError{code: "42809", msg: d.name + " is a read-only catalog"}
+}
+
+// DropView implements the interface sql.ViewDatabase: the catalog is read-only.
+func (d *database) DropView(*sql.Context, string) error {
+	return &pgError{code: "42809", msg: d.name + " is a read-only catalog"}
+}
+
+// GetViewDefinition implements the interface sql.ViewDatabase: there are none.
+func (d *database) GetViewDefinition(*sql.Context, string) (sql.ViewDefinition, bool, error) {
+	return sql.ViewDefinition{}, false, nil
+}
+
+// AllViews implements the interface sql.ViewDatabase: there are none.
+func (d *database) AllViews(*sql.Context) ([]sql.ViewDefinition, error) { return nil, nil }
 
 // table is every catalog table: a schema and a function computing the rows from a snapshot.
 type table struct {

@@ -363,46 +363,29 @@ func (p *printer) anyAll(a *pg.A_Expr, op string) {
 	}
 }
 
-// like prints LIKE and ILIKE (as LIKE on lower-cased operands), with ESCAPE when given.
+// like prints LIKE and ILIKE as pg_like and pg_ilike, which keep Postgres's semantics: the
+// backslash is the escape character unless ESCAPE names another (or none, the empty string); a pattern may not
+// end with it (22025). go-mysql-server's LIKE reads the escapes alike but filters a table's rows
+// with it wrongly ('orders\_%' finds nothing).
 func (p *printer) like(a *pg.A_Expr, op string) {
-	ilike := a.Kind == pg.A_Expr_Kind_AEXPR_ILIKE
-	pattern, escape := a.Rexpr, (*pg.Node)(nil)
-	if fc := a.Rexpr.GetFuncCall(); fc != nil && funcName(fc) == "like_escape" {
-		pattern, escape = fc.Args[0], fc.Args[1]
-		esc := escape.GetAConst().GetSval()
-		switch {
-		case esc == nil:
-			p.unsupported("LIKE ... ESCAPE with a computed escape")
-		case esc.Sval == "": // no escape character: a backslash is an ordinary character
-			lit := pattern.GetAConst().GetSval()
-			if lit == nil {
-				p.unsupported("LIKE ... ESCAPE '' with a computed pattern")
-				break
-			}
-			pattern, escape = pg.MakeAConstStrNode(strings.ReplaceAll(lit.Sval, `\`, `\\`), 0), nil
-		case len([]rune(esc.Sval)) != 1:
+	fn := "pg_like"
+	if a.Kind == pg.A_Expr_Kind_AEXPR_ILIKE {
+		fn = "pg_ilike"
+	}
+	args := []*pg.Node{a.Lexpr, a.Rexpr}
+	if fc := a.Rexpr.GetFuncCall(); fc != nil && funcName(fc) == "like_escape" && len(fc.Args) == 2 {
+		args = []*pg.Node{a.Lexpr, fc.Args[0], fc.Args[1]}
+		if esc := fc.Args[1].GetAConst().GetSval(); esc != nil && len([]rune(esc.Sval)) > 1 {
 			p.fail(&Error{Code: "22025", Msg: "invalid escape string"})
 		}
 	}
-	side := func(n *pg.Node) {
-		if ilike {
-			p.call("LOWER", []*pg.Node{n})
-		} else {
-			p.expr(n)
-		}
-	}
-	p.WriteString("(")
-	side(a.Lexpr)
 	if strings.HasPrefix(op, "!") {
-		p.WriteString(" NOT")
+		p.WriteString("(NOT ")
+		p.call(fn, args)
+		p.WriteString(")")
+		return
 	}
-	p.WriteString(" LIKE ")
-	side(pattern)
-	if escape != nil {
-		p.WriteString(" ESCAPE ")
-		p.expr(escape)
-	}
-	p.WriteString(")")
+	p.call(fn, args)
 }
 
 func (p *printer) boolExpr(b *pg.BoolExpr) {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dolthub/go-mysql-server/sql/expression/function"
 	pg "github.com/pganalyze/pg_query_go/v6"
 
 	"github.com/wasql/wasql/internal/pgtext"
@@ -62,6 +63,8 @@ func (p *printer) funcCall(fc *pg.FuncCall) {
 	switch name {
 	case "now", "transaction_timestamp", "statement_timestamp", "clock_timestamp":
 		p.WriteString("NOW(6)")
+	case "format": // MySQL's FORMAT formats a number
+		p.call("pg_format", args)
 	case "strpos", "position": // INSTR is case-sensitive, LOCATE is not
 		p.call("INSTR", args)
 	case "concat": // Postgres's concat skips NULLs
@@ -99,7 +102,12 @@ func (p *printer) funcCall(fc *pg.FuncCall) {
 			p.call("UNIX_TIMESTAMP", args[1:])
 			return
 		}
-		p.WriteString("EXTRACT(" + strings.ToUpper(field.Sval) + " FROM ")
+		unit := strings.ToUpper(field.Sval)
+		if !extractUnits[unit] { // the field is printed as a word: never anything else
+			p.unsupported("%s(%q, ...)", name, field.Sval)
+			return
+		}
+		p.WriteString("EXTRACT(" + unit + " FROM ")
 		p.expr(args[1])
 		p.WriteString(")")
 	case "date_trunc":
@@ -163,7 +171,7 @@ func (p *printer) funcCall(fc *pg.FuncCall) {
 
 // simpleCall prints name(args), with DISTINCT and * as the call has them.
 func (p *printer) simpleCall(name string, fc *pg.FuncCall, args []*pg.Node) {
-	p.WriteString(name)
+	p.funcName(name)
 	p.WriteString("(")
 	if fc.AggDistinct {
 		p.WriteString("DISTINCT ")
@@ -174,6 +182,46 @@ func (p *printer) simpleCall(name string, fc *pg.FuncCall, args []*pg.Node) {
 	list(p, args, p.expr)
 	p.WriteString(")")
 }
+
+// funcName prints the name of a call. go-mysql-server's own functions keep their bare names
+// (some have grammar of their own, COUNT(*), LEFT(...)); any other name (a wasm function, a
+// catalog function) is quoted, since it may be a word MySQL reserves and Postgres does not
+// (add, key, order).
+func (p *printer) funcName(name string) {
+	if builtins[strings.ToLower(name)] {
+		p.WriteString(name)
+		return
+	}
+	p.ident(name)
+}
+
+// special are the calls funcCall translates to something else than a call of the same name.
+var special = map[string]bool{"now": true, "transaction_timestamp": true, "statement_timestamp": true,
+	"clock_timestamp": true, "strpos": true, "position": true, "concat": true, "log": true, "trunc": true,
+	"btrim": true, "ltrim": true, "rtrim": true, "extract": true, "date_part": true, "date_trunc": true,
+	"div": true, "string_agg": true, "format": true}
+
+// Shadowed reports whether a call of a function named name does not reach a function of that
+// name outside go-mysql-server (a wasm function): the translation turns it into another call,
+// or go-mysql-server has a built-in of that name, which it finds first.
+func Shadowed(name string) bool {
+	name = strings.ToLower(name)
+	_, isRenamed := renamed[name]
+	return builtins[name] || special[name] || isRenamed || aggregates[name]
+}
+
+// builtins are go-mysql-server's functions, by lower-case name.
+var builtins = func() map[string]bool {
+	m := map[string]bool{}
+	for _, f := range function.BuiltIns {
+		m[strings.ToLower(f.FunctionName())] = true
+	}
+	return m
+}()
+
+// extractUnits are the fields of extract/date_part that MySQL's EXTRACT has under the same name.
+var extractUnits = map[string]bool{"MICROSECOND": true, "SECOND": true, "MINUTE": true, "HOUR": true,
+	"DAY": true, "WEEK": true, "MONTH": true, "QUARTER": true, "YEAR": true}
 
 // truncFormats are DATE_FORMAT patterns that truncate a timestamp as date_trunc does.
 var truncFormats = map[string]string{"second": "%Y-%m-%d %H:%i:%s", "minute": "%Y-%m-%d %H:%i:00",

@@ -231,15 +231,10 @@ func (p *printer) transaction(t *pg.TransactionStmt) {
 		p.WriteString("COMMIT")
 	case pg.TransactionStmtKind_TRANS_STMT_ROLLBACK:
 		p.WriteString("ROLLBACK")
-	case pg.TransactionStmtKind_TRANS_STMT_SAVEPOINT:
-		p.WriteString("SAVEPOINT ")
-		p.ident(t.SavepointName)
-	case pg.TransactionStmtKind_TRANS_STMT_RELEASE:
-		p.WriteString("RELEASE SAVEPOINT ")
-		p.ident(t.SavepointName)
-	case pg.TransactionStmtKind_TRANS_STMT_ROLLBACK_TO:
-		p.WriteString("ROLLBACK TO SAVEPOINT ")
-		p.ident(t.SavepointName)
+	case pg.TransactionStmtKind_TRANS_STMT_SAVEPOINT, pg.TransactionStmtKind_TRANS_STMT_RELEASE,
+		pg.TransactionStmtKind_TRANS_STMT_ROLLBACK_TO:
+		// go-mysql-server's memory tables have no savepoints (and no real transactions yet).
+		p.unsupported("SAVEPOINT, RELEASE and ROLLBACK TO SAVEPOINT")
 	default:
 		p.unsupported("two-phase commit")
 	}

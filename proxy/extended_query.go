@@ -119,6 +119,11 @@ func (c *conn) extended(msg pgproto3.FrontendMessage) error {
 	return nil
 }
 
+// ParamUndetermined is the type a backend's Describe gives a parameter whose type nothing
+// determines where Postgres requires one (an argument of format(), declared "any"): a client
+// that sent it untyped gets Postgres's error, 42P18.
+const ParamUndetermined uint32 = 1<<32 - 1
+
 // analyze asks the backend for the statement's columns and parameter types, once.
 func (c *conn) analyze(st *prepared) error {
 	if st.described {
@@ -136,6 +141,9 @@ func (c *conn) analyze(st *prepared) error {
 		return err
 	}
 	for i, oid := range params {
+		if i < len(st.unknown) && st.unknown[i] && oid == ParamUndetermined {
+			return sqlError("42P18", fmt.Sprintf("could not determine data type of parameter $%d", i+1))
+		}
 		if i < len(st.unknown) && st.unknown[i] && oid != 0 {
 			st.paramOIDs[i] = oid
 		}

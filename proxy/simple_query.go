@@ -106,6 +106,7 @@ func (c *conn) execute(stmt string, params []any, formats []int16) (*output, err
 		}
 		out.rows = append(out.rows, values)
 	}
+	failed := c.txStatus == 'E'
 	switch ctl {
 	case "begin":
 		c.txStatus = 'T'
@@ -116,7 +117,7 @@ func (c *conn) execute(stmt string, params []any, formats []int16) (*output, err
 	if n, ok := res.(Noticer); ok {
 		out.notices = n.Notices()
 	}
-	if ctl == "commit" && c.txStatus == 'E' {
+	if ctl == "commit" && failed { // COMMIT of a failed block rolls it back, and says so
 		out.tag = "ROLLBACK"
 	}
 	return out, nil

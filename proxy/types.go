@@ -237,6 +237,9 @@ func decodeParam(raw []byte, oid uint32, format int16) (any, error) {
 		}
 		return s, nil
 	}
+	if elem, ok := arrayElems[oid]; ok { // an array: its text form (arrays.go)
+		return decodeArray(raw, elem)
+	}
 	be := binary.BigEndian
 	switch oid {
 	case OIDInt2:

@@ -70,6 +70,9 @@ def connect():
     conn = psycopg2.connect(host=os.environ.get("PGHOST", "127.0.0.1"), port=os.environ.get("PGPORT", "5433"),
                             user=os.environ.get("PGUSER", "root"), dbname=os.environ.get("PGDATABASE", "wasql"),
                             password=os.environ.get("PGPASSWORD"), connect_timeout=10)
+    # wasql refuses writes inside a transaction block (it cannot undo them yet), and psycopg2
+    # opens one before the first statement unless autocommit is on.
+    conn.autocommit = True
 
 
 if not check("connect", connect):

@@ -68,7 +68,8 @@ def connect():
     global conn
     conn = psycopg.connect(host=os.environ.get("PGHOST", "127.0.0.1"), port=os.environ.get("PGPORT", "5433"),
                            user=os.environ.get("PGUSER", "root"), dbname=os.environ.get("PGDATABASE", "wasql"),
-                           password=os.environ.get("PGPASSWORD"), connect_timeout=10)
+                           password=os.environ.get("PGPASSWORD"), connect_timeout=10,
+                           autocommit=True)  # wasql refuses writes inside a transaction block
 
 
 if not check("connect", connect):

@@ -1,0 +1,123 @@
+package engine
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+
+	sqle "github.com/dolthub/go-mysql-server"
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/analyzer"
+	"github.com/dolthub/go-mysql-server/sql/plan"
+	"github.com/dolthub/go-mysql-server/sql/transform"
+	"github.com/dolthub/vitess/go/mysql"
+
+	"github.com/wasql/wasql/internal/sqlstate"
+)
+
+// Table data has no real transactions yet: go-mysql-server's memory tables keep a transaction's
+// writes in a private copy of each table and put the copy back at COMMIT, over whatever other
+// sessions committed meanwhile, and DDL commits at once. So a write inside an explicit
+// transaction (BEGIN/START TRANSACTION, or autocommit off on the MySQL wire) is refused before
+// it runs, on both wires: a ROLLBACK that keeps the writes, or a COMMIT that loses another
+// session's, would be a silent wrong answer. Reads, and BEGIN ... COMMIT/ROLLBACK around them,
+// work as before.
+
+// ruleNoWritesInTransaction identifies the rule among the analyzer's rules.
+const ruleNoWritesInTransaction analyzer.RuleId = 9_000_101
+
+var noWritesRule = analyzer.Rule{Id: ruleNoWritesInTransaction, Apply: refuseWriteInTransaction}
+
+// installNoWritesInTransaction adds the rule to every plan's last batch: the engine's own and
+// the one go-mysql-server builds for a simple INSERT or UPDATE (the package's OnceAfterAll).
+func installNoWritesInTransaction(e *sqle.Engine) {
+	onceGlobal.Do(func() { analyzer.OnceAfterAll = withRule(analyzer.OnceAfterAll) })
+	for _, b := range e.Analyzer.Batches {
+		if b.Desc == "after-all" {
+			b.Rules = withRule(b.Rules)
+		}
+	}
+}
+
+var onceGlobal sync.Once
+
+func withRule(rules []analyzer.Rule) []analyzer.Rule {
+	for _, r := range rules {
+		if r.Id == ruleNoWritesInTransaction {
+			return rules
+		}
+	}
+	return append(rules[:len(rules):len(rules)], noWritesRule)
+}
+
+// refuseWriteInTransaction fails a statement that writes (changes rows, tables, functions or
+// users) while the session is in an explicit transaction.
+func refuseWriteInTransaction(ctx *sql.Context, _ *analyzer.Analyzer, n sql.Node, scope *plan.Scope, _ analyzer.RuleSelector, _ *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
+	if !scope.IsEmpty() || n.IsReadOnly() || !inExplicitTransaction(ctx) {
+		return n, transform.SameTree, nil
+	}
+	return n, transform.SameTree, errWriteInTransaction(statementKind(n))
+}
+
+// inExplicitTransaction reports whether the session is inside BEGIN/START TRANSACTION, or runs
+// with autocommit off (every statement then joins a transaction that only COMMIT ends).
+func inExplicitTransaction(ctx *sql.Context) bool {
+	if ctx.GetIgnoreAutoCommit() {
+		return true
+	}
+	autocommit, err := plan.IsSessionAutocommit(ctx)
+	return err == nil && !autocommit
+}
+
+// WriteInTransactionError is the refusal of a write inside a transaction block (0A000). Its
+// message says why and what to do; on the MySQL wire it travels as a *mysql.SQLError with the
+// same SQLSTATE.
+type WriteInTransactionError struct{ Statement string }
+
+func (e *WriteInTransactionError) Error() string {
+	return e.Statement + " inside a transaction block is not supported: wasql cannot undo writes yet, " +
+		"so ROLLBACK would keep them. End this transaction with ROLLBACK and run writes with autocommit on, " +
+		"outside BEGIN ... COMMIT (psql: \\set AUTOCOMMIT on; JDBC: setAutoCommit(true); psycopg: autocommit=True; " +
+		"SQLAlchemy: isolation_level=\"AUTOCOMMIT\"; MySQL: SET autocommit=1)"
+}
+
+// SQLState implements the interface sqlstate.Carrier.
+func (e *WriteInTransactionError) SQLState() string { return sqlstate.FeatureNotSupported }
+
+func errWriteInTransaction(stmt string) error {
+	e := &WriteInTransactionError{Statement: stmt}
+	return mysql.NewSQLError(mysql.ERNotSupportedYet, e.SQLState(), "%s", e.Error())
+}
+
+// statementKind names a writing statement for the error: INSERT, UPDATE, CREATE TABLE.
+func statementKind(n sql.Node) string {
+	switch n.(type) {
+	case *plan.InsertInto:
+		return "INSERT"
+	case *plan.Update:
+		return "UPDATE"
+	case *plan.DeleteFrom:
+		return "DELETE"
+	case *plan.Truncate:
+		return "TRUNCATE"
+	case *plan.CreateTable:
+		return "CREATE TABLE"
+	case *plan.DropTable:
+		return "DROP TABLE"
+	case *plan.CreateView:
+		return "CREATE VIEW"
+	case *plan.DropView:
+		return "DROP VIEW"
+	case *plan.AlterIndex:
+		return "CREATE/DROP INDEX"
+	}
+	name := strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(
+		strings.ToUpper(fmt.Sprintf("%T", n)), "*"), "PLAN."), "SQLFUNCS.")
+	switch name {
+	case "CREATEFUNCTION":
+		return "CREATE FUNCTION"
+	case "DROPFUNCTION":
+		return "DROP FUNCTION"
+	}
+	return "a statement that writes (" + name + ")"
+}
