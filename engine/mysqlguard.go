@@ -207,6 +207,10 @@ type guardConn struct {
 	out  []byte
 }
 
+// NetConn returns the client's connection under the guard (as tls.Conn does), so that a
+// statement can watch for its client going away (watchClient).
+func (c *guardConn) NetConn() net.Conn { return c.Conn }
+
 // outMode is where the parse of the server's bytes stands.
 type outMode int
 

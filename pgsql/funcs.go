@@ -201,13 +201,13 @@ var special = map[string]bool{"now": true, "transaction_timestamp": true, "state
 	"btrim": true, "ltrim": true, "rtrim": true, "extract": true, "date_part": true, "date_trunc": true,
 	"div": true, "string_agg": true, "format": true}
 
-// Shadowed reports whether a call of a function named name does not reach a function of that
-// name outside go-mysql-server (a wasm function): the translation turns it into another call,
-// or go-mysql-server has a built-in of that name, which it finds first.
+// Shadowed reports whether the translation turns a call of a function named name into another
+// call, so that it cannot reach a wasm function of that name. (Built-ins that go-mysql-server
+// itself reads before any function of that name are sqlfuncs.Unreachable.)
 func Shadowed(name string) bool {
 	name = strings.ToLower(name)
 	_, isRenamed := renamed[name]
-	return builtins[name] || special[name] || isRenamed || aggregates[name]
+	return special[name] || isRenamed || aggregates[name]
 }
 
 // builtins are go-mysql-server's functions, by lower-case name.

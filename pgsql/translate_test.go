@@ -53,7 +53,7 @@ var translateCases = []struct{ in, want string }{
 	{"select exists (select 1 from t), (select max(a) from t), a in (select b from u) from t",
 		"SELECT EXISTS (SELECT 1 FROM `t`) AS `exists`, (SELECT max(`a`) FROM `t`) AS `max`, (`a` IN (SELECT `b` FROM `u`)) AS `?column?` FROM `t`"},
 	{"select length(s), strpos(s, 'x'), log(100), trim(s), extract(year from d), now() from t",
-		"SELECT pg_length(`s`) AS `length`, INSTR(`s`, 'x') AS `strpos`, LOG10(100) AS `log`, TRIM(`s`) AS `btrim`, EXTRACT(YEAR FROM `d`) AS `extract`, NOW(6) AS `now` FROM `t`"},
+		"SELECT `pg_length`(`s`) AS `length`, INSTR(`s`, 'x') AS `strpos`, LOG10(100) AS `log`, TRIM(`s`) AS `btrim`, EXTRACT(YEAR FROM `d`) AS `extract`, NOW(6) AS `now` FROM `t`"},
 	{"create table if not exists customers (id serial primary key, name text not null, email varchar(200) unique, created timestamptz default now(), n numeric(10,2) default 0)",
 		"CREATE TABLE IF NOT EXISTS `customers` (`id` INT NOT NULL AUTO_INCREMENT PRIMARY KEY, `name` LONGTEXT NOT NULL, `email` VARCHAR(200), `created` TIMESTAMP(6) DEFAULT (NOW(6)), `n` DECIMAL(10,2) DEFAULT 0, CONSTRAINT `customers_email_key` UNIQUE (`email`))"},
 	{"create table o (id bigserial, c int references customers(id) on delete cascade, k text, b bytea, primary key (id, k))",

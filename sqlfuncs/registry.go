@@ -233,6 +233,9 @@ func (r *Registry) has(def catalog.Function) bool {
 
 // Create validates and compiles the function, stores it durably, and makes it callable.
 func (r *Registry) Create(ctx context.Context, s *CreateStmt) error {
+	if Unreachable(s.Name) {
+		return unreachableError(s.Name)
+	}
 	def := catalog.Function{Schema: s.Schema, Name: s.Name, ArgNames: s.ArgNames, ReturnType: s.Result.String(),
 		Volatility: s.Volatility, Strict: s.Strict, Parallel: s.Parallel, Cost: s.Cost, Export: s.Export, Options: s.Options}
 	for _, t := range s.Args {
