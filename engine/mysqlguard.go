@@ -139,7 +139,7 @@ func (l *guardListener) accept() (net.Conn, error) {
 			// Out of descriptors (EMFILE, ENFILE), a connection reset before accept: the
 			// listener still works. Back off as net/http does, and go on.
 			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-			logrus.Warnf("mysql wire: accept: %v; retrying in %v", err, delay)
+			logrus.Errorf("mysql wire: accept: %v; retrying in %v", err, delay)
 			time.Sleep(delay)
 			continue
 		}
