@@ -181,5 +181,8 @@ func withState(err error) error {
 	if errors.As(err, &e) && e.Detail != "" {
 		msg += "\nDETAIL: " + e.Detail
 	}
+	if h := sqlstate.Hint(err); h != "" {
+		msg += "\nHINT: " + h
+	}
 	return errors.New(msg)
 }

@@ -15,7 +15,7 @@ func TestEval(t *testing.T) {
 		{[]string{"eval", "--module", "../../udf/testdata/numeric.wasm", "--export", "add", "--args", "bigint,bigint", "--returns", "bigint", "1,2", "NULL,3"}, "3\nNULL\n"},
 		{[]string{"eval", "--module", "../../udf/testdata/guests/c_funcs.wasm", "--export", "slugify", "--args", "text", "--returns", "text", "Hello, World!"}, "hello-world\n"},
 		{[]string{"eval", "--module", "../../udf/testdata/numeric.wasm", "--export", "next_day", "--args", "date", "--returns", "date", "2024-02-28", "2024-02-29"}, "2024-02-29\n2024-03-01\n"},
-		{[]string{"eval", "--module", "../../udf/testdata/fib.wasm", "--export", "spin", "--args", "bigint", "--returns", "bigint", "--with", "timeout=50ms,fuel=1000000000000", "1"}, "ERROR 57014: spin: canceling statement due to wasm function timeout (50ms)"},
+		{[]string{"eval", "--module", "../../udf/testdata/fib.wasm", "--export", "spin", "--args", "bigint", "--returns", "bigint", "--with", "timeout=50ms,fuel=1000000000000", "1"}, "ERROR 57014: spin: canceling statement due to wasm function timeout (50ms)\nHINT: the function's timeout is 50ms per guest call (one batch of rows); raise it with WITH (timeout = '100ms')"},
 		{[]string{"eval", "--module", "../../udf/testdata/numeric.wasm", "--export", "add", "--args", "bigint", "--returns", "bigint", "1"}, "ERROR 42P13: add: export \"add\" takes 2 parameters"},
 		{[]string{"eval", "--module", "../../udf/testdata/numeric.wasm", "--export", "add", "--args", "bigint,bigint", "--returns", "bigint", "--with", "speed=fast"}, "ERROR 22023: add: unknown option \"speed\""},
 		{[]string{"version"}, "wasql dev\n"},
