@@ -118,6 +118,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	e := sqle.NewDefault(&sqlfuncs.MemoryProvider{DbProvider: pro, Functions: pgFunctions{catalog: cat, registry: reg, e: en}})
 	sqlfuncs.Install(e, reg)
 	installPGRules(e.Analyzer)
+	installPGDateRule(e.Analyzer)
 	installNoWritesInTransaction(e)
 	if err := installHostFileGuard(e.Analyzer); err != nil {
 		reg.Close()

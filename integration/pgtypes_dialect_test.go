@@ -16,7 +16,7 @@ import (
 // differently: boolean, bytea, numeric scale, timestamp and timestamptz with offsets and the
 // session TimeZone. They run after pgDialectCases, on their own table.
 var pgTypeCases = []string{
-	"CREATE TABLE tt (id int PRIMARY KEY, paid boolean, data bytea, price numeric(10,2), ts timestamp, tz timestamptz, u numeric)",
+	"CREATE TABLE tt (id int PRIMARY KEY, paid boolean, data bytea, price numeric(10,2), ts timestamp, tz timestamptz, u numeric(10,2))",
 	`INSERT INTO tt VALUES (1, 'true', '\xdeadbeef', 9.50, '2024-05-02 00:00:00+02', '2024-05-02 00:00:00+02', 1.5)`,
 	"INSERT INTO tt VALUES (2, 'f', 'abc', 1.25, '2024-05-02', '2024-05-02', 2)",
 	`INSERT INTO tt VALUES (3, ' YES ', 'a\\b\001', 1, '2024-05-02 10:11:12.5', '2024-05-02T10:11:12.123456Z', NULL)`,
@@ -78,18 +78,7 @@ var pgTypeCases = []string{
 	"SELECT id, count(price) OVER (ORDER BY paid) FROM tt ORDER BY id",
 	"UPDATE tt SET u = 2.50 WHERE id = 2",
 	"SELECT u FROM tt WHERE id = 2",
-}
-
-// pgTypeGaps are the type cases whose answers still differ, with why (merged into
-// pgDialectGaps).
-var pgTypeGaps = map[string]string{
-	"SELECT u FROM tt WHERE id = 2": "a numeric column without (p,s) is DECIMAL(65,20): its values print without trailing zeros (2.5), Postgres keeps each value's scale (2.50)",
-}
-
-func init() {
-	for q, why := range pgTypeGaps {
-		pgDialectGaps[q] = why
-	}
+	"CREATE TABLE tn (u numeric)", // refused: the engine keeps no scale per value
 }
 
 // paramCase is a statement run through the extended protocol with parameters: types (0 is

@@ -159,6 +159,9 @@ func (p *printer) columnType(tn *pg.TypeName, key bool) (typ string, serial bool
 	case "float8":
 		return "DOUBLE", false
 	case "numeric", "decimal":
+		if len(mods) == 0 { // the engine keeps no scale per value: 2.50 would come back as 2.5
+			p.unsupported("numeric without precision and scale as a column type (declare numeric(p,s))")
+		}
 		return decimal(mods), false
 	case "bool", "boolean":
 		return "BOOLEAN", false

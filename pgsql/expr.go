@@ -47,11 +47,11 @@ func (p *printer) expr(n *pg.Node) {
 	case *pg.Node_CoalesceExpr:
 		p.call("COALESCE", x.CoalesceExpr.Args)
 	case *pg.Node_MinMaxExpr:
+		name := "LEAST"
 		if x.MinMaxExpr.Op == pg.MinMaxOp_IS_GREATEST {
-			p.call("GREATEST", x.MinMaxExpr.Args)
-		} else {
-			p.call("LEAST", x.MinMaxExpr.Args)
+			name = "GREATEST"
 		}
+		p.minMax(name, x.MinMaxExpr.Args)
 	case *pg.Node_SqlvalueFunction:
 		p.WriteString(sqlValueFunctions[x.SqlvalueFunction.Op])
 	case *pg.Node_SubLink:
@@ -483,6 +483,28 @@ func (p *printer) indirection(a *pg.A_Indirection) {
 }
 
 // call prints name(args).
+// minMax prints GREATEST or LEAST as Postgres computes them, ignoring NULLs (MySQL's return
+// NULL when any argument is NULL): each argument becomes COALESCE(it, the others), so a NULL
+// stands in for another argument's value and only all NULLs give NULL.
+func (p *printer) minMax(name string, args []*pg.Node) {
+	p.WriteString(name + "(")
+	for i, a := range args {
+		if i > 0 {
+			p.WriteString(", ")
+		}
+		p.WriteString("COALESCE(")
+		p.expr(a)
+		for j, b := range args {
+			if j != i {
+				p.WriteString(", ")
+				p.expr(b)
+			}
+		}
+		p.WriteString(")")
+	}
+	p.WriteString(")")
+}
+
 func (p *printer) call(name string, args []*pg.Node) {
 	p.WriteString(name)
 	p.WriteString("(")

@@ -31,6 +31,7 @@ var renamed = map[string]string{
 	"random": "RAND", "substr": "SUBSTRING", "substring": "SUBSTRING", "ln": "LN", "ceiling": "CEIL",
 	"stddev": "STDDEV_SAMP", "variance": "VAR_SAMP", "bool_and": "MIN", "every": "MIN", "bool_or": "MAX",
 	"gen_random_uuid": "UUID", "json_agg": "JSON_ARRAYAGG", "jsonb_agg": "JSON_ARRAYAGG",
+	"round": "pg_round",
 }
 
 // funcCall prints a function call: an aggregate or window call, a function Postgres and MySQL
@@ -331,6 +332,10 @@ func (p *printer) cast(arg *pg.Node, tn *pg.TypeName) {
 	case "float8", "double precision":
 		target = "DOUBLE"
 	case "numeric", "decimal":
+		if len(typeMods(tn)) == 0 { // numeric without (p,s): each value keeps its own scale
+			p.call("pg_numeric", []*pg.Node{arg})
+			return
+		}
 		target = decimal(typeMods(tn))
 	case "text", "varchar", "name", "citext":
 		if arg.GetAConst() == nil { // a value prints as Postgres prints its type

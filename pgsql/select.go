@@ -284,8 +284,14 @@ func columnName(n *pg.Node) string {
 	case *pg.Node_FuncCall:
 		return funcName(x.FuncCall)
 	case *pg.Node_TypeCast:
-		if name := columnName(x.TypeCast.Arg); name != "?column?" {
-			return name
+		// The argument's name when it is a strong one (a column's, a function's), as Postgres's
+		// FigureColname: a cast of a cast, of CASE or of a constant is named by its type.
+		switch x.TypeCast.Arg.Node.(type) {
+		case *pg.Node_TypeCast, *pg.Node_CaseExpr, *pg.Node_AConst:
+		default:
+			if name := columnName(x.TypeCast.Arg); name != "?column?" {
+				return name
+			}
 		}
 		names := x.TypeCast.TypeName.Names
 		return names[len(names)-1].GetString_().Sval
