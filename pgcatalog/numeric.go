@@ -1,13 +1,19 @@
 package pgcatalog
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/expression"
 	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/shopspring/decimal"
+
+	"github.com/wasql/wasql/proxy"
 )
 
 // The numeric functions package pgsql's translation calls where Postgres's numeric keeps a scale
@@ -96,4 +102,115 @@ func round(e *env, args []any) (any, error) {
 		r = r.Truncate(0)
 	}
 	return r, nil
+}
+
+func init() {
+	for _, it := range []struct {
+		bits int
+		name string
+		typ  sql.Type
+	}{{16, "smallint", types.Int16}, {32, "integer", types.Int32}, {64, "bigint", types.Int64}} {
+		functions["pg_int"+strconv.Itoa(it.bits/8)] = fn{min: 1, max: 1, strict: true, typ: it.typ, eval: toInteger(it.bits, it.name)}
+	}
+}
+
+// toInteger is x::smallint, x::integer or x::bigint of a computed value, as Postgres casts: text
+// is read strictly (22P02), a float8 rounds ties to even, a numeric ties away from zero, and a
+// value out of the type's range is 22003.
+func toInteger(bits int, name string) func(e *env, args []any) (any, error) {
+	lo, hi := -math.Ldexp(1, bits-1), math.Ldexp(1, bits-1)
+	outOfRange := &pgError{code: "22003", msg: name + " out of range"}
+	fit := func(n int64) (any, error) {
+		switch bits {
+		case 16:
+			if n < math.MinInt16 || n > math.MaxInt16 {
+				return nil, outOfRange
+			}
+			return int16(n), nil
+		case 32:
+			if n < math.MinInt32 || n > math.MaxInt32 {
+				return nil, outOfRange
+			}
+			return int32(n), nil
+		}
+		return n, nil
+	}
+	return func(e *env, args []any) (any, error) {
+		switch v := args[0].(type) {
+		case string:
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				if errors.Is(err, strconv.ErrRange) {
+					return nil, outOfRange
+				}
+				return nil, &pgError{code: "22P02", msg: fmt.Sprintf("invalid input syntax for type %s: %q", name, v)}
+			}
+			return fit(n)
+		case bool:
+			if bits == 16 {
+				return nil, &pgError{code: "42846", msg: "cannot cast type boolean to smallint"}
+			}
+			if v {
+				return fit(1)
+			}
+			return fit(0)
+		case float64, float32:
+			f, _, err := types.Float64.Convert(e.ctx, v)
+			if err != nil {
+				return nil, err
+			}
+			r := math.RoundToEven(f.(float64))
+			if math.IsNaN(r) || r < lo || r >= hi {
+				return nil, outOfRange
+			}
+			return fit(int64(r))
+		case []byte, time.Time:
+			return nil, &pgError{code: "42846", msg: fmt.Sprintf("cannot cast this value to %s", name)}
+		}
+		if n, ok := proxy.Int64(args[0]); ok {
+			return fit(n)
+		}
+		d, err := numericValue(args[0], e.args[0].Type())
+		if err != nil {
+			return nil, err
+		}
+		r := d.Round(0)
+		if !r.IsInteger() || r.Cmp(decimal.NewFromFloat(lo)) < 0 || r.Cmp(decimal.NewFromFloat(hi)) >= 0 {
+			return nil, outOfRange
+		}
+		return fit(r.IntPart())
+	}
+}
+
+func init() {
+	functions["pg_float4"] = fn{min: 1, max: 1, strict: true, typ: types.Float32, eval: toFloat("real", 32)}
+	functions["pg_float8"] = fn{min: 1, max: 1, strict: true, typ: types.Float64, eval: toFloat("double precision", 64)}
+}
+
+// toFloat is x::real or x::float8 of a computed value: text is read as Postgres reads it
+// (22P02 for anything but a number, NaN or [-]Infinity), numbers convert.
+func toFloat(name string, bits int) func(e *env, args []any) (any, error) {
+	return func(e *env, args []any) (any, error) {
+		v := args[0]
+		if s, ok := v.(string); ok {
+			t := strings.TrimSpace(s)
+			f, err := strconv.ParseFloat(t, bits)
+			if err != nil && !errors.Is(err, strconv.ErrRange) || strings.HasPrefix(strings.ToLower(strings.TrimLeft(t, "+-")), "0x") {
+				return nil, &pgError{code: "22P02", msg: fmt.Sprintf("invalid input syntax for type %s: %q", name, s)}
+			}
+			if err != nil {
+				return nil, &pgError{code: "22003", msg: fmt.Sprintf("%q is out of range for type %s", s, name)}
+			}
+			v = f
+		}
+		if _, ok := v.(bool); ok {
+			return nil, &pgError{code: "42846", msg: "cannot cast type boolean to " + name}
+		}
+		if bits == 32 {
+			f, _, err := types.Float32.Convert(e.ctx, v)
+			return f, err
+		}
+		f, _, err := types.Float64.Convert(e.ctx, v)
+		return f, err
+	}
 }

@@ -326,11 +326,17 @@ func (p *printer) cast(arg *pg.Node, tn *pg.TypeName) {
 	}
 	switch t {
 	case "int2", "int4", "int8", "smallint", "integer", "bigint", "int":
+		if arg.GetAConst() == nil && arg.GetParamRef() == nil { // a computed value: read, rounded and range-checked as Postgres does
+			p.call("pg_int"+strconv.Itoa(integerTypes[t].bits/8), []*pg.Node{arg})
+			return
+		}
 		target = "SIGNED"
-	case "float4", "real":
-		target = "FLOAT"
-	case "float8", "double precision":
-		target = "DOUBLE"
+	case "float4", "real", "float8", "double precision":
+		if arg.GetAConst() == nil && arg.GetParamRef() == nil { // text is read as Postgres reads it
+			p.call(map[bool]string{true: "pg_float4", false: "pg_float8"}[t == "float4" || t == "real"], []*pg.Node{arg})
+			return
+		}
+		target = map[bool]string{true: "FLOAT", false: "DOUBLE"}[t == "float4" || t == "real"]
 	case "numeric", "decimal":
 		if len(typeMods(tn)) == 0 { // numeric without (p,s): each value keeps its own scale
 			p.call("pg_numeric", []*pg.Node{arg})
