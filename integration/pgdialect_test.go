@@ -81,6 +81,7 @@ var pgDialectCases = []string{
 	"SELECT d + 1 FROM t WHERE id = 1",
 	"SELECT d - d FROM t WHERE id = 1",
 	"SELECT s::int FROM t WHERE id = 1",
+	"SELECT now()::text LIKE '20__-__-__ __:__:__%+00', current_timestamp::text LIKE '%+00', now() > '2024-01-01', now() = current_timestamp",
 	"SELECT s::float8 FROM t WHERE id = 1",
 	"SELECT ' 1.5 '::text::float8, '-2e3'::text::real, a::float8, b::real FROM t ORDER BY id",
 	"SELECT f::int, (f * 10)::smallint, (a * 1000000)::smallint, a::bigint FROM t ORDER BY id",

@@ -483,6 +483,9 @@ func (p *printer) indirection(a *pg.A_Indirection) {
 }
 
 // call prints name(args).
+// nowTimestamptz is now(): a timestamptz, printed with its offset in the session's TimeZone.
+const nowTimestamptz = "pg_timestamptz(NOW(6))"
+
 // minMax prints GREATEST or LEAST as Postgres computes them, ignoring NULLs (MySQL's return
 // NULL when any argument is NULL): each argument becomes COALESCE(it, the others), so a NULL
 // stands in for another argument's value and only all NULLs give NULL.
@@ -516,8 +519,8 @@ var sqlValueFunctions = map[pg.SQLValueFunctionOp]string{
 	pg.SQLValueFunctionOp_SVFOP_CURRENT_DATE:        "CURRENT_DATE()",
 	pg.SQLValueFunctionOp_SVFOP_CURRENT_TIME:        "CURTIME(6)",
 	pg.SQLValueFunctionOp_SVFOP_CURRENT_TIME_N:      "CURTIME(6)",
-	pg.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP:   "NOW(6)",
-	pg.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP_N: "NOW(6)",
+	pg.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP:   nowTimestamptz,
+	pg.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP_N: nowTimestamptz,
 	pg.SQLValueFunctionOp_SVFOP_LOCALTIME:           "CURTIME(6)",
 	pg.SQLValueFunctionOp_SVFOP_LOCALTIME_N:         "CURTIME(6)",
 	pg.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP:      "pg_timestamp(NOW(6))", // the wall clock in the session's TimeZone

@@ -63,7 +63,7 @@ func (p *printer) funcCall(fc *pg.FuncCall) {
 	}
 	switch name {
 	case "now", "transaction_timestamp", "statement_timestamp", "clock_timestamp":
-		p.WriteString("NOW(6)")
+		p.WriteString(nowTimestamptz)
 	case "format": // MySQL's FORMAT formats a number
 		p.call("pg_format", args)
 	case "strpos", "position": // INSTR is case-sensitive, LOCATE is not
