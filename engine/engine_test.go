@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"os"
 	"sync"
 	"testing"
@@ -27,17 +26,7 @@ func open(t *testing.T) *Engine {
 // -race sees the server side.
 func TestConcurrentClients(t *testing.T) {
 	e := open(t)
-	s, err := e.ServeMySQL("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Start()
-	t.Cleanup(func() { s.Close() })
-	db, err := sql.Open("mysql", fmt.Sprintf("root@tcp(%s)/wasql?interpolateParams=true", s.Listener.Addr()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := mysqlDB(t, serveMySQL(t, e), "root", "", "interpolateParams=true")
 	mod, err := os.ReadFile("../udf/testdata/numeric.wasm")
 	if err != nil {
 		t.Fatal(err)

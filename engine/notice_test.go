@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"os"
 	"strings"
@@ -78,17 +77,7 @@ func TestPGNoticeShadowsBuiltin(t *testing.T) {
 // go-mysql-server kept the old note in place of DROP TABLE IF EXISTS's 1051).
 func TestMySQLWarnings(t *testing.T) {
 	e := open(t)
-	s, err := e.ServeMySQL("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Start()
-	t.Cleanup(func() { s.Close() })
-	db, err := sql.Open("mysql", fmt.Sprintf("root@tcp(%s)/wasql?interpolateParams=true", s.Listener.Addr()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := mysqlDB(t, serveMySQL(t, e), "root", "", "interpolateParams=true")
 	ctx := context.Background()
 	conn, err := db.Conn(ctx) // one session: warnings are per session
 	if err != nil {

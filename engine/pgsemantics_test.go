@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	gosql "database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -118,17 +117,7 @@ func TestPGWriteInTransactionRefused(t *testing.T) {
 // TRANSACTION and with autocommit off, in single and multi-statement strings.
 func TestMySQLWriteInTransactionRefused(t *testing.T) {
 	e := open(t)
-	s, err := e.ServeMySQL("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Start()
-	t.Cleanup(func() { s.Close() })
-	db, err := gosql.Open("mysql", fmt.Sprintf("root@tcp(%s)/wasql?multiStatements=true", s.Listener.Addr()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := mysqlDB(t, serveMySQL(t, e), "root", "", "multiStatements=true")
 	ctx := context.Background()
 	conn, err := db.Conn(ctx)
 	if err != nil {
