@@ -123,7 +123,7 @@ func (s *pgSession) Execute(ctx context.Context, query string, params []any) (re
 	if err != nil {
 		return nil, err
 	}
-	r = &pgResult{ctx: sctx, iter: iter, unlock: release, command: st.Command, sch: sch}
+	r = &pgResult{ctx: sctx, iter: iter, unlock: release, command: st.Command, sch: sch, upserted: int64(st.Upserted)}
 	if len(sch) > 0 && !isOK(sch) {
 		r.cols = columns(sch)
 		return r, nil
@@ -552,7 +552,9 @@ type pgResult struct {
 	sch     sql.Schema // the result's columns, whose types say how values print
 	command string     // the command tag's verb: SELECT, INSERT, CREATE TABLE
 	rows    int64
-	done    bool
+	// upserted is pgsql.Statement.Upserted: the tag's count of an INSERT ... ON CONFLICT DO UPDATE
+	upserted int64
+	done     bool
 }
 
 func (r *pgResult) Columns() []proxy.Column { return r.cols }
@@ -641,6 +643,9 @@ func (r *pgResult) Tag() string {
 	case "SELECT":
 		return fmt.Sprintf("SELECT %d", r.rows)
 	case "INSERT":
+		if r.upserted > 0 && len(r.cols) == 0 { // every row proposed was inserted or updated
+			return fmt.Sprintf("INSERT 0 %d", r.upserted)
+		}
 		return fmt.Sprintf("INSERT 0 %d", r.rows)
 	case "UPDATE", "DELETE":
 		return fmt.Sprintf("%s %d", r.command, r.rows)

@@ -48,6 +48,13 @@ func (p *printer) insert(s *pg.InsertStmt) {
 		p.selectStmt(sel, false)
 	}
 	if oc := s.OnConflictClause; oc != nil {
+		if oc.Action == pg.OnConflictAction_ONCONFLICT_UPDATE {
+			sel := s.SelectStmt.GetSelectStmt()
+			if sel == nil || len(sel.ValuesLists) == 0 || sel.Op != pg.SetOperation_SETOP_NONE {
+				p.unsupported("INSERT ... SELECT with ON CONFLICT DO UPDATE")
+			}
+			p.upserted = len(sel.GetValuesLists())
+		}
 		p.onConflict(oc, cols)
 	}
 }

@@ -36,6 +36,10 @@ type Statement struct {
 	// the engine parses SQL and this list separately and joins them (go-mysql-server's plan
 	// supports it).
 	Returning string
+	// Upserted, for INSERT ... VALUES ... ON CONFLICT DO UPDATE, is the number of rows proposed:
+	// each is inserted or updated, and Postgres's command tag counts them all, where the engine
+	// counts an updated row twice and an unchanged one not at all.
+	Upserted int
 }
 
 // Error is a statement that cannot be translated, with its SQLSTATE.
@@ -95,7 +99,8 @@ func translate(query string) (st *Statement, err error) {
 	if _, ok := node.Node.(*pg.Node_ExplainStmt); ok {
 		rows = true
 	}
-	return &Statement{SQL: p.String(), Command: command(node), Rows: rows || p.returning != "", Returning: p.returning}, nil
+	return &Statement{SQL: p.String(), Command: command(node), Rows: rows || p.returning != "", Returning: p.returning,
+		Upserted: p.upserted}, nil
 }
 
 // cache holds recent translations; when full it starts over, which is cheap and keeps the
@@ -134,6 +139,7 @@ type printer struct {
 	targets   []*pg.Node      // the select list ORDER BY refers to
 	returning string          // the translated RETURNING list
 	ctes      map[string]bool // the names WITH clauses define
+	upserted  int             // Statement.Upserted
 }
 
 func (p *printer) fail(err *Error) {
