@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -22,10 +21,7 @@ import (
 // it), or succeeds, and then a call of that name runs the wasm function: add(40, 2) = 42, never
 // the built-in's answer (the call is quoted where PostgreSQL's grammar reads the name itself).
 func TestBuiltinNames(t *testing.T) {
-	mod, err := os.ReadFile("../udf/testdata/numeric.wasm")
-	if err != nil {
-		t.Fatal(err)
-	}
+	mod := module(t, "../udf/testdata/numeric.wasm")
 	e := open(t)
 	addr := servePG(t, e, proxy.Config{})
 	c, err := pgConnect(t, addr, "app", "", pgx.QueryExecModeExec)

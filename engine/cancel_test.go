@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -257,10 +256,7 @@ func TestPGCancelBackend(t *testing.T) {
 // TestTwoEngines: each engine of a process finds its own wasm functions (they were a process
 // global: opening a second engine made the first lose its functions).
 func TestTwoEngines(t *testing.T) {
-	mod, err := os.ReadFile("../udf/testdata/numeric.wasm")
-	if err != nil {
-		t.Fatal(err)
-	}
+	mod := module(t, "../udf/testdata/numeric.wasm")
 	a, b := open(t), open(t)
 	ctx := context.Background()
 	create := fmt.Sprintf("CREATE FUNCTION %%s(bigint, bigint) RETURNS bigint LANGUAGE wasm AS x'%x', 'add'", mod)
@@ -309,10 +305,7 @@ func TestTwoEngines(t *testing.T) {
 // completes while another statement holds them all, and select 1 runs while it compiles.
 func TestCreateFunctionTakesNoLock(t *testing.T) {
 	e := open(t)
-	mod, err := os.ReadFile("../udf/testdata/numeric.wasm")
-	if err != nil {
-		t.Fatal(err)
-	}
+	mod := module(t, "../udf/testdata/numeric.wasm")
 	holdLock(t, e, lockDDL)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -462,10 +455,7 @@ func TestMySQLMaxExecutionTime(t *testing.T) {
 func TestReplaceBesideRunningQuery(t *testing.T) {
 	e := open(t)
 	withTable(t, e, 50)
-	mod, err := os.ReadFile("../udf/testdata/numeric.wasm")
-	if err != nil {
-		t.Fatal(err)
-	}
+	mod := module(t, "../udf/testdata/numeric.wasm")
 	ctx := context.Background()
 	create := fmt.Sprintf("CREATE OR REPLACE FUNCTION f(bigint, bigint) RETURNS bigint LANGUAGE wasm AS x'%x', '%%s'", mod)
 	if _, _, err := e.Query(e.NewContext(ctx), fmt.Sprintf(create, "add")); err != nil {

@@ -12,6 +12,16 @@ import (
 	"github.com/wasql/wasql/udf"
 )
 
+// module reads a compiled test module.
+func module(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func open(t *testing.T) *Engine {
 	t.Helper()
 	e, err := Open(context.Background(), Config{DataDir: t.TempDir(), UDF: udf.NewConfig()})
@@ -27,10 +37,7 @@ func open(t *testing.T) *Engine {
 func TestConcurrentClients(t *testing.T) {
 	e := open(t)
 	db := mysqlDB(t, serveMySQL(t, e), "root", "", "interpolateParams=true")
-	mod, err := os.ReadFile("../udf/testdata/numeric.wasm")
-	if err != nil {
-		t.Fatal(err)
-	}
+	mod := module(t, "../udf/testdata/numeric.wasm")
 	for _, q := range []string{"CREATE TABLE t (id bigint primary key, v bigint)", "CREATE TABLE log (n bigint)"} {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatal(err)

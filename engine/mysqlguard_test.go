@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -539,10 +538,7 @@ func FuzzGuardCommand(f *testing.F) {
 // TestGuardGuestErrorText: a guest's error message (with a NUL, a byte that is not UTF-8 and an
 // escape) reaches a MySQL client clean.
 func TestGuardGuestErrorText(t *testing.T) {
-	mod, err := os.ReadFile("testdata/guest_error.wasm")
-	if err != nil {
-		t.Fatal(err)
-	}
+	mod := module(t, "testdata/guest_error.wasm")
 	addr := serveMySQL(t, open(t))
 	db := mysqlDB(t, addr, "root", "", "interpolateParams=true")
 	if _, err := db.Exec("CREATE FUNCTION bad(bigint) RETURNS bigint LANGUAGE wasm AS ?, 'bad'", mod); err != nil {
@@ -552,6 +548,7 @@ func TestGuardGuestErrorText(t *testing.T) {
 	c.login(t)
 	p := c.command(t, append([]byte{0x03}, "SELECT bad(1)"...))
 	for errNum(p) < 0 { // column definitions before the error
+		var err error
 		_, p, err = c.read()
 		if err != nil {
 			t.Fatal(err)

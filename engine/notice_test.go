@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -18,10 +17,7 @@ import (
 // engine's warnings of a statement become NoticeResponses), before CommandComplete. So does
 // DROP TABLE IF EXISTS of a missing table, in Postgres's words.
 func TestPGNoticeShadowsBuiltin(t *testing.T) {
-	mod, err := os.ReadFile("../udf/testdata/guests/c_funcs.wasm")
-	if err != nil {
-		t.Fatal(err)
-	}
+	mod := module(t, "../udf/testdata/guests/c_funcs.wasm")
 	cfg, err := pgx.ParseConfig(fmt.Sprintf("postgres://app@%s/wasql?sslmode=disable", servePG(t, open(t), proxy.Config{})))
 	if err != nil {
 		t.Fatal(err)
@@ -84,10 +80,7 @@ func TestMySQLWarnings(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	mod, err := os.ReadFile("../udf/testdata/guests/c_funcs.wasm")
-	if err != nil {
-		t.Fatal(err)
-	}
+	mod := module(t, "../udf/testdata/guests/c_funcs.wasm")
 	warnings := func() string {
 		t.Helper()
 		rows, err := conn.QueryContext(ctx, "SHOW WARNINGS")

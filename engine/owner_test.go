@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"errors"
-	"os"
 	"testing"
 
 	"github.com/go-sql-driver/mysql"
@@ -52,17 +51,14 @@ func TestFunctionOwners(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	mod, err := os.ReadFile("../udf/testdata/numeric.wasm")
-	if err != nil {
-		t.Fatal(err)
-	}
+	mod := module(t, "../udf/testdata/numeric.wasm")
 	alice, bob, carol := mysqlDB(t, addr, "alice", "a", "interpolateParams=true"), mysqlDB(t, addr, "bob", "b", "interpolateParams=true"), mysqlDB(t, addr, "carol", "c", "interpolateParams=true")
 	create := "CREATE FUNCTION plus(bigint, bigint) RETURNS bigint LANGUAGE wasm AS ?, 'add'"
 	replace := "CREATE OR REPLACE FUNCTION plus(bigint, bigint) RETURNS bigint LANGUAGE wasm AS ?, 'div'"
 	if _, err := alice.Exec(create, mod); err != nil {
 		t.Fatal(err)
 	}
-	_, err = bob.Exec(replace, mod)
+	_, err := bob.Exec(replace, mod)
 	wantDenied(t, "bob replaces alice's function", err)
 	_, err = bob.Exec("DROP FUNCTION plus")
 	wantDenied(t, "bob drops alice's function", err)
@@ -136,10 +132,7 @@ func TestFunctionOwnersPG(t *testing.T) {
 		users[name] = v
 	}
 	addr := servePG(t, e, proxy.Config{Users: users})
-	mod, err := os.ReadFile("../udf/testdata/numeric.wasm")
-	if err != nil {
-		t.Fatal(err)
-	}
+	mod := module(t, "../udf/testdata/numeric.wasm")
 	ctx := context.Background()
 	alice, err := pgConnect(t, addr, "alice", "a", pgx.QueryExecModeExec)
 	if err != nil {

@@ -70,10 +70,7 @@ func TestPGWirePgx(t *testing.T) {
 	e := open(t)
 	addr := servePG(t, e, proxy.Config{})
 	ctx := context.Background()
-	mod, err := os.ReadFile("../udf/testdata/numeric.wasm")
-	if err != nil {
-		t.Fatal(err)
-	}
+	mod := module(t, "../udf/testdata/numeric.wasm")
 	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeExec} {
 		t.Run(mode.String(), func(t *testing.T) {
 			conn, err := pgConnect(t, addr, "app", "", mode)
@@ -120,10 +117,7 @@ func TestPGWireAuthAndCancel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mod, err := os.ReadFile("../udf/testdata/fib.wasm")
-	if err != nil {
-		t.Fatal(err)
-	}
+	mod := module(t, "../udf/testdata/fib.wasm")
 	ctx := context.Background()
 	if _, err := conn.Exec(ctx, fmt.Sprintf(`CREATE FUNCTION spin(bigint) RETURNS bigint LANGUAGE wasm AS '\x%x', 'spin' WITH (timeout = '60s', fuel = 1000000000000)`, mod)); err != nil {
 		t.Fatal(err)
@@ -274,10 +268,7 @@ func TestPGWireProtocol(t *testing.T) {
 func TestPGWireParams(t *testing.T) {
 	e := open(t)
 	addr := servePG(t, e, proxy.Config{})
-	mod, err := os.ReadFile("../udf/testdata/numeric.wasm")
-	if err != nil {
-		t.Fatal(err)
-	}
+	mod := module(t, "../udf/testdata/numeric.wasm")
 	ctx := context.Background()
 	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeCacheStatement, pgx.QueryExecModeCacheDescribe, pgx.QueryExecModeDescribeExec, pgx.QueryExecModeExec, pgx.QueryExecModeSimpleProtocol} {
 		t.Run(mode.String(), func(t *testing.T) {
@@ -429,10 +420,7 @@ func TestPGErrors(t *testing.T) {
 func TestPGStatementTimeout(t *testing.T) {
 	e := open(t)
 	addr := servePG(t, e, proxy.Config{})
-	mod, err := os.ReadFile("../udf/testdata/fib.wasm")
-	if err != nil {
-		t.Fatal(err)
-	}
+	mod := module(t, "../udf/testdata/fib.wasm")
 	ctx := context.Background()
 	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeExec} {
 		t.Run(mode.String(), func(t *testing.T) {
@@ -478,10 +466,7 @@ func TestPGStatementTimeout(t *testing.T) {
 func TestPGCancelLockWait(t *testing.T) {
 	e := open(t)
 	addr := servePG(t, e, proxy.Config{})
-	mod, err := os.ReadFile("../udf/testdata/fib.wasm")
-	if err != nil {
-		t.Fatal(err)
-	}
+	mod := module(t, "../udf/testdata/fib.wasm")
 	ctx := context.Background()
 	holder, err := pgConnect(t, addr, "app", "", pgx.QueryExecModeSimpleProtocol)
 	if err != nil {
@@ -709,10 +694,7 @@ func TestPGEngineFault(t *testing.T) {
 // (the client used to see 28P01 "password authentication failed for user "admin""), and the
 // connection goes on.
 func TestPGGuestErrorText(t *testing.T) {
-	mod, err := os.ReadFile("testdata/forge.wasm")
-	if err != nil {
-		t.Fatal(err)
-	}
+	mod := module(t, "testdata/forge.wasm")
 	ctx := context.Background()
 	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeExec} {
 		t.Run(mode.String(), func(t *testing.T) {

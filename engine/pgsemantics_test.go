@@ -5,7 +5,6 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
@@ -29,10 +28,7 @@ func TestPGWriteInTransactionRefused(t *testing.T) {
 	e := open(t)
 	addr := servePG(t, e, proxy.Config{})
 	ctx := context.Background()
-	mod, err := os.ReadFile("../udf/testdata/numeric.wasm")
-	if err != nil {
-		t.Fatal(err)
-	}
+	mod := module(t, "../udf/testdata/numeric.wasm")
 	writes := []string{
 		"INSERT INTO t VALUES (9, 'x')",
 		"INSERT INTO t VALUES (9, 'x') RETURNING *",
@@ -270,10 +266,7 @@ func TestPGMySQLReservedWords(t *testing.T) {
 	e := open(t)
 	addr := servePG(t, e, proxy.Config{})
 	ctx := context.Background()
-	mod, err := os.ReadFile("../udf/testdata/numeric.wasm")
-	if err != nil {
-		t.Fatal(err)
-	}
+	mod := module(t, "../udf/testdata/numeric.wasm")
 	c, err := pgConnect(t, addr, "app", "", pgx.QueryExecModeExec)
 	if err != nil {
 		t.Fatal(err)
