@@ -20,7 +20,7 @@ import (
 	"github.com/dolthub/go-mysql-server/memory"
 	"github.com/dolthub/go-mysql-server/sql"
 
-	"github.com/wasql/wasql/engine"
+	"github.com/wasql/wasql/embedded"
 	"github.com/wasql/wasql/udf"
 )
 
@@ -50,7 +50,7 @@ func run(n int64, runs int, out io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	e, err := engine.Open(ctx, engine.Config{DataDir: dir, UDF: udf.NewConfig()})
+	e, err := embedded.Open(ctx, embedded.Config{DataDir: dir, UDF: udf.NewConfig()})
 	if err != nil {
 		return err
 	}
@@ -144,9 +144,9 @@ func run(n int64, runs int, out io.Writer) error {
 }
 
 // load fills t through one table inserter (SQL INSERTs of 1M rows would take minutes).
-func load(e *engine.Engine, n int64) error {
+func load(e *embedded.Engine, n int64) error {
 	ctx := e.NewContext(context.Background())
-	db, err := e.Provider.Database(ctx, engine.Database)
+	db, err := e.Provider.Database(ctx, embedded.Database)
 	if err != nil {
 		return err
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
-	"github.com/wasql/wasql/engine"
+	"github.com/wasql/wasql/embedded"
 	"github.com/wasql/wasql/proxy"
 	"github.com/wasql/wasql/udf"
 )
@@ -33,7 +33,7 @@ type serveConfig struct {
 	// PGMaxConnections and PGAuthTimeout bound the Postgres wire's clients (proxy.Config).
 	PGMaxConnections int           `mapstructure:"pg_max_connections"`
 	PGAuthTimeout    time.Duration `mapstructure:"pg_auth_timeout"`
-	// MySQLMaxConnections bounds the MySQL wire's open connections (engine.MySQLLimits).
+	// MySQLMaxConnections bounds the MySQL wire's open connections (embedded.MySQLLimits).
 	MySQLMaxConnections int    `mapstructure:"mysql_max_connections"`
 	file                string // the config file read, if any
 }
@@ -189,7 +189,7 @@ var stderr io.Writer = os.Stderr
 var pgListener net.Listener
 
 // servePG listens for the Postgres wire, with SCRAM verifiers derived from the configured users.
-func servePG(e *engine.Engine, c *serveConfig) (*proxy.Server, error) {
+func servePG(e *embedded.Engine, c *serveConfig) (*proxy.Server, error) {
 	users := map[string]proxy.Verifier{}
 	for name, pass := range c.Users {
 		v, err := proxy.NewVerifier(pass)
@@ -203,7 +203,7 @@ func servePG(e *engine.Engine, c *serveConfig) (*proxy.Server, error) {
 		return nil, err
 	}
 	pgListener = l
-	srv := proxy.NewServer(proxy.Config{Users: users, ServerVersion: engine.PGVersion,
+	srv := proxy.NewServer(proxy.Config{Users: users, ServerVersion: embedded.PGVersion,
 		MaxConnections: c.PGMaxConnections, AuthTimeout: c.PGAuthTimeout}, e.PGBackend())
 	e.TerminatePG = srv.Terminate // pg_terminate_backend
 	return srv, nil
@@ -218,13 +218,13 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	setupLogging(level, stderr)
 	slog.Info("wasql serve", "config_file", c.file, "data_dir", c.DataDir, "mysql_addr", c.MySQLAddr, "pg_addr", c.PGAddr, "users", len(c.Users))
 	for _, addr := range []string{c.MySQLAddr, c.PGAddr} {
-		if addr != "" && len(c.Users) == 0 && !engine.IsLoopback(addr) {
+		if addr != "" && len(c.Users) == 0 && !embedded.IsLoopback(addr) {
 			return fmt.Errorf("refusing to listen on %s without users: add users to the config file (users: {name: password}) or listen on 127.0.0.1", addr)
 		}
 	}
 	start := time.Now()
-	e, err := engine.Open(ctx, engine.Config{DataDir: c.DataDir, Users: c.Users, UDF: udf.NewConfig(),
-		MySQL: engine.MySQLLimits{MaxConnections: c.MySQLMaxConnections}})
+	e, err := embedded.Open(ctx, embedded.Config{DataDir: c.DataDir, Users: c.Users, UDF: udf.NewConfig(),
+		MySQL: embedded.MySQLLimits{MaxConnections: c.MySQLMaxConnections}})
 	if err != nil {
 		return err
 	}
@@ -244,9 +244,9 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 		go func() { done <- pg.Serve(pgListener) }()
 	}
 	fmt.Fprintf(out, "wasql %s: MySQL wire on %s, database %q, data in %s (ready in %s)\n",
-		version, s.Listener.Addr(), engine.Database, c.DataDir, time.Since(start).Round(time.Millisecond))
+		version, s.Listener.Addr(), embedded.Database, c.DataDir, time.Since(start).Round(time.Millisecond))
 	if pg != nil {
-		fmt.Fprintf(out, "wasql: Postgres wire on %s (database %q)\n", pgListener.Addr(), engine.Database)
+		fmt.Fprintf(out, "wasql: Postgres wire on %s (database %q)\n", pgListener.Addr(), embedded.Database)
 	}
 	fmt.Fprintf(out, "wasql: table data is in memory and NOT durable; functions are durable, in %s\n", c.DataDir)
 	select {

@@ -1,4 +1,4 @@
-package engine
+package embedded
 
 import (
 	"fmt"
@@ -10,7 +10,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/transform"
 	"github.com/dolthub/go-mysql-server/sql/types"
 
-	"github.com/wasql/wasql/pgsql"
+	"github.com/wasql/wasql/embedded/pgsql"
 )
 
 // pgDateArithmeticRule is the id of the rule that refuses date arithmetic the engine would

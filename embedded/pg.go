@@ -1,4 +1,4 @@
-package engine
+package embedded
 
 import (
 	"context"
@@ -22,8 +22,8 @@ import (
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 
 	"github.com/wasql/wasql/internal/sqlstate"
-	"github.com/wasql/wasql/pgcatalog"
-	"github.com/wasql/wasql/pgsql"
+	"github.com/wasql/wasql/embedded/pgcatalog"
+	"github.com/wasql/wasql/embedded/pgsql"
 	"github.com/wasql/wasql/proxy"
 	"github.com/wasql/wasql/sqlfuncs"
 )

@@ -1,4 +1,4 @@
-package engine
+package embedded
 
 import (
 	"context"
@@ -14,8 +14,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	pgquery "github.com/pganalyze/pg_query_go/v6"
 
-	"github.com/wasql/wasql/pgcatalog"
-	"github.com/wasql/wasql/pgsql"
+	"github.com/wasql/wasql/embedded/pgcatalog"
+	"github.com/wasql/wasql/embedded/pgsql"
 	"github.com/wasql/wasql/proxy"
 	"github.com/wasql/wasql/sqlfuncs"
 	"github.com/wasql/wasql/udf"

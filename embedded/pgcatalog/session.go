@@ -10,7 +10,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/expression"
 	"github.com/dolthub/go-mysql-server/sql/types"
 
-	"github.com/wasql/wasql/pgsql"
+	"github.com/wasql/wasql/embedded/pgsql"
 )
 
 // sessionFunctions are Postgres's session functions and the functions package pgsql's

@@ -1,4 +1,4 @@
-package engine
+package embedded
 
 import (
 	"sync"
@@ -17,7 +17,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/wasql/wasql/internal/pgtext"
-	"github.com/wasql/wasql/pgcatalog"
+	"github.com/wasql/wasql/embedded/pgcatalog"
 	"github.com/wasql/wasql/proxy"
 )
 

@@ -6,7 +6,7 @@
 // (stmtlock.go): each statement is parsed once and classified, reads share the table lock,
 // writes take it alone, statements that read no table take none; every wait ends when the
 // statement's context does (cancel, KILL, deadline).
-package engine
+package embedded
 
 import (
 	"context"
@@ -33,7 +33,7 @@ import (
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 
 	"github.com/wasql/wasql/catalog/boltstore"
-	"github.com/wasql/wasql/pgcatalog"
+	"github.com/wasql/wasql/embedded/pgcatalog"
 	"github.com/wasql/wasql/proxy"
 	"github.com/wasql/wasql/sqlfuncs"
 	"github.com/wasql/wasql/udf"
