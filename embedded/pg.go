@@ -21,9 +21,9 @@ import (
 	"github.com/dolthub/vitess/go/mysql"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 
-	"github.com/wasql/wasql/internal/sqlstate"
 	"github.com/wasql/wasql/embedded/pgcatalog"
 	"github.com/wasql/wasql/embedded/pgsql"
+	"github.com/wasql/wasql/internal/sqlstate"
 	"github.com/wasql/wasql/proxy"
 	"github.com/wasql/wasql/sqlfuncs"
 )

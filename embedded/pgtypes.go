@@ -16,8 +16,8 @@ import (
 	"github.com/dolthub/vitess/go/sqltypes"
 	"github.com/shopspring/decimal"
 
-	"github.com/wasql/wasql/internal/pgtext"
 	"github.com/wasql/wasql/embedded/pgcatalog"
+	"github.com/wasql/wasql/internal/pgtext"
 	"github.com/wasql/wasql/proxy"
 )
 
