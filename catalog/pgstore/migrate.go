@@ -90,8 +90,16 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 		return fmt.Errorf("%w: %s.schema_version is %d", ErrSchemaVersion, Schema, version)
 	}
 	if version == 0 {
-		if _, err := tx.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+Schema); err != nil {
-			return fmt.Errorf("create schema %s: %w", Schema, err)
+		// CREATE SCHEMA IF NOT EXISTS would need CREATE on the database even when the schema
+		// exists: a role given a schema made for it by an administrator needs no more.
+		var exists bool
+		if err := tx.QueryRow(ctx, "SELECT to_regnamespace($1) IS NOT NULL", Schema).Scan(&exists); err != nil {
+			return fmt.Errorf("look for schema %s: %w", Schema, err)
+		}
+		if !exists {
+			if _, err := tx.Exec(ctx, "CREATE SCHEMA "+Schema); err != nil {
+				return fmt.Errorf("create schema %s: %w", Schema, err)
+			}
 		}
 	}
 	for v := version; v < SchemaVersion; v++ {

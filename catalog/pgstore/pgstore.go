@@ -38,6 +38,12 @@ const (
 	DefaultOpenTimeout       = 30 * time.Second
 )
 
+// writeSettings bound every write transaction's waits, so that no writer waits without end for
+// another (every write takes the catalog version's row lock): a lock not granted within 10 s
+// fails the write with SQLSTATE 55P03, and a write transaction left idle for 30 s (its proxy
+// partitioned away mid-write) is ended by the server, which releases its locks.
+const writeSettings = "SET LOCAL lock_timeout = '10s'; SET LOCAL idle_in_transaction_session_timeout = '30s'"
+
 // deliveryWait bounds how long a write waits, after it commits, for its change to reach this
 // store's subscribers (see Create).
 const deliveryWait = 5 * time.Second
@@ -323,6 +329,9 @@ func (s *Store) write(ctx context.Context, body func(tx pgx.Tx, version int64) (
 		return err
 	}
 	defer tx.Rollback(context.Background())
+	if _, err := tx.Exec(ctx, writeSettings); err != nil {
+		return err
+	}
 	var v int64
 	if err := tx.QueryRow(ctx, "UPDATE wasql.catalog_version SET version = version + 1 RETURNING version").Scan(&v); err != nil {
 		return fmt.Errorf("increment catalog version: %w", err)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	osexec "os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -376,6 +377,17 @@ func TestStub(t *testing.T) {
 		t.Errorf("routine %q args %q comment %q", routine, args, comment)
 	}
 
+	// psql's \df and pg_dump list it.
+	if out, err := osexec.Command(pgtest.Bin+"/psql", url, "-X", "-c", `\df wasql.*`).CombinedOutput(); err != nil ||
+		!strings.Contains(string(out), "plus") || !strings.Contains(string(out), "a bigint, b bigint") {
+		t.Errorf("psql \\df wasql.*: %v\n%s", err, out)
+	}
+	if out, err := osexec.Command(pgtest.Bin+"/pg_dump", "--schema-only", "--schema=wasql", url).CombinedOutput(); err != nil ||
+		!strings.Contains(string(out), "CREATE FUNCTION wasql.plus(a bigint, b bigint) RETURNS bigint") ||
+		!strings.Contains(string(out), "sha256:"+plus.ModuleHash) {
+		t.Errorf("pg_dump --schema-only: %v\n%s", err, out)
+	}
+
 	// A replace that changes the return type and the parameter names replaces the stub.
 	next := testFn("plus", "bigint", "bigint")
 	next.ReturnType = "text"
@@ -538,4 +550,55 @@ func TestCorrupt(t *testing.T) {
 	if _, err := s.List(ctx); !errors.Is(err, catalog.ErrCorrupt) {
 		t.Errorf("List with a damaged row: %v, want ErrCorrupt", err)
 	}
+}
+
+// TestUnprivilegedRole: a role that is not a superuser and may not create schemas, given a
+// wasql schema an administrator made for it, opens, migrates and writes (stubs included).
+func TestUnprivilegedRole(t *testing.T) {
+	url := pgtest.Start(t)
+	admin := connect(t, url)
+	exec(t, admin, "CREATE ROLE proxy LOGIN")
+	exec(t, admin, "CREATE SCHEMA wasql AUTHORIZATION proxy")
+	proxyURL := strings.Replace(url, "root@", "proxy@", 1)
+	s := open(t, proxyURL)
+	mustCreate(t, s, testFn("f", "bigint"), module("f"), false)
+	var owner string
+	if err := admin.QueryRow(context.Background(), "SELECT proowner::regrole::text FROM pg_proc WHERE proname = 'f'").Scan(&owner); err != nil || owner != "proxy" {
+		t.Errorf("stub owner %q (%v), want proxy", owner, err)
+	}
+	exec(t, admin, "DROP SCHEMA wasql CASCADE")
+	s.Close()
+	if _, err := Open(context.Background(), proxyURL, quiet); err == nil {
+		t.Errorf("Open without the schema and without CREATE on the database: no error")
+	} else {
+		t.Logf("without the schema: %v", err)
+	}
+}
+
+// TestWriteWaitBounded: a write waiting for the catalog version's row lock, held by some other
+// session, ends with its context; and succeeds once the lock is released.
+func TestWriteWaitBounded(t *testing.T) {
+	url := pgtest.Start(t)
+	s := open(t, url)
+	admin := connect(t, url)
+	ctx := context.Background()
+	tx, err := admin.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "SELECT * FROM wasql.catalog_version FOR UPDATE"); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if _, err := s.Create(short, testFn("f"), module("f"), false); err == nil {
+		t.Fatal("Create while another session holds the version row: no error")
+	} else if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("Create took %s to give up", took)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, s, testFn("f"), module("f"), false)
 }

@@ -39,22 +39,22 @@ func (s *Store) wake() {
 func (s *Store) listen() {
 	defer s.wg.Done()
 	backoff := backoffMin
-	for attempt := 1; ; attempt++ {
+	for {
 		err := s.listenOnce()
 		if s.ctx.Err() != nil {
 			return
 		}
-		s.log.Warn("catalog listener disconnected; reconnecting", "err", err, "attempt", attempt, "backoff", backoff)
+		if err != nil {
+			s.log.Warn("catalog listener cannot connect", "err", err, "retry", backoff)
+		} else { // it had been up: the first retry comes quickly
+			backoff = backoffMin
+		}
 		select {
 		case <-s.ctx.Done():
 			return
 		case <-time.After(backoff):
 		}
-		if err == nil { // it had been up: start over from the shortest wait
-			backoff = backoffMin
-		} else {
-			backoff = min(2*backoff, backoffMax)
-		}
+		backoff = min(2*backoff, backoffMax)
 	}
 }
 
