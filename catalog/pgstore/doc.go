@@ -13,8 +13,9 @@
 //
 // Migrations run in order, in one transaction, under a transaction-level advisory lock, so
 // proxies starting together migrate once and none sees half a schema. A schema already current
-// is only read. A schema_version newer than this build is refused with ErrSchemaVersion: an
-// old proxy never writes a layout it does not know. The role needs CREATE on the database the
+// is only read. A schema_version newer than this build is refused with ErrSchemaVersion, by
+// Open and by every write (a newer proxy may migrate while an older one runs): an old proxy
+// never writes a layout it does not know. The role needs CREATE on the database the
 // first time, or an administrator creates the schema for it (CREATE SCHEMA wasql AUTHORIZATION
 // role); it owns what it creates. Key columns are COLLATE "C", so PostgreSQL orders and compares
 // names and types byte for byte, as catalog.Key.Compare does.

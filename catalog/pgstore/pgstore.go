@@ -320,7 +320,9 @@ func (s *Store) Drop(ctx context.Context, k catalog.Key) (catalog.Function, erro
 }
 
 // write runs one write transaction: it increments the catalog version (locking its row until
-// the commit, so writers everywhere take turns and versions are assigned in commit order), runs
+// the commit, so writers everywhere take turns and versions are assigned in commit order) and
+// checks that the schema is still in the version this build writes (a newer wasql may have
+// migrated it since Open: the write is then ErrSchemaVersion), runs
 // body with the new version, records the change body returns in the change log, prunes the log,
 // notifies Channel and commits. An error of body rolls everything back.
 func (s *Store) write(ctx context.Context, body func(tx pgx.Tx, version int64) (catalog.Change, error)) error {
@@ -333,8 +335,12 @@ func (s *Store) write(ctx context.Context, body func(tx pgx.Tx, version int64) (
 		return err
 	}
 	var v int64
-	if err := tx.QueryRow(ctx, "UPDATE wasql.catalog_version SET version = version + 1 RETURNING version").Scan(&v); err != nil {
+	var layout int
+	if err := tx.QueryRow(ctx, "UPDATE wasql.catalog_version SET version = version + 1 RETURNING version, (SELECT version FROM wasql.schema_version)").Scan(&v, &layout); err != nil {
 		return fmt.Errorf("increment catalog version: %w", err)
+	}
+	if layout != SchemaVersion { // a newer wasql migrated the schema since Open
+		return fmt.Errorf("%w: %s.schema_version is now %d, this build writes version %d: run a newer wasql", ErrSchemaVersion, Schema, layout, SchemaVersion)
 	}
 	c, err := body(tx, v)
 	if err != nil {

@@ -474,8 +474,11 @@ func TestMigration(t *testing.T) {
 	})
 	t.Run("Newer", func(t *testing.T) {
 		url := pgtest.Start(t)
-		open(t, url).Close()
+		running := open(t, url)
 		exec(t, connect(t, url), "UPDATE wasql.schema_version SET version = 99")
+		if _, err := running.Create(ctx, testFn("f"), module("f"), false); !errors.Is(err, ErrSchemaVersion) {
+			t.Errorf("a write after a newer wasql migrated: %v, want ErrSchemaVersion", err)
+		}
 		_, err := Open(ctx, url, quiet)
 		if !errors.Is(err, ErrSchemaVersion) || !strings.Contains(err.Error(), "99") {
 			t.Fatalf("Open of a version 99 schema: %v, want ErrSchemaVersion naming 99", err)
@@ -601,4 +604,21 @@ func TestWriteWaitBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustCreate(t, s, testFn("f"), module("f"), false)
+}
+
+// TestListenerIdle: an idle listening connection, pinged every reconcile interval, stays the same
+// connection and still hears notifications.
+func TestListenerIdle(t *testing.T) {
+	url := pgtest.Start(t)
+	a := open(t, url)
+	b := open(t, url, WithReconcileInterval(50*time.Millisecond))
+	pid := waitListener(t, b)
+	time.Sleep(500 * time.Millisecond)
+	if p := b.listenerPID.Load(); p != pid {
+		t.Fatalf("listener PID went from %d to %d while idle", pid, p)
+	}
+	var rb recorder
+	defer b.Subscribe(rb.record)()
+	mustCreate(t, a, testFn("f"), module("f"), false)
+	rb.waitFor(t, 1, time.Second)
 }
