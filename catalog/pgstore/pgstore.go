@@ -336,7 +336,11 @@ func (s *Store) write(ctx context.Context, body func(tx pgx.Tx, version int64) (
 	}
 	var v int64
 	var layout int
-	if err := tx.QueryRow(ctx, "UPDATE wasql.catalog_version SET version = version + 1 RETURNING version, (SELECT version FROM wasql.schema_version)").Scan(&v, &layout); err != nil {
+	err = tx.QueryRow(ctx, "UPDATE wasql.catalog_version SET version = version + 1 RETURNING version, (SELECT version FROM wasql.schema_version)").Scan(&v, &layout)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return catalog.Errorf(catalog.ErrCorrupt, "%s.catalog_version has no row", Schema)
+	}
+	if err != nil {
 		return fmt.Errorf("increment catalog version: %w", err)
 	}
 	if layout != SchemaVersion { // a newer wasql migrated the schema since Open

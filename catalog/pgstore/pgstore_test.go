@@ -398,9 +398,20 @@ func TestStub(t *testing.T) {
 	}
 
 	// Awkward names and every v1 type.
-	odd := catalog.Function{Name: `it's "odd" $$ \n`, ArgNames: make([]string, 11), ReturnType: "timestamp", Export: "odd",
+	odd := catalog.Function{Name: `it's "odd" $$ \n`, ReturnType: "timestamp", Export: "odd",
+		ArgNames: []string{"found", "select", "a b", `"q"`, "$x", "sqlstate", "", "", "", "", ""},
 		ArgTypes: []string{"smallint", "integer", "bigint", "real", "double precision", "boolean", "text", "bytea", "json", "date", "timestamp"}}
 	odd = mustCreate(t, s, odd, module("odd"), false)
+	dup := testFn("dup", "bigint", "bigint")
+	dup.ArgNames = []string{"a", "a"} // PostgreSQL refuses the names: the stub has none
+	mustCreate(t, s, dup, module("dup"), false)
+	dollar := testFn("dollar", "bigint", "bigint")
+	dollar.ArgNames = []string{"", "$1"} // so does PL/pgSQL
+	mustCreate(t, s, dollar, module("dollar"), false)
+	if err := c.QueryRow(ctx, `SELECT pg_get_function_arguments(oid) FROM pg_proc WHERE proname = $1`, odd.Name).Scan(&args); err != nil ||
+		!strings.HasPrefix(args, `found smallint, "select" integer, "a b" bigint, """q""" real, "$x" double precision, sqlstate boolean, text,`) {
+		t.Errorf("odd stub's arguments: %q, %v", args, err)
+	}
 	_, err = c.Exec(ctx, `SELECT wasql."it's ""odd"" $$ \n"(1::smallint, 1, 1, 1, 1, true, '', '', '{}', '2020-01-01', '2020-01-01')`)
 	if !errors.As(err, &pe) || pe.Code != StubSQLState || pe.Message != odd.Key().String()+" is a wasm function: call it through wasql" {
 		t.Errorf("calling the odd stub: %v", err)

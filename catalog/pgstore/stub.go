@@ -57,11 +57,12 @@ func (s *Store) stubFor(fn *catalog.Function) (stub, bool) {
 			return stub{}, false
 		}
 	}
-	// Parameter names only when PostgreSQL takes them all as given: unique and short enough.
+	// Parameter names only when PostgreSQL takes them all as given: unique, short enough, and
+	// none spelled like PL/pgSQL's positional names ($1), which it declares too.
 	named := true
 	seen := map[string]bool{}
 	for _, n := range fn.ArgNames {
-		if n != "" && (seen[n] || len(n) > s.ident) {
+		if n != "" && (seen[n] || len(n) > s.ident || positional(n)) {
 			named = false
 		}
 		seen[n] = true
@@ -152,4 +153,17 @@ func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`)
 // standard_conforming_strings says: an escape string with backslashes and quotes doubled.
 func quoteLiteral(s string) string {
 	return "E'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), `'`, `''`) + "'"
+}
+
+// positional reports whether name is $ and digits.
+func positional(name string) bool {
+	if len(name) < 2 || name[0] != '$' {
+		return false
+	}
+	for _, c := range name[1:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
