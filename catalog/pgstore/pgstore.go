@@ -448,6 +448,10 @@ func (s *Store) Version() int64 {
 	return s.delivered
 }
 
+// Listening reports whether the listening connection is up. While it is down, changes made
+// through other stores arrive by the periodic reconcile only; a health check may report it.
+func (s *Store) Listening() bool { return s.listenerPID.Load() != 0 }
+
 // Close implements catalog.Store: it stops listening and delivering, waits for both goroutines
 // and closes the connections. Later operations fail; closing again returns nil.
 func (s *Store) Close() error {

@@ -249,6 +249,9 @@ func TestLostNotification(t *testing.T) {
 		if p := waitListener(t, b); p == pid {
 			t.Errorf("listener PID %d unchanged after pg_terminate_backend", p)
 		}
+		if !b.Listening() {
+			t.Errorf("Listening() = false once the listener is back")
+		}
 	})
 	t.Run("NeverSent", func(t *testing.T) {
 		a.skipNotify = true
