@@ -32,7 +32,10 @@
 // log's pruning, and pg_notify('wasql_catalog', version), which PostgreSQL delivers at commit
 // and drops on rollback. A lock not granted within 10 s fails the write (55P03), and a write
 // transaction idle for 30 s is ended by the server, so that no proxy's trouble stalls the
-// others' writes for long.
+// others' writes for long. A read, or a write transaction, that fails because its connection was
+// lost (a failover, a restarted server) is tried once more on fresh connections; a write is not
+// retried when the loss came at its commit, whose outcome is then unknown to the writer (if it
+// committed, reconciliation still delivers it).
 //
 // # Notifications are hints; reconciliation delivers
 //

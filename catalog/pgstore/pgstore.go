@@ -8,8 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,6 +21,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/wasql/wasql/catalog"
@@ -239,9 +242,10 @@ func (s *Store) Create(ctx context.Context, fn catalog.Function, module []byte, 
 	fn.ModuleSize = int64(len(module))
 	now := time.Now().UTC().Truncate(time.Microsecond) // as timestamptz gives it back
 
+	in := fn
 	var version int64
 	err := s.write(ctx, func(tx pgx.Tx, v int64) (catalog.Change, error) {
-		version = v
+		version, fn = v, clone(in) // a retried transaction starts over from the caller's fn
 		old, err := get(ctx, tx, key, true)
 		exists := err == nil
 		if err != nil && !errors.Is(err, catalog.ErrNotFound) {
@@ -325,51 +329,97 @@ func (s *Store) Drop(ctx context.Context, k catalog.Key) (catalog.Function, erro
 // migrated it since Open: the write is then ErrSchemaVersion), runs
 // body with the new version, records the change body returns in the change log, prunes the log,
 // notifies Channel and commits. An error of body rolls everything back.
+//
+// A transaction that fails because its connection was lost (a failover, a restarted server) is
+// tried once more on a fresh connection, unless the loss came at the commit, whose outcome is then
+// unknown: that error is returned (the change, if it committed, still reaches subscribers).
 func (s *Store) write(ctx context.Context, body func(tx pgx.Tx, version int64) (catalog.Change, error)) error {
+	for attempt := 0; ; attempt++ {
+		committing, err := s.writeOnce(ctx, body)
+		if err == nil || committing || attempt > 0 || !s.lost(ctx, err) {
+			return err
+		}
+	}
+}
+
+func (s *Store) writeOnce(ctx context.Context, body func(tx pgx.Tx, version int64) (catalog.Change, error)) (committing bool, err error) {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer tx.Rollback(context.Background())
 	if _, err := tx.Exec(ctx, writeSettings); err != nil {
-		return err
+		return false, err
 	}
 	var v int64
 	var layout int
 	err = tx.QueryRow(ctx, "UPDATE wasql.catalog_version SET version = version + 1 RETURNING version, (SELECT version FROM wasql.schema_version)").Scan(&v, &layout)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return catalog.Errorf(catalog.ErrCorrupt, "%s.catalog_version has no row", Schema)
+		return false, catalog.Errorf(catalog.ErrCorrupt, "%s.catalog_version has no row", Schema)
 	}
 	if err != nil {
-		return fmt.Errorf("increment catalog version: %w", err)
+		return false, fmt.Errorf("increment catalog version: %w", err)
 	}
 	if layout != SchemaVersion { // a newer wasql migrated the schema since Open
-		return fmt.Errorf("%w: %s.schema_version is now %d, this build writes version %d: run a newer wasql", ErrSchemaVersion, Schema, layout, SchemaVersion)
+		return false, fmt.Errorf("%w: %s.schema_version is now %d, this build writes version %d: run a newer wasql", ErrSchemaVersion, Schema, layout, SchemaVersion)
 	}
 	c, err := body(tx, v)
 	if err != nil {
-		return err
+		return false, err
 	}
 	rec, err := json.Marshal(toRecord(&c.Function))
 	if err != nil {
-		return fmt.Errorf("encode change: %w", err)
+		return false, fmt.Errorf("encode change: %w", err)
 	}
 	if _, err := tx.Exec(ctx, "INSERT INTO wasql.changes (version, kind, function) VALUES ($1, $2, $3)", v, kindName[c.Kind], rec); err != nil {
-		return fmt.Errorf("log change: %w", err)
+		return false, fmt.Errorf("log change: %w", err)
 	}
 	if _, err := tx.Exec(ctx, "DELETE FROM wasql.changes WHERE version <= $1", v-int64(s.opts.changeLog)); err != nil {
-		return fmt.Errorf("prune change log: %w", err)
+		return false, fmt.Errorf("prune change log: %w", err)
 	}
 	if !s.skipNotify {
 		if _, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", Channel, strconv.FormatInt(v, 10)); err != nil {
-			return fmt.Errorf("notify: %w", err)
+			return false, fmt.Errorf("notify: %w", err)
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return true, fmt.Errorf("commit: %w", err)
 	}
 	s.wake()
-	return nil
+	return false, nil
+}
+
+// lost reports whether err means the connection was lost, and if so resets the pool: a lost
+// connection usually means all of them are (a failover, a restarted server), and the pool would
+// otherwise hand out the other dead ones first.
+func (s *Store) lost(ctx context.Context, err error) bool {
+	if ctx.Err() != nil || !connectionLost(err) {
+		return false
+	}
+	s.pool.Reset()
+	return true
+}
+
+// connectionLost reports whether err is the loss of a connection rather than an answer: a
+// network error, a closed connection, or a FATAL error or one of class 08 (connection
+// exception) or 57P (the server shutting down or terminating the session).
+func connectionLost(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Severity == "FATAL" || pe.Severity == "PANIC" || strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57P")
+	}
+	var ne net.Error
+	return pgconn.SafeToRetry(err) || errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, net.ErrClosed) || strings.Contains(err.Error(), "conn closed")
+}
+
+// read runs a read, once more on a fresh connection if the connection was lost.
+func read[T any](ctx context.Context, s *Store, f func() (T, error)) (T, error) {
+	v, err := f()
+	if err != nil && s.lost(ctx, err) {
+		v, err = f()
+	}
+	return v, err
 }
 
 // Get implements catalog.Store.
@@ -377,7 +427,7 @@ func (s *Store) Get(ctx context.Context, k catalog.Key) (catalog.Function, error
 	if err := ctx.Err(); err != nil {
 		return catalog.Function{}, fmt.Errorf("get %s: %w", k, err)
 	}
-	fn, err := get(ctx, s.pool, k, false)
+	fn, err := read(ctx, s, func() (catalog.Function, error) { return get(ctx, s.pool, k, false) })
 	if err != nil {
 		return catalog.Function{}, fmt.Errorf("get %s: %w", k, err)
 	}
@@ -390,7 +440,7 @@ func (s *Store) List(ctx context.Context) ([]catalog.Function, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("list functions: %w", err)
 	}
-	fns, err := list(ctx, s.pool)
+	fns, err := read(ctx, s, func() ([]catalog.Function, error) { return list(ctx, s.pool) })
 	if err != nil {
 		return nil, fmt.Errorf("list functions: %w", err)
 	}
@@ -406,8 +456,11 @@ func (s *Store) Module(ctx context.Context, hash string) ([]byte, error) {
 		return nil, catalog.Errorf(catalog.ErrNotFound, "module %q does not exist: not a lower-case hex SHA-256", hash)
 	}
 	sum, _ := hex.DecodeString(hash)
-	var mod []byte
-	err := s.pool.QueryRow(ctx, "SELECT bytes FROM wasql.modules WHERE hash = $1", sum).Scan(&mod)
+	mod, err := read(ctx, s, func() ([]byte, error) {
+		var mod []byte
+		err := s.pool.QueryRow(ctx, "SELECT bytes FROM wasql.modules WHERE hash = $1", sum).Scan(&mod)
+		return mod, err
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, catalog.Errorf(catalog.ErrNotFound, "module %s does not exist", hash)
 	}

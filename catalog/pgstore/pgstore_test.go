@@ -636,3 +636,29 @@ func TestListenerIdle(t *testing.T) {
 	mustCreate(t, a, testFn("f"), module("f"), false)
 	rb.waitFor(t, 1, time.Second)
 }
+
+// TestBackendsKilled: after every backend of two stores is terminated (as in a failover), the
+// next write and the next read succeed (each retried once on a fresh connection), and the
+// listener reconnects and delivers.
+func TestBackendsKilled(t *testing.T) {
+	url := pgtest.Start(t)
+	admin := connect(t, url)
+	a, b := open(t, url), open(t, url)
+	var rb recorder
+	defer b.Subscribe(rb.record)()
+	mustCreate(t, b, testFn("before"), module("before"), false)
+	old := waitListener(t, b)
+	exec(t, admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+	// No pause: the first use of each pool finds its connections dead, and retries.
+	mustCreate(t, a, testFn("after"), module("after"), false)
+	if _, err := b.Get(context.Background(), catalog.Key{Name: "before"}); err != nil {
+		t.Fatalf("Get after the backends were killed: %v", err)
+	}
+	got, _ := rb.waitFor(t, 2, 5*time.Second)
+	if got[1].Function.Name != "after" {
+		t.Errorf("got %q", describe(got))
+	}
+	if p := waitListener(t, b); p == old {
+		t.Errorf("listener PID %d unchanged", p)
+	}
+}
