@@ -26,6 +26,8 @@
 // which locks that row until the commit: writers in every process take turns, versions are
 // handed out in commit order, and two proxies replacing one function at the same moment end on
 // one definition, the second replace seeing the first (versions n+1 and n+2, never two n+1).
+// Created and Replaced are the database's clock_timestamp() read under that lock: one clock for
+// every proxy, so a later write never carries an earlier time.
 // Then come the function row (SELECT ... FOR UPDATE, then INSERT or UPDATE), its module (stored
 // if absent; differing bytes under the same hash are rewritten, which repairs a damaged copy),
 // the removal of a module no function uses any more, the stub (below), the change log entry, the

@@ -240,11 +240,9 @@ func (s *Store) Create(ctx context.Context, fn catalog.Function, module []byte, 
 	sum := sha256.Sum256(module)
 	fn.ModuleHash = hex.EncodeToString(sum[:])
 	fn.ModuleSize = int64(len(module))
-	now := time.Now().UTC().Truncate(time.Microsecond) // as timestamptz gives it back
-
 	in := fn
 	var version int64
-	err := s.write(ctx, func(tx pgx.Tx, v int64) (catalog.Change, error) {
+	err := s.write(ctx, func(tx pgx.Tx, v int64, now time.Time) (catalog.Change, error) {
 		version, fn = v, clone(in) // a retried transaction starts over from the caller's fn
 		old, err := get(ctx, tx, key, true)
 		exists := err == nil
@@ -298,7 +296,7 @@ func (s *Store) Drop(ctx context.Context, k catalog.Key) (catalog.Function, erro
 	}
 	var fn catalog.Function
 	var version int64
-	err := s.write(ctx, func(tx pgx.Tx, v int64) (catalog.Change, error) {
+	err := s.write(ctx, func(tx pgx.Tx, v int64, _ time.Time) (catalog.Change, error) {
 		version = v
 		var err error
 		if fn, err = get(ctx, tx, k, true); err != nil {
@@ -326,14 +324,15 @@ func (s *Store) Drop(ctx context.Context, k catalog.Key) (catalog.Function, erro
 // write runs one write transaction: it increments the catalog version (locking its row until
 // the commit, so writers everywhere take turns and versions are assigned in commit order) and
 // checks that the schema is still in the version this build writes (a newer wasql may have
-// migrated it since Open: the write is then ErrSchemaVersion), runs
-// body with the new version, records the change body returns in the change log, prunes the log,
+// migrated it since Open: the write is then ErrSchemaVersion), runs body with the new version
+// and the database's clock read once the lock is held (so Created and Replaced come from one
+// clock for all proxies, and a later write never gets an earlier time), records the change body returns in the change log, prunes the log,
 // notifies Channel and commits. An error of body rolls everything back.
 //
 // A transaction that fails because its connection was lost (a failover, a restarted server) is
 // tried once more on a fresh connection, unless the loss came at the commit, whose outcome is then
 // unknown: that error is returned (the change, if it committed, still reaches subscribers).
-func (s *Store) write(ctx context.Context, body func(tx pgx.Tx, version int64) (catalog.Change, error)) error {
+func (s *Store) write(ctx context.Context, body func(tx pgx.Tx, version int64, now time.Time) (catalog.Change, error)) error {
 	for attempt := 0; ; attempt++ {
 		committing, err := s.writeOnce(ctx, body)
 		if err == nil || committing || attempt > 0 || !s.lost(ctx, err) {
@@ -342,7 +341,7 @@ func (s *Store) write(ctx context.Context, body func(tx pgx.Tx, version int64) (
 	}
 }
 
-func (s *Store) writeOnce(ctx context.Context, body func(tx pgx.Tx, version int64) (catalog.Change, error)) (committing bool, err error) {
+func (s *Store) writeOnce(ctx context.Context, body func(tx pgx.Tx, version int64, now time.Time) (catalog.Change, error)) (committing bool, err error) {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return false, err
@@ -351,9 +350,13 @@ func (s *Store) writeOnce(ctx context.Context, body func(tx pgx.Tx, version int6
 	if _, err := tx.Exec(ctx, writeSettings); err != nil {
 		return false, err
 	}
-	var v int64
-	var layout int
-	err = tx.QueryRow(ctx, "UPDATE wasql.catalog_version SET version = version + 1 RETURNING version, (SELECT version FROM wasql.schema_version)").Scan(&v, &layout)
+	var (
+		v      int64
+		layout int
+		now    time.Time
+	)
+	err = tx.QueryRow(ctx, `UPDATE wasql.catalog_version SET version = version + 1
+		RETURNING version, (SELECT version FROM wasql.schema_version), clock_timestamp()`).Scan(&v, &layout, &now)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, catalog.Errorf(catalog.ErrCorrupt, "%s.catalog_version has no row", Schema)
 	}
@@ -363,7 +366,7 @@ func (s *Store) writeOnce(ctx context.Context, body func(tx pgx.Tx, version int6
 	if layout != SchemaVersion { // a newer wasql migrated the schema since Open
 		return false, fmt.Errorf("%w: %s.schema_version is now %d, this build writes version %d: run a newer wasql", ErrSchemaVersion, Schema, layout, SchemaVersion)
 	}
-	c, err := body(tx, v)
+	c, err := body(tx, v, now.UTC())
 	if err != nil {
 		return false, err
 	}
@@ -506,7 +509,8 @@ func (s *Store) Version() int64 {
 func (s *Store) Listening() bool { return s.listenerPID.Load() != 0 }
 
 // Close implements catalog.Store: it stops listening and delivering, waits for both goroutines
-// and closes the connections. Later operations fail; closing again returns nil.
+// and for operations under way (each bounded by its context), and closes the connections. A
+// subscriber must not call it. Later operations fail; closing again returns nil.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.closed)
