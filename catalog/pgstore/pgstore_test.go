@@ -662,3 +662,91 @@ func TestBackendsKilled(t *testing.T) {
 		t.Errorf("listener PID %d unchanged", p)
 	}
 }
+
+// TestHammerTwoStores: writers on two stores of one database create, replace and drop the same
+// few functions at random. Each store's subscriber must hear a valid history (Created at version
+// 1, each Replaced one version up, Dropped the current definition) that ends in what List
+// holds: the same history for both, since there is one catalog version.
+func TestHammerTwoStores(t *testing.T) {
+	url := pgtest.Start(t)
+	stores := []*Store{open(t, url), open(t, url)}
+	recs := []*recorder{{}, {}}
+	for i, s := range stores {
+		defer s.Subscribe(recs[i].record)()
+	}
+	ctx := context.Background()
+	keys := []catalog.Function{testFn("f"), testFn("f", "bigint"), testFn("g", "text")}
+	var wg sync.WaitGroup
+	errc := make(chan error, 4)
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := stores[w%2]
+			for i := range 40 {
+				f := keys[(w+i*7)%len(keys)]
+				f.ArgNames, f.ArgTypes = slices.Clone(f.ArgNames), slices.Clone(f.ArgTypes)
+				var err error
+				switch (w*31 + i*17) % 5 {
+				case 0, 1:
+					_, err = s.Create(ctx, f, module(fmt.Sprint(i%3)), true)
+				case 2:
+					if _, err = s.Create(ctx, f, module("c"), false); errors.Is(err, catalog.ErrExists) {
+						err = nil
+					}
+				default:
+					if _, err = s.Drop(ctx, f.Key()); errors.Is(err, catalog.ErrNotFound) {
+						err = nil
+					}
+				}
+				if err != nil {
+					errc <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Fatal(err)
+	}
+	final, err := stores[0].List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := stores[0].Version()
+	for _, s := range stores {
+		waitVersion(t, s, v)
+	}
+	histories := make([][]string, 2)
+	for i, r := range recs {
+		model := map[string]catalog.Function{}
+		for n, c := range r.get() {
+			k := encodeKey(c.Function.Key())
+			prev, ok := model[k]
+			switch {
+			case c.Kind == catalog.Created && !ok && c.Function.Version == 1,
+				c.Kind == catalog.Replaced && ok && c.Function.Version == prev.Version+1 && c.Function.Created.Equal(prev.Created):
+				model[k] = c.Function
+			case c.Kind == catalog.Dropped && ok && catalogtest.Diff(prev, c.Function) == "":
+				delete(model, k)
+			default:
+				t.Fatalf("store %d, change %d: %q does not follow %+v (known: %v)", i, n, describe([]catalog.Change{c}), prev, ok)
+			}
+		}
+		if len(model) != len(final) {
+			t.Fatalf("store %d: replay gives %d functions, List %d", i, len(model), len(final))
+		}
+		for _, f := range final {
+			if d := catalogtest.Diff(model[encodeKey(f.Key())], f); d != "" {
+				t.Errorf("store %d: replay disagrees with List on %s: %s", i, f.Key(), d)
+			}
+		}
+		histories[i] = describe(r.get())
+	}
+	if !slices.Equal(histories[0], histories[1]) {
+		t.Errorf("the two stores heard different histories:\n%q\n%q", histories[0], histories[1])
+	}
+	t.Logf("%d changes, catalog version %d", len(histories[0]), v)
+}
