@@ -11,7 +11,7 @@ import (
 
 // migrations[i] takes the wasql schema from version i to version i+1. A migration, once
 // released, is never edited: a change to the layout is a new entry.
-var migrations = []string{
+var migrations = [...]string{
 	// 1: functions, modules, the catalog version and the change log.
 	`CREATE TABLE wasql.schema_version (
 	id      boolean PRIMARY KEY DEFAULT true CHECK (id),
@@ -59,7 +59,7 @@ COMMENT ON SCHEMA wasql IS 'wasql: the catalog of wasm functions, and stubs that
 }
 
 // SchemaVersion is the version of the wasql schema this build creates and reads.
-var SchemaVersion = len(migrations)
+const SchemaVersion = len(migrations)
 
 // migrateLock is the key of the transaction-level advisory lock that serializes migrations of
 // one database: "wasqlmig" in ASCII.
