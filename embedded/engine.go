@@ -34,7 +34,6 @@ import (
 
 	"github.com/wasql/wasql/catalog/boltstore"
 	"github.com/wasql/wasql/embedded/pgcatalog"
-	"github.com/wasql/wasql/proxy"
 	"github.com/wasql/wasql/sqlfuncs"
 	"github.com/wasql/wasql/udf"
 )
@@ -104,7 +103,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	roles := slices.Sorted(maps.Keys(cfg.Users))
 	cat := pgcatalog.New(pgcatalog.Source{Provider: pro, Database: Database, Functions: reg.Functions,
 		Users: func() []string { return roles }, ServerVersion: PGVersion,
-		Settings: func(ctx *sql.Context) map[string]string { return proxy.Settings(ctx) }})
+		Settings: func(ctx *sql.Context) map[string]string { return pgSettings(ctx) }})
 	pro.WithOption(memory.WithDbsOption(append([]sql.Database{db}, cat.Databases()...)))
 	en := &Engine{Provider: pro, Registry: reg, runtime: rt, store: store, locks: newStmtLocks(),
 		sessions: newSessions(), supers: map[string]bool{}, maxBytes: cfg.MaxStatementBytes, maxDepth: cfg.MaxStatementDepth,
