@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/wasql/wasql/internal/sqlstate"
 )
 
 // conn is one client connection: its startup (startup.go, auth.go), then the messages it sends,
@@ -63,9 +65,13 @@ func (c *conn) run() error {
 		case *pgproto3.Query, *pgproto3.Parse, *pgproto3.Bind, *pgproto3.Describe, *pgproto3.Execute,
 			*pgproto3.Close, *pgproto3.Sync, *pgproto3.Flush, *pgproto3.CopyData, *pgproto3.CopyDone,
 			*pgproto3.CopyFail, *pgproto3.FunctionCall:
-			if err := guard(c.pid, func() error { return c.sess.Handle(c.srv.ctx, msg) }); err != nil {
+			if err := guard(fmt.Sprintf("postgres connection %d", c.pid), func() error { return c.sess.Handle(c.srv.ctx, msg) }); err != nil {
 				if gone(err) {
 					return errClientGone
+				}
+				var carrier sqlstate.Carrier
+				if !errors.As(err, &carrier) { // the session failed, not the client's statement
+					err = &pgError{code: sqlstate.InternalError, msg: err.Error()}
 				}
 				c.out.Send(fatalResponse(err))
 				c.out.Flush()
@@ -81,19 +87,19 @@ func (c *conn) run() error {
 }
 
 // guard runs f; a panic in it (the proxy's or a backend's) becomes its XX000 error, logged with
-// its stack.
-func guard(pid uint32, f func() error) (err error) {
+// its stack as who's.
+func guard(who string, f func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = panicError(pid, r)
+			err = panicError(who, r)
 		}
 	}()
 	return f()
 }
 
 // panicError logs a recovered panic with its stack and returns the client's XX000 error.
-func panicError(pid uint32, r any) error {
-	log.Printf("wasql: postgres connection %d: panic: %v\n%s", pid, r, debug.Stack())
+func panicError(who string, r any) error {
+	log.Printf("wasql: %s: panic: %v\n%s", who, r, debug.Stack())
 	return sqlError("XX000", fmt.Sprintf("internal error: %v", r))
 }
 

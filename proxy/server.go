@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"log"
 	"net"
 	"sync"
@@ -199,7 +200,7 @@ func (s *Server) handle(nc net.Conn, refused bool) {
 	defer s.release(c)
 	defer func() {
 		if r := recover(); r != nil { // in startup (a backend's Open): after it, guard recovers
-			err := panicError(c.pid, r)
+			err := panicError(fmt.Sprintf("postgres connection %d", c.pid), r)
 			if c.be != nil {
 				c.be.Send(fatalResponse(err))
 				c.be.Flush()

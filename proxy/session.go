@@ -85,7 +85,7 @@ func (s *executorSession) Handle(ctx context.Context, msg pgproto3.FrontendMessa
 }
 
 // guard runs one message's handler, a panic in it becoming its error.
-func (s *executorSession) guard(f func() error) error { return guard(0, f) }
+func (s *executorSession) guard(f func() error) error { return guard("postgres session", f) }
 
 // fail reports a statement's error; a transaction block it ran in fails.
 func (s *executorSession) fail(err error) {
