@@ -1,5 +1,7 @@
-// Package engine is wasql's embedded mode: a go-mysql-server engine with a database named wasql,
-// wasm functions from a durable catalog in the data directory, and the MySQL wire server.
+// Package embedded is wasql's embedded mode: a go-mysql-server engine with a database named wasql,
+// wasm functions from a durable catalog in the data directory, the MySQL wire server, and the
+// backend of the Postgres wire (PGBackend: a proxy.Executor per session, with Postgres's
+// session settings, transaction status and error wording; pg.go, pgsettings.go, pgerrors.go).
 //
 // Table data lives in go-mysql-server's memory database: it is NOT durable (functions are). That
 // database is not safe for concurrent writers, so statements run under the engine's locks
