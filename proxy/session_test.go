@@ -361,6 +361,18 @@ func (s *rawSession) Handle(ctx context.Context, msg pgproto3.FrontendMessage) e
 		}()
 	case "panic":
 		panic("session boom")
+	case "spam":
+		for g := range 8 { // notifications from 8 goroutines at once, while queries run
+			go func() {
+				for i := range 200 {
+					s.out.Send(&pgproto3.NotificationResponse{PID: uint32(g), Channel: "spam", Payload: fmt.Sprint(i)})
+					if i%10 == 0 {
+						s.out.Flush()
+					}
+				}
+				s.out.Flush()
+			}()
+		}
 	}
 	s.out.Send(&pgproto3.CommandComplete{CommandTag: []byte("LISTEN")})
 	s.out.Send(&pgproto3.ReadyForQuery{TxStatus: 'T'})
@@ -472,5 +484,37 @@ func TestUnexpectedMessage(t *testing.T) {
 	nc.Write([]byte("\x01\x00\x00\x00\x04"))
 	if got, e := c.receiveToEnd(); e == nil || e.Code != "08P01" || e.Severity != "FATAL" {
 		t.Fatalf("unknown message type: %v %+v", got, e)
+	}
+}
+
+// TestWriterHammer: a session writing from many goroutines while it answers queries: every
+// message arrives whole (the Writer's mutex), under -race.
+func TestWriterHammer(t *testing.T) {
+	b := newFakeBackend()
+	b.open = func(ctx context.Context, c Client) (Session, error) {
+		return &rawSession{out: c.Out, closed: make(chan struct{}, 1)}, nil
+	}
+	_, addr := startServer(t, Config{}, b)
+	got := 0
+	pc := pgconnConnect(t, addr, func(cfg *pgconn.Config) {
+		cfg.OnNotification = func(_ *pgconn.PgConn, n *pgconn.Notification) { got++ }
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := pc.Exec(ctx, "spam").ReadAll(); err != nil {
+		t.Fatal(err)
+	}
+	for range 50 {
+		if _, err := pc.Exec(ctx, "select").ReadAll(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for got < 8*200 {
+		if err := pc.WaitForNotification(ctx); err != nil {
+			t.Fatalf("after %d notifications: %v", got, err)
+		}
+	}
+	if got != 8*200 {
+		t.Fatalf("%d notifications", got)
 	}
 }
