@@ -16,12 +16,12 @@ import (
 // ExecutorSession gives it the protocol.
 type Backend interface {
 	// Open starts the session of a client whose startup the server accepted. The session writes
-	// to c.Out. An error ends the connection with a FATAL ErrorResponse made from it (an
-	// *pgproto3.ErrorResponse is sent as it is): a backend that checks the password itself
-	// (Config.PassThroughAuth) reports a wrong one this way; a *pgconn.PgError (an upstream's
-	// own answer, 28P01 say) is sent with its fields as they are. ctx bounds the opening (it
-	// ends with the startup's deadline, Config.AuthTimeout, or when the server closes), not the
-	// session.
+	// to c.Out. An error ends the connection with a FATAL ErrorResponse made from it (a
+	// *pgconn.PgError in its chain, an upstream's own answer, is sent with every field as it
+	// is: *pgproto3.ErrorResponse is no error): a backend that checks the password itself
+	// (Config.PassThroughAuth) reports a wrong one this way, with the upstream's 28P01. ctx
+	// bounds the opening (it ends with the startup's deadline, Config.AuthTimeout, or when the
+	// server closes), not the session.
 	Open(ctx context.Context, c Client) (Session, error)
 }
 
