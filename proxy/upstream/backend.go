@@ -209,10 +209,7 @@ func (b *Backend) currentNames() *nameSet {
 		return ns
 	}
 	names, gen := reg.Names()
-	ns := &nameSet{gen: gen, names: make(map[string]struct{}, len(names))}
-	for _, n := range names {
-		ns.names[n] = struct{}{}
-	}
+	ns := newNameSet(gen, names)
 	b.names.Store(ns)
 	return ns
 }

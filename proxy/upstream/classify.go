@@ -88,7 +88,7 @@ func (s *scanner) next() (tokKind, int, int) {
 				s.i = j
 				return tokOther, start, j
 			}
-			for j < len(q) && identChar(q[j]) {
+			for j < len(q) && q[j] != '$' && identChar(q[j]) {
 				j++
 			}
 			if j < len(q) && q[j] == '$' {
@@ -160,22 +160,57 @@ func (s *scanner) skipString(escapes bool) {
 	s.i = len(q)
 }
 
-func identStart(c byte) bool {
-	return c == '_' || c >= 0x80 || (c|0x20 >= 'a' && c|0x20 <= 'z')
-}
+// Character classes of the scanner.
+const (
+	classStart = 1 << iota // may start an identifier
+	classIdent             // may continue one
+)
 
-func identChar(c byte) bool { return identStart(c) || c == '$' || (c >= '0' && c <= '9') }
+var classes = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		if b == '_' || b >= 0x80 || (b|0x20 >= 'a' && b|0x20 <= 'z') {
+			t[c] |= classStart | classIdent
+		}
+		if b == '$' || (b >= '0' && b <= '9') {
+			t[c] |= classIdent
+		}
+	}
+	return t
+}()
+
+func identStart(c byte) bool { return classes[c]&classStart != 0 }
+
+func identChar(c byte) bool { return classes[c]&classIdent != 0 }
 
 // nameSet is the set of wasm function names at one generation of the registry.
 type nameSet struct {
 	gen   uint64
 	names map[string]struct{}
+	first [256]bool // the first bytes of the names, both cases: most words are not looked up
+}
+
+func newNameSet(gen uint64, names []string) *nameSet {
+	ns := &nameSet{gen: gen, names: make(map[string]struct{}, len(names))}
+	for _, n := range names {
+		ns.add(n)
+	}
+	return ns
+}
+
+func (ns *nameSet) add(n string) {
+	ns.names[n] = struct{}{}
+	if n != "" {
+		ns.first[n[0]] = true
+		ns.first[strings.ToUpper(n[:1])[0]] = true
+		ns.first['"'] = true
+	}
 }
 
 // has reports whether the identifier q[start:end] of kind k names a wasm function: unquoted
 // identifiers fold to lower case, as PostgreSQL folds them.
 func (ns *nameSet) has(q string, k tokKind, start, end int) bool {
-	if len(ns.names) == 0 {
+	if !ns.first[q[start]] {
 		return false
 	}
 	if k == tokQuoted {
