@@ -30,7 +30,7 @@
 //
 // # Backends
 //
-// Store is the interface every backend implements: the embedded bbolt store in boltstore, a
-// PostgreSQL store later. catalogtest.Run checks a backend against this contract, and
-// catalogtest.Check its invariants.
+// Store is the interface every backend implements: the embedded bbolt store in boltstore, and
+// pgstore, tables in the upstream PostgreSQL database that many proxies share. catalogtest.Run
+// checks a backend against this contract, and catalogtest.Check its invariants.
 package catalog
