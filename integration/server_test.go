@@ -24,6 +24,10 @@ import (
 
 var wasqlBin string
 
+// atExit are run, last first, when the tests end: they stop what tests share (proxy_test.go's
+// upstream PostgreSQL and proxy).
+var atExit []func()
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "wasql-bin")
 	if err != nil {
@@ -36,6 +40,9 @@ func TestMain(m *testing.M) {
 		panic("build wasql: " + err.Error())
 	}
 	code := m.Run()
+	for i := len(atExit) - 1; i >= 0; i-- {
+		atExit[i]()
+	}
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
