@@ -35,6 +35,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/wasql/wasql/internal/pgtest"
 )
 
@@ -224,10 +226,10 @@ func (r *proxyRig) proxyEnv(database string) []string {
 
 // directURL and proxyURL are the URLs of database for user root.
 func (r *proxyRig) directURL(database string) string {
-	return fmt.Sprintf("postgres://root@%s:%s/%s?sslmode=disable", r.pgHost, r.pgPort, database)
+	return fmt.Sprintf("postgres://root:unused-with-trust@%s:%s/%s?sslmode=disable", r.pgHost, r.pgPort, database)
 }
 func (r *proxyRig) proxyURL(database string) string {
-	return fmt.Sprintf("postgres://root@%s:%s/%s?sslmode=disable", r.proxy.pgHost, r.proxy.pgPort, database)
+	return fmt.Sprintf("postgres://root:unused-with-trust@%s:%s/%s?sslmode=disable", r.proxy.pgHost, r.proxy.pgPort, database)
 }
 
 // newDatabase creates an empty database on the upstream, dropped at t's cleanup.
@@ -408,3 +410,57 @@ SELECT lo_from_bytea(424242, 'a large object');
 COMMENT ON LARGE OBJECT 424242 IS 'a blob';
 ANALYZE;
 `
+
+// queryText runs query on the connection at url with pgx (the extended protocol, statements
+// cached) and renders its result: column names with type OIDs, then one line per row.
+func queryText(ctx context.Context, t *testing.T, url, query string, args ...any) string {
+	t.Helper()
+	c, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatalf("connect %s: %v", url, err)
+	}
+	defer c.Close(context.Background())
+	return connText(ctx, t, c, query, args...)
+}
+
+// connText is queryText on an open connection.
+func connText(ctx context.Context, t *testing.T, c *pgx.Conn, query string, args ...any) string {
+	t.Helper()
+	rows, err := c.Query(ctx, query, args...)
+	if err != nil {
+		return "error: " + err.Error() + "\n"
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for i, f := range rows.FieldDescriptions() {
+		if i > 0 {
+			b.WriteString(" | ")
+		}
+		if f.DataTypeOID < 16384 {
+			fmt.Fprintf(&b, "%s:%d", f.Name, f.DataTypeOID)
+		} else {
+			fmt.Fprintf(&b, "%s:(a type of the database)", f.Name) // its OID is the database's
+		}
+	}
+	b.WriteString("\n")
+	n := 0
+	for rows.Next() {
+		vals, err := rows.Values()
+		if err != nil {
+			return b.String() + "error: " + err.Error() + "\n"
+		}
+		for i, v := range vals {
+			if i > 0 {
+				b.WriteString(" | ")
+			}
+			fmt.Fprintf(&b, "%v", v)
+		}
+		b.WriteString("\n")
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return b.String() + "error: " + err.Error() + "\n"
+	}
+	fmt.Fprintf(&b, "(%d rows)\n", n)
+	return b.String()
+}
