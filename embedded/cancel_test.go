@@ -125,7 +125,7 @@ func TestQueuedWriterDoesNotStallSelectOne(t *testing.T) {
 		queued <- err
 	}()
 	time.Sleep(50 * time.Millisecond) // the writer is queued
-	sess, err := e.PGBackend().Open(context.Background(), "app", "wasql", 1<<30+7)
+	sess, err := e.openPG("app", 1<<30+7, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func drain(t *testing.T, ctx context.Context, res proxy.Result) {
 func TestStatementDeadline(t *testing.T) {
 	e := open(t)
 	withTable(t, e, 400) // 400^3 = 64M rows to count: many seconds
-	sess, err := e.PGBackend().Open(context.Background(), "app", "wasql", 1<<30+8)
+	sess, err := e.openPG("app", 1<<30+8, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +281,7 @@ func TestTwoEngines(t *testing.T) {
 	}
 	// Postgres functions are for Postgres-wire sessions only, in each engine.
 	for _, e := range []*Engine{a, b} {
-		sess, err := e.PGBackend().Open(ctx, "app", "wasql", 1<<30+9)
+		sess, err := e.openPG("app", 1<<30+9, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -461,7 +461,7 @@ func TestReplaceBesideRunningQuery(t *testing.T) {
 	if _, _, err := e.Query(e.NewContext(ctx), fmt.Sprintf(create, "add")); err != nil {
 		t.Fatal(err)
 	}
-	sess, err := e.PGBackend().Open(ctx, "app", "wasql", 1<<30+10)
+	sess, err := e.openPG("app", 1<<30+10, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,5 +1,7 @@
-// Package engine is wasql's embedded mode: a go-mysql-server engine with a database named wasql,
-// wasm functions from a durable catalog in the data directory, and the MySQL wire server.
+// Package embedded is wasql's embedded mode: a go-mysql-server engine with a database named wasql,
+// wasm functions from a durable catalog in the data directory, the MySQL wire server, and the
+// backend of the Postgres wire (PGBackend: a proxy.Executor per session, with Postgres's
+// session settings, transaction status and error wording; pg.go, pgsettings.go, pgerrors.go).
 //
 // Table data lives in go-mysql-server's memory database: it is NOT durable (functions are). That
 // database is not safe for concurrent writers, so statements run under the engine's locks
@@ -34,7 +36,6 @@ import (
 
 	"github.com/wasql/wasql/catalog/boltstore"
 	"github.com/wasql/wasql/embedded/pgcatalog"
-	"github.com/wasql/wasql/proxy"
 	"github.com/wasql/wasql/sqlfuncs"
 	"github.com/wasql/wasql/udf"
 )
@@ -104,7 +105,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	roles := slices.Sorted(maps.Keys(cfg.Users))
 	cat := pgcatalog.New(pgcatalog.Source{Provider: pro, Database: Database, Functions: reg.Functions,
 		Users: func() []string { return roles }, ServerVersion: PGVersion,
-		Settings: func(ctx *sql.Context) map[string]string { return proxy.Settings(ctx) }})
+		Settings: func(ctx *sql.Context) map[string]string { return pgSettings(ctx) }})
 	pro.WithOption(memory.WithDbsOption(append([]sql.Database{db}, cat.Databases()...)))
 	en := &Engine{Provider: pro, Registry: reg, runtime: rt, store: store, locks: newStmtLocks(),
 		sessions: newSessions(), supers: map[string]bool{}, maxBytes: cfg.MaxStatementBytes, maxDepth: cfg.MaxStatementDepth,

@@ -28,45 +28,108 @@ import (
 	"github.com/wasql/wasql/sqlfuncs"
 )
 
-// PGBackend is the embedded engine behind the Postgres wire (proxy.Backend). Statements are
-// translated from Postgres SQL by package pgsql, $n parameters bound as :vn.
+// PGBackend is the embedded engine behind the Postgres wire: each session is a proxy.Executor
+// (one statement at a time, on Go values) given the protocol by proxy.ExecutorSession.
+// Statements are translated from Postgres SQL by package pgsql, $n parameters bound as :vn.
 func (e *Engine) PGBackend() proxy.Backend { return pgBackend{e} }
 
 type pgBackend struct{ e *Engine }
 
-// Open implements the interface proxy.Backend.
-func (b pgBackend) Open(ctx context.Context, user, database string, pid uint32) (proxy.Session, error) {
-	sess := memory.NewSession(sql.NewBaseSessionWithClientServer("127.0.0.1", sql.Client{User: user, Address: "127.0.0.1"}, pid), b.e.Provider)
-	return &pgSession{e: b.e, sess: sess, pid: pid, reg: b.e.sessions.open(pid, user, true, sess)}, nil
+// Open implements the interface proxy.Backend. The client's startup parameters set the
+// session's settings (statement_timeout, application_name); a value a setting refuses fails
+// the startup with 22023.
+func (b pgBackend) Open(ctx context.Context, c proxy.Client) (proxy.Session, error) {
+	s, err := b.e.openPG(c.User, c.PID, c.Params)
+	if err != nil {
+		return nil, err
+	}
+	return proxy.ExecutorSession(s, c.Out), nil
 }
 
+// openPG opens the Postgres-wire session of user with backend pid pid and the client's startup
+// parameters.
+func (e *Engine) openPG(user string, pid uint32, params map[string]string) (*pgSession, error) {
+	settings := defaultSettings(user, params["application_name"])
+	if err := startupSettings(settings, params); err != nil {
+		return nil, err
+	}
+	sess := memory.NewSession(sql.NewBaseSessionWithClientServer("127.0.0.1", sql.Client{User: user, Address: "127.0.0.1"}, pid), e.Provider)
+	return &pgSession{e: e, sess: sess, pid: pid, user: user, settings: settings, txStatus: 'I',
+		reg: e.sessions.open(pid, user, true, sess)}, nil
+}
+
+// pgSession is a Postgres-wire session of the engine: the proxy.Executor of one client.
 type pgSession struct {
-	e    *Engine
-	sess *memory.Session
-	pid  uint32
-	reg  *session // the session in the engine's registry: what pg_cancel_backend interrupts
+	e        *Engine
+	sess     *memory.Session
+	pid      uint32
+	user     string
+	reg      *session          // the session in the engine's registry: what pg_cancel_backend interrupts
+	settings map[string]string // SET, SHOW: by lower-case name (pgsettings.go)
+	txStatus byte              // 'I' idle, 'T' in a transaction block, 'E' in a failed one
 }
 
-// pgWire marks the context of a Postgres-wire session's statements: they see Postgres's
-// functions (pgFunctions).
+// pgWire marks the context of a Postgres-wire session's statements, with the session's
+// settings (pgSettings): they see Postgres's functions (pgFunctions).
 type pgWire struct{}
 
 // onPGWire reports whether ctx is a Postgres-wire statement's.
 func onPGWire(ctx context.Context) bool { return ctx.Value(pgWire{}) != nil }
 
 func (s *pgSession) context(ctx context.Context) *sql.Context {
-	c := sql.NewContext(context.WithValue(ctx, pgWire{}, s.pid), sql.WithSession(s.sess))
+	c := sql.NewContext(context.WithValue(ctx, pgWire{}, s.settings), sql.WithSession(s.sess))
 	if s.sess.GetCurrentDatabase() == "" {
 		c.SetCurrentDatabase(Database)
 	}
 	return c
 }
 
-// Execute implements the interface proxy.Session. The statement is parsed once and takes the
-// locks it needs (none for a statement that reads no table); a wait for them ends when ctx does
+// Execute implements the interface proxy.Executor. In a failed transaction block only its end
+// runs (25P02 for anything else; COMMIT rolls back, and says so); session statements (SET, SHOW)
+// are answered without the engine; the statement_timeout bounds the rest, its rows included.
+// Errors are in PostgreSQL's words (pgError).
+func (s *pgSession) Execute(ctx context.Context, query string, params []any) (proxy.Result, error) {
+	ctl := txControl(query)
+	switch {
+	case s.txStatus == 'E' && ctl == "commit":
+		query = "ROLLBACK"
+	case s.txStatus == 'E' && ctl != "rollback":
+		return nil, errInFailedTx
+	}
+	if res, ok, err := s.setting(query); ok {
+		return res, pgError(err)
+	}
+	ctx, stop := s.timeout(ctx)
+	r, err := s.execute(ctx, query, params)
+	if err != nil {
+		stop()
+		return nil, pgError(err)
+	}
+	r.stop = stop
+	switch ctl {
+	case "begin":
+		s.txStatus = 'T'
+	case "commit", "rollback":
+		s.txStatus = 'I'
+	}
+	return r, nil
+}
+
+// TxStatus implements the interface proxy.Executor.
+func (s *pgSession) TxStatus() byte { return s.txStatus }
+
+// Failed implements the interface proxy.Executor.
+func (s *pgSession) Failed() {
+	if s.txStatus == 'T' {
+		s.txStatus = 'E'
+	}
+}
+
+// execute runs one statement in the engine. The statement is parsed once and takes the locks
+// it needs (none for a statement that reads no table); a wait for them ends when ctx does
 // (CancelRequest, statement_timeout, pg_cancel_backend) with 57014. The locks pass to the result
 // (released by Close); on an error or a panic in the engine they are released here.
-func (s *pgSession) Execute(ctx context.Context, query string, params []any) (res proxy.Result, err error) {
+func (s *pgSession) execute(ctx context.Context, query string, params []any) (res *pgResult, err error) {
 	st, err := s.e.translate(query)
 	if err != nil {
 		return nil, err
@@ -163,8 +226,18 @@ func engineFault(p any) error {
 	return &EngineFault{Value: p}
 }
 
-// Describe implements the interface proxy.Session.
+// Describe implements the interface proxy.Executor.
 func (s *pgSession) Describe(ctx context.Context, query string, nparams int) ([]proxy.Column, []uint32, error) {
+	if cols, ok := sessionColumns(query); ok {
+		return cols, nil, nil
+	}
+	ctx, stop := s.timeout(ctx)
+	defer stop()
+	cols, params, err := s.describe(ctx, query, nparams)
+	return cols, params, pgError(err)
+}
+
+func (s *pgSession) describe(ctx context.Context, query string, nparams int) ([]proxy.Column, []uint32, error) {
 	st, err := s.e.translate(query)
 	if err != nil {
 		return nil, nil, err
@@ -446,7 +519,7 @@ func inferParams(n sql.Node, nparams int) []uint32 {
 var arrayOIDs = map[uint32]uint32{proxy.OIDBool: 1000, proxy.OIDInt2: 1005, proxy.OIDInt4: 1007,
 	proxy.OIDInt8: 1016, proxy.OIDFloat4: 1021, proxy.OIDFloat8: 1022, proxy.OIDText: 1009, proxy.OIDVarchar: 1015}
 
-// Close implements the interface proxy.Session.
+// Close implements the interface proxy.Executor.
 func (s *pgSession) Close() error {
 	s.e.sessions.close(s.pid)
 	s.e.SQL.CloseSession(s.pid) // drops the statements go-mysql-server prepared for it
@@ -502,7 +575,7 @@ var builtins = func() map[string]bool {
 }()
 
 // PGVersion is the PostgreSQL version the Postgres wire reports (server_version, version()).
-const PGVersion = proxy.DefaultServerVersion
+const PGVersion = pgcatalog.DefaultServerVersion
 
 func isOK(sch sql.Schema) bool {
 	return len(sch) == 1 && sch[0].Type == types.OkResultSchema[0].Type && sch[0].Name == types.OkResultSchema[0].Name
@@ -555,6 +628,7 @@ type pgResult struct {
 	// upserted is pgsql.Statement.Upserted: the tag's count of an INSERT ... ON CONFLICT DO UPDATE
 	upserted int64
 	done     bool
+	stop     func() // ends the statement_timeout's context
 }
 
 func (r *pgResult) Columns() []proxy.Column { return r.cols }
@@ -571,7 +645,7 @@ func (r *pgResult) Next(context.Context) (row []any, err error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, statementError(r.ctx, err)
+		return nil, pgError(statementError(r.ctx, err))
 	}
 	r.rows++
 	// The engine's row may be the table's own: values change in a copy.
@@ -582,7 +656,7 @@ func (r *pgResult) Next(context.Context) (row []any, err error) {
 		}
 		w, changed, err := outputValue(r.ctx, r.sch[i], v)
 		if err != nil {
-			return nil, err
+			return nil, pgError(err)
 		}
 		if !changed {
 			continue
@@ -656,7 +730,10 @@ func (r *pgResult) Tag() string {
 func (r *pgResult) Close() error {
 	err := r.iter.Close(r.ctx)
 	r.unlock()
-	return err
+	if r.stop != nil {
+		r.stop()
+	}
+	return pgError(err)
 }
 
 // verb is the statement's first keyword, upper case; for CREATE/DROP/ALTER it includes the

@@ -18,7 +18,6 @@ import (
 
 	"github.com/wasql/wasql/embedded/pgcatalog"
 	"github.com/wasql/wasql/internal/pgtext"
-	"github.com/wasql/wasql/proxy"
 )
 
 // This file gives untyped strings Postgres's types. Postgres types a quoted literal, and a
@@ -272,7 +271,7 @@ func readTimestamp(ctx *sql.Context, s string, zoned bool) (time.Time, error) {
 
 // sessionLocation is the session's TimeZone setting (SET TimeZone) as a location.
 func sessionLocation(ctx *sql.Context) (*time.Location, error) {
-	return pgtext.SessionLocation(proxy.Settings(ctx)["timezone"])
+	return pgtext.SessionLocation(pgSettings(ctx)["timezone"])
 }
 
 // outputValue turns a value of result column c into what the wire encodes: a numeric with its

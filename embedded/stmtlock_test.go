@@ -110,7 +110,7 @@ func TestCheckText(t *testing.T) {
 func TestDepthBounded(t *testing.T) {
 	e := open(t)
 	ctx := context.Background()
-	pg, err := e.PGBackend().Open(ctx, "app", "wasql", 1<<30+1)
+	pg, err := e.openPG("app", 1<<30+1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,7 +70,30 @@ func hmacSHA256(key []byte, msg string) []byte {
 	return h.Sum(nil)
 }
 
-var errAuthFailed = errors.New("authentication failed")
+var (
+	errAuthFailed = errors.New("authentication failed")
+	errProtocol   = errors.New("protocol violation")
+)
+
+// cleartext asks the client for its password in clear (Config.PassThroughAuth) and returns it.
+func cleartext(be *pgproto3.Backend) (string, error) {
+	be.Send(&pgproto3.AuthenticationCleartextPassword{})
+	if err := be.Flush(); err != nil {
+		return "", err
+	}
+	if err := be.SetAuthType(pgproto3.AuthTypeCleartextPassword); err != nil {
+		return "", err
+	}
+	msg, err := be.Receive()
+	if err != nil {
+		return "", err
+	}
+	pm, ok := msg.(*pgproto3.PasswordMessage)
+	if !ok {
+		return "", fmt.Errorf("%w: expected a password message, got %T", errProtocol, msg)
+	}
+	return pm.Password, nil
+}
 
 // scram runs the SCRAM-SHA-256 exchange on be for user; errAuthFailed on a wrong password.
 func scram(be *pgproto3.Backend, v Verifier) error {

@@ -1,25 +1,88 @@
 package proxy
 
-import "context"
+import (
+	"context"
 
-// Backend runs the statements of the Postgres wire. The protocol code talks only to this
-// interface: the embedded engine implements it today (engine.PGBackend), an upstream PostgreSQL
-// later.
+	"github.com/jackc/pgx/v5/pgproto3"
+)
+
+// Backend answers the statements of the Postgres wire. The seam is the protocol itself: a
+// session gets the client's messages as they came (raw parameter bytes with their format codes
+// and type OIDs, named statements and portals, COPY data) and sends the client backend messages
+// (full RowDescription, raw DataRow values, PortalSuspended, every ErrorResponse field, notices,
+// notifications, ParameterStatus, and ReadyForQuery with the backend's own transaction status).
+// So a backend that is itself PostgreSQL (proxy/upstream) loses nothing. A backend that runs one
+// statement at a time on Go values (the embedded engine) implements Executor instead, and
+// ExecutorSession gives it the protocol.
 type Backend interface {
-	// Open starts a session for user on database; pid is the backend process id the client was
-	// given (pg_backend_pid()).
-	Open(ctx context.Context, user, database string, pid uint32) (Session, error)
+	// Open starts the session of a client whose startup the server accepted. The session writes
+	// to c.Out. An error ends the connection with a FATAL ErrorResponse made from it (a
+	// *pgconn.PgError in its chain, an upstream's own answer, is sent with every field as it
+	// is: *pgproto3.ErrorResponse is no error): a backend that checks the password itself
+	// (Config.PassThroughAuth) reports a wrong one this way, with the upstream's 28P01. ctx
+	// bounds the opening (it ends with the startup's deadline, Config.AuthTimeout, or when the
+	// server closes), not the session.
+	Open(ctx context.Context, c Client) (Session, error)
 }
 
-// Session is one client connection's state in the backend. It is used by one goroutine.
+// Client is a connection at the end of its startup.
+type Client struct {
+	User     string
+	Database string
+	Params   map[string]string // every parameter of the StartupMessage, user and database included
+	Password string            // the client's password: only with Config.PassThroughAuth
+	PID      uint32            // the process id the client is given (BackendKeyData)
+	Out      Writer
+}
+
+// Writer sends backend messages to the client. It is safe for concurrent use: a session may
+// write from its own goroutines (a NotificationResponse while the client is idle). Messages are
+// buffered until Flush.
+type Writer interface {
+	Send(msg pgproto3.BackendMessage)
+	Flush() error
+}
+
+// Session is one client connection in a backend.
 type Session interface {
+	// Parameters are the ParameterStatus messages the client gets after AuthenticationOk.
+	Parameters() []pgproto3.ParameterStatus
+	// Handle is given each message the client sends after startup, in order: Query, Parse, Bind,
+	// Describe, Execute, Close, Sync, Flush, CopyData, CopyDone, CopyFail and FunctionCall
+	// (Terminate the server handles). The session answers through Client.Out, at once or later (a
+	// pipelining backend answers when its server does), and flushes Out when the client waits for
+	// an answer. An error means the connection cannot go on: the server sends it FATAL and closes.
+	// msg, and the slices it holds, are valid until Handle returns (pgproto3 reuses them): a
+	// session that keeps one copies it. ctx ends when the server closes (57P01).
+	Handle(ctx context.Context, msg pgproto3.FrontendMessage) error
+	// Cancel cancels the statement in progress, if any (a CancelRequest with the client's key).
+	// It is called from another goroutine.
+	Cancel()
+	// Close ends the session. It is called once, from the goroutine that calls Handle.
+	Close() error
+}
+
+// Executor is a backend that runs one statement at a time on Go values: the embedded engine.
+// ExecutorSession gives it the protocol. Its methods are called from one goroutine, one at a
+// time.
+type Executor interface {
 	// Execute runs one statement with its parameters ($1... as Go values: nil, int64, float64,
-	// bool, string, []byte) and returns its result.
+	// bool, string, []byte, time.Time, TimestampTZ, Numeric) and returns its result. ctx ends
+	// when the client cancels the statement (Session.Cancel) or the server closes.
 	Execute(ctx context.Context, query string, params []any) (Result, error)
 	// Describe returns the result columns a statement would produce (nil for statements that
 	// return no rows) and the types it infers for its parameters $1..$nparams (0 where it
-	// cannot tell), without running it.
+	// cannot tell, ParamUndetermined where nothing can), without running it.
 	Describe(ctx context.Context, query string, nparams int) ([]Column, []uint32, error)
+	// TxStatus is the transaction status after the last statement: 'I' idle, 'T' in a
+	// transaction block, 'E' in a failed one (ReadyForQuery).
+	TxStatus() byte
+	// Failed tells the executor that the session reported an error, its own or the protocol's
+	// (a parameter that does not decode, a portal that does not exist): a transaction block in
+	// progress fails, as PostgreSQL fails it on any error.
+	Failed()
+	// Parameters are the ParameterStatus messages the client gets after AuthenticationOk.
+	Parameters() []pgproto3.ParameterStatus
 	// Close ends the session.
 	Close() error
 }
@@ -55,4 +118,12 @@ type Notice struct {
 type Noticer interface {
 	// Notices returns the statement's notices, valid after the last row.
 	Notices() []Notice
+}
+
+// Reporter is implemented by a Result whose statement changed settings the client is told of
+// (SET application_name, SET TimeZone): their ParameterStatus messages are sent before the
+// statement's CommandComplete.
+type Reporter interface {
+	// Reports returns the ParameterStatus messages, valid after the last row.
+	Reports() []pgproto3.ParameterStatus
 }

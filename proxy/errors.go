@@ -6,8 +6,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/dolthub/go-mysql-server/sql"
-	"github.com/dolthub/vitess/go/mysql"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/wasql/wasql/internal/sqlstate"
@@ -23,60 +22,36 @@ func (e *pgError) SQLHint() string  { return e.hint }
 
 func sqlError(code, msg string) error { return &pgError{code: code, msg: msg} }
 
-var errInFailedTx = sqlError("25P02", "current transaction is aborted, commands ignored until end of transaction block")
-
 func protocolError(err error) error { return &pgError{code: "08P01", msg: err.Error()} }
 
-func (c *conn) sendError(err error) { c.be.Send(toErrorResponse(err)) }
-
 var (
-	mysqlSuffix = regexp.MustCompile(` \(errno \d+\) \(sqlstate [0-9A-Z]{5}\)$`)
-	// Engine messages, reworded as Postgres words them.
-	postgresWording = []struct {
-		re   *regexp.Regexp
-		msg  string
-		code string
-	}{
-		{regexp.MustCompile(`^function: '([^']+)' not found`), `function $1 does not exist`, "42883"},
-		{regexp.MustCompile(`^table not found: (\S+)$`), `relation "$1" does not exist`, "42P01"},
-		{regexp.MustCompile(`^column "([^"]+)" could not be found in any table in scope$`), `column "$1" does not exist`, "42703"},
-		{regexp.MustCompile(`^function '([^']+)' expected .* arguments, \d+ received$`), `function $1 with this number of arguments does not exist`, "42883"},
-	}
+	errUserCancel = &pgError{code: "57014", msg: "canceling statement due to user request"}
+	errShutdown   = &pgError{code: "57P01", msg: "terminating connection due to administrator command"}
 )
 
-// toErrorResponse is the one place where errors become ErrorResponse: the SQLSTATE the error
-// carries (XX000 included), else one derived from the engine's error kinds; a context's end
-// anywhere in the chain is 57014, as PostgreSQL reports a cancel or a statement timeout. A
-// client-caused error is never XX000. Every text field is sanitized (sanitize).
+// toErrorResponse is the one place where errors become ErrorResponse. A *pgconn.PgError (an
+// upstream PostgreSQL's) keeps every field as it is. Other errors get the SQLSTATE they carry
+// (XX000 included), else 42000: an error that does not say is the client's statement, never
+// XX000. A context's end anywhere in the chain is 57014, as PostgreSQL reports a cancel or a
+// statement timeout. Every text field is sanitized (sanitize): the backend's words (a guest's
+// included) cannot forge fields.
 func toErrorResponse(err error) *pgproto3.ErrorResponse {
-	var carrier sqlstate.Carrier
-	carried := errors.As(err, &carrier)
-	code := sqlstate.Of(err)
-	msg := err.Error()
-	var me *mysql.SQLError
-	if errors.As(err, &me) {
-		msg = me.Message
-		if len(me.State) == 5 && me.State != "HY000" && me.State != "42000" {
-			code = me.State
-		} else {
-			code = fromMySQL(me.Num, msg)
-		}
-	} else if !carried {
-		code = fromEngine(err)
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return fromPgError(pe)
 	}
+	code := "42000"
+	var carrier sqlstate.Carrier
+	if errors.As(err, &carrier) {
+		code = carrier.SQLState()
+	}
+	msg := err.Error()
 	if !strings.HasPrefix(code, "57") { // a cancel that says why keeps its words
 		switch {
 		case errors.Is(err, context.DeadlineExceeded):
-			code, msg = errStatementTimeout.code, errStatementTimeout.msg
+			code, msg = "57014", "canceling statement due to statement timeout"
 		case errors.Is(err, context.Canceled):
 			code, msg = errUserCancel.code, errUserCancel.msg
-		}
-	}
-	msg = mysqlSuffix.ReplaceAllString(msg, "")
-	for _, w := range postgresWording {
-		if w.re.MatchString(msg) {
-			msg, code = w.re.ReplaceAllString(msg, w.msg), w.code
-			break
 		}
 	}
 	var detail string
@@ -87,6 +62,25 @@ func toErrorResponse(err error) *pgproto3.ErrorResponse {
 	e := &pgproto3.ErrorResponse{Severity: "ERROR", SeverityUnlocalized: "ERROR", Code: code, Message: msg,
 		Detail: detail, Hint: sqlstate.Hint(err)}
 	sanitize(e)
+	return e
+}
+
+// fromPgError is the ErrorResponse a PgError was decoded from.
+func fromPgError(pe *pgconn.PgError) *pgproto3.ErrorResponse {
+	return &pgproto3.ErrorResponse{Severity: pe.Severity, SeverityUnlocalized: pe.SeverityUnlocalized, Code: pe.Code,
+		Message: pe.Message, Detail: pe.Detail, Hint: pe.Hint, Position: pe.Position, InternalPosition: pe.InternalPosition,
+		InternalQuery: pe.InternalQuery, Where: pe.Where, SchemaName: pe.SchemaName, TableName: pe.TableName,
+		ColumnName: pe.ColumnName, DataTypeName: pe.DataTypeName, ConstraintName: pe.ConstraintName, File: pe.File,
+		Line: pe.Line, Routine: pe.Routine}
+}
+
+// fatalResponse is the ErrorResponse of err with severity FATAL; a PgError's as it is.
+func fatalResponse(err error) *pgproto3.ErrorResponse {
+	e := toErrorResponse(err)
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		e.Severity, e.SeverityUnlocalized = "FATAL", "FATAL"
+	}
 	return e
 }
 
@@ -123,49 +117,4 @@ func sanitize(e *pgproto3.ErrorResponse) {
 		}
 		e.UnknownFields[k] = wiretext.Clean(v, maxFieldText)
 	}
-}
-
-// fromEngine classifies go-mysql-server errors.
-func fromEngine(err error) string {
-	err = sql.UnwrapError(err) // an INSERT's error comes wrapped with its row
-	switch {
-	case sql.ErrTableNotFound.Is(err):
-		return "42P01"
-	case sql.ErrColumnNotFound.Is(err):
-		return "42703"
-	case sql.ErrTableAlreadyExists.Is(err):
-		return "42P07"
-	case sql.ErrDatabaseNotFound.Is(err):
-		return "3D000"
-	case sql.ErrFunctionNotFound.Is(err):
-		return "42883"
-	case sql.ErrPrimaryKeyViolation.Is(err), sql.ErrUniqueKeyViolation.Is(err):
-		return "23505"
-	case sql.ErrInsertIntoNonNullableProvidedNull.Is(err):
-		return "23502"
-	case strings.Contains(err.Error(), "syntax error"):
-		return "42601"
-	}
-	return "42000" // syntax_error_or_access_rule_violation: the client's statement, not the server
-}
-
-func fromMySQL(num int, msg string) string {
-	switch num {
-	case mysql.ERParseError, mysql.ERSyntaxError:
-		return "42601"
-	case mysql.ERNoSuchTable:
-		return "42P01"
-	case mysql.ERBadFieldError:
-		return "42703"
-	case mysql.ERDupEntry:
-		return "23505"
-	case mysql.ERQueryInterrupted:
-		return "57014"
-	case mysql.ERAccessDeniedError:
-		return "28000"
-	}
-	if strings.Contains(msg, "syntax error") {
-		return "42601"
-	}
-	return "42000"
 }

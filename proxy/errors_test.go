@@ -26,7 +26,7 @@ func TestErrorResponseSanitized(t *testing.T) {
 	c := connect(t, addr, nil)
 	for _, q := range []string{"forge", "huge", "utf8", "badcode", "detail"} {
 		got, e := c.query(q)
-		if fmt.Sprint(got) != "[Error:"+e.Code+" ReadyForQuery]" {
+		if fmt.Sprint(got) != "[Error:"+e.Code+" ReadyForQuery:I]" {
 			t.Fatalf("%s: %v", q, got)
 		}
 		for name, f := range map[string]string{"message": e.Message, "detail": e.Detail, "hint": e.Hint, "severity": e.Severity} {
@@ -42,7 +42,7 @@ func TestErrorResponseSanitized(t *testing.T) {
 		}
 	}
 	// The connection still frames messages.
-	if got, _ := c.query("select"); fmt.Sprint(got) != "[RowDescription DataRow:1 CommandComplete ReadyForQuery]" {
+	if got, _ := c.query("select"); fmt.Sprint(got) != selectOne {
 		t.Fatalf("after the errors: %v", got)
 	}
 	for q, want := range map[string]string{
@@ -128,7 +128,7 @@ func TestPanicRecovered(t *testing.T) {
 	_, addr := startServer(t, Config{}, b)
 	c := connect(t, addr, nil)
 	got, e := c.query("panic")
-	if fmt.Sprint(got) != "[Error:XX000 ReadyForQuery]" || !strings.Contains(e.Message, "boom") {
+	if fmt.Sprint(got) != "[Error:XX000 ReadyForQuery:I]" || !strings.Contains(e.Message, "boom") {
 		t.Fatalf("simple: %v %+v", got, e)
 	}
 	// extended: the error skips to Sync
@@ -137,20 +137,20 @@ func TestPanicRecovered(t *testing.T) {
 	c.fe.Send(&pgproto3.Execute{})
 	c.fe.Send(&pgproto3.Sync{})
 	c.fe.Flush()
-	if got, _ := c.receive(); fmt.Sprint(got) != "[ParseComplete BindComplete Error:XX000 ReadyForQuery]" {
+	if got, _ := c.receive(); fmt.Sprint(got) != "[ParseComplete BindComplete Error:XX000 ReadyForQuery:I]" {
 		t.Fatalf("extended: %v", got)
 	}
-	if got, _ := c.query("select"); fmt.Sprint(got) != "[RowDescription DataRow:1 CommandComplete ReadyForQuery]" {
+	if got, _ := c.query("select"); fmt.Sprint(got) != selectOne {
 		t.Fatalf("same connection after the panic: %v", got)
 	}
 	// in startup: FATAL, and the connection ends
 	if e := dial(t, addr, map[string]string{"user": "panic"}).startup(); e == nil || e.Code != "XX000" || e.Severity != "FATAL" || !strings.Contains(e.Message, "open boom") {
 		t.Fatalf("a panic in startup: %+v", e)
 	}
-	if got, _ := connect(t, addr, nil).query("select"); fmt.Sprint(got) != "[RowDescription DataRow:1 CommandComplete ReadyForQuery]" {
+	if got, _ := connect(t, addr, nil).query("select"); fmt.Sprint(got) != selectOne {
 		t.Fatalf("new connection after the panic: %v", got)
 	}
-	if l := logs.String(); !strings.Contains(l, "panic: boom") || !strings.Contains(l, "goroutine ") || !strings.Contains(l, "(*fakeSession).Execute") {
+	if l := logs.String(); !strings.Contains(l, "panic: boom") || !strings.Contains(l, "goroutine ") || !strings.Contains(l, "(*fakeExecutor).Execute") {
 		t.Fatalf("log has no stack:\n%s", l)
 	}
 }

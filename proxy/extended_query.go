@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -20,12 +21,12 @@ type portal struct {
 	stmt    *prepared
 	params  []any
 	formats []int16
-	out     *output // set by the first Execute, drained by the next ones
+	out     *output // set by the first Execute, what is left of it sent by the next ones
 }
 
 // extended handles one message of the extended query protocol. An error makes the caller skip
 // to the next Sync.
-func (c *conn) extended(msg pgproto3.FrontendMessage) error {
+func (s *executorSession) extended(ctx context.Context, msg pgproto3.FrontendMessage) error {
 	switch m := msg.(type) {
 	case *pgproto3.Parse:
 		n := countParams(m.Query)
@@ -38,14 +39,14 @@ func (c *conn) extended(msg pgproto3.FrontendMessage) error {
 			}
 		}
 		if m.Name != "" {
-			if _, exists := c.stmts[m.Name]; exists {
+			if _, exists := s.stmts[m.Name]; exists {
 				return sqlError("42P05", fmt.Sprintf("prepared statement %q already exists", m.Name))
 			}
 		}
-		c.stmts[m.Name] = &prepared{query: m.Query, paramOIDs: oids, unknown: unknown}
-		c.be.Send(&pgproto3.ParseComplete{})
+		s.stmts[m.Name] = &prepared{query: m.Query, paramOIDs: oids, unknown: unknown}
+		s.out.Send(&pgproto3.ParseComplete{})
 	case *pgproto3.Bind:
-		st, ok := c.stmts[m.PreparedStatement]
+		st, ok := s.stmts[m.PreparedStatement]
 		if !ok {
 			return sqlError("26000", fmt.Sprintf("prepared statement %q does not exist", m.PreparedStatement))
 		}
@@ -62,79 +63,69 @@ func (c *conn) extended(msg pgproto3.FrontendMessage) error {
 			params[i] = v
 		}
 		formats := append([]int16{}, m.ResultFormatCodes...)
-		c.portals[m.DestinationPortal] = &portal{stmt: st, params: params, formats: formats}
-		c.be.Send(&pgproto3.BindComplete{})
+		s.portals[m.DestinationPortal] = &portal{stmt: st, params: params, formats: formats}
+		s.out.Send(&pgproto3.BindComplete{})
 	case *pgproto3.Describe:
 		switch m.ObjectType {
 		case 'S':
-			st, ok := c.stmts[m.Name]
+			st, ok := s.stmts[m.Name]
 			if !ok {
 				return sqlError("26000", fmt.Sprintf("prepared statement %q does not exist", m.Name))
 			}
-			if err := c.analyze(st); err != nil {
+			if err := s.analyze(ctx, st); err != nil {
 				return err
 			}
-			c.be.Send(&pgproto3.ParameterDescription{ParameterOIDs: st.paramOIDs})
-			return c.describe(st, nil)
+			s.out.Send(&pgproto3.ParameterDescription{ParameterOIDs: st.paramOIDs})
+			return s.describe(ctx, st, nil)
 		case 'P':
-			p, ok := c.portals[m.Name]
+			p, ok := s.portals[m.Name]
 			if !ok {
 				return sqlError("34000", fmt.Sprintf("portal %q does not exist", m.Name))
 			}
-			return c.describe(p.stmt, p.formats)
+			return s.describe(ctx, p.stmt, p.formats)
 		}
 		return protocolError(fmt.Errorf("describe of %q", m.ObjectType))
 	case *pgproto3.Execute:
-		p, ok := c.portals[m.Portal]
+		p, ok := s.portals[m.Portal]
 		if !ok {
 			return sqlError("34000", fmt.Sprintf("portal %q does not exist", m.Portal))
 		}
 		if len(splitStatements(p.stmt.query)) == 0 {
-			c.be.Send(&pgproto3.EmptyQueryResponse{})
+			s.out.Send(&pgproto3.EmptyQueryResponse{})
 			return nil
 		}
-		if p.out == nil {
-			formats := p.formats
-			if formats == nil {
-				formats = []int16{} // not nil: Execute sends no RowDescription
-			}
-			out, err := c.execute(p.stmt.query, p.params, formats)
-			if err != nil {
-				return err
-			}
-			if out == nil { // answered by the session layer, which sent its own messages
-				return nil
-			}
-			p.out = out
+		if p.out != nil {
+			p.out.send(s.out, int(m.MaxRows))
+			return nil
 		}
-		p.out.send(c, int32(m.MaxRows))
+		out, err := s.run(ctx, p.stmt.query, p.params, p.formats, false, int(m.MaxRows))
+		if err != nil {
+			return err
+		}
+		p.out = out
 	case *pgproto3.Close:
 		if m.ObjectType == 'S' {
-			delete(c.stmts, m.Name)
+			delete(s.stmts, m.Name)
 		} else {
-			delete(c.portals, m.Name)
+			delete(s.portals, m.Name)
 		}
-		c.be.Send(&pgproto3.CloseComplete{})
+		s.out.Send(&pgproto3.CloseComplete{})
 	}
 	return nil
 }
 
-// ParamUndetermined is the type a backend's Describe gives a parameter whose type nothing
+// ParamUndetermined is the type an Executor's Describe gives a parameter whose type nothing
 // determines where Postgres requires one (an argument of format(), declared "any"): a client
 // that sent it untyped gets Postgres's error, 42P18.
 const ParamUndetermined uint32 = 1<<32 - 1
 
-// analyze asks the backend for the statement's columns and parameter types, once.
-func (c *conn) analyze(st *prepared) error {
+// analyze asks the executor for the statement's columns and parameter types, once.
+func (s *executorSession) analyze(ctx context.Context, st *prepared) error {
 	if st.described {
 		return nil
 	}
-	if cols, ok := sessionColumns(st.query); ok {
-		st.cols, st.described = cols, true
-		return nil
-	}
-	ctx, done := c.statementContext()
-	cols, params, err := c.sess.Describe(ctx, st.query, len(st.paramOIDs))
+	ctx, done := s.statementContext(ctx)
+	cols, params, err := s.ex.Describe(ctx, st.query, len(st.paramOIDs))
 	err = interrupted(ctx, err)
 	done()
 	if err != nil {
@@ -152,15 +143,15 @@ func (c *conn) analyze(st *prepared) error {
 	return nil
 }
 
-func (c *conn) describe(st *prepared, formats []int16) error {
-	if err := c.analyze(st); err != nil {
+func (s *executorSession) describe(ctx context.Context, st *prepared, formats []int16) error {
+	if err := s.analyze(ctx, st); err != nil {
 		return err
 	}
 	if st.cols == nil {
-		c.be.Send(&pgproto3.NoData{})
+		s.out.Send(&pgproto3.NoData{})
 		return nil
 	}
-	c.be.Send(rowDescription(st.cols, formats))
+	s.out.Send(rowDescription(st.cols, formats))
 	return nil
 }
 

@@ -14,12 +14,13 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 )
 
-// fakeBackend is a Backend whose statements are named by what they do: "select" returns one
-// row, "block" waits for its context, "panic" panics; other statements fail with the error
-// errs names.
+// fakeBackend is a Backend whose sessions are fakeExecutors, given the protocol by
+// ExecutorSession (unless open is set: then Open is open). A client's startup parameter
+// statement_timeout (a Go duration) bounds its "block" statements.
 type fakeBackend struct {
 	errs    map[string]error
-	blocked chan struct{} // receives when a "block" statement starts waiting
+	blocked chan struct{}                                  // receives when a "block" statement starts waiting
+	open    func(context.Context, Client) (Session, error) // replaces ExecutorSession when set
 }
 
 func newFakeBackend() *fakeBackend {
@@ -27,27 +28,98 @@ func newFakeBackend() *fakeBackend {
 }
 
 // Open implements the interface Backend.
-func (b *fakeBackend) Open(ctx context.Context, user, database string, pid uint32) (Session, error) {
-	if user == "panic" {
+func (b *fakeBackend) Open(ctx context.Context, c Client) (Session, error) {
+	if c.User == "panic" {
 		panic("open boom")
 	}
-	return &fakeSession{b: b}, nil
+	if b.open != nil {
+		return b.open(ctx, c)
+	}
+	ex := &fakeExecutor{b: b, tx: 'I', app: c.Params["application_name"]}
+	if d, err := time.ParseDuration(c.Params["statement_timeout"]); err == nil {
+		ex.timeout = d
+	}
+	return ExecutorSession(ex, c.Out), nil
 }
 
-type fakeSession struct{ b *fakeBackend }
+// fakeExecutor is an Executor whose statements are named by what they do:
+//
+//	select          one text row, "1"
+//	param $1...     one text row, its parameters
+//	series N        N int8 rows, 1..N
+//	fail after N    N int8 rows, then 22012
+//	block           waits for its context (or the session's statement_timeout)
+//	panic           panics
+//	notice          a NOTICE and a WARNING before its tag
+//	set app X       reports application_name X
+//	begin, commit, rollback
+//	                the transaction status, as PostgreSQL's (25P02 in a failed block)
+//
+// Other statements fail with the error b.errs names, or succeed with tag OK.
+type fakeExecutor struct {
+	b       *fakeBackend
+	tx      byte
+	app     string
+	timeout time.Duration
+	closed  bool
+}
 
-// Execute implements the interface Session.
-func (s *fakeSession) Execute(ctx context.Context, query string, params []any) (Result, error) {
-	switch query {
-	case "select":
+var int8Col = []Column{{Name: "n", OID: OIDInt8, Size: 8}}
+
+// Execute implements the interface Executor.
+func (s *fakeExecutor) Execute(ctx context.Context, query string, params []any) (Result, error) {
+	if s.tx == 'E' && query != "rollback" && query != "commit" {
+		return nil, &codeErr{code: "25P02", msg: "current transaction is aborted, commands ignored until end of transaction block"}
+	}
+	var n int
+	switch {
+	case query == "select":
 		return &fakeResult{cols: []Column{{Name: "x", OID: OIDText, Size: -1}}, rows: [][]any{{"1"}}}, nil
-	case "block":
+	case strings.HasPrefix(query, "param"):
+		return &fakeResult{cols: []Column{{Name: "p", OID: OIDText, Size: -1}}, rows: [][]any{{fmt.Sprint(params...)}}}, nil
+	case scan(query, "series %d", &n):
+		r := &fakeResult{cols: int8Col}
+		for i := 1; i <= n; i++ {
+			r.rows = append(r.rows, []any{int64(i)})
+		}
+		return r, nil
+	case scan(query, "fail after %d", &n):
+		r := &fakeResult{cols: int8Col, err: &codeErr{code: "22012", msg: "division by zero"}}
+		for i := 1; i <= n; i++ {
+			r.rows = append(r.rows, []any{int64(i)})
+		}
+		return r, nil
+	case query == "block":
 		s.b.blocked <- struct{}{}
-		<-ctx.Done()
-		// as a lock wait reports it: the context's error, wrapped, with no SQLSTATE
-		return nil, fmt.Errorf("waiting for the statement lock: %w", ctx.Err())
-	case "panic":
+		var timeout <-chan time.Time
+		if s.timeout > 0 {
+			timeout = time.After(s.timeout)
+		}
+		select {
+		case <-ctx.Done():
+			// as a lock wait reports it: the context's error, wrapped, with no SQLSTATE
+			return nil, fmt.Errorf("waiting for the statement lock: %w", ctx.Err())
+		case <-timeout:
+			return nil, &codeErr{code: "57014", msg: "canceling statement due to statement timeout"}
+		}
+	case query == "panic":
 		panic("boom")
+	case query == "notice":
+		return &fakeResult{tag: "DO", notices: []Notice{{Severity: "NOTICE", Code: "00000", Message: "from a guest\x00Mforged"},
+			{Severity: "WARNING", Code: "01000", Message: "careful"}}}, nil
+	case strings.HasPrefix(query, "set app "):
+		s.app = strings.TrimPrefix(query, "set app ")
+		return &fakeResult{tag: "SET", reports: []pgproto3.ParameterStatus{{Name: "application_name", Value: s.app}}}, nil
+	case query == "begin":
+		s.tx = 'T'
+		return &fakeResult{tag: "BEGIN"}, nil
+	case query == "commit", query == "rollback":
+		tag := strings.ToUpper(query)
+		if s.tx == 'E' {
+			tag = "ROLLBACK"
+		}
+		s.tx = 'I'
+		return &fakeResult{tag: tag}, nil
 	}
 	if err, ok := s.b.errs[query]; ok {
 		return nil, err
@@ -55,38 +127,78 @@ func (s *fakeSession) Execute(ctx context.Context, query string, params []any) (
 	return &fakeResult{}, nil
 }
 
-// Describe implements the interface Session.
-func (s *fakeSession) Describe(ctx context.Context, query string, nparams int) ([]Column, []uint32, error) {
-	if query == "select" {
+func scan(s, format string, n *int) bool {
+	_, err := fmt.Sscanf(s, format, n)
+	return err == nil
+}
+
+// Describe implements the interface Executor.
+func (s *fakeExecutor) Describe(ctx context.Context, query string, nparams int) ([]Column, []uint32, error) {
+	var n int
+	switch {
+	case query == "select":
 		return []Column{{Name: "x", OID: OIDText, Size: -1}}, nil, nil
+	case scan(query, "series %d", &n), scan(query, "fail after %d", &n):
+		return int8Col, nil, nil
+	case strings.HasPrefix(query, "param"):
+		return []Column{{Name: "p", OID: OIDText, Size: -1}}, make([]uint32, nparams), nil
+	case query == "undetermined $1":
+		return nil, []uint32{ParamUndetermined}, nil
 	}
 	return nil, make([]uint32, nparams), nil
 }
 
-// Close implements the interface Session.
-func (s *fakeSession) Close() error { return nil }
+// TxStatus implements the interface Executor.
+func (s *fakeExecutor) TxStatus() byte { return s.tx }
+
+// Failed implements the interface Executor.
+func (s *fakeExecutor) Failed() {
+	if s.tx == 'T' {
+		s.tx = 'E'
+	}
+}
+
+// Parameters implements the interface Executor.
+func (s *fakeExecutor) Parameters() []pgproto3.ParameterStatus {
+	return []pgproto3.ParameterStatus{{Name: "server_version", Value: "15.0 (fake)"}, {Name: "application_name", Value: s.app}}
+}
+
+// Close implements the interface Executor.
+func (s *fakeExecutor) Close() error {
+	s.closed = true
+	return nil
+}
 
 type fakeResult struct {
-	cols []Column
-	rows [][]any
-	next int
+	cols    []Column
+	rows    [][]any
+	err     error // after the rows
+	next    int
+	tag     string
+	notices []Notice
+	reports []pgproto3.ParameterStatus
 }
 
 func (r *fakeResult) Columns() []Column { return r.cols }
 func (r *fakeResult) Next(context.Context) ([]any, error) {
 	if r.next >= len(r.rows) {
-		return nil, nil
+		return nil, r.err
 	}
 	r.next++
 	return r.rows[r.next-1], nil
 }
 func (r *fakeResult) Tag() string {
-	if r.cols == nil {
+	switch {
+	case r.tag != "":
+		return r.tag
+	case r.cols == nil:
 		return "OK"
 	}
 	return fmt.Sprintf("SELECT %d", len(r.rows))
 }
-func (r *fakeResult) Close() error { return nil }
+func (r *fakeResult) Close() error                        { return nil }
+func (r *fakeResult) Notices() []Notice                   { return r.notices }
+func (r *fakeResult) Reports() []pgproto3.ParameterStatus { return r.reports }
 
 // codeErr is an error with a SQLSTATE, maybe a hint, as the udf and engine packages make them.
 type codeErr struct{ code, msg, hint string }
@@ -209,6 +321,14 @@ func (c *client) receive() ([]string, *pgproto3.ErrorResponse) {
 			}
 		case *pgproto3.DataRow:
 			name = "DataRow:" + string(bytes.Join(m.Values, []byte(",")))
+		case *pgproto3.CommandComplete:
+			name = "CommandComplete:" + string(m.CommandTag)
+		case *pgproto3.ReadyForQuery:
+			name = "ReadyForQuery:" + string(m.TxStatus)
+		case *pgproto3.ParameterStatus:
+			name = "ParameterStatus:" + m.Name + "=" + m.Value
+		case *pgproto3.NoticeResponse:
+			name = "Notice:" + m.Code
 		}
 		got = append(got, name)
 		if _, ok := msg.(*pgproto3.ReadyForQuery); ok {
@@ -261,3 +381,6 @@ func deadlineExceeded() error {
 	<-ctx.Done()
 	return ctx.Err()
 }
+
+// selectOne is what the statement "select" answers.
+const selectOne = "[RowDescription DataRow:1 CommandComplete:SELECT 1 ReadyForQuery:I]"

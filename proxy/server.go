@@ -6,24 +6,27 @@ import (
 	"crypto/tls"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"log"
 	"net"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgproto3"
 )
 
 // Config configures a Server.
 type Config struct {
 	// Users are the accounts and their SCRAM verifiers. With none, every user is trusted, and
-	// only on loopback connections.
+	// only on loopback connections. Unused with PassThroughAuth.
 	Users map[string]Verifier
+	// PassThroughAuth, when set, leaves the password to the backend: the server asks the client
+	// for it in clear (AuthenticationCleartextPassword) and gives it to Backend.Open in
+	// Client.Password, whose error (an upstream's 28P01) the client gets. A password in clear
+	// is asked for only on a TLS connection (see TLS) or a loopback one (127.0.0.0/8, ::1, a
+	// Unix socket); any other connection is refused with 28000 before it sends one.
+	PassThroughAuth bool
 	// TLS, when set, lets clients upgrade with SSLRequest (sslmode=require works).
 	TLS *tls.Config
-	// ServerVersion is reported in ParameterStatus server_version.
-	ServerVersion string
 	// MaxMessageBytes bounds one client message once the client is authenticated (default
 	// 64 MiB). Before, messages are bounded by MaxStartupMessageBytes.
 	MaxMessageBytes int
@@ -45,7 +48,6 @@ type Config struct {
 
 // Defaults of Config.
 const (
-	DefaultServerVersion         = "15.10" // the PostgreSQL version reported when Config.ServerVersion is empty
 	DefaultMaxConnections        = 1000
 	DefaultMaxStartupConnections = 100
 	DefaultAuthTimeout           = 10 * time.Second
@@ -78,9 +80,6 @@ type Server struct {
 
 // NewServer returns a server for backend.
 func NewServer(cfg Config, backend Backend) *Server {
-	if cfg.ServerVersion == "" {
-		cfg.ServerVersion = DefaultServerVersion
-	}
 	if cfg.MaxMessageBytes <= 0 {
 		cfg.MaxMessageBytes = 64 << 20
 	}
@@ -176,13 +175,6 @@ func (s *Server) admit(nc net.Conn) {
 // errTooManyClients is PostgreSQL's answer when max_connections is reached.
 var errTooManyClients = sqlError("53300", "sorry, too many clients already")
 
-// fatalResponse is the ErrorResponse of err with severity FATAL.
-func fatalResponse(err error) *pgproto3.ErrorResponse {
-	e := toErrorResponse(err)
-	e.Severity, e.SeverityUnlocalized = "FATAL", "FATAL"
-	return e
-}
-
 // Close stops accepting, closes every connection (those in startup too), cancels the running
 // statements and waits for the connections' goroutines.
 func (s *Server) Close() error {
@@ -207,8 +199,8 @@ func (s *Server) handle(nc net.Conn, refused bool) {
 	c := &conn{srv: s, nc: nc, raw: nc, pid: s.nextPID.Add(1), refused: refused}
 	defer s.release(c)
 	defer func() {
-		if r := recover(); r != nil {
-			err := panicError(c.pid, r)
+		if r := recover(); r != nil { // in startup (a backend's Open): after it, guard recovers
+			err := panicError(fmt.Sprintf("postgres connection %d", c.pid), r)
 			if c.be != nil {
 				c.be.Send(fatalResponse(err))
 				c.be.Flush()
@@ -249,13 +241,13 @@ func (s *Server) release(c *conn) {
 }
 
 // cancel handles a CancelRequest: it cancels the running statement of the connection with this
-// pid and secret, and does nothing for an unknown pair.
+// pid and secret (Session.Cancel), and does nothing for an unknown pair.
 func (s *Server) cancel(pid uint32, secret []byte) {
 	s.mu.Lock()
 	c := s.conns[pid]
 	s.mu.Unlock()
 	if c != nil && len(secret) == 4 && binary.BigEndian.Uint32(secret) == c.secret {
-		c.cancelRunning()
+		c.sess.Cancel()
 	}
 }
 
@@ -267,7 +259,7 @@ func (s *Server) CancelBackend(pid uint32) bool {
 	c := s.conns[pid]
 	s.mu.Unlock()
 	if c != nil {
-		c.cancelRunning()
+		c.sess.Cancel()
 	}
 	return c != nil
 }
@@ -287,11 +279,6 @@ func (s *Server) Addr() net.Addr {
 	}
 	return s.ln.Addr()
 }
-
-var (
-	errClientGone = errors.New("client went away")
-	errProtocol   = errors.New("protocol violation")
-)
 
 func isLoopback(addr net.Addr) bool {
 	tcp, ok := addr.(*net.TCPAddr)

@@ -1,24 +1,26 @@
 package proxy
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
 )
 
-// startup negotiates TLS, authenticates and sends the session parameters. It returns false
+// startup negotiates TLS, authenticates, opens the session and sends its parameters. It returns false
 // (and no error) for connections that end after startup: cancel requests, refused GSSAPI,
 // failed authentication. All of startup runs under one deadline (Config.AuthTimeout, so a
 // client sending a byte at a time is cut off too) and with messages bounded by
 // MaxStartupMessageBytes; both are lifted once the client is authenticated.
 func (c *conn) startup() (bool, error) {
-	c.nc.SetDeadline(time.Now().Add(c.srv.cfg.AuthTimeout))
+	c.deadline = time.Now().Add(c.srv.cfg.AuthTimeout)
+	c.nc.SetDeadline(c.deadline)
 	c.setBackend(c.nc)
 	ok, err := c.negotiate()
 	if err != nil || !ok {
@@ -95,96 +97,81 @@ func (c *conn) fatal(err error) (bool, error) {
 	return false, nil
 }
 
-// authenticate runs SCRAM-SHA-256 for the StartupMessage's user and opens its session. An
-// unknown user goes through the same exchange, with the same work and the same failure, as a
-// known user with a wrong password: the wire does not tell which users exist.
+// authenticate checks the client's password (SCRAM-SHA-256 against Config.Users, trust on
+// loopback when there are none, or nothing with Config.PassThroughAuth: Open checks it), opens
+// its session and sends what a client gets at the end of startup. An unknown user goes through
+// the same SCRAM exchange, with the same work and the same failure, as a known user with a wrong
+// password: the wire does not tell which users exist.
 func (c *conn) authenticate(m *pgproto3.StartupMessage) (bool, error) {
 	if c.refused {
 		return c.fatal(errTooManyClients)
 	}
-	user, db := m.Parameters["user"], m.Parameters["database"]
-	if db == "" {
-		db = user
+	client := Client{User: m.Parameters["user"], Database: m.Parameters["database"], Params: maps.Clone(m.Parameters), PID: c.pid}
+	if client.Database == "" {
+		client.Database = client.User
 	}
-	if len(c.srv.cfg.Users) == 0 {
+	var err error
+	switch {
+	case c.srv.cfg.PassThroughAuth:
+		if !c.private() {
+			return c.fatal(sqlError("28000", "the password passes through to the backend in clear: connect with TLS (sslmode=require) or over loopback"))
+		}
+		client.Password, err = cleartext(c.be)
+	case len(c.srv.cfg.Users) == 0:
 		if !isLoopback(c.nc.RemoteAddr()) {
 			return c.fatal(sqlError("28000", "no users are configured: only loopback connections are trusted"))
 		}
-	} else {
-		decoy := c.srv.decoy(user) // computed for known users too: the same work either way
-		v, known := c.srv.cfg.Users[user]
+	default:
+		decoy := c.srv.decoy(client.User) // computed for known users too: the same work either way
+		v, known := c.srv.cfg.Users[client.User]
 		if !known {
 			v = decoy
 		}
-		err := scram(c.be, v)
+		err = scram(c.be, v)
 		if err == nil && !known {
 			err = errAuthFailed
 		}
-		var tooLong *pgproto3.ExceededMaxBodyLenErr
-		switch {
-		case errors.Is(err, errAuthFailed):
-			return c.fatal(sqlError("28P01", fmt.Sprintf("password authentication failed for user %q", user)))
-		case errors.Is(err, errProtocol), errors.As(err, &tooLong):
-			return c.fatal(protocolError(err))
-		case gone(err):
-			return false, errClientGone
-		case err != nil:
-			return false, fmt.Errorf("SCRAM authentication: %w", err)
-		}
 	}
-	settings := defaultSettings(c.srv.cfg.ServerVersion, user, m.Parameters["application_name"])
-	if err := startupSettings(settings, m.Parameters); err != nil {
-		return c.fatal(err)
+	var tooLong *pgproto3.ExceededMaxBodyLenErr
+	switch {
+	case errors.Is(err, errAuthFailed):
+		return c.fatal(sqlError("28P01", fmt.Sprintf("password authentication failed for user %q", client.User)))
+	case errors.Is(err, errProtocol), errors.As(err, &tooLong):
+		return c.fatal(protocolError(err))
+	case gone(err):
+		return false, errClientGone
+	case err != nil:
+		return false, fmt.Errorf("authentication: %w", err)
 	}
-	c.be.Send(&pgproto3.AuthenticationOk{})
-	sess, err := c.srv.backend.Open(c.srv.ctx, user, db, c.pid)
+	return c.open(client)
+}
+
+// open opens the client's session in the backend, within the startup's deadline, and sends
+// AuthenticationOk, the session's parameters, the cancel key and ReadyForQuery.
+func (c *conn) open(client Client) (bool, error) {
+	c.out = &writer{be: c.be}
+	client.Out = c.out
+	ctx, cancel := context.WithDeadline(c.srv.ctx, c.deadline)
+	sess, err := c.srv.backend.Open(ctx, client)
+	cancel()
 	if err != nil {
 		return c.fatal(err)
 	}
-	c.sess, c.user = sess, user
+	c.sess = sess
 	c.secret = newSecret()
-	c.settings = settings
-	for name := range reported {
-		c.report(name)
+	c.out.Send(&pgproto3.AuthenticationOk{})
+	for _, p := range sess.Parameters() {
+		c.out.Send(&p)
 	}
-	c.be.Send(&pgproto3.BackendKeyData{ProcessID: c.pid, SecretKey: beUint32(c.secret)})
+	c.out.Send(&pgproto3.BackendKeyData{ProcessID: c.pid, SecretKey: beUint32(c.secret)})
+	c.out.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
 	return true, nil
 }
 
-// startupSettings applies the settings a client sets at startup, as parameters of the
-// StartupMessage (pgx's RuntimeParams) or as "-c name=value" in options (PGOPTIONS): those the
-// proxy enforces (statement_timeout), checked as SET checks them. Others are ignored, as before.
-func startupSettings(settings map[string]string, params map[string]string) error {
-	given := map[string]string{}
-	for name, v := range params {
-		given[strings.ToLower(name)] = v
-	}
-	f := strings.Fields(params["options"])
-	for i := 0; i < len(f); i++ {
-		kv := ""
-		switch {
-		case f[i] == "-c" && i+1 < len(f):
-			i++
-			kv = f[i]
-		case strings.HasPrefix(f[i], "-c"):
-			kv = f[i][2:]
-		case strings.HasPrefix(f[i], "--"):
-			kv = f[i][2:]
-		}
-		if name, v, ok := strings.Cut(kv, "="); ok {
-			given[strings.ToLower(strings.ReplaceAll(name, "-", "_"))] = v
-		}
-	}
-	for name := range timeSettings {
-		if v, ok := given[name]; ok {
-			norm, err := checkSetting(name, v)
-			if err != nil {
-				return err
-			}
-			settings[name] = norm
-		}
-	}
-	return nil
+// private reports whether what the client sends cannot be read on the way: TLS, or loopback.
+func (c *conn) private() bool {
+	_, isTLS := c.nc.(*tls.Conn)
+	return isTLS || isLoopback(c.nc.RemoteAddr())
 }
 
 func beUint32(v uint32) []byte { return []byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)} }

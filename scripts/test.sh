@@ -117,9 +117,9 @@ go test -run XXX -fuzz '^FuzzColumnarResult$' -fuzztime "$FUZZTIME" ./udf/
 go test -run XXX -fuzz '^FuzzDecodeFunction$' -fuzztime "$FUZZTIME" ./catalog/boltstore/
 go test -run XXX -fuzz '^FuzzParseDDL$' -fuzztime "$FUZZTIME" ./sqlfuncs/
 go test -run XXX -fuzz '^FuzzSplit$' -fuzztime "$FUZZTIME" ./proxy/
-go test -run XXX -fuzz '^FuzzPGMessages$' -fuzztime "$FUZZTIME" ./embedded/
+go test -run XXX -fuzz '^FuzzPGMessages$' -fuzztime "$FUZZTIME" ./proxy/
 go test -run XXX -fuzz '^FuzzTranslate$' -fuzztime "$FUZZTIME" ./embedded/pgsql/
 go test -run XXX -fuzz '^FuzzClean$' -fuzztime "$FUZZTIME" ./internal/wiretext/
 go test -run XXX -fuzz '^FuzzGuardCommand$' -fuzztime "$FUZZTIME" ./embedded/
 go test -run XXX -fuzz '^FuzzDecodeArray$' -fuzztime "$FUZZTIME" ./proxy/
-go test -run XXX -fuzz '^FuzzParseMillis$' -fuzztime "$FUZZTIME" ./proxy/
+go test -run XXX -fuzz '^FuzzParseMillis$' -fuzztime "$FUZZTIME" ./embedded/

@@ -574,14 +574,20 @@ func TestCorrupt(t *testing.T) {
 func TestUnprivilegedRole(t *testing.T) {
 	url := pgtest.Start(t)
 	admin := connect(t, url)
-	exec(t, admin, "CREATE ROLE proxy LOGIN")
-	exec(t, admin, "CREATE SCHEMA wasql AUTHORIZATION proxy")
-	proxyURL := strings.Replace(url, "root@", "proxy@", 1)
+	// Roles belong to the cluster, which the test binary's tests share: one name per database.
+	var role string
+	if err := admin.QueryRow(context.Background(), "SELECT 'proxy_' || current_database()").Scan(&role); err != nil {
+		t.Fatal(err)
+	}
+	exec(t, admin, "CREATE ROLE "+role+" LOGIN")
+	t.Cleanup(func() { exec(t, connect(t, url), "DROP OWNED BY "+role+"; DROP ROLE "+role) })
+	exec(t, admin, "CREATE SCHEMA wasql AUTHORIZATION "+role)
+	proxyURL := strings.Replace(url, "root@", role+"@", 1)
 	s := open(t, proxyURL)
 	mustCreate(t, s, testFn("f", "bigint"), module("f"), false)
 	var owner string
-	if err := admin.QueryRow(context.Background(), "SELECT proowner::regrole::text FROM pg_proc WHERE proname = 'f'").Scan(&owner); err != nil || owner != "proxy" {
-		t.Errorf("stub owner %q (%v), want proxy", owner, err)
+	if err := admin.QueryRow(context.Background(), "SELECT proowner::regrole::text FROM pg_proc WHERE proname = 'f'").Scan(&owner); err != nil || owner != role {
+		t.Errorf("stub owner %q (%v), want %s", owner, err, role)
 	}
 	exec(t, admin, "DROP SCHEMA wasql CASCADE")
 	s.Close()
@@ -715,7 +721,11 @@ func TestHammerTwoStores(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := stores[0].Version()
+	// The catalog's version, not a store's: a store may not have heard the other's last writes.
+	var v int64
+	if err := connect(t, url).QueryRow(ctx, "SELECT version FROM wasql.catalog_version").Scan(&v); err != nil {
+		t.Fatal(err)
+	}
 	for _, s := range stores {
 		waitVersion(t, s, v)
 	}

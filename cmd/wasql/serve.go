@@ -203,7 +203,7 @@ func servePG(e *embedded.Engine, c *serveConfig) (*proxy.Server, error) {
 		return nil, err
 	}
 	pgListener = l
-	srv := proxy.NewServer(proxy.Config{Users: users, ServerVersion: embedded.PGVersion,
+	srv := proxy.NewServer(proxy.Config{Users: users,
 		MaxConnections: c.PGMaxConnections, AuthTimeout: c.PGAuthTimeout}, e.PGBackend())
 	e.TerminatePG = srv.Terminate // pg_terminate_backend
 	return srv, nil

@@ -47,7 +47,6 @@ import (
 
 	"github.com/dolthub/go-mysql-server/sql"
 
-	"github.com/wasql/wasql/proxy"
 	"github.com/wasql/wasql/sqlfuncs"
 )
 
@@ -108,13 +107,17 @@ type snapshotKey struct {
 
 const cacheSize = 16
 
+// DefaultServerVersion is the PostgreSQL version the catalog reports (version(),
+// server_version) when Source.ServerVersion is empty.
+const DefaultServerVersion = "15.10"
+
 // New returns the catalog of src.
 func New(src Source) *Catalog {
 	if src.Name == "" {
 		src.Name = src.Database
 	}
 	if src.ServerVersion == "" {
-		src.ServerVersion = proxy.DefaultServerVersion
+		src.ServerVersion = DefaultServerVersion
 	}
 	c := &Catalog{src: src}
 	c.dbs = []sql.Database{

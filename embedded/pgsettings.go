@@ -1,18 +1,28 @@
-package proxy
+package embedded
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/wasql/wasql/embedded/pgsql"
+	"github.com/wasql/wasql/proxy"
 )
 
-// reported are the settings a server reports with ParameterStatus, at startup and when SET.
+// The session of the Postgres wire around the engine: the settings (SET, SHOW, RESET, answered
+// here; statement_timeout enforced; the ParameterStatus reports) and the transaction status the
+// wire reports, followed from the statements' keywords (the engine does not say).
+
+// reported are the settings a session reports with ParameterStatus, at startup and when SET.
 var reported = map[string]bool{"server_version": true, "server_encoding": true, "client_encoding": true,
 	"datestyle": true, "integer_datetimes": true, "standard_conforming_strings": true, "timezone": true,
 	"intervalstyle": true, "application_name": true, "is_superuser": true, "session_authorization": true,
@@ -21,28 +31,36 @@ var reported = map[string]bool{"server_version": true, "server_encoding": true, 
 // canonical spells settings the way Postgres reports them.
 var canonical = map[string]string{"datestyle": "DateStyle", "timezone": "TimeZone", "intervalstyle": "IntervalStyle"}
 
-// report sends the ParameterStatus of setting name, spelled as Postgres spells it.
-func (c *conn) report(name string) {
+// parameterStatus is the ParameterStatus of setting name, spelled as Postgres spells it.
+func (s *pgSession) parameterStatus(name string) pgproto3.ParameterStatus {
 	spelled := name
 	if n, ok := canonical[name]; ok {
 		spelled = n
 	}
-	c.be.Send(&pgproto3.ParameterStatus{Name: spelled, Value: c.settings[name]})
+	return pgproto3.ParameterStatus{Name: spelled, Value: s.settings[name]}
 }
 
-type settingsKey struct{}
+// Parameters implements the interface proxy.Executor: the reported settings, by name.
+func (s *pgSession) Parameters() []pgproto3.ParameterStatus {
+	var out []pgproto3.ParameterStatus
+	for _, name := range slices.Sorted(maps.Keys(reported)) {
+		out = append(out, s.parameterStatus(name))
+	}
+	return out
+}
 
-// Settings returns the session settings (SET, SHOW; names in lower case) of the statement
-// running with ctx, for the backend's current_setting() and pg_settings. The map is read-only.
-func Settings(ctx context.Context) map[string]string {
-	settings, _ := ctx.Value(settingsKey{}).(map[string]string)
+// pgSettings returns the session settings (SET, SHOW; names in lower case) of the Postgres-wire
+// statement running with ctx, for current_setting(), pg_settings and the TimeZone; nil on the
+// MySQL wire. The map is read-only.
+func pgSettings(ctx context.Context) map[string]string {
+	settings, _ := ctx.Value(pgWire{}).(map[string]string)
 	return settings
 }
 
 // defaultSettings are what SHOW answers before any SET.
-func defaultSettings(version, user, app string) map[string]string {
+func defaultSettings(user, app string) map[string]string {
 	return map[string]string{
-		"server_version": version, "server_encoding": "UTF8", "client_encoding": "UTF8",
+		"server_version": PGVersion, "server_encoding": "UTF8", "client_encoding": "UTF8",
 		"datestyle": "ISO, MDY", "integer_datetimes": "on", "standard_conforming_strings": "on",
 		"timezone": "UTC", "intervalstyle": "postgres", "application_name": app, "is_superuser": "on",
 		"session_authorization": user, "default_transaction_read_only": "off", "in_hot_standby": "off",
@@ -63,12 +81,12 @@ var (
 	noopRe  = regexp.MustCompile(`(?is)^\s*(DISCARD\s+ALL|DEALLOCATE\s+(?:PREPARE\s+)?(?:ALL|\S+)|UNLISTEN\s+\*|CLOSE\s+ALL|SET\s+SESSION\s+CHARACTERISTICS\s+.*)\s*;?\s*$`)
 )
 
-// sessionColumns describes a statement the session layer answers (for Describe): ok is false
-// for every other statement.
-func sessionColumns(stmt string) (cols []Column, ok bool) {
+// sessionColumns describes a statement the session answers without the engine (for Describe):
+// ok is false for every other statement.
+func sessionColumns(stmt string) (cols []proxy.Column, ok bool) {
 	if m := showRe.FindStringSubmatch(stmt); m != nil {
 		name := strings.ToLower(strings.Join(strings.Fields(m[1]), " "))
-		return []Column{{Name: name, OID: OIDText, Size: -1}}, true
+		return []proxy.Column{{Name: name, OID: proxy.OIDText, Size: -1}}, true
 	}
 	for _, re := range []*regexp.Regexp{setRe, setTZRe, resetRe, noopRe} {
 		if re.MatchString(stmt) {
@@ -78,9 +96,9 @@ func sessionColumns(stmt string) (cols []Column, ok bool) {
 	return nil, txControl(stmt) != ""
 }
 
-// session answers the session statements Postgres clients send (SET, SHOW, RESET, DISCARD ALL,
-// DEALLOCATE, ...) without the backend. It reports whether it handled stmt.
-func (c *conn) session(stmt string, describe bool) (bool, error) {
+// setting answers the session statements Postgres clients send (SET, SHOW, RESET, DISCARD ALL,
+// DEALLOCATE, ...) without the engine. ok reports whether it handled stmt.
+func (s *pgSession) setting(stmt string) (res proxy.Result, ok bool, err error) {
 	name, value := "", ""
 	switch {
 	case setTZRe.MatchString(stmt):
@@ -96,26 +114,20 @@ func (c *conn) session(stmt string, describe bool) (bool, error) {
 		if key == "time zone" {
 			key = "timezone"
 		}
-		v, ok := c.settings[key]
+		v, ok := s.settings[key]
 		if !ok {
-			return true, sqlError("42704", "unrecognized configuration parameter \""+key+"\"")
+			return nil, true, &pgsql.Error{Code: "42704", Msg: "unrecognized configuration parameter \"" + key + "\""}
 		}
-		if describe {
-			c.be.Send(&pgproto3.RowDescription{Fields: []pgproto3.FieldDescription{{Name: []byte(key), DataTypeOID: OIDText, DataTypeSize: -1, TypeModifier: -1}}})
-		}
-		c.be.Send(&pgproto3.DataRow{Values: [][]byte{[]byte(v)}})
-		c.be.Send(&pgproto3.CommandComplete{CommandTag: []byte("SHOW")})
-		return true, nil
+		return &sessionResult{cols: []proxy.Column{{Name: key, OID: proxy.OIDText, Size: -1}}, rows: [][]any{{v}}, tag: "SHOW"}, true, nil
 	case resetRe.MatchString(stmt):
 		key := strings.ToLower(resetRe.FindStringSubmatch(stmt)[1])
-		defaults := defaultSettings(c.srv.cfg.ServerVersion, c.user, "")
+		defaults := defaultSettings(s.user, "")
 		if key == "all" {
-			c.settings = defaults
+			s.settings = defaults
 		} else if v, ok := defaults[key]; ok {
-			c.settings[key] = v
+			s.settings[key] = v
 		}
-		c.be.Send(&pgproto3.CommandComplete{CommandTag: []byte("RESET")})
-		return true, nil
+		return &sessionResult{tag: "RESET"}, true, nil
 	case noopRe.MatchString(stmt):
 		tag := strings.ToUpper(strings.Fields(stmt)[0])
 		if tag == "DISCARD" {
@@ -124,30 +136,111 @@ func (c *conn) session(stmt string, describe bool) (bool, error) {
 		if tag == "CLOSE" {
 			tag = "CLOSE CURSOR ALL"
 		}
-		c.be.Send(&pgproto3.CommandComplete{CommandTag: []byte(tag)})
-		return true, nil
+		return &sessionResult{tag: tag}, true, nil
 	default:
-		return false, nil
+		return nil, false, nil
 	}
 	value = strings.Trim(strings.TrimSpace(value), `'"`)
 	if strings.EqualFold(value, "default") {
-		value = defaultSettings(c.srv.cfg.ServerVersion, c.user, "")[name]
+		value = defaultSettings(s.user, "")[name]
 	}
-	value, err := checkSetting(name, value)
+	value, err = checkSetting(name, value)
 	if err != nil {
-		return true, err
+		return nil, true, err
 	}
-	c.settings[name] = value
+	s.settings[name] = value
+	r := &sessionResult{tag: "SET"}
 	if reported[name] {
-		c.report(name)
+		r.reports = []pgproto3.ParameterStatus{s.parameterStatus(name)}
 	}
-	c.be.Send(&pgproto3.CommandComplete{CommandTag: []byte("SET")})
-	return true, nil
+	return r, true, nil
 }
 
-// timeSettings are the settings in milliseconds the proxy checks as PostgreSQL does (and
-// enforces: statement_timeout bounds every statement, statementContext).
+// sessionResult is the result of a statement the session answered itself.
+type sessionResult struct {
+	cols    []proxy.Column
+	rows    [][]any
+	tag     string
+	reports []pgproto3.ParameterStatus
+}
+
+// Columns implements the interface proxy.Result.
+func (r *sessionResult) Columns() []proxy.Column { return r.cols }
+
+// Next implements the interface proxy.Result.
+func (r *sessionResult) Next(context.Context) ([]any, error) {
+	if len(r.rows) == 0 {
+		return nil, nil
+	}
+	row := r.rows[0]
+	r.rows = r.rows[1:]
+	return row, nil
+}
+
+// Tag implements the interface proxy.Result.
+func (r *sessionResult) Tag() string { return r.tag }
+
+// Close implements the interface proxy.Result.
+func (r *sessionResult) Close() error { return nil }
+
+// Reports implements the interface proxy.Reporter.
+func (r *sessionResult) Reports() []pgproto3.ParameterStatus { return r.reports }
+
+// startupSettings applies the settings a client sets at startup, as parameters of the
+// StartupMessage (pgx's RuntimeParams) or as "-c name=value" in options (PGOPTIONS): those the
+// session enforces (statement_timeout), checked as SET checks them. Others are ignored.
+func startupSettings(settings map[string]string, params map[string]string) error {
+	given := map[string]string{}
+	for name, v := range params {
+		given[strings.ToLower(name)] = v
+	}
+	f := strings.Fields(params["options"])
+	for i := 0; i < len(f); i++ {
+		kv := ""
+		switch {
+		case f[i] == "-c" && i+1 < len(f):
+			i++
+			kv = f[i]
+		case strings.HasPrefix(f[i], "-c"):
+			kv = f[i][2:]
+		case strings.HasPrefix(f[i], "--"):
+			kv = f[i][2:]
+		}
+		if name, v, ok := strings.Cut(kv, "="); ok {
+			given[strings.ToLower(strings.ReplaceAll(name, "-", "_"))] = v
+		}
+	}
+	for name := range timeSettings {
+		if v, ok := given[name]; ok {
+			norm, err := checkSetting(name, v)
+			if err != nil {
+				return err
+			}
+			settings[name] = norm
+		}
+	}
+	return nil
+}
+
+// timeout bounds a statement by the session's statement_timeout: past it, the statement fails
+// with 57014 "canceling statement due to statement timeout".
+func (s *pgSession) timeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if ms, err := parseMillis(s.settings["statement_timeout"]); err == nil && ms > 0 {
+		return context.WithTimeoutCause(ctx, time.Duration(ms)*time.Millisecond, &Interrupted{Timeout: true})
+	}
+	return ctx, func() {}
+}
+
+// timeSettings are the settings in milliseconds the session checks as PostgreSQL does (and
+// enforces: statement_timeout bounds every statement, timeout).
 var timeSettings = map[string]bool{"statement_timeout": true, "lock_timeout": true, "idle_in_transaction_session_timeout": true}
+
+// settingError is a value a setting refuses (22023), with PostgreSQL's hint.
+type settingError struct{ msg, hint string }
+
+func (e *settingError) Error() string    { return e.msg }
+func (e *settingError) SQLState() string { return "22023" }
+func (e *settingError) SQLHint() string  { return e.hint }
 
 // checkSetting returns value as SHOW prints it, or PostgreSQL's 22023 for a value it refuses.
 // Only the time settings are checked; other values pass as they are.
@@ -157,10 +250,10 @@ func checkSetting(name, value string) (string, error) {
 	}
 	ms, err := parseMillis(value)
 	if err != nil {
-		return "", &pgError{code: "22023", msg: fmt.Sprintf(`invalid value for parameter "%s": "%s"`, name, value), hint: err.Error()}
+		return "", &settingError{msg: fmt.Sprintf(`invalid value for parameter "%s": "%s"`, name, value), hint: err.Error()}
 	}
 	if ms < 0 || ms > math.MaxInt32 {
-		return "", sqlError("22023", fmt.Sprintf(`%d ms is outside the valid range for parameter "%s" (0 .. %d)`, ms, name, math.MaxInt32))
+		return "", &settingError{msg: fmt.Sprintf(`%d ms is outside the valid range for parameter "%s" (0 .. %d)`, ms, name, math.MaxInt32)}
 	}
 	return showMillis(ms), nil
 }
@@ -248,4 +341,25 @@ func showMillis(ms int64) string {
 		}
 	}
 	return strconv.FormatInt(ms, 10) + "ms"
+}
+
+// errInFailedTx is every statement of a failed transaction block but its end.
+var errInFailedTx = &pgsql.Error{Code: "25P02", Msg: "current transaction is aborted, commands ignored until end of transaction block"}
+
+// txControl reports how a statement changes the transaction status: "begin", "commit",
+// "rollback", or "".
+func txControl(q string) string {
+	f := strings.Fields(strings.ToLower(strings.TrimRight(strings.TrimSpace(q), ";")))
+	if len(f) == 0 {
+		return ""
+	}
+	switch f[0] {
+	case "begin", "start":
+		return "begin"
+	case "commit", "end":
+		return "commit"
+	case "rollback", "abort":
+		return "rollback"
+	}
+	return ""
 }
