@@ -13,6 +13,11 @@ import (
 // WriteRaw, so that the session decodes what it relays.
 func serve(t testing.TB, b *Backend, pass, raw bool) string {
 	t.Helper()
+	return serveWith(t, b, proxy.Config{PassThroughAuth: pass}, raw)
+}
+
+func serveWith(t testing.TB, b *Backend, cfg proxy.Config, raw bool) string {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -21,7 +26,7 @@ func serve(t testing.TB, b *Backend, pass, raw bool) string {
 	if !raw {
 		be = decoding{b}
 	}
-	srv := proxy.NewServer(proxy.Config{PassThroughAuth: pass}, be)
+	srv := proxy.NewServer(cfg, be)
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
 	return l.Addr().String()
