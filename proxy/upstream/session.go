@@ -85,7 +85,11 @@ func (s *Session) Handle(ctx context.Context, msg pgproto3.FrontendMessage) erro
 		s.executed = false
 		return s.forward(m, expect{kind: 'S'}, true)
 	case *pgproto3.Flush:
-		return s.forwardNoReply(m, true)
+		if err := s.forwardNoReply(m, true); err != nil {
+			return err
+		}
+		return s.out.Flush() // wasql's own answers already sent, if any
+
 	case *pgproto3.FunctionCall:
 		return s.forward(m, expect{kind: 'F'}, true)
 	case *pgproto3.CopyData:
