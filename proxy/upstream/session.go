@@ -85,7 +85,11 @@ func (s *Session) Handle(ctx context.Context, msg pgproto3.FrontendMessage) erro
 		s.executed = false
 		return s.forward(m, expect{kind: 'S'}, true)
 	case *pgproto3.Flush:
-		return s.forwardNoReply(m, true)
+		if err := s.forwardNoReply(m, true); err != nil {
+			return err
+		}
+		return s.out.Flush() // wasql's own answers already sent, if any
+
 	case *pgproto3.FunctionCall:
 		return s.forward(m, expect{kind: 'F'}, true)
 	case *pgproto3.CopyData:
@@ -276,8 +280,8 @@ func (s *Session) lost() error {
 	if s.dead == nil {
 		return nil
 	}
-	return &Error{pgproto3.ErrorResponse{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: "08006",
-		Message: "the connection to the upstream PostgreSQL was lost: " + s.dead.Error()}}
+	return &pgconn.PgError{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: "08006",
+		Message: "the connection to the upstream PostgreSQL was lost: " + s.dead.Error()}
 }
 
 // protocolError is a message that cannot be encoded for the upstream.
