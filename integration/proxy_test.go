@@ -101,22 +101,6 @@ func startRig() (*proxyRig, error) {
 	return r, nil
 }
 
-// startProxy runs `wasql serve --upstream upstreamURL` (with extra flags) for the test alone,
-// stopped at its cleanup.
-func startProxy(t *testing.T, upstreamURL string, extra ...string) *server {
-	t.Helper()
-	s, err := launchProxy(upstreamURL, t.TempDir(), extra...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.halt(); err != nil {
-			t.Error(err)
-		}
-	})
-	return s
-}
-
 // launchProxy runs `wasql serve --upstream upstreamURL` on a free loopback port and waits until
 // it reports its Postgres wire.
 func launchProxy(upstreamURL, dataDir string, extra ...string) (*server, error) {

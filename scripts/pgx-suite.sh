@@ -68,10 +68,12 @@ cp "$(go env GOMODCACHE)/github.com/jackc/pgx/v5@$pgxver/testsetup/postgresql_se
 chmod 644 "$work/setup.sql"
 psql_local -d pgx_test -f "$work/setup.sql" >"$work/setup.log" 2>&1 || { cat "$work/setup.log" >&2; exit 1; }
 
-# The proxy: pass-through authentication (the client's user and password go upstream).
+# The proxy: pass-through authentication (the client's user and password go upstream), its
+# function catalog (schema wasql) in the database postgres, so pgx_test holds only what pgx's
+# tests make.
 go build -C "$repo" -o "$work/wasql" ./cmd/wasql
 proxyport=$(freeport)
-"$work/wasql" serve --upstream "postgres://postgres@127.0.0.1:$pgport/pgx_test?sslmode=disable" \
+"$work/wasql" serve --upstream "postgres://pgx_md5:secret@127.0.0.1:$pgport/postgres?sslmode=disable" \
 	--data-dir "$work/wasql-data" --mysql-addr 127.0.0.1:0 --pg-addr "127.0.0.1:$proxyport" \
 	--pg-max-connections 290 >"$out/wasql.log" 2>&1 &
 pids+=($!)
@@ -97,7 +99,7 @@ run proxy "$proxied"
 # Test results: "Package Test action" for each test's final pass/fail/skip.
 results() {
 	python3 - "$1" <<'EOF'
-import json, sys
+import json, re, sys
 res = {}
 for line in open(sys.argv[1]):
     try:
@@ -105,7 +107,9 @@ for line in open(sys.argv[1]):
     except ValueError:
         continue
     if e.get("Test") and e.get("Action") in ("pass", "fail", "skip"):
-        res[e["Package"] + " " + e["Test"]] = e["Action"]
+        # Subtest names may hold a temporary directory: the same test in both runs.
+        test = re.sub(r"/tmp/[^/']*\d+/", "/tmp/(dir)/", e["Test"])
+        res[e["Package"] + " " + test.replace(" ", "_")] = e["Action"]
 for k in sorted(res):
     print(k, res[k])
 EOF
