@@ -224,7 +224,7 @@ func (s *Session) drain(ctx context.Context) error {
 	case <-s.deadCh:
 		return s.lost()
 	case <-ctx.Done():
-		return ctx.Err()
+		return errShutdown
 	}
 }
 
@@ -283,6 +283,10 @@ func (s *Session) lost() error {
 	return &pgconn.PgError{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: "08006",
 		Message: "the connection to the upstream PostgreSQL was lost: " + s.dead.Error()}
 }
+
+// errShutdown ends a session waiting for the upstream when the server closes.
+var errShutdown = &pgconn.PgError{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: "57P01",
+	Message: "terminating connection due to administrator command"}
 
 // protocolError is a message that cannot be encoded for the upstream.
 type protocolError struct{ err error }
