@@ -20,12 +20,14 @@ const flushAt = 64 << 10
 // the client's messages upstream (or answers wasql's own statements); a pump goroutine relays
 // the upstream's messages to the client as they come, notifications included.
 type Session struct {
-	b      *Backend
-	out    Writer
-	raw    RawWriter // nil: the out writer takes only decoded messages
-	conn   net.Conn  // the upstream connection
-	cancel *pgconn.PgConn
-	params []pgproto3.ParameterStatus
+	b         *Backend
+	out       Writer
+	raw       RawWriter // nil: the out writer takes only decoded messages
+	conn      net.Conn  // the upstream connection
+	cancel    *pgconn.PgConn
+	params    []pgproto3.ParameterStatus
+	user      string // the client's, recorded as the owner of the functions it creates
+	superuser bool   // the upstream says is_superuser
 
 	// Used by Handle's goroutine only.
 	wbuf     []byte
@@ -46,8 +48,8 @@ type Session struct {
 	pumpDone chan struct{}
 }
 
-func (b *Backend) newSession(hc *pgconn.HijackedConn, cancelConn *pgconn.PgConn, out Writer) *Session {
-	s := &Session{b: b, out: out, conn: hc.Conn, cancel: cancelConn, params: parameters(hc.ParameterStatuses),
+func (b *Backend) newSession(hc *pgconn.HijackedConn, cancelConn *pgconn.PgConn, user string, out Writer) *Session {
+	s := &Session{b: b, out: out, user: user, superuser: hc.ParameterStatuses["is_superuser"] == "on", conn: hc.Conn, cancel: cancelConn, params: parameters(hc.ParameterStatuses),
 		txStatus: hc.TxStatus, stmts: map[string]*localStmt{}, portals: map[string]*localPortal{},
 		deadCh: make(chan struct{}), pumpDone: make(chan struct{})}
 	if s.txStatus == 0 {
