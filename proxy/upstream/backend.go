@@ -123,7 +123,7 @@ func (b *Backend) OpenSession(ctx context.Context, s Startup, out Writer) (*Sess
 		hc.Conn.Close()
 		return nil, connectError(err, cfg, s.Password)
 	}
-	return b.newSession(hc, cancelConn, out), nil
+	return b.newSession(hc, cancelConn, s.User, out), nil
 }
 
 // connect dials the upstream, retrying failures to reach it (not its refusals) with a short

@@ -291,3 +291,32 @@ func TestHammer(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestOwners: with pass-through authentication a wasm function belongs to the role that created
+// it: another role may not replace or drop it, a superuser may.
+func TestOwners(t *testing.T) {
+	reg := testRegistry(t)
+	b, err := New(Config{URL: pgURL(t, "root"), PassThroughAuth: true, Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := serve(t, b, true, true)
+	ctx := ctx10(t)
+	alice, bob, root := dialPgx(t, addr, "alice", "secret"), dialPgx(t, addr, "bob", "secret2"), dialPgx(t, addr, "root", "")
+	if _, err := alice.Exec(ctx, createTwice+`$1, 'twice_int'`, twiceModule(t)); err != nil {
+		t.Fatal(err)
+	}
+	if ovs := reg.Overloads("twice"); len(ovs) != 1 || ovs[0].Def.Owner != "alice" {
+		t.Fatalf("owner: %+v", ovs)
+	}
+	_, err = bob.Exec(ctx, `DROP FUNCTION twice`)
+	wantCode(t, err, "42501", "must be owner of function twice(integer) to drop it")
+	_, err = bob.Exec(ctx, `CREATE OR REPLACE FUNCTION twice(integer) RETURNS integer LANGUAGE wasm AS $1, 'twice_int'`, twiceModule(t))
+	wantCode(t, err, "42501", "to replace it")
+	if _, err := alice.Exec(ctx, `CREATE OR REPLACE FUNCTION twice(integer) RETURNS integer LANGUAGE wasm AS $1, 'twice_int'`, twiceModule(t)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.Exec(ctx, `DROP FUNCTION twice`); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -101,6 +101,6 @@ func startPostgres() error {
 		return err
 	}
 	defer c.Close(ctx)
-	_, err = c.Exec(ctx, "CREATE ROLE alice LOGIN PASSWORD 'secret'; GRANT ALL ON SCHEMA public TO alice").ReadAll()
+	_, err = c.Exec(ctx, "CREATE ROLE alice LOGIN PASSWORD 'secret'; CREATE ROLE bob LOGIN PASSWORD 'secret2'; GRANT ALL ON SCHEMA public TO alice").ReadAll()
 	return err
 }

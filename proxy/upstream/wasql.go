@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -167,6 +168,10 @@ func (s *Session) run(ctx context.Context, st statement, params [][]byte) error 
 		cancel()
 	}()
 	reg := s.b.cfg.Registry
+	ctx = sqlfuncs.WithUser(ctx, s.user)
+	if err := s.mayAlter(st.ddl); err != nil {
+		return err
+	}
 	switch d := st.ddl.(type) {
 	case *sqlfuncs.CreateStmt:
 		c := *d
@@ -190,6 +195,42 @@ func (s *Session) run(ctx context.Context, st statement, params [][]byte) error 
 		return fmt.Errorf("upstream session: no statement to run for %q", st.text)
 	}
 	s.push(expect{local: []pgproto3.BackendMessage{&pgproto3.CommandComplete{CommandTag: []byte(verb(st.kind))}}})
+	return nil
+}
+
+// mayAlter refuses, with pass-through authentication, to replace or drop a wasm function the
+// session's user does not own, unless the user is a superuser of the upstream (an ownerless
+// function, stored before owners were recorded, only a superuser may alter), in PostgreSQL's
+// words. With wasql's own users the owner is recorded, not enforced (docs/RATIONALE.md).
+func (s *Session) mayAlter(ddl any) error {
+	if !s.b.cfg.PassThroughAuth || s.superuser {
+		return nil
+	}
+	var ovs []*sqlfuncs.Overload
+	verb := "replace"
+	switch d := ddl.(type) {
+	case *sqlfuncs.CreateStmt:
+		if !d.OrReplace {
+			return nil
+		}
+		for _, ov := range s.b.cfg.Registry.Overloads(d.Name) {
+			if slices.Equal(ov.Args, d.Args) {
+				ovs = append(ovs, ov)
+			}
+		}
+	case *sqlfuncs.DropStmt:
+		verb = "drop"
+		for _, ov := range s.b.cfg.Registry.Overloads(d.Name) {
+			if d.Args == nil || slices.Equal(ov.Args, d.Args) {
+				ovs = append(ovs, ov)
+			}
+		}
+	}
+	for _, ov := range ovs {
+		if ov.Def.Owner != s.user {
+			return sqlError("42501", fmt.Sprintf("must be owner of function %s to %s it", ov.Def.Key(), verb))
+		}
+	}
 	return nil
 }
 
