@@ -143,7 +143,6 @@ func (s *Session) account(msg []byte) (keep, local bool) {
 				break
 			}
 		}
-		s.failed = false
 	case 'E': // ErrorResponse
 		h := head()
 		if h == nil || !h.extended() {
@@ -155,11 +154,12 @@ func (s *Session) account(msg []byte) (keep, local bool) {
 		if h.swallowErr {
 			keep = false
 		}
-		// The upstream skips everything up to the next Sync: so do the answers expected.
+		// The upstream skips everything up to the next Sync: so do the answers expected. If
+		// that Sync was sent already, what the client sends now is not skipped.
 		for h := head(); h != nil && h.extended(); h = head() {
 			s.pop()
 		}
-		s.failed = true
+		s.failed = len(s.q) == 0 || s.q[0].kind != 'S'
 	case '1', '2', '3': // ParseComplete, BindComplete, CloseComplete
 		if h := head(); h != nil && h.extended() {
 			s.pop()

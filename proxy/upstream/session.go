@@ -37,7 +37,7 @@ type Session struct {
 
 	mu       sync.Mutex
 	q        []expect // what the messages sent so far still expect, in order
-	failed   bool     // an extended-protocol message failed: the upstream skips until Sync
+	failed   bool     // an extended-protocol message failed and no Sync was sent since: the upstream skips until Sync
 	txStatus byte     // of the last ReadyForQuery
 	empty    chan struct{}
 	dead     error // the upstream connection is lost (08006)
@@ -114,11 +114,17 @@ func (e expect) extended() bool { return e.kind != 'Q' && e.kind != 'F' && e.kin
 
 // push queues e, or drops it when the upstream skips messages until Sync (as PostgreSQL drops
 // them). A local answer at the head goes to the client at once. It reports whether e was kept.
+// The upstream skips nothing after the Sync that ends a failure, so a Sync clears it at once:
+// what follows it in the client's stream goes upstream even if the Sync's ReadyForQuery has not
+// come back yet.
 func (s *Session) push(e expect) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.failed && e.kind != 'S' {
-		return false
+	if s.failed {
+		if e.kind != 'S' {
+			return false
+		}
+		s.failed = false
 	}
 	s.q = append(s.q, e)
 	s.emitLocals()

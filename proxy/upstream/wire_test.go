@@ -233,6 +233,23 @@ var scripts = []script{
 		c.send(&pgproto3.Bind{}, &pgproto3.Execute{}, &pgproto3.Sync{})
 		c.ready(1)
 	}},
+	{"pipeline after an error, Sync and more in one write", func(c *rawClient) {
+		// pgx's TestPipelineFlushWithError: the messages after the Sync that ends a failed
+		// pipeline are not skipped, though they reach the proxy before the Sync's ReadyForQuery.
+		q := func(sql string) []pgproto3.FrontendMessage {
+			return []pgproto3.FrontendMessage{&pgproto3.Parse{Query: sql}, &pgproto3.Bind{}, &pgproto3.Describe{ObjectType: 'P'}, &pgproto3.Execute{}}
+		}
+		msgs := append(append(append(q("SELECT 1"), q("SELECT 1/(3-n) FROM generate_series(1,10) n")...), q("SELECT 2")...), &pgproto3.Flush{})
+		c.send(msgs...)
+		c.until(isType[*pgproto3.ErrorResponse])
+		c.send(append(q("SELECT 3"), &pgproto3.Flush{})...)
+		msgs = append(append(q("SELECT 4"), &pgproto3.Sync{}), append(q("SELECT 5"), &pgproto3.Flush{})...)
+		c.send(msgs...)
+		c.ready(1)
+		c.until(isType[*pgproto3.CommandComplete])
+		c.send(&pgproto3.Sync{})
+		c.ready(1)
+	}},
 	{"copy both ways", func(c *rawClient) {
 		c.send(&pgproto3.Query{String: "CREATE TEMP TABLE cp (a int, b text)"})
 		c.ready(1)
