@@ -23,7 +23,9 @@ import (
 
 // The tests run against a real PostgreSQL 15 started once for the package: initdb into a
 // temporary directory (as the postgres user when run as root), loopback only, stopped by
-// TestMain. The role root logs in without a password; alice needs hers (scram-sha-256).
+// TestMain. The role root logs in without a password; alice and bob need theirs
+// (scram-sha-256), and the server has a self-signed certificate (ssl=on). internal/pgtest's
+// server trusts everyone and has no TLS, which is what these tests need to be wrong about.
 
 const pgBin = "/usr/lib/postgresql/15/bin"
 
