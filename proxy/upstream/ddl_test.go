@@ -223,7 +223,7 @@ func TestInTransactionBlock(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = tx.Exec(ctx, `DROP FUNCTION twice`)
-	wantCode(t, err, "25001", "DROP FUNCTION ... LANGUAGE wasm cannot run inside a transaction block")
+	wantCode(t, err, "25001", "DROP FUNCTION of a wasm function cannot run inside a transaction block")
 	tx.Rollback(ctx)
 	if overloads(reg, "twice") != 1 {
 		t.Fatal("dropped inside a block")

@@ -320,3 +320,25 @@ func TestOwners(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestUpstreamTLS: sslmode=require in the URL makes the upstream connection TLS, and cancel
+// requests go over TLS too.
+func TestUpstreamTLS(t *testing.T) {
+	url := strings.Replace(pgURL(t, "root"), "sslmode=disable", "sslmode=require", 1)
+	b, err := New(Config{URL: url, Registry: testRegistry(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dialPgx(t, serve(t, b, false, true), "root", "")
+	ctx := ctx10(t)
+	var ssl bool
+	if err := c.QueryRow(ctx, "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").Scan(&ssl); err != nil || !ssl {
+		t.Fatalf("ssl: %v %v", err, ssl)
+	}
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		c.PgConn().CancelRequest(context.Background())
+	}()
+	_, err = c.Exec(ctx, "SELECT pg_sleep(20)")
+	wantCode(t, err, "57014", "canceling statement due to user request")
+}

@@ -66,6 +66,14 @@ func verb(k stmtKind) string {
 	return "CREATE FUNCTION"
 }
 
+// what names a wasql statement in errors.
+func what(k stmtKind) string {
+	if k == stmtDrop {
+		return "DROP FUNCTION of a wasm function"
+	}
+	return "CREATE FUNCTION ... LANGUAGE wasm"
+}
+
 // classifyQuery returns the statements of q when one of them is wasql's (or calls a wasm
 // function), nil when q passes through.
 func (s *Session) classifyQuery(q string) []statement {
@@ -105,7 +113,7 @@ func (s *Session) query(ctx context.Context, m *pgproto3.Query) error {
 		for _, st := range sts {
 			if st.kind != stmtPass {
 				err = sqlError(sqlstate.FeatureNotSupported, fmt.Sprintf(
-					"%s ... LANGUAGE wasm cannot be combined with other statements in one query: send it alone", verb(st.kind)))
+					"%s cannot be combined with other statements in one query: send it alone", what(st.kind)))
 				break
 			}
 		}
@@ -144,7 +152,7 @@ func (s *Session) status() byte {
 func (s *Session) inBlock(k stmtKind) error {
 	switch s.status() {
 	case 'T':
-		return sqlError("25001", verb(k)+" ... LANGUAGE wasm cannot run inside a transaction block")
+		return sqlError("25001", what(k)+" cannot run inside a transaction block")
 	case 'E':
 		return errInFailedTx
 	}
@@ -374,7 +382,7 @@ func (s *Session) execute(ctx context.Context, m *pgproto3.Execute) error {
 	}
 	err := s.inBlock(lp.stmt.st.kind)
 	if err == nil && pipelined {
-		err = sqlError("25001", verb(lp.stmt.st.kind)+" ... LANGUAGE wasm cannot be executed within a pipeline")
+		err = sqlError("25001", what(lp.stmt.st.kind)+" cannot be executed within a pipeline")
 	}
 	if err == nil {
 		err = s.run(ctx, lp.stmt.st, lp.params)
