@@ -62,6 +62,16 @@ type Session interface {
 	Close() error
 }
 
+// Idler is implemented by a Session that holds back what the client sent (proxy/upstream buffers
+// the messages it writes upstream until one needs an answer): the server calls Idle when it has
+// handed the session every message the client has sent so far and is about to wait for more,
+// from the goroutine that calls Handle, so that a client's pause is its backend's pause too (a
+// Parse reaches PostgreSQL, and starts its statement_timeout, when the client sent it). An error
+// is the session's to report at the next Handle.
+type Idler interface {
+	Idle()
+}
+
 // Executor is a backend that runs one statement at a time on Go values: the embedded engine.
 // ExecutorSession gives it the protocol. Its methods are called from one goroutine, one at a
 // time.

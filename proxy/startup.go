@@ -37,7 +37,7 @@ func (c *conn) startup() (bool, error) {
 }
 
 func (c *conn) setBackend(nc net.Conn) {
-	c.be = pgproto3.NewBackend(nc, nc)
+	c.be = pgproto3.NewBackend(idleReader{c, nc}, nc)
 	c.be.SetMaxBodyLen(MaxStartupMessageBytes)
 }
 
@@ -175,3 +175,17 @@ func (c *conn) private() bool {
 }
 
 func beUint32(v uint32) []byte { return []byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)} }
+
+// idleReader reads the client's bytes for pgproto3, which reads only when it has no whole
+// message left: first it tells an Idler session that the client has sent nothing more yet.
+type idleReader struct {
+	c  *conn
+	nc net.Conn
+}
+
+func (r idleReader) Read(p []byte) (int, error) {
+	if i, ok := r.c.sess.(Idler); ok {
+		i.Idle()
+	}
+	return r.nc.Read(p)
+}

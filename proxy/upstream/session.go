@@ -102,6 +102,15 @@ func (s *Session) Handle(ctx context.Context, msg pgproto3.FrontendMessage) erro
 	return fmt.Errorf("upstream session: unexpected client message %T", msg)
 }
 
+// Idle implements proxy.Idler: the client sent nothing more yet, so what it sent goes upstream
+// now rather than at the next message that needs an answer (PostgreSQL starts a statement's
+// timeout when its Parse arrives). A failed write is reported by the next Handle.
+func (s *Session) Idle() {
+	if s.lost() == nil {
+		s.flush()
+	}
+}
+
 // expect is what one message sent upstream still expects, or an answer of wasql's own waiting
 // for its turn.
 type expect struct {

@@ -250,6 +250,19 @@ var scripts = []script{
 		c.send(&pgproto3.Sync{})
 		c.ready(1)
 	}},
+	{"statement_timeout between Parse and Describe", func(c *rawClient) {
+		// pgx's TestPrepareHandlesTimeoutBetweenParseAndDescribe: PostgreSQL starts the
+		// statement's clock at the Parse it gets, so the client's pause before Describe times it
+		// out; the proxy must send the Parse on when the client pauses, not hold it for the Sync.
+		c.send(&pgproto3.Query{String: "SET statement_timeout = '100ms'"})
+		c.ready(1)
+		c.send(&pgproto3.Parse{Name: "slow", Query: "SELECT $1::varchar"})
+		time.Sleep(300 * time.Millisecond)
+		c.send(&pgproto3.Describe{ObjectType: 'S', Name: "slow"}, &pgproto3.Sync{})
+		c.ready(1)
+		c.send(&pgproto3.Query{String: "RESET statement_timeout"})
+		c.ready(1)
+	}},
 	{"copy both ways", func(c *rawClient) {
 		c.send(&pgproto3.Query{String: "CREATE TEMP TABLE cp (a int, b text)"})
 		c.ready(1)
