@@ -122,7 +122,8 @@ func TestUpstreamKilled(t *testing.T) {
 	}
 }
 
-// TestUpstreamLost: the upstream connection cut without a word gives the client 08006.
+// TestUpstreamLost: the upstream connection cut without a word gives the client 08006, and the
+// server closes the client connection.
 func TestUpstreamLost(t *testing.T) {
 	pgURL(t, "root")
 	cut := forwarder(t, pgAddr())
@@ -139,6 +140,11 @@ func TestUpstreamLost(t *testing.T) {
 	e, ok := m.(*pgproto3.ErrorResponse)
 	if !ok || e.Code != "08006" || e.Severity != "FATAL" {
 		t.Fatalf("want FATAL 08006, got %#v", m)
+	}
+	// The server hangs up at once: the client need not send anything to learn it.
+	c.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if m, err := c.fe.Receive(); !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("after 08006: %#v, %v; want the connection closed", m, err)
 	}
 	// Another session through the same forwarder works.
 	other := dialPgx(t, addr, "root", "")

@@ -22,6 +22,7 @@ const flushAt = 64 << 10
 type Session struct {
 	b         *Backend
 	out       Writer
+	hangup    func()    // closes the client connection; nil in tests with their own front end
 	raw       RawWriter // nil: the out writer takes only decoded messages
 	conn      net.Conn  // the upstream connection
 	cancel    *pgconn.PgConn
@@ -48,8 +49,8 @@ type Session struct {
 	pumpDone chan struct{}
 }
 
-func (b *Backend) newSession(hc *pgconn.HijackedConn, cancelConn *pgconn.PgConn, user string, out Writer) *Session {
-	s := &Session{b: b, out: out, user: user, superuser: hc.ParameterStatuses["is_superuser"] == "on", conn: hc.Conn, cancel: cancelConn, params: parameters(hc.ParameterStatuses),
+func (b *Backend) newSession(hc *pgconn.HijackedConn, cancelConn *pgconn.PgConn, st Startup, out Writer) *Session {
+	s := &Session{b: b, out: out, hangup: st.Hangup, user: st.User, superuser: hc.ParameterStatuses["is_superuser"] == "on", conn: hc.Conn, cancel: cancelConn, params: parameters(hc.ParameterStatuses),
 		txStatus: hc.TxStatus, stmts: map[string]*localStmt{}, portals: map[string]*localPortal{},
 		deadCh: make(chan struct{}), pumpDone: make(chan struct{})}
 	if s.txStatus == 0 {
