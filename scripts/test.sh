@@ -58,11 +58,14 @@ if [ "$mode" = all ]; then
   need "PostgreSQL 15 server" "apt-get install -y postgresql-15" test -x /usr/lib/postgresql/15/bin/initdb
   need "psycopg2" "apt-get install -y python3-psycopg2" python_with psycopg2
   need "psycopg 3" "apt-get install -y python3-psycopg" python_with psycopg
+  need "SQLAlchemy (with psycopg2)" "apt-get install -y python3-sqlalchemy python3-psycopg2" python_with "sqlalchemy, psycopg2"
   need "javac" "apt-get install -y default-jdk-headless" command -v javac
   need "pgjdbc (/usr/share/java/postgresql.jar)" "apt-get install -y libpostgresql-jdbc-java" test -f /usr/share/java/postgresql.jar
   need "node" "apt-get install -y nodejs npm" command -v node
   need "node-postgres" "(cd integration/clients/node && npm ci --no-audit --no-fund)" \
     test -f integration/clients/node/node_modules/pg/package.json
+  need "knex" "(cd integration/clients/node && npm ci --no-audit --no-fund)" \
+    test -f integration/clients/node/node_modules/knex/package.json
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "scripts/test.sh $mode: missing:" >&2
