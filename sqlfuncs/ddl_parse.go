@@ -527,6 +527,10 @@ func decodeModule(t token) ([]byte, error) {
 	return decodeModuleText(t.text)
 }
 
+// DecodeModuleText reads a module given as text (a bound parameter in text format): raw Wasm
+// bytes, '\x0061...' (hex), or base64.
+func DecodeModuleText(text string) ([]byte, error) { return decodeModuleText(text) }
+
 // decodeModuleText reads a module given as text: raw Wasm bytes, '\x0061...' (hex), or base64.
 func decodeModuleText(text string) ([]byte, error) {
 	if strings.HasPrefix(text, "\x00asm") {

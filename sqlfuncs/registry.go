@@ -35,6 +35,7 @@ type Registry struct {
 	privileges *mysql_db.MySQLDb // users and grants, for replacing and dropping (owner.go)
 
 	mu      sync.RWMutex
+	gen     atomic.Uint64          // incremented at every change of byName's names (Names)
 	byName  map[string][]*Overload // by lower-case name; schema is not part of the lookup yet
 	pending map[string]*Overload   // loaded by Create, waiting for the store to commit, by key
 }
@@ -117,6 +118,7 @@ func (r *Registry) Close() {
 		}
 	}
 	r.byName = map[string][]*Overload{}
+	r.gen.Add(1)
 }
 
 // load turns a definition into a loaded function. module is fetched from the store when nil.
@@ -179,6 +181,7 @@ func (r *Registry) install(ov *Overload) {
 		}
 	}
 	r.byName[name] = append(ovs, ov)
+	r.gen.Add(1)
 }
 
 func (r *Registry) remove(name string, args []udf.Type, version int64) {
@@ -191,6 +194,7 @@ func (r *Registry) remove(name string, args []udf.Type, version int64) {
 			r.byName[name] = append(ovs[:i:i], ovs[i+1:]...)
 			if len(r.byName[name]) == 0 {
 				delete(r.byName, name)
+				r.gen.Add(1)
 			}
 			return
 		}
@@ -331,6 +335,28 @@ func (r *Registry) Functions() []*Overload {
 		return typeList(out[i].Args) < typeList(out[j].Args)
 	})
 	return out
+}
+
+// Names returns the name of every loaded function and the generation of that set: Generation
+// returns the same number until a name is added or removed.
+func (r *Registry) Names() (names []string, gen uint64) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for n := range r.byName {
+		names = append(names, n)
+	}
+	return names, r.gen.Load()
+}
+
+// Generation changes whenever a function name is added to the registry or its last overload is
+// removed: a caller that keeps a copy of Names compares generations to know it is current.
+func (r *Registry) Generation() uint64 { return r.gen.Load() }
+
+// Overloads returns the loaded overloads of name (lower-cased unless quoted by the caller).
+func (r *Registry) Overloads(name string) []*Overload {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return slices.Clone(r.byName[name])
 }
 
 // hasName reports whether name is a wasm function.

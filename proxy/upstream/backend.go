@@ -1,0 +1,215 @@
+package upstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/wasql/wasql/sqlfuncs"
+)
+
+// Config configures the upstream backend.
+type Config struct {
+	// URL is the upstream PostgreSQL, as pgconn.ParseConfig reads it (postgres://user:pw@host/db
+	// ?sslmode=...). TLS to the upstream follows its sslmode.
+	URL string
+	// PassThroughAuth logs each client in upstream with its own user and password (Startup.User
+	// and Startup.Password), so the upstream checks them. Off, every upstream connection logs in
+	// with the URL's user and password, and clients authenticate to wasql.
+	PassThroughAuth bool
+	// DialTimeout bounds Open, retries included (default 5 s).
+	DialTimeout time.Duration
+	// Registry holds the wasm functions: CREATE and DROP FUNCTION of wasm functions run against
+	// it. Nil: no statement is wasql's, everything passes through.
+	Registry *sqlfuncs.Registry
+}
+
+// DefaultDialTimeout bounds connecting to the upstream when Config.DialTimeout is 0.
+const DefaultDialTimeout = 5 * time.Second
+
+// retryDelays are the pauses between connection attempts: a few hundred milliseconds in all, so
+// a restarting upstream is waited for but a client never hangs.
+var retryDelays = []time.Duration{25 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond}
+
+// Backend opens upstream sessions for clients.
+type Backend struct {
+	cfg   Config
+	pgcfg *pgconn.Config
+	names atomic.Pointer[nameSet]
+}
+
+// New checks cfg and returns its backend. It does not connect.
+func New(cfg Config) (*Backend, error) {
+	pgcfg, err := pgconn.ParseConfig(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("upstream URL: %w", err)
+	}
+	if cfg.DialTimeout <= 0 {
+		cfg.DialTimeout = DefaultDialTimeout
+	}
+	return &Backend{cfg: cfg, pgcfg: pgcfg}, nil
+}
+
+// Startup is the client's side of a session: who it is and what its StartupMessage asked for.
+type Startup struct {
+	User     string
+	Database string
+	Params   map[string]string // every parameter of the StartupMessage
+	Password string            // the client's password, with PassThroughAuth
+	PID      uint32            // the process id the client was given
+}
+
+// Writer sends backend messages to the client; it is safe for concurrent use and buffers
+// messages until Flush (proxy.Writer has this shape).
+type Writer interface {
+	Send(msg pgproto3.BackendMessage)
+	Flush() error
+}
+
+// RawWriter is implemented by a Writer that also takes messages already encoded: the session
+// relays the upstream's bytes through it without decoding them. p holds one or more whole
+// backend messages; WriteRaw copies (or writes) them before it returns, in order with Send, and
+// its error is the client connection's (also reported by the next Flush).
+type RawWriter interface {
+	WriteRaw(p []byte) error
+}
+
+// OpenSession connects a session for the client s, writing to out. An error is an *Error whose
+// ErrorResponse the client gets as it is (FATAL): the upstream's own (a wrong password is its
+// 28P01), or 08001 when the upstream cannot be reached.
+func (b *Backend) OpenSession(ctx context.Context, s Startup, out Writer) (*Session, error) {
+	cfg := b.pgcfg.Copy()
+	if b.cfg.PassThroughAuth {
+		cfg.User, cfg.Password = s.User, s.Password
+	}
+	if s.Database != "" {
+		cfg.Database = s.Database
+	}
+	cfg.RuntimeParams = map[string]string{}
+	for k, v := range b.pgcfg.RuntimeParams {
+		cfg.RuntimeParams[k] = v
+	}
+	for k, v := range s.Params {
+		switch k {
+		case "user", "database", "replication":
+		default:
+			cfg.RuntimeParams[k] = v
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.DialTimeout)
+	defer cancel()
+	pc, err := connect(ctx, cfg)
+	if err != nil {
+		return nil, connectError(err, cfg, s.Password)
+	}
+	hc, err := pc.Hijack()
+	if err != nil {
+		pc.Close(ctx)
+		return nil, connectError(err, cfg, s.Password)
+	}
+	// The rebuilt PgConn is used only to send CancelRequests (TLS as the session's); the
+	// session reads and writes the connection itself.
+	cancelConn, err := pgconn.Construct(hc)
+	if err != nil {
+		hc.Conn.Close()
+		return nil, connectError(err, cfg, s.Password)
+	}
+	return b.newSession(hc, cancelConn, out), nil
+}
+
+// connect dials the upstream, retrying failures to reach it (not its refusals) with a short
+// backoff, within ctx.
+func connect(ctx context.Context, cfg *pgconn.Config) (*pgconn.PgConn, error) {
+	for attempt := 0; ; attempt++ {
+		pc, err := pgconn.ConnectConfig(ctx, cfg)
+		if err == nil {
+			return pc, nil
+		}
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) || attempt >= len(retryDelays) || ctx.Err() != nil {
+			return nil, err
+		}
+		t := time.NewTimer(retryDelays[attempt])
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		case <-t.C:
+		}
+	}
+}
+
+// Error is an error that is a whole ErrorResponse: the upstream's own (every field kept) or one
+// of the session's FATALs (08001, 08006). A front end sends ErrorResponse() as it is.
+type Error struct{ resp pgproto3.ErrorResponse }
+
+func (e *Error) Error() string { return e.resp.Message }
+
+// SQLState implements sqlstate.Carrier.
+func (e *Error) SQLState() string { return e.resp.Code }
+
+// ErrorResponse returns the message to send the client.
+func (e *Error) ErrorResponse() *pgproto3.ErrorResponse { r := e.resp; return &r }
+
+// connectError is the FATAL the client gets when its session cannot open: the upstream's own
+// error with every field, or 08001 with the reason (never the password).
+func connectError(err error, cfg *pgconn.Config, password string) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return &Error{*errorResponse(pgErr)}
+	}
+	msg := err.Error()
+	for _, pw := range []string{password, cfg.Password} {
+		if pw != "" {
+			msg = strings.ReplaceAll(msg, pw, "********")
+		}
+	}
+	return &Error{pgproto3.ErrorResponse{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: "08001",
+		Message: "could not connect to the upstream PostgreSQL at " + net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)) + ": " + msg,
+		Hint:    "check that the server given by --upstream is running and accepts connections"}}
+}
+
+// errorResponse rebuilds the ErrorResponse PostgreSQL sent, with every field.
+func errorResponse(e *pgconn.PgError) *pgproto3.ErrorResponse {
+	return &pgproto3.ErrorResponse{Severity: e.Severity, SeverityUnlocalized: e.SeverityUnlocalized, Code: e.Code,
+		Message: e.Message, Detail: e.Detail, Hint: e.Hint, Position: e.Position, InternalPosition: e.InternalPosition,
+		InternalQuery: e.InternalQuery, Where: e.Where, SchemaName: e.SchemaName, TableName: e.TableName,
+		ColumnName: e.ColumnName, DataTypeName: e.DataTypeName, ConstraintName: e.ConstraintName, File: e.File,
+		Line: e.Line, Routine: e.Routine}
+}
+
+// parameters lists the upstream's ParameterStatus values, by name.
+func parameters(m map[string]string) []pgproto3.ParameterStatus {
+	out := make([]pgproto3.ParameterStatus, 0, len(m))
+	for k, v := range m {
+		out = append(out, pgproto3.ParameterStatus{Name: k, Value: v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+var noNames nameSet
+
+// currentNames returns the wasm function names, rebuilt when the registry changed.
+func (b *Backend) currentNames() *nameSet {
+	reg := b.cfg.Registry
+	if reg == nil {
+		return &noNames
+	}
+	gen := reg.Generation()
+	if ns := b.names.Load(); ns != nil && ns.gen == gen {
+		return ns
+	}
+	names, gen := reg.Names()
+	ns := newNameSet(gen, names)
+	b.names.Store(ns)
+	return ns
+}

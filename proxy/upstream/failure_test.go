@@ -1,0 +1,278 @@
+package upstream
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
+)
+
+// TestPassThroughAuth: the client's own user and password log in upstream; a wrong password is
+// PostgreSQL's own 28P01.
+func TestPassThroughAuth(t *testing.T) {
+	b, err := New(Config{URL: pgURL(t, "root"), PassThroughAuth: true, Registry: testRegistry(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := serve(t, b, true, true)
+	c := dialPgx(t, addr, "alice", "secret")
+	var user string
+	if err := c.QueryRow(ctx10(t), "SELECT current_user").Scan(&user); err != nil || user != "alice" {
+		t.Fatalf("current_user: %v %q", err, user)
+	}
+	_, err = pgx.Connect(ctx10(t), "postgres://alice:wrong@"+addr+"/postgres?sslmode=disable")
+	wantCode(t, err, "28P01", `password authentication failed for user "alice"`)
+	if strings.Contains(err.Error(), "wrong") {
+		t.Fatalf("the password is in the error: %v", err)
+	}
+}
+
+// TestProxyUserAuth: without pass-through the URL's credentials log in upstream, whatever the
+// client's user; wrong URL credentials are the upstream's 28P01 at every client's start.
+func TestProxyUserAuth(t *testing.T) {
+	b, err := New(Config{URL: pgURL(t, "alice:secret"), Registry: testRegistry(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dialPgx(t, serve(t, b, false, true), "someone", "")
+	var user string
+	if err := c.QueryRow(ctx10(t), "SELECT current_user").Scan(&user); err != nil || user != "alice" {
+		t.Fatalf("current_user: %v %q", err, user)
+	}
+	bad, err := New(Config{URL: pgURL(t, "alice:nope"), Registry: testRegistry(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = pgx.Connect(ctx10(t), "postgres://someone@"+serve(t, bad, false, true)+"/postgres?sslmode=disable")
+	wantCode(t, err, "28P01", "password authentication failed")
+}
+
+// TestUpstreamDown: an unreachable upstream is a prompt FATAL 08001 naming it, after the short
+// retries, never a hang.
+func TestUpstreamDown(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now
+	b, err := New(Config{URL: "postgres://u:sekrit@" + addr + "/db?sslmode=disable"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = pgx.Connect(ctx10(t), "postgres://u@"+serve(t, b, false, true)+"/db?sslmode=disable")
+	wantCode(t, err, "08001", "could not connect to the upstream PostgreSQL at "+addr)
+	if strings.Contains(err.Error(), "sekrit") {
+		t.Fatalf("the password is in the error: %v", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("took %v", d)
+	}
+}
+
+// TestUpstreamKilled: the upstream backend terminated mid-query gives the client PostgreSQL's
+// own FATAL and ends the session; other sessions are not disturbed.
+func TestUpstreamKilled(t *testing.T) {
+	b, err := New(Config{URL: pgURL(t, "root"), Registry: testRegistry(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := serve(t, b, false, true)
+	victim, other := dialPgx(t, addr, "root", ""), dialPgx(t, addr, "root", "")
+	ctx := ctx10(t)
+	var pid int
+	if err := victim.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := victim.Exec(ctx, "SELECT pg_sleep(20)"); done <- err }()
+	time.Sleep(200 * time.Millisecond)
+	if _, err := other.Exec(ctx, "SELECT pg_terminate_backend($1)", pid); err != nil {
+		t.Fatal(err)
+	}
+	err = <-done
+	wantCode(t, err, "57P01", "terminating connection due to administrator command")
+	var n int
+	if err := other.QueryRow(ctx, "SELECT 1").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("other session: %v", err)
+	}
+}
+
+// TestUpstreamLost: the upstream connection cut without a word gives the client 08006.
+func TestUpstreamLost(t *testing.T) {
+	pgURL(t, "root")
+	cut := forwarder(t, pgAddr())
+	b, err := New(Config{URL: "postgres://root@" + cut.addr + "/postgres?sslmode=disable", Registry: testRegistry(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := serve(t, b, false, true)
+	c := dialRaw(t, addr, "root", "")
+	c.send(&pgproto3.Query{String: "SELECT pg_sleep(20)"})
+	time.Sleep(200 * time.Millisecond)
+	cut.cutAll()
+	m := c.receive()
+	e, ok := m.(*pgproto3.ErrorResponse)
+	if !ok || e.Code != "08006" || e.Severity != "FATAL" {
+		t.Fatalf("want FATAL 08006, got %#v", m)
+	}
+	// Another session through the same forwarder works.
+	other := dialPgx(t, addr, "root", "")
+	var n int
+	if err := other.QueryRow(ctx10(t), "SELECT 2").Scan(&n); err != nil || n != 2 {
+		t.Fatalf("other session: %v", err)
+	}
+}
+
+// TestClientGoneMidCopy: a client that disconnects in the middle of COPY FROM STDIN leaves no
+// upstream session behind.
+func TestClientGoneMidCopy(t *testing.T) {
+	b, err := New(Config{URL: pgURL(t, "root"), Registry: testRegistry(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := serve(t, b, false, true)
+	c := dialRaw(t, addr, "root", "")
+	c.send(&pgproto3.Query{String: "SELECT pg_backend_pid()"})
+	var pid string
+	c.until(func(m pgproto3.BackendMessage) bool {
+		if d, ok := m.(*pgproto3.DataRow); ok {
+			pid = string(d.Values[0])
+		}
+		return isType[*pgproto3.ReadyForQuery](m)
+	})
+	c.send(&pgproto3.Query{String: "CREATE TEMP TABLE cp (a int)"})
+	c.ready(1)
+	c.send(&pgproto3.Query{String: "COPY cp FROM STDIN"})
+	c.until(isType[*pgproto3.CopyInResponse])
+	c.send(&pgproto3.CopyData{Data: []byte("1\n2\n")})
+	c.nc.Close()
+	direct := dialPgx(t, pgAddr(), "root", "")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var n int
+		if err := direct.QueryRow(ctx10(t), "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("upstream backend %s still there", pid)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// cutter is a TCP forwarder whose connections can be cut.
+type cutter struct {
+	addr  string
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func forwarder(t *testing.T, to string) *cutter {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	c := &cutter{addr: l.Addr().String()}
+	go func() {
+		for {
+			in, err := l.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", to)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			c.mu.Lock()
+			c.conns = append(c.conns, in, out)
+			c.mu.Unlock()
+			go func() { io.Copy(out, in); out.Close() }()
+			go func() { io.Copy(in, out); in.Close() }()
+		}
+	}()
+	return c
+}
+
+func (c *cutter) cutAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, nc := range c.conns {
+		nc.Close()
+	}
+	c.conns = nil
+}
+
+// TestHammer: many sessions at once, each with its own pipeline of statements and a wasql
+// statement now and then, all answered in order.
+func TestHammer(t *testing.T) {
+	reg := testRegistry(t)
+	b, err := New(Config{URL: pgURL(t, "root"), Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := serve(t, b, false, true)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			c, err := pgconn.Connect(ctx, "postgres://root@"+addr+"/postgres?sslmode=disable")
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close(ctx)
+			for i := 0; i < 50; i++ {
+				rr := c.ExecParams(ctx, "SELECT $1::int + 1", [][]byte{[]byte("41")}, nil, nil, nil).Read()
+				if rr.Err != nil || len(rr.Rows) != 1 || string(rr.Rows[0][0]) != "42" {
+					errs <- errors.Join(rr.Err, errors.New("wrong answer"))
+					return
+				}
+				if _, err := c.Exec(ctx, "SELECT 1; SELECT twice(1)").ReadAll(); err == nil {
+					errs <- errors.New("a wasm call was not refused")
+					return
+				}
+			}
+		}()
+	}
+	ctx := ctx10(t)
+	c := dialPgx(t, addr, "root", "")
+	for i := 0; i < 10; i++ {
+		if _, err := c.Exec(ctx, createTwice+`$1, 'twice_int'`, twiceModule(t)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Exec(ctx, `DROP FUNCTION twice`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.Exec(ctx, createTwice+`$1, 'twice_int'`, twiceModule(t)); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "0A000" {
+			continue
+		}
+		t.Fatal(err)
+	}
+}

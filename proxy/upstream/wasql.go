@@ -1,0 +1,366 @@
+package upstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/wasql/wasql/internal/sqlstate"
+	"github.com/wasql/wasql/sqlfuncs"
+)
+
+// wasql's own statements in proxy mode: CREATE [OR REPLACE] FUNCTION ... LANGUAGE wasm and DROP
+// FUNCTION of a wasm function run against the registry, as in embedded mode, and are answered
+// here in order with the upstream's answers. Like PostgreSQL's CREATE DATABASE they cannot run
+// inside a transaction block (25001), nor after another statement of the same pipeline. Any
+// error of wasql's leaves the upstream as PostgreSQL's own error would: a statement that fails
+// is sent upstream and its error swallowed, so a transaction block is aborted (25P02 follows)
+// and an extended-protocol pipeline skips to its Sync.
+
+// abortSQL is the statement sent upstream to put it in the state an error leaves: it fails at
+// once (a syntax error), and its error is not relayed.
+const abortSQL = "wasql: the previous statement failed"
+
+var (
+	errCallNotSupported = sqlError(sqlstate.FeatureNotSupported, "calling wasm functions through the proxy is not supported yet")
+	errMixedDrop        = sqlError(sqlstate.FeatureNotSupported, "DROP FUNCTION cannot name wasm functions together with other functions: drop each wasm function in a statement of its own")
+	errInFailedTx       = sqlError("25P02", "current transaction is aborted, commands ignored until end of transaction block")
+	errMultiplePrepared = sqlError("42601", "cannot insert multiple commands into a prepared statement")
+)
+
+// sqlErr is an error of wasql's with its SQLSTATE.
+type sqlErr struct{ code, msg string }
+
+func (e *sqlErr) Error() string    { return e.msg }
+func (e *sqlErr) SQLState() string { return e.code }
+
+func sqlError(code, msg string) error { return &sqlErr{code: code, msg: msg} }
+
+// toErrorResponse is where wasql's errors become ErrorResponses: the SQLSTATE the error
+// carries, its hint; the upstream's own errors keep every field.
+func toErrorResponse(err error) *pgproto3.ErrorResponse {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return errorResponse(pgErr)
+	}
+	var ue *Error
+	if errors.As(err, &ue) {
+		return ue.ErrorResponse()
+	}
+	code := sqlstate.Of(err)
+	switch {
+	case errors.Is(err, context.Canceled):
+		code, err = sqlstate.QueryCanceled, errors.New("canceling statement due to user request")
+	case errors.Is(err, context.DeadlineExceeded):
+		code = sqlstate.QueryCanceled
+	}
+	return &pgproto3.ErrorResponse{Severity: "ERROR", SeverityUnlocalized: "ERROR", Code: code,
+		Message: err.Error(), Hint: sqlstate.Hint(err)}
+}
+
+// verb is the command tag of a wasql statement, and what its errors call it.
+func verb(k stmtKind) string {
+	if k == stmtDrop {
+		return "DROP FUNCTION"
+	}
+	return "CREATE FUNCTION"
+}
+
+// classifyQuery returns the statements of q when one of them is wasql's (or calls a wasm
+// function), nil when q passes through.
+func (s *Session) classifyQuery(q string) []statement {
+	reg := s.b.cfg.Registry
+	if reg == nil {
+		return nil
+	}
+	ns := s.b.currentNames()
+	if !mayInvolveWasm(q, ns) {
+		return nil
+	}
+	sts := classify(q, ns, reg)
+	for _, st := range sts {
+		if st.kind != stmtPass {
+			return sts
+		}
+	}
+	return nil
+}
+
+// query handles a simple Query.
+func (s *Session) query(ctx context.Context, m *pgproto3.Query) error {
+	sts := s.classifyQuery(m.String)
+	if sts == nil {
+		return s.forward(m, expect{kind: 'Q'}, true)
+	}
+	if err := s.drain(ctx); err != nil {
+		return err
+	}
+	var err error
+	switch {
+	case anyKind(sts, stmtCall):
+		err = errCallNotSupported
+	case anyKind(sts, stmtMixed):
+		err = errMixedDrop
+	case anyKind(sts, stmtPass):
+		for _, st := range sts {
+			if st.kind != stmtPass {
+				err = sqlError(sqlstate.FeatureNotSupported, fmt.Sprintf(
+					"%s ... LANGUAGE wasm cannot be combined with other statements in one query: send it alone", verb(st.kind)))
+				break
+			}
+		}
+	default:
+		err = s.inBlock(sts[0].kind)
+		for i := 0; err == nil && i < len(sts); i++ {
+			err = s.run(ctx, sts[i], nil)
+		}
+	}
+	if err == nil {
+		s.push(expect{local: []pgproto3.BackendMessage{&pgproto3.ReadyForQuery{TxStatus: s.status()}}})
+		return s.out.Flush()
+	}
+	// PostgreSQL ends a failed query with the transaction status the error leaves: ask it.
+	s.push(expect{local: []pgproto3.BackendMessage{toErrorResponse(err)}})
+	return s.forward(&pgproto3.Query{String: abortSQL}, expect{kind: 'Q', swallowErr: true}, true)
+}
+
+func anyKind(sts []statement, k stmtKind) bool {
+	for _, st := range sts {
+		if st.kind == k {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Session) status() byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.txStatus
+}
+
+// inBlock refuses a wasql statement inside a transaction block, as PostgreSQL refuses CREATE
+// DATABASE: the registry's changes cannot be rolled back with the upstream's.
+func (s *Session) inBlock(k stmtKind) error {
+	switch s.status() {
+	case 'T':
+		return sqlError("25001", verb(k)+" ... LANGUAGE wasm cannot run inside a transaction block")
+	case 'E':
+		return errInFailedTx
+	}
+	return nil
+}
+
+// run executes one wasql statement; module is the bound parameter holding the module, if any.
+// Its CommandComplete (or notice) goes to the client.
+func (s *Session) run(ctx context.Context, st statement, params [][]byte) error {
+	if st.err != nil {
+		return st.err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	s.mu.Lock()
+	s.running = cancel
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.running = nil
+		s.mu.Unlock()
+		cancel()
+	}()
+	reg := s.b.cfg.Registry
+	switch d := st.ddl.(type) {
+	case *sqlfuncs.CreateStmt:
+		c := *d
+		if c.Module == nil {
+			if c.Param < 1 || c.Param > len(params) {
+				return sqlError("08P01", fmt.Sprintf("bind message supplies %d parameters, but the module is parameter $%d", len(params), c.Param))
+			}
+			if params[c.Param-1] == nil {
+				return sqlError(sqlstate.InvalidFunctionDefinition, "the module parameter is NULL")
+			}
+			c.Module = params[c.Param-1]
+		}
+		if err := reg.Create(ctx, &c); err != nil {
+			return err
+		}
+	case *sqlfuncs.DropStmt:
+		if err := reg.Drop(ctx, d); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("upstream session: no statement to run for %q", st.text)
+	}
+	s.push(expect{local: []pgproto3.BackendMessage{&pgproto3.CommandComplete{CommandTag: []byte(verb(st.kind))}}})
+	return nil
+}
+
+// localStmt is a prepared statement that is wasql's.
+type localStmt struct {
+	st        statement
+	paramOIDs []uint32
+}
+
+// localPortal is a bound wasql statement.
+type localPortal struct {
+	stmt   *localStmt
+	params [][]byte // as the module needs them: bytes
+}
+
+// failLocal answers a wasql message of the extended protocol with err, and makes the upstream
+// skip to the next Sync as PostgreSQL's own error would.
+func (s *Session) failLocal(err error) error {
+	if !s.push(expect{local: []pgproto3.BackendMessage{toErrorResponse(err)}}) {
+		return nil
+	}
+	if err := s.forward(&pgproto3.Parse{Query: abortSQL}, expect{kind: 'P', swallowErr: true}, false); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.failed = true
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *Session) parse(m *pgproto3.Parse) error {
+	sts := s.classifyQuery(m.Query)
+	if sts == nil {
+		delete(s.stmts, m.Name)
+		return s.forward(m, expect{kind: 'P'}, false)
+	}
+	switch {
+	case len(sts) > 1:
+		return s.failLocal(errMultiplePrepared)
+	case sts[0].kind == stmtCall:
+		return s.failLocal(errCallNotSupported)
+	case sts[0].kind == stmtMixed:
+		return s.failLocal(errMixedDrop)
+	case sts[0].err != nil:
+		return s.failLocal(sts[0].err)
+	}
+	if _, ok := s.stmts[m.Name]; ok && m.Name != "" {
+		return s.failLocal(sqlError("42P05", fmt.Sprintf("prepared statement %q already exists", m.Name)))
+	}
+	if !s.push(expect{local: []pgproto3.BackendMessage{&pgproto3.ParseComplete{}}}) {
+		return nil
+	}
+	s.stmts[m.Name] = &localStmt{st: sts[0], paramOIDs: append([]uint32(nil), m.ParameterOIDs...)}
+	return nil
+}
+
+func (s *Session) bind(m *pgproto3.Bind) error {
+	ls, ok := s.stmts[m.PreparedStatement]
+	if !ok {
+		delete(s.portals, m.DestinationPortal)
+		return s.forward(m, expect{kind: 'B'}, false)
+	}
+	params := make([][]byte, len(m.Parameters))
+	for i, p := range m.Parameters {
+		if p == nil {
+			continue
+		}
+		format := int16(0)
+		switch {
+		case len(m.ParameterFormatCodes) == 1:
+			format = m.ParameterFormatCodes[0]
+		case i < len(m.ParameterFormatCodes):
+			format = m.ParameterFormatCodes[i]
+		}
+		if format == 1 { // binary: bytea's binary form is the bytes
+			params[i] = append([]byte{}, p...)
+			continue
+		}
+		b, err := sqlfuncs.DecodeModuleText(string(p)) // text: '\x...' hex, or base64
+		if err != nil {
+			return s.failLocal(err)
+		}
+		params[i] = b
+	}
+	if !s.push(expect{local: []pgproto3.BackendMessage{&pgproto3.BindComplete{}}}) {
+		return nil
+	}
+	s.portals[m.DestinationPortal] = &localPortal{stmt: ls, params: params}
+	return nil
+}
+
+func (s *Session) describe(m *pgproto3.Describe) error {
+	var answer []pgproto3.BackendMessage
+	switch m.ObjectType {
+	case 'S':
+		ls, ok := s.stmts[m.Name]
+		if !ok {
+			return s.forward(m, expect{kind: 'D'}, false)
+		}
+		answer = []pgproto3.BackendMessage{&pgproto3.ParameterDescription{ParameterOIDs: paramTypes(ls)}, &pgproto3.NoData{}}
+	default:
+		if _, ok := s.portals[m.Name]; !ok {
+			return s.forward(m, expect{kind: 'D'}, false)
+		}
+		answer = []pgproto3.BackendMessage{&pgproto3.NoData{}}
+	}
+	s.push(expect{local: answer})
+	return nil
+}
+
+// paramTypes are a wasql statement's parameter types: the client's, else bytea for the module.
+func paramTypes(ls *localStmt) []uint32 {
+	oids := append([]uint32(nil), ls.paramOIDs...)
+	if c, ok := ls.st.ddl.(*sqlfuncs.CreateStmt); ok && c.Module == nil {
+		for len(oids) < c.Param {
+			oids = append(oids, 0)
+		}
+		if oids[c.Param-1] == 0 {
+			oids[c.Param-1] = 17 // bytea
+		}
+	}
+	return oids
+}
+
+func (s *Session) execute(ctx context.Context, m *pgproto3.Execute) error {
+	lp, ok := s.portals[m.Portal]
+	if !ok {
+		s.executed = true
+		return s.forward(m, expect{kind: 'E'}, false)
+	}
+	pipelined := s.executed
+	s.executed = true
+	if err := s.drain(ctx); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	failed := s.failed
+	s.mu.Unlock()
+	if failed {
+		return nil // the upstream skips to the Sync: so does wasql
+	}
+	err := s.inBlock(lp.stmt.st.kind)
+	if err == nil && pipelined {
+		err = sqlError("25001", verb(lp.stmt.st.kind)+" ... LANGUAGE wasm cannot be executed within a pipeline")
+	}
+	if err == nil {
+		err = s.run(ctx, lp.stmt.st, lp.params)
+	}
+	if err != nil {
+		return s.failLocal(err)
+	}
+	return nil
+}
+
+func (s *Session) closeMsg(m *pgproto3.Close) error {
+	switch m.ObjectType {
+	case 'S':
+		if _, ok := s.stmts[m.Name]; !ok {
+			return s.forward(m, expect{kind: 'C'}, false)
+		}
+		delete(s.stmts, m.Name)
+	default:
+		if _, ok := s.portals[m.Name]; !ok {
+			return s.forward(m, expect{kind: 'C'}, false)
+		}
+		delete(s.portals, m.Name)
+	}
+	s.push(expect{local: []pgproto3.BackendMessage{&pgproto3.CloseComplete{}}})
+	return nil
+}
