@@ -137,27 +137,35 @@ start() {
   cat "$dir/addresses"
 }
 
-# stop_pid PIDFILE SIGNAL: signal the process and wait for it, 15 s at most, then SIGKILL.
-stop_pid() {
+# signal PIDFILE SIGNAL: signal the process it names (if it lives) and print its PID.
+signal() {
   [[ -f $1 ]] || return 0
-  local pid i
+  local pid
   pid=$(head -1 "$1")
   rm -f "$1"
-  kill "-$2" "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < 150; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.1
+  if kill "-$2" "$pid" 2>/dev/null; then echo "$pid"; fi
+}
+
+# wait_gone PID...: wait until the processes have exited, 15 s at most, then SIGKILL them.
+wait_gone() {
+  local pid i
+  for pid in "$@"; do
+    for ((i = 0; i < 150; i++)); do
+      kill -0 "$pid" 2>/dev/null || continue 2
+      sleep 0.05
+    done
+    echo "proxy-topology: process $pid did not stop within 15 s: SIGKILL" >&2
+    kill -KILL "$pid" 2>/dev/null || true
   done
-  echo "proxy-topology: process $pid did not stop within 15 s: SIGKILL" >&2
-  kill -KILL "$pid" 2>/dev/null || true
 }
 
 stop() {
-  local dir=$1 p
+  local dir=$1 p pids=()
   for p in "${proxies[@]}"; do
-    stop_pid "$dir/$p/pid" TERM
+    pids+=($(signal "$dir/$p/pid" TERM))
   done
-  stop_pid "$dir/postgres.pid" INT # PostgreSQL's fast shutdown
+  wait_gone "${pids[@]}"
+  wait_gone $(signal "$dir/postgres.pid" INT) # PostgreSQL's fast shutdown
   if [[ -f $dir/pg.dir ]]; then
     local pgdir
     pgdir=$(cat "$dir/pg.dir")
