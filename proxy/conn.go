@@ -124,5 +124,22 @@ func (w *writer) Flush() error {
 	return w.be.Flush()
 }
 
+// WriteRaw sends whole backend messages already encoded (a PostgreSQL backend relays its
+// upstream's bytes without decoding them: proxy/upstream's RawWriter). They join the buffer in
+// order with Send's.
+func (w *writer) WriteRaw(p []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.be.Send(encoded(p))
+	return nil
+}
+
+// encoded is backend messages already encoded: Encode appends them as they are.
+type encoded []byte
+
+func (e encoded) Decode([]byte) error               { return errors.New("encoded messages are only sent") }
+func (e encoded) Encode(dst []byte) ([]byte, error) { return append(dst, e...), nil }
+func (e encoded) Backend()                          {}
+
 // errClientGone is a connection that ended because its client left: nothing to log.
 var errClientGone = errors.New("client went away")

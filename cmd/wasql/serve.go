@@ -34,16 +34,21 @@ type serveConfig struct {
 	PGMaxConnections int           `mapstructure:"pg_max_connections"`
 	PGAuthTimeout    time.Duration `mapstructure:"pg_auth_timeout"`
 	// MySQLMaxConnections bounds the MySQL wire's open connections (embedded.MySQLLimits).
-	MySQLMaxConnections int    `mapstructure:"mysql_max_connections"`
-	file                string // the config file read, if any
+	MySQLMaxConnections int `mapstructure:"mysql_max_connections"`
+	// Upstream, when set, is proxy mode: the Postgres wire in front of this PostgreSQL (its URL),
+	// the catalog in its database, the MySQL wire off. UpstreamAuth says who checks passwords.
+	Upstream     string `mapstructure:"upstream"`
+	UpstreamAuth string `mapstructure:"upstream_auth"`
+	file         string // the config file read, if any
 }
 
 // configKeys are the keys of wasql.yaml; each but users also has a flag and a WASQL_ variable.
-var configKeys = []string{"data_dir", "log_level", "mysql_addr", "mysql_max_connections", "pg_addr", "pg_auth_timeout", "pg_max_connections", "users"}
+var configKeys = []string{"data_dir", "log_level", "mysql_addr", "mysql_max_connections", "pg_addr", "pg_auth_timeout", "pg_max_connections", "upstream", "upstream_auth", "users"}
 
 // flagOf is the flag of each config key that has one.
 var flagOf = map[string]string{"data_dir": "data-dir", "mysql_addr": "mysql-addr", "pg_addr": "pg-addr", "log_level": "log-level",
-	"pg_max_connections": "pg-max-connections", "pg_auth_timeout": "pg-auth-timeout", "mysql_max_connections": "mysql-max-connections"}
+	"pg_max_connections": "pg-max-connections", "pg_auth_timeout": "pg-auth-timeout", "mysql_max_connections": "mysql-max-connections",
+	"upstream": "upstream", "upstream_auth": "upstream-auth"}
 
 // loadServeConfig reads the configuration; help is true when the flags asked for --help (printed
 // to out). Warnings (unknown WASQL_ variables) go to warn.
@@ -57,10 +62,12 @@ func loadServeConfig(args []string, out, warn io.Writer) (c *serveConfig, help b
 	fs.Int("pg-max-connections", proxy.DefaultMaxConnections, "Postgres wire: connections served at once; more are refused with 53300 (env WASQL_PG_MAX_CONNECTIONS)")
 	fs.Duration("pg-auth-timeout", proxy.DefaultAuthTimeout, "Postgres wire: time a client has to authenticate (env WASQL_PG_AUTH_TIMEOUT)")
 	fs.Int("mysql-max-connections", 151, "MySQL wire: open connections at most; more get error 1040 (env WASQL_MYSQL_MAX_CONNECTIONS)")
+	fs.String("upstream", "", "proxy mode: serve the Postgres wire in front of this PostgreSQL (postgres://user:password@host/db?sslmode=...), with the function catalog in its database; the MySQL wire is off (env WASQL_UPSTREAM)")
+	fs.String("upstream-auth", "passthrough", "proxy mode: passthrough (clients log in to the upstream with their own user and password, over loopback or TLS) or wasql (clients authenticate to wasql with its users; the upstream connection uses the URL's credentials) (env WASQL_UPSTREAM_AUTH)")
 	fs.String("log-level", "error", "log level: error, warn, info or debug; info shows connections (env WASQL_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Fprintf(out, "usage: wasql serve [flags]\n\nRuns the embedded engine. Listening beyond loopback needs users (users: {name: password} in the\nconfig file). Config file keys: %s.\n\nflags:\n", strings.Join(configKeys, ", "))
+			fmt.Fprintf(out, "usage: wasql serve [flags]\n\nRuns the embedded engine, or with --upstream the proxy in front of a PostgreSQL (Postgres wire\nonly: the MySQL wire is off). Listening beyond loopback needs users (users: {name: password} in the\nconfig file). Config file keys: %s.\n\nflags:\n", strings.Join(configKeys, ", "))
 			fs.SetOutput(out)
 			fs.PrintDefaults()
 			return nil, true, nil
@@ -103,7 +110,13 @@ func loadServeConfig(args []string, out, warn io.Writer) (c *serveConfig, help b
 	if c.DataDir == "" {
 		return nil, false, errors.New("data_dir is empty: give a directory (--data-dir, WASQL_DATA_DIR or data_dir:)")
 	}
-	if c.MySQLAddr == "" {
+	switch {
+	case c.Upstream != "" && c.UpstreamAuth != "passthrough" && c.UpstreamAuth != "wasql":
+		return nil, false, fmt.Errorf("upstream_auth is %q: want passthrough or wasql (--upstream-auth, WASQL_UPSTREAM_AUTH or upstream_auth:)", c.UpstreamAuth)
+	case c.Upstream != "" && c.PGAddr == "":
+		return nil, false, errors.New("pg_addr is empty: proxy mode (upstream) serves only the Postgres wire (--pg-addr, WASQL_PG_ADDR or pg_addr:)")
+	}
+	if c.MySQLAddr == "" && c.Upstream == "" {
 		return nil, false, errors.New("mysql_addr is empty: the MySQL wire cannot be disabled (--mysql-addr, WASQL_MYSQL_ADDR or mysql_addr:)")
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
@@ -216,6 +229,9 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	}
 	level, _ := parseLevel(c.LogLevel)
 	setupLogging(level, stderr)
+	if c.Upstream != "" {
+		return serveProxy(ctx, c, out)
+	}
 	slog.Info("wasql serve", "config_file", c.file, "data_dir", c.DataDir, "mysql_addr", c.MySQLAddr, "pg_addr", c.PGAddr, "users", len(c.Users))
 	for _, addr := range []string{c.MySQLAddr, c.PGAddr} {
 		if addr != "" && len(c.Users) == 0 && !embedded.IsLoopback(addr) {

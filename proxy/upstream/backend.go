@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
 
+	"github.com/wasql/wasql/proxy"
 	"github.com/wasql/wasql/sqlfuncs"
 )
 
@@ -82,8 +83,8 @@ type RawWriter interface {
 	WriteRaw(p []byte) error
 }
 
-// OpenSession connects a session for the client s, writing to out. An error is an *Error whose
-// ErrorResponse the client gets as it is (FATAL): the upstream's own (a wrong password is its
+// OpenSession connects a session for the client s, writing to out. An error is a
+// *pgconn.PgError the client gets as it is (FATAL): the upstream's own (a wrong password is its
 // 28P01), or 08001 when the upstream cannot be reached.
 func (b *Backend) OpenSession(ctx context.Context, s Startup, out Writer) (*Session, error) {
 	cfg := b.pgcfg.Copy()
@@ -147,24 +148,13 @@ func connect(ctx context.Context, cfg *pgconn.Config) (*pgconn.PgConn, error) {
 	}
 }
 
-// Error is an error that is a whole ErrorResponse: the upstream's own (every field kept) or one
-// of the session's FATALs (08001, 08006). A front end sends ErrorResponse() as it is.
-type Error struct{ resp pgproto3.ErrorResponse }
-
-func (e *Error) Error() string { return e.resp.Message }
-
-// SQLState implements sqlstate.Carrier.
-func (e *Error) SQLState() string { return e.resp.Code }
-
-// ErrorResponse returns the message to send the client.
-func (e *Error) ErrorResponse() *pgproto3.ErrorResponse { r := e.resp; return &r }
-
 // connectError is the FATAL the client gets when its session cannot open: the upstream's own
-// error with every field, or 08001 with the reason (never the password).
+// error with every field, or 08001 with the reason (never the password). Both are PgErrors, which
+// proxy.Server sends with every field as they are.
 func connectError(err error, cfg *pgconn.Config, password string) error {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		return &Error{*errorResponse(pgErr)}
+		return pgErr
 	}
 	msg := err.Error()
 	for _, pw := range []string{password, cfg.Password} {
@@ -172,9 +162,9 @@ func connectError(err error, cfg *pgconn.Config, password string) error {
 			msg = strings.ReplaceAll(msg, pw, "********")
 		}
 	}
-	return &Error{pgproto3.ErrorResponse{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: "08001",
+	return &pgconn.PgError{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: "08001",
 		Message: "could not connect to the upstream PostgreSQL at " + net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)) + ": " + msg,
-		Hint:    "check that the server given by --upstream is running and accepts connections"}}
+		Hint:    "check that the server given by --upstream is running and accepts connections"}
 }
 
 // errorResponse rebuilds the ErrorResponse PostgreSQL sent, with every field.
@@ -213,3 +203,18 @@ func (b *Backend) currentNames() *nameSet {
 	b.names.Store(ns)
 	return ns
 }
+
+// Open implements the interface proxy.Backend: the session of a client whose startup
+// proxy.Server accepted.
+func (b *Backend) Open(ctx context.Context, c proxy.Client) (proxy.Session, error) {
+	s, err := b.OpenSession(ctx, Startup{User: c.User, Database: c.Database, Params: c.Params, Password: c.Password, PID: c.PID}, c.Out)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+var (
+	_ proxy.Backend = (*Backend)(nil)
+	_ proxy.Session = (*Session)(nil)
+)

@@ -13,6 +13,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/wasql/wasql/proxy"
 )
 
 // TestPassThroughAuth: the client's own user and password log in upstream; a wrong password is
@@ -47,6 +49,19 @@ func TestProxyUserAuth(t *testing.T) {
 	if err := c.QueryRow(ctx10(t), "SELECT current_user").Scan(&user); err != nil || user != "alice" {
 		t.Fatalf("current_user: %v %q", err, user)
 	}
+	// Clients authenticate to wasql with SCRAM: a wrong password is wasql's 28P01.
+	v, err := proxy.NewVerifier("pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scram := serveWith(t, b, proxy.Config{Users: map[string]proxy.Verifier{"bob": v}}, true)
+	c = dialPgx(t, scram, "bob", "pw")
+	if err := c.QueryRow(ctx10(t), "SELECT current_user").Scan(&user); err != nil || user != "alice" {
+		t.Fatalf("current_user: %v %q", err, user)
+	}
+	_, err = pgx.Connect(ctx10(t), "postgres://bob:wrong@"+scram+"/postgres?sslmode=disable")
+	wantCode(t, err, "28P01", `password authentication failed for user "bob"`)
+
 	bad, err := New(Config{URL: pgURL(t, "alice:nope"), Registry: testRegistry(t)})
 	if err != nil {
 		t.Fatal(err)

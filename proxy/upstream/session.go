@@ -276,8 +276,8 @@ func (s *Session) lost() error {
 	if s.dead == nil {
 		return nil
 	}
-	return &Error{pgproto3.ErrorResponse{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: "08006",
-		Message: "the connection to the upstream PostgreSQL was lost: " + s.dead.Error()}}
+	return &pgconn.PgError{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: "08006",
+		Message: "the connection to the upstream PostgreSQL was lost: " + s.dead.Error()}
 }
 
 // protocolError is a message that cannot be encoded for the upstream.

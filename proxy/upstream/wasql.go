@@ -46,10 +46,6 @@ func toErrorResponse(err error) *pgproto3.ErrorResponse {
 	if errors.As(err, &pgErr) {
 		return errorResponse(pgErr)
 	}
-	var ue *Error
-	if errors.As(err, &ue) {
-		return ue.ErrorResponse()
-	}
 	code := sqlstate.Of(err)
 	switch {
 	case errors.Is(err, context.Canceled):

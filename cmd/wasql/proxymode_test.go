@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/wasql/wasql/internal/pgtest"
+)
+
+// TestServeProxyMode runs wasql serve --upstream against a real PostgreSQL: statements pass
+// through, CREATE FUNCTION ... LANGUAGE wasm lands in the catalog in the upstream's database
+// (with its stub there), a call is refused for now.
+func TestServeProxyMode(t *testing.T) {
+	url := pgtest.Start(t)
+	out, logs := &syncBuffer{}, &syncBuffer{}
+	old := stderr
+	stderr = logs
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, []string{"--data-dir", t.TempDir(), "--pg-addr", "127.0.0.1:0", "--upstream", url}, out)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+		stderr = old
+	})
+	re := regexp.MustCompile(`Postgres wire on (\S+) in front of`)
+	var addr string
+	for deadline := time.Now().Add(30 * time.Second); addr == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if m := re.FindStringSubmatch(out.String()); m != nil {
+			addr = m[1]
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve ended: %v\n%s%s", err, out, logs)
+		default:
+		}
+	}
+	if addr == "" {
+		t.Fatalf("no banner:\n%s%s", out, logs)
+	}
+	if !strings.Contains(out.String(), "MySQL wire is off") {
+		t.Fatalf("banner: %s", out)
+	}
+	db := url[strings.LastIndex(url, "/")+1 : strings.Index(url, "?")]
+	qctx, qcancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer qcancel()
+	c, err := pgx.Connect(qctx, "postgres://root@"+addr+"/"+db+"?sslmode=disable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(qctx)
+	var n int
+	if err := c.QueryRow(qctx, "SELECT $1::int + 1", 41).Scan(&n); err != nil || n != 42 {
+		t.Fatalf("pass-through: %v %d", err, n)
+	}
+	module, err := os.ReadFile("../../sqlfuncs/testdata/twice.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Exec(qctx, `CREATE FUNCTION twice(integer) RETURNS integer LANGUAGE wasm AS $1, 'twice_int'`, module); err != nil {
+		t.Fatal(err)
+	}
+	direct, err := pgx.Connect(qctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer direct.Close(qctx)
+	if err := direct.QueryRow(qctx, "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'wasql' AND p.proname = 'twice'").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("the stub in the upstream: %v %d", err, n)
+	}
+	_, err = c.Exec(qctx, "SELECT twice(2)")
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "0A000" {
+		t.Fatalf("a call: %v", err)
+	}
+	if _, err := c.Exec(qctx, "DROP FUNCTION twice"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestServeProxyConfig(t *testing.T) {
+	t.Setenv("WASQL_UPSTREAM", "postgres://u@db.example/app")
+	c, _, err := loadServeConfig([]string{"--upstream-auth", "wasql"}, &syncBuffer{}, &syncBuffer{})
+	if err != nil || c.Upstream != "postgres://u@db.example/app" || c.UpstreamAuth != "wasql" {
+		t.Fatalf("%v %+v", err, c)
+	}
+	if _, _, err := loadServeConfig([]string{"--upstream-auth", "maybe"}, &syncBuffer{}, &syncBuffer{}); err == nil {
+		t.Fatal("a bad upstream_auth must fail")
+	}
+	if _, _, err := loadServeConfig([]string{"--pg-addr", ""}, &syncBuffer{}, &syncBuffer{}); err == nil {
+		t.Fatal("proxy mode without the Postgres wire must fail")
+	}
+	var help syncBuffer
+	if _, ok, _ := loadServeConfig([]string{"--help"}, &help, &help); !ok || !strings.Contains(help.String(), "the MySQL wire is off") {
+		t.Fatalf("help: %s", help.String())
+	}
+}
