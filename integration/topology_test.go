@@ -350,7 +350,7 @@ func TestTopologyLostNotification(t *testing.T) {
 	}
 	created := time.Now()
 	time.Sleep(300 * time.Millisecond) // notifications sent meanwhile find no listener of proxy 2
-	knewEarly := knows(t, p2, "lost")   // it may: a reconnection between two terminations reconciles
+	knewEarly := knows(t, p2, "lost")  // it may: a reconnection between two terminations reconciles
 	close(stop)
 	<-done
 	if t.Failed() {
