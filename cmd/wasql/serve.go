@@ -33,6 +33,10 @@ type serveConfig struct {
 	// PGMaxConnections and PGAuthTimeout bound the Postgres wire's clients (proxy.Config).
 	PGMaxConnections int           `mapstructure:"pg_max_connections"`
 	PGAuthTimeout    time.Duration `mapstructure:"pg_auth_timeout"`
+	// PGTLSCert and PGTLSKey are the Postgres wire's TLS certificate and key (PEM files), or
+	// PGTLSCert "self-signed" for one made at start (pgTLS).
+	PGTLSCert string `mapstructure:"pg_tls_cert"`
+	PGTLSKey  string `mapstructure:"pg_tls_key"`
 	// MySQLMaxConnections bounds the MySQL wire's open connections (embedded.MySQLLimits).
 	MySQLMaxConnections int `mapstructure:"mysql_max_connections"`
 	// Upstream, when set, is proxy mode: the Postgres wire in front of this PostgreSQL (its URL),
@@ -43,12 +47,12 @@ type serveConfig struct {
 }
 
 // configKeys are the keys of wasql.yaml; each but users also has a flag and a WASQL_ variable.
-var configKeys = []string{"data_dir", "log_level", "mysql_addr", "mysql_max_connections", "pg_addr", "pg_auth_timeout", "pg_max_connections", "upstream", "upstream_auth", "users"}
+var configKeys = []string{"data_dir", "log_level", "mysql_addr", "mysql_max_connections", "pg_addr", "pg_auth_timeout", "pg_max_connections", "pg_tls_cert", "pg_tls_key", "upstream", "upstream_auth", "users"}
 
 // flagOf is the flag of each config key that has one.
 var flagOf = map[string]string{"data_dir": "data-dir", "mysql_addr": "mysql-addr", "pg_addr": "pg-addr", "log_level": "log-level",
 	"pg_max_connections": "pg-max-connections", "pg_auth_timeout": "pg-auth-timeout", "mysql_max_connections": "mysql-max-connections",
-	"upstream": "upstream", "upstream_auth": "upstream-auth"}
+	"upstream": "upstream", "upstream_auth": "upstream-auth", "pg_tls_cert": "pg-tls-cert", "pg_tls_key": "pg-tls-key"}
 
 // loadServeConfig reads the configuration; help is true when the flags asked for --help (printed
 // to out). Warnings (unknown WASQL_ variables) go to warn.
@@ -61,6 +65,8 @@ func loadServeConfig(args []string, out, warn io.Writer) (c *serveConfig, help b
 	fs.String("pg-addr", "127.0.0.1:5433", "Postgres wire listen address, empty to disable (env WASQL_PG_ADDR)")
 	fs.Int("pg-max-connections", proxy.DefaultMaxConnections, "Postgres wire: connections served at once; more are refused with 53300 (env WASQL_PG_MAX_CONNECTIONS)")
 	fs.Duration("pg-auth-timeout", proxy.DefaultAuthTimeout, "Postgres wire: time a client has to authenticate (env WASQL_PG_AUTH_TIMEOUT)")
+	fs.String("pg-tls-cert", "", "Postgres wire: TLS certificate (PEM file, with --pg-tls-key), or self-signed for one made at start (encrypts, proves nothing: sslmode=require accepts it, verify-full does not) (env WASQL_PG_TLS_CERT)")
+	fs.String("pg-tls-key", "", "Postgres wire: the TLS certificate's private key (PEM file) (env WASQL_PG_TLS_KEY)")
 	fs.Int("mysql-max-connections", 151, "MySQL wire: open connections at most; more get error 1040 (env WASQL_MYSQL_MAX_CONNECTIONS)")
 	fs.String("upstream", "", "proxy mode: serve the Postgres wire in front of this PostgreSQL (postgres://user:password@host/db?sslmode=...), with the function catalog in its database; the MySQL wire is off (env WASQL_UPSTREAM)")
 	fs.String("upstream-auth", "passthrough", "proxy mode: passthrough (clients log in to the upstream with their own user and password, over loopback or TLS) or wasql (clients authenticate to wasql with its users; the upstream connection uses the URL's credentials) (env WASQL_UPSTREAM_AUTH)")
@@ -211,12 +217,16 @@ func servePG(e *embedded.Engine, c *serveConfig) (*proxy.Server, error) {
 		}
 		users[name] = v
 	}
+	tlsConfig, err := pgTLS(c.PGTLSCert, c.PGTLSKey)
+	if err != nil {
+		return nil, err
+	}
 	l, err := net.Listen("tcp", c.PGAddr)
 	if err != nil {
 		return nil, err
 	}
 	pgListener = l
-	srv := proxy.NewServer(proxy.Config{Users: users,
+	srv := proxy.NewServer(proxy.Config{Users: users, TLS: tlsConfig,
 		MaxConnections: c.PGMaxConnections, AuthTimeout: c.PGAuthTimeout}, e.PGBackend())
 	e.TerminatePG = srv.Terminate // pg_terminate_backend
 	return srv, nil
