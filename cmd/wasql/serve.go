@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -44,6 +45,7 @@ type serveConfig struct {
 	Upstream     string `mapstructure:"upstream"`
 	UpstreamAuth string `mapstructure:"upstream_auth"`
 	file         string // the config file read, if any
+	cpuProfile   string // --cpuprofile: a CPU profile of the whole run goes there (hidden flag)
 }
 
 // configKeys are the keys of wasql.yaml; each but users also has a flag and a WASQL_ variable.
@@ -59,6 +61,8 @@ var flagOf = map[string]string{"data_dir": "data-dir", "mysql_addr": "mysql-addr
 func loadServeConfig(args []string, out, warn io.Writer) (c *serveConfig, help bool, err error) {
 	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
+	fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
+	fs.MarkHidden("cpuprofile")
 	fs.String("config", "", "config file (default: wasql.yaml in the working directory, if present)")
 	fs.String("data-dir", "./wasql-data", "data directory: function catalog and compiled code (env WASQL_DATA_DIR)")
 	fs.String("mysql-addr", "127.0.0.1:3307", "MySQL wire listen address (env WASQL_MYSQL_ADDR)")
@@ -110,6 +114,7 @@ func loadServeConfig(args []string, out, warn io.Writer) (c *serveConfig, help b
 		}
 	}
 	c = &serveConfig{file: path}
+	c.cpuProfile, _ = fs.GetString("cpuprofile")
 	if err := v.Unmarshal(c); err != nil {
 		return nil, false, fmt.Errorf("config %s: %w", path, err)
 	}
@@ -239,6 +244,17 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	}
 	level, _ := parseLevel(c.LogLevel)
 	setupLogging(level, stderr)
+	if c.cpuProfile != "" {
+		f, err := os.Create(c.cpuProfile)
+		if err != nil {
+			return fmt.Errorf("cpuprofile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return fmt.Errorf("cpuprofile: %w", err)
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 	if c.Upstream != "" {
 		return serveProxy(ctx, c, out)
 	}
