@@ -20,7 +20,8 @@ trap 'scripts/proxy-topology.sh stop "$tmp/topo" >/dev/null; rm -rf "$tmp"' EXIT
 scripts/proxy-topology.sh start "$tmp/topo" >"$tmp/addresses"
 direct_port=$(awk '$1 == "postgres" {split($2, a, ":"); print a[2]}' "$tmp/addresses")
 proxy_port=$(awk '$1 == "wasql1" {split($2, a, ":"); print a[2]}' "$tmp/addresses")
-export PGHOST=127.0.0.1 PGUSER=wasql PGPASSWORD=wasql PGDATABASE=wasql
+# no TLS on either side (the proxy offers it, PostgreSQL here does not): loopback clients need none
+export PGHOST=127.0.0.1 PGUSER=wasql PGPASSWORD=wasql PGDATABASE=wasql PGSSLMODE=disable
 port_of() { if [[ $1 == proxy ]]; then echo "$proxy_port"; else echo "$direct_port"; fi; }
 
 pgbench -i -q -s "$scale" -p "$direct_port" >/dev/null 2>&1

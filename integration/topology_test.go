@@ -18,6 +18,7 @@ package integration
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"os"
@@ -191,6 +192,16 @@ func TestTopologyPropagation(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	mod := module(t, "udf/testdata/numeric.wasm")
+	// The proxies offer TLS (a self-signed certificate, as in docker-compose.yml), which is how
+	// passwords pass through from clients that are not on loopback.
+	tc, err := pgx.Connect(ctx, strings.Replace(tp.url("wasql2"), "sslmode=disable", "sslmode=require", 1))
+	if err != nil {
+		t.Fatalf("connect to proxy 2 with sslmode=require: %v", err)
+	}
+	if _, ok := tc.PgConn().Conn().(*tls.Conn); !ok {
+		t.Errorf("sslmode=require: the connection to proxy 2 is a %T, not TLS", tc.PgConn().Conn())
+	}
+	tc.Close(ctx)
 	if knows(t, p2, "plus") {
 		t.Fatal("proxy 2 knows plus before it was created")
 	}
@@ -205,7 +216,7 @@ func TestTopologyPropagation(t *testing.T) {
 	if d > time.Second {
 		t.Errorf("proxy 2 learned of plus after %v, want within 1 s", d)
 	}
-	_, err := p2.Exec(ctx, createSQL("plus", "add", false), mod)
+	_, err = p2.Exec(ctx, createSQL("plus", "add", false), mod)
 	if code := sqlState(err); code != "42723" {
 		t.Errorf("CREATE FUNCTION plus again through proxy 2: %v, want 42723", err)
 	}

@@ -36,6 +36,7 @@ data_dir=/var/lib/wasql/data # the Dockerfile's WASQL_DATA_DIR; a volume per pro
 proxy_env() {
   echo "WASQL_UPSTREAM=postgres://$user:$password@$1/$db?sslmode=disable"
   echo "WASQL_PG_ADDR=$2"
+  echo "WASQL_PG_TLS_CERT=self-signed" # passthrough takes passwords off loopback only over TLS
   echo "WASQL_DATA_DIR=$3"
   echo "WASQL_LOG_LEVEL=info"
 }
