@@ -21,9 +21,11 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -723,6 +725,134 @@ func TestComposeMatchesTopology(t *testing.T) {
 			if _, port, _ := strings.Cut(v, ":"); !strings.Contains(string(b), "127.0.0.1/"+port) {
 				t.Errorf("the Dockerfile's healthcheck does not check the Postgres wire's port %s", port)
 			}
+		}
+	}
+}
+
+// TestTopologyPassthroughOffLoopback is docker-compose.yml's situation, where clients reach a
+// proxy from another address: a third proxy, as the topology's (passthrough, a self-signed
+// certificate), listens on this machine's first address that is not loopback. A client there
+// without TLS is refused (28000: its password would cross the network in clear); with
+// sslmode=require it logs in, and a wrong password gets the upstream's 28P01.
+func TestTopologyPassthroughOffLoopback(t *testing.T) {
+	ip := nonLoopbackIP()
+	if ip == "" {
+		t.Skip("this machine has no IPv4 address besides loopback: nothing to connect from off loopback")
+	}
+	tp := startTopology(t)
+	srv := startProxy(t, tp, ip+":0")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	url := func(password, sslmode string) string {
+		return fmt.Sprintf("postgres://%s:%s@%s/%s?sslmode=%s&connect_timeout=10", topologyUser, password, srv, topologyDB, sslmode)
+	}
+	if c, err := pgx.Connect(ctx, url(topologyPassword, "disable")); err == nil || sqlState(err) != "28000" {
+		t.Errorf("off loopback without TLS: %v, want 28000", err)
+		if c != nil {
+			c.Close(ctx)
+		}
+	}
+	c, err := pgx.Connect(ctx, url(topologyPassword, "require"))
+	if err != nil {
+		t.Fatalf("off loopback with sslmode=require: %v", err)
+	}
+	var user string
+	if err := c.QueryRow(ctx, "SELECT current_user").Scan(&user); err != nil || user != topologyUser {
+		t.Errorf("current_user through the proxy: %q, %v", user, err)
+	}
+	c.Close(ctx)
+	if c, err := pgx.Connect(ctx, url("wrong", "require")); err == nil || sqlState(err) != "28P01" {
+		t.Errorf("a wrong password with sslmode=require: %v, want the upstream's 28P01", err)
+		if c != nil {
+			c.Close(ctx)
+		}
+	}
+}
+
+// nonLoopbackIP is this machine's first IPv4 address that is not loopback, or "".
+func nonLoopbackIP() string {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return ""
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil {
+			return n.IP.String()
+		}
+	}
+	return ""
+}
+
+// startProxy runs one more `wasql serve --upstream` on tp's PostgreSQL with the proxies' own
+// settings (scripts/proxy-topology.sh config) but listening on addr, and returns its address.
+func startProxy(t *testing.T, tp *topology, addr string) string {
+	t.Helper()
+	out, err := exec.Command(topologyScript, "config").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := os.Environ()
+	for _, line := range strings.Split(string(out), "\n") {
+		kv, ok := strings.CutPrefix(line, "wasql1 env ")
+		if !ok {
+			continue
+		}
+		kv = strings.Replace(kv, "@postgres:5432/", "@"+tp.addr["postgres"]+"/", 1)
+		switch k, _, _ := strings.Cut(kv, "="); k {
+		case "WASQL_PG_ADDR":
+			kv = "WASQL_PG_ADDR=" + addr
+		case "WASQL_DATA_DIR":
+			kv = "WASQL_DATA_DIR=" + t.TempDir()
+		}
+		env = append(env, kv)
+	}
+	cmd := exec.Command(wasqlBin, "serve")
+	cmd.Env = env
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs strings.Builder
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			cmd.Process.Kill()
+			t.Errorf("the extra proxy did not stop on SIGTERM")
+		}
+	})
+	banner := regexp.MustCompile(`Postgres wire on (\S+) in front of`)
+	lines := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				t.Fatalf("the extra proxy stopped before its banner: %s", logs.String())
+			}
+			if m := banner.FindStringSubmatch(line); m != nil {
+				go func() {
+					for range lines {
+					}
+				}()
+				return m[1]
+			}
+		case <-timeout:
+			t.Fatalf("no banner from the extra proxy after 30 s: %s", logs.String())
 		}
 	}
 }
