@@ -33,6 +33,10 @@ type Client struct {
 	Password string            // the client's password: only with Config.PassThroughAuth
 	PID      uint32            // the process id the client is given (BackendKeyData)
 	Out      Writer
+	// Hangup closes the client's connection once what was sent is flushed: a session whose
+	// backend is gone (an upstream connection lost) ends it so, from any goroutine. Handle is
+	// not called again; Close is.
+	Hangup func()
 }
 
 // Writer sends backend messages to the client. It is safe for concurrent use: a session may

@@ -151,6 +151,10 @@ func (c *conn) authenticate(m *pgproto3.StartupMessage) (bool, error) {
 func (c *conn) open(client Client) (bool, error) {
 	c.out = &writer{be: c.be}
 	client.Out = c.out
+	client.Hangup = func() {
+		c.out.Flush()
+		c.nc.Close() // the connection goroutine's Receive fails: it closes the session
+	}
 	ctx, cancel := context.WithDeadline(c.srv.ctx, c.deadline)
 	sess, err := c.srv.backend.Open(ctx, client)
 	cancel()

@@ -118,6 +118,7 @@ go test -run XXX -fuzz '^FuzzDecodeFunction$' -fuzztime "$FUZZTIME" ./catalog/bo
 go test -run XXX -fuzz '^FuzzParseDDL$' -fuzztime "$FUZZTIME" ./sqlfuncs/
 go test -run XXX -fuzz '^FuzzSplit$' -fuzztime "$FUZZTIME" ./proxy/
 go test -run XXX -fuzz '^FuzzPGMessages$' -fuzztime "$FUZZTIME" ./proxy/
+go test -run XXX -fuzz '^FuzzCheapTest$' -fuzztime "$FUZZTIME" ./proxy/upstream/
 go test -run XXX -fuzz '^FuzzTranslate$' -fuzztime "$FUZZTIME" ./embedded/pgsql/
 go test -run XXX -fuzz '^FuzzClean$' -fuzztime "$FUZZTIME" ./internal/wiretext/
 go test -run XXX -fuzz '^FuzzGuardCommand$' -fuzztime "$FUZZTIME" ./embedded/

@@ -29,12 +29,21 @@ const insufficientPrivilege = "42501"
 // may.
 func (r *Registry) SetPrivileges(db *mysql_db.MySQLDb) { r.privileges = db }
 
+type userKey struct{}
+
+// WithUser returns ctx for a statement that user runs outside go-mysql-server (proxy mode):
+// CREATE FUNCTION records user as the function's owner.
+func WithUser(ctx context.Context, user string) context.Context {
+	return context.WithValue(ctx, userKey{}, user)
+}
+
 // user returns the user a statement runs for, and the host it connected from; "" when ctx is not
-// a statement's context.
+// a statement's context (nor made by WithUser).
 func user(ctx context.Context) (name, host string) {
 	sc, ok := ctx.(*sql.Context)
 	if !ok || sc.Session == nil {
-		return "", ""
+		name, _ = ctx.Value(userKey{}).(string)
+		return name, ""
 	}
 	c := sc.Session.Client()
 	return c.User, c.Address

@@ -66,6 +66,7 @@ type Startup struct {
 	Params   map[string]string // every parameter of the StartupMessage
 	Password string            // the client's password, with PassThroughAuth
 	PID      uint32            // the process id the client was given
+	Hangup   func()            // closes the client's connection (proxy.Client.Hangup); may be nil
 }
 
 // Writer sends backend messages to the client; it is safe for concurrent use and buffers
@@ -123,7 +124,7 @@ func (b *Backend) OpenSession(ctx context.Context, s Startup, out Writer) (*Sess
 		hc.Conn.Close()
 		return nil, connectError(err, cfg, s.Password)
 	}
-	return b.newSession(hc, cancelConn, out), nil
+	return b.newSession(hc, cancelConn, s, out), nil
 }
 
 // connect dials the upstream, retrying failures to reach it (not its refusals) with a short
@@ -207,7 +208,7 @@ func (b *Backend) currentNames() *nameSet {
 // Open implements the interface proxy.Backend: the session of a client whose startup
 // proxy.Server accepted.
 func (b *Backend) Open(ctx context.Context, c proxy.Client) (proxy.Session, error) {
-	s, err := b.OpenSession(ctx, Startup{User: c.User, Database: c.Database, Params: c.Params, Password: c.Password, PID: c.PID}, c.Out)
+	s, err := b.OpenSession(ctx, Startup{User: c.User, Database: c.Database, Params: c.Params, Password: c.Password, PID: c.PID, Hangup: c.Hangup}, c.Out)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 // TestPgbench compares pgbench's TPS directly and through the proxy (the test front end), in the
 // same run. It is a measurement, not a check: it runs only with WASQL_PGBENCH=seconds and prints
 // its numbers (bench/ runs it the same way through the real server).
+// A bare TCP forwarder runs beside, the floor of any proxy on the same machine.
 func TestPgbench(t *testing.T) {
 	secs := os.Getenv("WASQL_PGBENCH")
 	if secs == "" {
@@ -24,6 +25,7 @@ func TestPgbench(t *testing.T) {
 		t.Fatal(err)
 	}
 	proxied := serve(t, b, false, true)
+	fwd := forwarder(t, pgAddr()) // the floor of any proxy: io.Copy both ways
 	if out, err := exec.Command("pgbench", "-i", "-q", "-s", "2", "-h", "127.0.0.1", "-p", pgServer.port, "-U", "root", "postgres").CombinedOutput(); err != nil {
 		t.Fatalf("pgbench -i: %v %s", err, out)
 	}
@@ -54,7 +56,9 @@ func TestPgbench(t *testing.T) {
 		for _, clients := range counts {
 			d := run(pgAddr(), clients, c.args...)
 			p := run(proxied, clients, c.args...)
-			fmt.Printf("pgbench %-12s clients=%d  direct %8.0f tps  proxied %8.0f tps  ratio %.2f\n", c.name, clients, d, p, p/d)
+			f := run(fwd.addr, clients, c.args...)
+			fmt.Printf("pgbench %-12s clients=%d  direct %8.0f tps  proxied %8.0f tps  ratio %.2f  (a bare TCP forwarder: %8.0f tps, %.2f)\n",
+				c.name, clients, d, p, p/d, f, f/d)
 		}
 	}
 }

@@ -135,3 +135,26 @@ func BenchmarkParse(b *testing.B) {
 		})
 	}
 }
+
+// FuzzCheapTest: the scanner never panics or loops on any text, and the cheap test never
+// passes a statement that classify, given the same names, would not pass.
+func FuzzCheapTest(f *testing.F) {
+	for _, q := range append(typical, "SELECT twice(1)", "CREATE FUNCTION f() RETURNS int LANGUAGE wasm AS $1",
+		`SELECT "twice"(1), $$x$$, $a$ $ $a$, E'\'', /* /* */ */ 1; DROP FUNCTION twice`, "SELECT 'unterminated", `"`, "$", "$a", "E'") {
+		f.Add(q)
+	}
+	ns := names("twice", "Quoted")
+	reg := testRegistry(f)
+	f.Fuzz(func(t *testing.T, q string) {
+		maybe := mayInvolveWasm(q, ns)
+		sts := classify(q, ns, reg)
+		if maybe {
+			return
+		}
+		for _, st := range sts {
+			if st.kind != stmtPass {
+				t.Fatalf("the cheap test passed %q, classify says %d", q, st.kind)
+			}
+		}
+	})
+}

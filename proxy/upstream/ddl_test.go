@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/wasql/wasql/sqlfuncs"
 )
@@ -221,7 +223,7 @@ func TestInTransactionBlock(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = tx.Exec(ctx, `DROP FUNCTION twice`)
-	wantCode(t, err, "25001", "DROP FUNCTION ... LANGUAGE wasm cannot run inside a transaction block")
+	wantCode(t, err, "25001", "DROP FUNCTION of a wasm function cannot run inside a transaction block")
 	tx.Rollback(ctx)
 	if overloads(reg, "twice") != 1 {
 		t.Fatal("dropped inside a block")
@@ -252,4 +254,37 @@ func TestCallRefusedExtended(t *testing.T) {
 	if err := c.QueryRow(ctx, `SELECT twice FROM (SELECT $1::int AS twice) s`, 8).Scan(&n); err != nil || n != 8 {
 		t.Fatalf("column: %v %d", err, n)
 	}
+}
+
+// TestLocalAnswersFlushed: wasql's own answers come at a Flush, in order with the upstream's.
+func TestLocalAnswersFlushed(t *testing.T) {
+	b, err := New(Config{URL: pgURL(t, "root"), Registry: testRegistry(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dialRaw(t, serve(t, b, false, true), "root", "")
+	c.send(
+		&pgproto3.Parse{Name: "a", Query: "SELECT 1"},
+		&pgproto3.Parse{Name: "w", Query: createTwice + "$1, 'twice_int'"},
+		&pgproto3.Describe{ObjectType: 'S', Name: "w"},
+		&pgproto3.Parse{Name: "b", Query: "SELECT 2"},
+		&pgproto3.Flush{},
+	)
+	var got []string
+	for len(got) < 5 {
+		m := c.receive()
+		got = append(got, fmt.Sprintf("%T", m))
+	}
+	want := "[*pgproto3.ParseComplete *pgproto3.ParseComplete *pgproto3.ParameterDescription *pgproto3.NoData *pgproto3.ParseComplete]"
+	if fmt.Sprint(got) != want {
+		t.Fatalf("got %v, want %s", got, want)
+	}
+	c.send(&pgproto3.Bind{PreparedStatement: "w", ParameterFormatCodes: []int16{1}, Parameters: [][]byte{twiceModule(t)}},
+		&pgproto3.Execute{}, &pgproto3.Flush{})
+	c.until(isType[*pgproto3.CommandComplete])
+	if last := c.log[len(c.log)-1]; !strings.Contains(last, "CREATE FUNCTION") {
+		t.Fatalf("got %s", last)
+	}
+	c.send(&pgproto3.Sync{})
+	c.ready(1)
 }

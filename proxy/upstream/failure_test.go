@@ -122,7 +122,8 @@ func TestUpstreamKilled(t *testing.T) {
 	}
 }
 
-// TestUpstreamLost: the upstream connection cut without a word gives the client 08006.
+// TestUpstreamLost: the upstream connection cut without a word gives the client 08006, and the
+// server closes the client connection.
 func TestUpstreamLost(t *testing.T) {
 	pgURL(t, "root")
 	cut := forwarder(t, pgAddr())
@@ -139,6 +140,11 @@ func TestUpstreamLost(t *testing.T) {
 	e, ok := m.(*pgproto3.ErrorResponse)
 	if !ok || e.Code != "08006" || e.Severity != "FATAL" {
 		t.Fatalf("want FATAL 08006, got %#v", m)
+	}
+	// The server hangs up at once: the client need not send anything to learn it.
+	c.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if m, err := c.fe.Receive(); !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("after 08006: %#v, %v; want the connection closed", m, err)
 	}
 	// Another session through the same forwarder works.
 	other := dialPgx(t, addr, "root", "")
@@ -290,4 +296,55 @@ func TestHammer(t *testing.T) {
 		}
 		t.Fatal(err)
 	}
+}
+
+// TestOwners: with pass-through authentication a wasm function belongs to the role that created
+// it: another role may not replace or drop it, a superuser may.
+func TestOwners(t *testing.T) {
+	reg := testRegistry(t)
+	b, err := New(Config{URL: pgURL(t, "root"), PassThroughAuth: true, Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := serve(t, b, true, true)
+	ctx := ctx10(t)
+	alice, bob, root := dialPgx(t, addr, "alice", "secret"), dialPgx(t, addr, "bob", "secret2"), dialPgx(t, addr, "root", "")
+	if _, err := alice.Exec(ctx, createTwice+`$1, 'twice_int'`, twiceModule(t)); err != nil {
+		t.Fatal(err)
+	}
+	if ovs := reg.Overloads("twice"); len(ovs) != 1 || ovs[0].Def.Owner != "alice" {
+		t.Fatalf("owner: %+v", ovs)
+	}
+	_, err = bob.Exec(ctx, `DROP FUNCTION twice`)
+	wantCode(t, err, "42501", "must be owner of function twice(integer) to drop it")
+	_, err = bob.Exec(ctx, `CREATE OR REPLACE FUNCTION twice(integer) RETURNS integer LANGUAGE wasm AS $1, 'twice_int'`, twiceModule(t))
+	wantCode(t, err, "42501", "to replace it")
+	if _, err := alice.Exec(ctx, `CREATE OR REPLACE FUNCTION twice(integer) RETURNS integer LANGUAGE wasm AS $1, 'twice_int'`, twiceModule(t)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.Exec(ctx, `DROP FUNCTION twice`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestUpstreamTLS: sslmode=require in the URL makes the upstream connection TLS, and cancel
+// requests go over TLS too.
+func TestUpstreamTLS(t *testing.T) {
+	url := strings.Replace(pgURL(t, "root"), "sslmode=disable", "sslmode=require", 1)
+	b, err := New(Config{URL: url, Registry: testRegistry(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dialPgx(t, serve(t, b, false, true), "root", "")
+	ctx := ctx10(t)
+	var ssl bool
+	if err := c.QueryRow(ctx, "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").Scan(&ssl); err != nil || !ssl {
+		t.Fatalf("ssl: %v %v", err, ssl)
+	}
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		c.PgConn().CancelRequest(context.Background())
+	}()
+	_, err = c.Exec(ctx, "SELECT pg_sleep(20)")
+	wantCode(t, err, "57014", "canceling statement due to user request")
 }

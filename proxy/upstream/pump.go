@@ -211,6 +211,9 @@ func (s *Session) upstreamLost(err error) {
 	s.out.Send(&pgproto3.ErrorResponse{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: "08006",
 		Message: "the connection to the upstream PostgreSQL was lost: " + err.Error()})
 	s.out.Flush()
+	if s.hangup != nil {
+		s.hangup()
+	}
 }
 
 // decodeBackend decodes one backend message body.

@@ -20,12 +20,15 @@ const flushAt = 64 << 10
 // the client's messages upstream (or answers wasql's own statements); a pump goroutine relays
 // the upstream's messages to the client as they come, notifications included.
 type Session struct {
-	b      *Backend
-	out    Writer
-	raw    RawWriter // nil: the out writer takes only decoded messages
-	conn   net.Conn  // the upstream connection
-	cancel *pgconn.PgConn
-	params []pgproto3.ParameterStatus
+	b         *Backend
+	out       Writer
+	hangup    func()    // closes the client connection; nil in tests with their own front end
+	raw       RawWriter // nil: the out writer takes only decoded messages
+	conn      net.Conn  // the upstream connection
+	cancel    *pgconn.PgConn
+	params    []pgproto3.ParameterStatus
+	user      string // the client's, recorded as the owner of the functions it creates
+	superuser bool   // the upstream says is_superuser
 
 	// Used by Handle's goroutine only.
 	wbuf     []byte
@@ -46,8 +49,8 @@ type Session struct {
 	pumpDone chan struct{}
 }
 
-func (b *Backend) newSession(hc *pgconn.HijackedConn, cancelConn *pgconn.PgConn, out Writer) *Session {
-	s := &Session{b: b, out: out, conn: hc.Conn, cancel: cancelConn, params: parameters(hc.ParameterStatuses),
+func (b *Backend) newSession(hc *pgconn.HijackedConn, cancelConn *pgconn.PgConn, st Startup, out Writer) *Session {
+	s := &Session{b: b, out: out, hangup: st.Hangup, user: st.User, superuser: hc.ParameterStatuses["is_superuser"] == "on", conn: hc.Conn, cancel: cancelConn, params: parameters(hc.ParameterStatuses),
 		txStatus: hc.TxStatus, stmts: map[string]*localStmt{}, portals: map[string]*localPortal{},
 		deadCh: make(chan struct{}), pumpDone: make(chan struct{})}
 	if s.txStatus == 0 {
@@ -85,7 +88,11 @@ func (s *Session) Handle(ctx context.Context, msg pgproto3.FrontendMessage) erro
 		s.executed = false
 		return s.forward(m, expect{kind: 'S'}, true)
 	case *pgproto3.Flush:
-		return s.forwardNoReply(m, true)
+		if err := s.forwardNoReply(m, true); err != nil {
+			return err
+		}
+		return s.out.Flush() // wasql's own answers already sent, if any
+
 	case *pgproto3.FunctionCall:
 		return s.forward(m, expect{kind: 'F'}, true)
 	case *pgproto3.CopyData:
@@ -220,7 +227,7 @@ func (s *Session) drain(ctx context.Context) error {
 	case <-s.deadCh:
 		return s.lost()
 	case <-ctx.Done():
-		return ctx.Err()
+		return errShutdown
 	}
 }
 
@@ -279,6 +286,10 @@ func (s *Session) lost() error {
 	return &pgconn.PgError{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: "08006",
 		Message: "the connection to the upstream PostgreSQL was lost: " + s.dead.Error()}
 }
+
+// errShutdown ends a session waiting for the upstream when the server closes.
+var errShutdown = &pgconn.PgError{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: "57P01",
+	Message: "terminating connection due to administrator command"}
 
 // protocolError is a message that cannot be encoded for the upstream.
 type protocolError struct{ err error }

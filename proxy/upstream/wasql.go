@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -65,6 +66,14 @@ func verb(k stmtKind) string {
 	return "CREATE FUNCTION"
 }
 
+// what names a wasql statement in errors.
+func what(k stmtKind) string {
+	if k == stmtDrop {
+		return "DROP FUNCTION of a wasm function"
+	}
+	return "CREATE FUNCTION ... LANGUAGE wasm"
+}
+
 // classifyQuery returns the statements of q when one of them is wasql's (or calls a wasm
 // function), nil when q passes through.
 func (s *Session) classifyQuery(q string) []statement {
@@ -104,7 +113,7 @@ func (s *Session) query(ctx context.Context, m *pgproto3.Query) error {
 		for _, st := range sts {
 			if st.kind != stmtPass {
 				err = sqlError(sqlstate.FeatureNotSupported, fmt.Sprintf(
-					"%s ... LANGUAGE wasm cannot be combined with other statements in one query: send it alone", verb(st.kind)))
+					"%s cannot be combined with other statements in one query: send it alone", what(st.kind)))
 				break
 			}
 		}
@@ -143,7 +152,7 @@ func (s *Session) status() byte {
 func (s *Session) inBlock(k stmtKind) error {
 	switch s.status() {
 	case 'T':
-		return sqlError("25001", verb(k)+" ... LANGUAGE wasm cannot run inside a transaction block")
+		return sqlError("25001", what(k)+" cannot run inside a transaction block")
 	case 'E':
 		return errInFailedTx
 	}
@@ -167,6 +176,10 @@ func (s *Session) run(ctx context.Context, st statement, params [][]byte) error 
 		cancel()
 	}()
 	reg := s.b.cfg.Registry
+	ctx = sqlfuncs.WithUser(ctx, s.user)
+	if err := s.mayAlter(st.ddl); err != nil {
+		return err
+	}
 	switch d := st.ddl.(type) {
 	case *sqlfuncs.CreateStmt:
 		c := *d
@@ -190,6 +203,42 @@ func (s *Session) run(ctx context.Context, st statement, params [][]byte) error 
 		return fmt.Errorf("upstream session: no statement to run for %q", st.text)
 	}
 	s.push(expect{local: []pgproto3.BackendMessage{&pgproto3.CommandComplete{CommandTag: []byte(verb(st.kind))}}})
+	return nil
+}
+
+// mayAlter refuses, with pass-through authentication, to replace or drop a wasm function the
+// session's user does not own, unless the user is a superuser of the upstream (an ownerless
+// function, stored before owners were recorded, only a superuser may alter), in PostgreSQL's
+// words. With wasql's own users the owner is recorded, not enforced (docs/RATIONALE.md).
+func (s *Session) mayAlter(ddl any) error {
+	if !s.b.cfg.PassThroughAuth || s.superuser {
+		return nil
+	}
+	var ovs []*sqlfuncs.Overload
+	verb := "replace"
+	switch d := ddl.(type) {
+	case *sqlfuncs.CreateStmt:
+		if !d.OrReplace {
+			return nil
+		}
+		for _, ov := range s.b.cfg.Registry.Overloads(d.Name) {
+			if slices.Equal(ov.Args, d.Args) {
+				ovs = append(ovs, ov)
+			}
+		}
+	case *sqlfuncs.DropStmt:
+		verb = "drop"
+		for _, ov := range s.b.cfg.Registry.Overloads(d.Name) {
+			if d.Args == nil || slices.Equal(ov.Args, d.Args) {
+				ovs = append(ovs, ov)
+			}
+		}
+	}
+	for _, ov := range ovs {
+		if ov.Def.Owner != s.user {
+			return sqlError("42501", fmt.Sprintf("must be owner of function %s to %s it", ov.Def.Key(), verb))
+		}
+	}
 	return nil
 }
 
@@ -333,7 +382,7 @@ func (s *Session) execute(ctx context.Context, m *pgproto3.Execute) error {
 	}
 	err := s.inBlock(lp.stmt.st.kind)
 	if err == nil && pipelined {
-		err = sqlError("25001", verb(lp.stmt.st.kind)+" ... LANGUAGE wasm cannot be executed within a pipeline")
+		err = sqlError("25001", what(lp.stmt.st.kind)+" cannot be executed within a pipeline")
 	}
 	if err == nil {
 		err = s.run(ctx, lp.stmt.st, lp.params)

@@ -275,6 +275,12 @@ var scripts = []script{
 		c.cancelRequest()
 		c.ready(1)
 	}},
+	{"function call", func(c *rawClient) {
+		c.send(&pgproto3.FunctionCall{Function: 1397, ArgFormatCodes: []uint16{0}, Arguments: [][]byte{[]byte("-5")}}) // int4abs
+		c.ready(1)
+		c.send(&pgproto3.FunctionCall{Function: 1, Arguments: [][]byte{}})
+		c.ready(1)
+	}},
 	{"large rows", func(c *rawClient) {
 		c.send(&pgproto3.Query{String: "SELECT repeat('y', 200000) AS big, g FROM generate_series(1, 3) g"})
 		c.ready(1)
