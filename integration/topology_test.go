@@ -358,20 +358,22 @@ func TestTopologyLostNotification(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the listening connection of proxy 2 was not terminated")
 	}
+	atCreate := len(listenerBackends(t, ctx, up, pid2))
 	if _, err := p1.Exec(ctx, createSQL("lost", "add", false), module(t, "udf/testdata/numeric.wasm")); err != nil {
 		t.Fatalf("CREATE FUNCTION through proxy 1: %v", err)
 	}
 	created := time.Now()
-	time.Sleep(300 * time.Millisecond) // notifications sent meanwhile find no listener of proxy 2
-	knewEarly := knows(t, p2, "lost")  // it may: a reconnection between two terminations reconciles
+	atCreate += len(listenerBackends(t, ctx, up, pid2)) // 0: no listener of proxy 2 got the NOTIFY
+	time.Sleep(300 * time.Millisecond)                  // notifications sent meanwhile find no listener of proxy 2
+	knewEarly := knows(t, p2, "lost")                   // it may: a reconnection between two terminations reconciles
 	close(stop)
 	<-done
 	if t.Failed() {
 		return
 	}
 	d := waitKnows(t, p2, "lost", true)
-	t.Logf("listening connection of proxy 2 terminated %d times; the function created through proxy 1 known through proxy 2 %v after the create (%v after the terminations stopped; known before they stopped: %v)",
-		kills.Load(), time.Since(created).Round(time.Millisecond), d, knewEarly)
+	t.Logf("listening connection of proxy 2 terminated %d times (listeners of proxy 2 just before and after the create: %d); the function created through proxy 1 known through proxy 2 %v after the create (%v after the terminations stopped; known before they stopped, by a reconnection's reconciliation: %v)",
+		kills.Load(), atCreate, time.Since(created).Round(time.Millisecond), d, knewEarly)
 	var again []int32
 	for start := time.Now(); len(again) == 0 && time.Since(start) < 10*time.Second; time.Sleep(10 * time.Millisecond) {
 		again = listenerBackends(t, ctx, up, pid2)
