@@ -35,6 +35,7 @@ data_dir=/var/lib/wasql/data # the Dockerfile's WASQL_DATA_DIR; a volume per pro
 # proxy_env HOST:PORT-OF-UPSTREAM LISTEN-ADDR DATA-DIR: each proxy's WASQL_* settings.
 proxy_env() {
   echo "WASQL_UPSTREAM=postgres://$user:$password@$1/$db?sslmode=disable"
+  echo "WASQL_UPSTREAM_AUTH=passthrough" # the default, said: clients' own passwords go upstream
   echo "WASQL_PG_ADDR=$2"
   echo "WASQL_PG_TLS_CERT=self-signed" # passthrough takes passwords off loopback only over TLS
   echo "WASQL_DATA_DIR=$3"
