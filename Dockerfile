@@ -9,7 +9,13 @@ COPY . .
 RUN CGO_ENABLED=1 go build -trimpath -ldflags "-s -w" -o /out/wasql ./cmd/wasql
 
 FROM debian:bookworm-slim
-RUN useradd --system --uid 10001 --home-dir /var/lib/wasql --create-home wasql
+# CA certificates: an upstream URL with sslmode=verify-full checks the server against them.
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \
+  && rm -rf /var/lib/apt/lists/*
+# The data directory exists in the image, owned by wasql: a named volume mounted there (as
+# docker-compose.yml does) starts with its owner; a missing one would be created root's.
+RUN useradd --system --uid 10001 --home-dir /var/lib/wasql --create-home wasql \
+  && install -d -o wasql -g wasql /var/lib/wasql/data
 COPY --from=build /out/wasql /usr/local/bin/wasql
 USER wasql
 WORKDIR /var/lib/wasql

@@ -49,6 +49,7 @@ func (c *conn) run() error {
 	if err := c.out.Flush(); err != nil {
 		return errClientGone
 	}
+	who := fmt.Sprintf("postgres connection %d", c.pid) // once, not per message: it costs ~2% of a proxied query
 	for {
 		msg, err := c.be.Receive()
 		if err != nil {
@@ -65,7 +66,7 @@ func (c *conn) run() error {
 		case *pgproto3.Query, *pgproto3.Parse, *pgproto3.Bind, *pgproto3.Describe, *pgproto3.Execute,
 			*pgproto3.Close, *pgproto3.Sync, *pgproto3.Flush, *pgproto3.CopyData, *pgproto3.CopyDone,
 			*pgproto3.CopyFail, *pgproto3.FunctionCall:
-			if err := guard(fmt.Sprintf("postgres connection %d", c.pid), func() error { return c.sess.Handle(c.srv.ctx, msg) }); err != nil {
+			if err := guard(who, func() error { return c.sess.Handle(c.srv.ctx, msg) }); err != nil {
 				if gone(err) {
 					return errClientGone
 				}

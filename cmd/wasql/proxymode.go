@@ -54,7 +54,11 @@ func serveProxy(ctx context.Context, c *serveConfig, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg := proxy.Config{PassThroughAuth: pass, MaxConnections: c.PGMaxConnections, AuthTimeout: c.PGAuthTimeout}
+	tlsConfig, err := pgTLS(c.PGTLSCert, c.PGTLSKey)
+	if err != nil {
+		return err
+	}
+	cfg := proxy.Config{PassThroughAuth: pass, TLS: tlsConfig, MaxConnections: c.PGMaxConnections, AuthTimeout: c.PGAuthTimeout}
 	if !pass {
 		cfg.Users = map[string]proxy.Verifier{}
 		for name, password := range c.Users {

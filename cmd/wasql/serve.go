@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -33,6 +34,10 @@ type serveConfig struct {
 	// PGMaxConnections and PGAuthTimeout bound the Postgres wire's clients (proxy.Config).
 	PGMaxConnections int           `mapstructure:"pg_max_connections"`
 	PGAuthTimeout    time.Duration `mapstructure:"pg_auth_timeout"`
+	// PGTLSCert and PGTLSKey are the Postgres wire's TLS certificate and key (PEM files), or
+	// PGTLSCert "self-signed" for one made at start (pgTLS).
+	PGTLSCert string `mapstructure:"pg_tls_cert"`
+	PGTLSKey  string `mapstructure:"pg_tls_key"`
 	// MySQLMaxConnections bounds the MySQL wire's open connections (embedded.MySQLLimits).
 	MySQLMaxConnections int `mapstructure:"mysql_max_connections"`
 	// Upstream, when set, is proxy mode: the Postgres wire in front of this PostgreSQL (its URL),
@@ -40,27 +45,32 @@ type serveConfig struct {
 	Upstream     string `mapstructure:"upstream"`
 	UpstreamAuth string `mapstructure:"upstream_auth"`
 	file         string // the config file read, if any
+	cpuProfile   string // --cpuprofile: a CPU profile of the whole run goes there (hidden flag)
 }
 
 // configKeys are the keys of wasql.yaml; each but users also has a flag and a WASQL_ variable.
-var configKeys = []string{"data_dir", "log_level", "mysql_addr", "mysql_max_connections", "pg_addr", "pg_auth_timeout", "pg_max_connections", "upstream", "upstream_auth", "users"}
+var configKeys = []string{"data_dir", "log_level", "mysql_addr", "mysql_max_connections", "pg_addr", "pg_auth_timeout", "pg_max_connections", "pg_tls_cert", "pg_tls_key", "upstream", "upstream_auth", "users"}
 
 // flagOf is the flag of each config key that has one.
 var flagOf = map[string]string{"data_dir": "data-dir", "mysql_addr": "mysql-addr", "pg_addr": "pg-addr", "log_level": "log-level",
 	"pg_max_connections": "pg-max-connections", "pg_auth_timeout": "pg-auth-timeout", "mysql_max_connections": "mysql-max-connections",
-	"upstream": "upstream", "upstream_auth": "upstream-auth"}
+	"upstream": "upstream", "upstream_auth": "upstream-auth", "pg_tls_cert": "pg-tls-cert", "pg_tls_key": "pg-tls-key"}
 
 // loadServeConfig reads the configuration; help is true when the flags asked for --help (printed
 // to out). Warnings (unknown WASQL_ variables) go to warn.
 func loadServeConfig(args []string, out, warn io.Writer) (c *serveConfig, help bool, err error) {
 	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
+	fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
+	fs.MarkHidden("cpuprofile")
 	fs.String("config", "", "config file (default: wasql.yaml in the working directory, if present)")
 	fs.String("data-dir", "./wasql-data", "data directory: function catalog and compiled code (env WASQL_DATA_DIR)")
 	fs.String("mysql-addr", "127.0.0.1:3307", "MySQL wire listen address (env WASQL_MYSQL_ADDR)")
 	fs.String("pg-addr", "127.0.0.1:5433", "Postgres wire listen address, empty to disable (env WASQL_PG_ADDR)")
 	fs.Int("pg-max-connections", proxy.DefaultMaxConnections, "Postgres wire: connections served at once; more are refused with 53300 (env WASQL_PG_MAX_CONNECTIONS)")
 	fs.Duration("pg-auth-timeout", proxy.DefaultAuthTimeout, "Postgres wire: time a client has to authenticate (env WASQL_PG_AUTH_TIMEOUT)")
+	fs.String("pg-tls-cert", "", "Postgres wire: TLS certificate (PEM file, with --pg-tls-key), or self-signed for one made at start (encrypts, proves nothing: sslmode=require accepts it, verify-full does not) (env WASQL_PG_TLS_CERT)")
+	fs.String("pg-tls-key", "", "Postgres wire: the TLS certificate's private key (PEM file) (env WASQL_PG_TLS_KEY)")
 	fs.Int("mysql-max-connections", 151, "MySQL wire: open connections at most; more get error 1040 (env WASQL_MYSQL_MAX_CONNECTIONS)")
 	fs.String("upstream", "", "proxy mode: serve the Postgres wire in front of this PostgreSQL (postgres://user:password@host/db?sslmode=...), with the function catalog in its database; the MySQL wire is off (env WASQL_UPSTREAM)")
 	fs.String("upstream-auth", "passthrough", "proxy mode: passthrough (clients log in to the upstream with their own user and password, over loopback or TLS) or wasql (clients authenticate to wasql with its users; the upstream connection uses the URL's credentials) (env WASQL_UPSTREAM_AUTH)")
@@ -104,6 +114,7 @@ func loadServeConfig(args []string, out, warn io.Writer) (c *serveConfig, help b
 		}
 	}
 	c = &serveConfig{file: path}
+	c.cpuProfile, _ = fs.GetString("cpuprofile")
 	if err := v.Unmarshal(c); err != nil {
 		return nil, false, fmt.Errorf("config %s: %w", path, err)
 	}
@@ -211,12 +222,16 @@ func servePG(e *embedded.Engine, c *serveConfig) (*proxy.Server, error) {
 		}
 		users[name] = v
 	}
+	tlsConfig, err := pgTLS(c.PGTLSCert, c.PGTLSKey)
+	if err != nil {
+		return nil, err
+	}
 	l, err := net.Listen("tcp", c.PGAddr)
 	if err != nil {
 		return nil, err
 	}
 	pgListener = l
-	srv := proxy.NewServer(proxy.Config{Users: users,
+	srv := proxy.NewServer(proxy.Config{Users: users, TLS: tlsConfig,
 		MaxConnections: c.PGMaxConnections, AuthTimeout: c.PGAuthTimeout}, e.PGBackend())
 	e.TerminatePG = srv.Terminate // pg_terminate_backend
 	return srv, nil
@@ -229,6 +244,17 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	}
 	level, _ := parseLevel(c.LogLevel)
 	setupLogging(level, stderr)
+	if c.cpuProfile != "" {
+		f, err := os.Create(c.cpuProfile)
+		if err != nil {
+			return fmt.Errorf("cpuprofile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return fmt.Errorf("cpuprofile: %w", err)
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 	if c.Upstream != "" {
 		return serveProxy(ctx, c, out)
 	}
