@@ -31,7 +31,7 @@ type Client struct {
 	Database string
 	Params   map[string]string // every parameter of the StartupMessage, user and database included
 	Password string            // the client's password: only with Config.PassThroughAuth
-	PID      uint32            // the process id the client is given (BackendKeyData)
+	PID      uint32            // the process id the client is given (BackendKeyData), unless the session is a Process
 	Out      Writer
 	// Hangup closes the client's connection once what was sent is flushed: a session whose
 	// backend is gone (an upstream connection lost) ends it so, from any goroutine. Handle is
@@ -74,6 +74,15 @@ type Session interface {
 // is the session's to report at the next Handle.
 type Idler interface {
 	Idle()
+}
+
+// Process is implemented by a Session that is a backend process of its own (an upstream
+// PostgreSQL's, pinned to the client): the client is given its process id in BackendKeyData,
+// so that what the client does with its pid (pg_terminate_backend, pg_stat_activity, a
+// notification's sender) names its own backend. The cancel key stays the server's: a
+// CancelRequest comes to the server, which calls Cancel.
+type Process interface {
+	ProcessID() uint32
 }
 
 // Executor is a backend that runs one statement at a time on Go values: the embedded engine.

@@ -162,6 +162,9 @@ func (c *conn) open(client Client) (bool, error) {
 		return c.fatal(err)
 	}
 	c.sess = sess
+	if p, ok := sess.(Process); ok {
+		c.pid = p.ProcessID()
+	}
 	c.secret = newSecret()
 	c.out.Send(&pgproto3.AuthenticationOk{})
 	for _, p := range sess.Parameters() {

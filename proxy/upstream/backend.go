@@ -218,4 +218,5 @@ func (b *Backend) Open(ctx context.Context, c proxy.Client) (proxy.Session, erro
 var (
 	_ proxy.Backend = (*Backend)(nil)
 	_ proxy.Session = (*Session)(nil)
+	_ proxy.Process = (*Session)(nil)
 )

@@ -108,6 +108,10 @@ func TestUpstreamKilled(t *testing.T) {
 	if err := victim.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
 		t.Fatal(err)
 	}
+	// The client was given its upstream backend's pid (proxy.Process), as PostgreSQL gives it.
+	if got := victim.PgConn().PID(); got != uint32(pid) {
+		t.Fatalf("BackendKeyData pid %d, pg_backend_pid() %d", got, pid)
+	}
 	done := make(chan error, 1)
 	go func() { _, err := victim.Exec(ctx, "SELECT pg_sleep(20)"); done <- err }()
 	time.Sleep(200 * time.Millisecond)

@@ -26,6 +26,7 @@ type Session struct {
 	raw       RawWriter // nil: the out writer takes only decoded messages
 	conn      net.Conn  // the upstream connection
 	cancel    *pgconn.PgConn
+	pid       uint32 // the upstream backend's
 	params    []pgproto3.ParameterStatus
 	user      string // the client's, recorded as the owner of the functions it creates
 	superuser bool   // the upstream says is_superuser
@@ -50,7 +51,7 @@ type Session struct {
 }
 
 func (b *Backend) newSession(hc *pgconn.HijackedConn, cancelConn *pgconn.PgConn, st Startup, out Writer) *Session {
-	s := &Session{b: b, out: out, hangup: st.Hangup, user: st.User, superuser: hc.ParameterStatuses["is_superuser"] == "on", conn: hc.Conn, cancel: cancelConn, params: parameters(hc.ParameterStatuses),
+	s := &Session{b: b, out: out, hangup: st.Hangup, user: st.User, superuser: hc.ParameterStatuses["is_superuser"] == "on", conn: hc.Conn, cancel: cancelConn, pid: hc.PID, params: parameters(hc.ParameterStatuses),
 		txStatus: hc.TxStatus, stmts: map[string]*localStmt{}, portals: map[string]*localPortal{},
 		deadCh: make(chan struct{}), pumpDone: make(chan struct{})}
 	if s.txStatus == 0 {
@@ -63,6 +64,9 @@ func (b *Backend) newSession(hc *pgconn.HijackedConn, cancelConn *pgconn.PgConn,
 
 // Parameters returns the upstream's ParameterStatus values, for the client's startup.
 func (s *Session) Parameters() []pgproto3.ParameterStatus { return s.params }
+
+// ProcessID implements proxy.Process: the client is given its upstream backend's pid.
+func (s *Session) ProcessID() uint32 { return s.pid }
 
 // Handle takes the client's next message. Messages that are not wasql's go upstream as they
 // came; wasql's own statements are answered here, in order with the upstream's answers.
