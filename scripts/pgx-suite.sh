@@ -19,10 +19,10 @@
 # setup (postgresql_ssl.conf, certs/) and oauth_validator_module are not installed here.
 #
 # Known (pgx v5.12.0, PostgreSQL 15.20, this script's run of 2026-12-02): 2005 tests pass
-# directly, 2003 through the proxy. The two that cannot pass through a proxy by nature are
-# pgx/v5 TestFatalRxError and TestFatalTxError: they call pg_terminate_backend() with
-# conn.PgConn().PID(), the process id the client got in BackendKeyData, which is the proxy's
-# own (its cancel key), not the upstream backend's, so PostgreSQL terminates nothing.
+# directly and the same 2005 through the proxy (pgx/v5 777, pgconn 651, pgtype 577; subtests
+# included). TestFatalRxError and TestFatalTxError, which pg_terminate_backend() the pid their
+# client got in BackendKeyData, pass because the proxy gives the client its upstream backend's
+# pid (proxy.Process).
 #
 # Output: the counts of passed/failed/skipped tests of each run, and the names of the tests that
 # pass directly but fail through the proxy (with their output in $PGX_SUITE_OUT, default a temp
