@@ -38,7 +38,7 @@ var (
 func toErrorResponse(err error) *pgproto3.ErrorResponse {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
-		return fromPgError(pe)
+		return PgErrorResponse(pe)
 	}
 	code := "42000"
 	var carrier sqlstate.Carrier
@@ -65,8 +65,8 @@ func toErrorResponse(err error) *pgproto3.ErrorResponse {
 	return e
 }
 
-// fromPgError is the ErrorResponse a PgError was decoded from.
-func fromPgError(pe *pgconn.PgError) *pgproto3.ErrorResponse {
+// PgErrorResponse is the ErrorResponse a PgError was decoded from, every field as it came.
+func PgErrorResponse(pe *pgconn.PgError) *pgproto3.ErrorResponse {
 	return &pgproto3.ErrorResponse{Severity: pe.Severity, SeverityUnlocalized: pe.SeverityUnlocalized, Code: pe.Code,
 		Message: pe.Message, Detail: pe.Detail, Hint: pe.Hint, Position: pe.Position, InternalPosition: pe.InternalPosition,
 		InternalQuery: pe.InternalQuery, Where: pe.Where, SchemaName: pe.SchemaName, TableName: pe.TableName,

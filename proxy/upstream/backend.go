@@ -168,15 +168,6 @@ func connectError(err error, cfg *pgconn.Config, password string) error {
 		Hint:    "check that the server given by --upstream is running and accepts connections"}
 }
 
-// errorResponse rebuilds the ErrorResponse PostgreSQL sent, with every field.
-func errorResponse(e *pgconn.PgError) *pgproto3.ErrorResponse {
-	return &pgproto3.ErrorResponse{Severity: e.Severity, SeverityUnlocalized: e.SeverityUnlocalized, Code: e.Code,
-		Message: e.Message, Detail: e.Detail, Hint: e.Hint, Position: e.Position, InternalPosition: e.InternalPosition,
-		InternalQuery: e.InternalQuery, Where: e.Where, SchemaName: e.SchemaName, TableName: e.TableName,
-		ColumnName: e.ColumnName, DataTypeName: e.DataTypeName, ConstraintName: e.ConstraintName, File: e.File,
-		Line: e.Line, Routine: e.Routine}
-}
-
 // parameters lists the upstream's ParameterStatus values, by name.
 func parameters(m map[string]string) []pgproto3.ParameterStatus {
 	out := make([]pgproto3.ParameterStatus, 0, len(m))

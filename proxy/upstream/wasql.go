@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/wasql/wasql/internal/sqlstate"
+	"github.com/wasql/wasql/proxy"
 	"github.com/wasql/wasql/sqlfuncs"
 )
 
@@ -45,7 +46,7 @@ func sqlError(code, msg string) error { return &sqlErr{code: code, msg: msg} }
 func toErrorResponse(err error) *pgproto3.ErrorResponse {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		return errorResponse(pgErr)
+		return proxy.PgErrorResponse(pgErr)
 	}
 	code := sqlstate.Of(err)
 	switch {
