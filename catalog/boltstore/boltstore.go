@@ -8,11 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -54,16 +52,10 @@ type Store struct {
 	// subscribers see changes in commit order.
 	wmu sync.Mutex
 
-	smu  sync.Mutex // guards subs
-	subs []*subscriber
+	subs catalog.Subscribers
 
 	closeOnce sync.Once
 	closeErr  error
-}
-
-type subscriber struct {
-	fn     func(catalog.Change)
-	active atomic.Bool
 }
 
 var _ catalog.Store = (*Store)(nil)
@@ -138,7 +130,7 @@ func (s *Store) Create(ctx context.Context, fn catalog.Function, module []byte, 
 	if err := ctx.Err(); err != nil {
 		return catalog.Function{}, fmt.Errorf("create %s: %w", key, err)
 	}
-	fn = clone(fn)
+	fn = fn.Clone()
 	sum := sha256.Sum256(module)
 	fn.ModuleHash = hex.EncodeToString(sum[:])
 	fn.ModuleSize = int64(len(module))
@@ -190,7 +182,7 @@ func (s *Store) Create(ctx context.Context, fn catalog.Function, module []byte, 
 		return catalog.Function{}, fmt.Errorf("create %s: %w", key, err)
 	}
 	s.notify(catalog.Change{Kind: kind, Function: fn})
-	return clone(fn), nil
+	return fn.Clone(), nil
 }
 
 // Drop implements catalog.Store. Finding whether the dropped function's module is still used
@@ -226,7 +218,7 @@ func (s *Store) Drop(ctx context.Context, k catalog.Key) (catalog.Function, erro
 		return catalog.Function{}, fmt.Errorf("drop %s: %w", k, err)
 	}
 	s.notify(catalog.Change{Kind: catalog.Dropped, Function: fn})
-	return clone(fn), nil
+	return fn.Clone(), nil
 }
 
 // collectModule deletes the module with the given hash if no function record refers to it.
@@ -320,34 +312,10 @@ func (s *Store) Module(ctx context.Context, hash string) ([]byte, error) {
 // Subscribe implements catalog.Store. Notifications are delivered synchronously by the writing
 // goroutine after its transaction commits and before Create or Drop returns, while it holds the
 // store's write lock: fn must not call Create or Drop.
-func (s *Store) Subscribe(fn func(catalog.Change)) (cancel func()) {
-	if fn == nil {
-		return func() {}
-	}
-	sub := &subscriber{fn: fn}
-	sub.active.Store(true)
-	s.smu.Lock()
-	s.subs = append(s.subs, sub)
-	s.smu.Unlock()
-	return func() {
-		sub.active.Store(false)
-		s.smu.Lock()
-		s.subs = slices.DeleteFunc(s.subs, func(x *subscriber) bool { return x == sub })
-		s.smu.Unlock()
-	}
-}
+func (s *Store) Subscribe(fn func(catalog.Change)) (cancel func()) { return s.subs.Subscribe(fn) }
 
 // notify delivers c to every subscriber, each with its own copy. The caller holds wmu.
-func (s *Store) notify(c catalog.Change) {
-	s.smu.Lock()
-	subs := slices.Clone(s.subs)
-	s.smu.Unlock()
-	for _, sub := range subs {
-		if sub.active.Load() {
-			sub.fn(catalog.Change{Kind: c.Kind, Function: clone(c.Function)})
-		}
-	}
-}
+func (s *Store) notify(c catalog.Change) { s.subs.Notify(c, nil) }
 
 // Close implements catalog.Store. It waits for transactions under way; later calls fail. Closing
 // twice returns the first result.
@@ -499,12 +467,4 @@ func decodeFunction(k, v []byte) (catalog.Function, error) {
 		return catalog.Function{}, catalog.Errorf(catalog.ErrCorrupt, "function record %s: bad module hash %q, size %d or version %d", fn.Key(), fn.ModuleHash, fn.ModuleSize, fn.Version)
 	}
 	return fn, nil
-}
-
-// clone returns fn with its own slices and map.
-func clone(fn catalog.Function) catalog.Function {
-	fn.ArgNames = slices.Clone(fn.ArgNames)
-	fn.ArgTypes = slices.Clone(fn.ArgTypes)
-	fn.Options = maps.Clone(fn.Options)
-	return fn
 }

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"net"
 	"slices"
 	"strconv"
@@ -135,18 +134,12 @@ type Store struct {
 	delivered int64         // = last, for other goroutines
 	advanced  chan struct{} // closed and replaced when delivered advances
 
-	smu  sync.Mutex
-	subs []*subscriber
+	subs catalog.Subscribers
 
 	listenerPID atomic.Uint32 // backend PID of the listening connection, 0 when down
 	skipNotify  bool          // tests: write without NOTIFY, as if the notification were lost
 
 	closeOnce sync.Once
-}
-
-type subscriber struct {
-	fn     func(catalog.Change)
-	active atomic.Bool
 }
 
 var _ catalog.Store = (*Store)(nil)
@@ -236,14 +229,14 @@ func (s *Store) Create(ctx context.Context, fn catalog.Function, module []byte, 
 	if err := ctx.Err(); err != nil {
 		return catalog.Function{}, fmt.Errorf("create %s: %w", key, err)
 	}
-	fn = clone(fn)
+	fn = fn.Clone()
 	sum := sha256.Sum256(module)
 	fn.ModuleHash = hex.EncodeToString(sum[:])
 	fn.ModuleSize = int64(len(module))
 	in := fn
 	var version int64
 	err := s.write(ctx, func(tx pgx.Tx, v int64, now time.Time) (catalog.Change, error) {
-		version, fn = v, clone(in) // a retried transaction starts over from the caller's fn
+		version, fn = v, in.Clone() // a retried transaction starts over from the caller's fn
 		old, err := get(ctx, tx, key, true)
 		exists := err == nil
 		if err != nil && !errors.Is(err, catalog.ErrNotFound) {
@@ -286,7 +279,7 @@ func (s *Store) Create(ctx context.Context, fn catalog.Function, module []byte, 
 		return catalog.Function{}, fmt.Errorf("create %s: %w", key, err)
 	}
 	s.waitDelivered(ctx, version)
-	return clone(fn), nil
+	return fn.Clone(), nil
 }
 
 // Drop implements catalog.Store: one transaction, as Create, and the same wait for delivery.
@@ -318,7 +311,7 @@ func (s *Store) Drop(ctx context.Context, k catalog.Key) (catalog.Function, erro
 		return catalog.Function{}, fmt.Errorf("drop %s: %w", k, err)
 	}
 	s.waitDelivered(ctx, version)
-	return clone(fn), nil
+	return fn.Clone(), nil
 }
 
 // write runs one write transaction: it increments the catalog version (locking its row until
@@ -480,22 +473,7 @@ func (s *Store) Module(ctx context.Context, hash string) ([]byte, error) {
 // catalog version order, whichever store or process made them: each write of this store waits
 // for its own delivery (see Create); changes made elsewhere arrive within a second of their
 // commit while the listening connection is up, and within the reconcile interval otherwise.
-func (s *Store) Subscribe(fn func(catalog.Change)) (cancel func()) {
-	if fn == nil {
-		return func() {}
-	}
-	sub := &subscriber{fn: fn}
-	sub.active.Store(true)
-	s.smu.Lock()
-	s.subs = append(s.subs, sub)
-	s.smu.Unlock()
-	return func() {
-		sub.active.Store(false)
-		s.smu.Lock()
-		s.subs = slices.DeleteFunc(s.subs, func(x *subscriber) bool { return x == sub })
-		s.smu.Unlock()
-	}
-}
+func (s *Store) Subscribe(fn func(catalog.Change)) (cancel func()) { return s.subs.Subscribe(fn) }
 
 // Version returns the catalog version this store's subscribers have been told of.
 func (s *Store) Version() int64 {
@@ -774,12 +752,4 @@ func decodeChange(version int64, kind string, data []byte) (catalog.Change, erro
 		return c, fmt.Errorf("change %d: %w", version, err)
 	}
 	return c, nil
-}
-
-// clone returns fn with its own slices and map.
-func clone(fn catalog.Function) catalog.Function {
-	fn.ArgNames = slices.Clone(fn.ArgNames)
-	fn.ArgTypes = slices.Clone(fn.ArgTypes)
-	fn.Options = maps.Clone(fn.Options)
-	return fn
 }

@@ -296,24 +296,15 @@ func sortChanges(cs []catalog.Change) {
 
 // notify delivers c to every active subscriber, each with its own copy. A subscriber that panics
 // is reported and does not stop delivery to the others.
-func (s *Store) notify(c catalog.Change) {
-	s.smu.Lock()
-	subs := append([]*subscriber(nil), s.subs...)
-	s.smu.Unlock()
-	for _, sub := range subs {
-		if sub.active.Load() {
-			s.call(sub, catalog.Change{Kind: c.Kind, Function: clone(c.Function)})
-		}
-	}
-}
+func (s *Store) notify(c catalog.Change) { s.subs.Notify(c, s.call) }
 
-func (s *Store) call(sub *subscriber, c catalog.Change) {
+func (s *Store) call(fn func(catalog.Change), c catalog.Change) {
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("catalog subscriber panicked", "change", c.Function.Key().String(), "panic", p, "stack", string(debug.Stack()))
 		}
 	}()
-	sub.fn(c)
+	fn(c)
 }
 
 // waitDelivered waits until subscribers have been told of version, the store closes, ctx ends
