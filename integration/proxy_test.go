@@ -22,7 +22,6 @@ package integration
 // default-jdk-headless; (cd integration/clients/node && npm ci)).
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net/url"
@@ -106,46 +105,10 @@ func startRig() (*proxyRig, error) {
 func launchProxy(upstreamURL, dataDir string, extra ...string) (*server, error) {
 	args := append([]string{"serve", "--upstream", upstreamURL, "--data-dir", dataDir,
 		"--mysql-addr", "127.0.0.1:0", "--pg-addr", "127.0.0.1:0"}, extra...)
-	cmd := exec.Command(wasqlBin, args...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	s := &server{cmd: cmd, out: &strings.Builder{}}
-	cmd.Stderr = &lockedWriter{w: s.out}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	lines := make(chan string)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	timeout := time.After(30 * time.Second)
-	for s.pgPort == "" {
-		select {
-		case line, ok := <-lines:
-			if !ok {
-				cmd.Wait()
-				return nil, fmt.Errorf("wasql serve --upstream stopped before reporting its Postgres wire: %s", s.out)
-			}
-			if m := pgListening.FindStringSubmatch(line); m != nil {
-				s.pgHost, s.pgPort, _ = strings.Cut(m[1], ":")
-			}
-		case <-timeout:
-			cmd.Process.Kill()
-			cmd.Wait()
-			return nil, fmt.Errorf("wasql serve --upstream did not start in 30 s: %s", s.out)
-		}
-	}
-	go func() {
-		for range lines {
-		}
-	}()
-	return s, nil
+	return launch(exec.Command(wasqlBin, args...), func(s *server, line string) bool {
+		s.pgWire(line)
+		return s.pgPort != ""
+	})
 }
 
 // halt stops a server with SIGTERM (then SIGKILL after 10 s) and says how it ended.
@@ -167,17 +130,6 @@ func (s *server) halt() error {
 		<-done
 		return fmt.Errorf("wasql serve did not stop on SIGTERM")
 	}
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  *strings.Builder
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 // libpqEnv is the environment of a libpq client (psql, pg_dump) for host:port and database:

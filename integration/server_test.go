@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -66,15 +67,33 @@ var (
 func startServer(t *testing.T, dataDir string, extra ...string) *server {
 	t.Helper()
 	args := append([]string{"serve", "--data-dir", dataDir, "--mysql-addr", "127.0.0.1:0", "--pg-addr", "127.0.0.1:0"}, extra...)
-	cmd := exec.Command(wasqlBin, args...)
-	stdout, err := cmd.StdoutPipe()
+	s, err := launch(exec.Command(wasqlBin, args...), func(s *server, line string) bool {
+		if m := listening.FindStringSubmatch(line); m != nil {
+			s.addr = m[1]
+			s.host, s.port, _ = strings.Cut(s.addr, ":")
+		}
+		s.pgWire(line)
+		return s.addr != "" && s.pgPort != ""
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { s.stop(t) })
+	return s
+}
+
+// launch starts cmd (a wasql serve) and reads what it prints, giving each line to ready, until
+// ready says the server is up; then the rest of its output is discarded. A server that stops
+// first, or is not up in 30 s, is an error with what it logged.
+func launch(cmd *exec.Cmd, ready func(s *server, line string) bool) (*server, error) {
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
 	s := &server{cmd: cmd, out: &strings.Builder{}}
-	cmd.Stderr = s.out
+	cmd.Stderr = &lockedWriter{w: s.out}
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	lines := make(chan string)
 	go func() {
@@ -84,31 +103,45 @@ func startServer(t *testing.T, dataDir string, extra ...string) *server {
 		}
 		close(lines)
 	}()
-	t.Cleanup(func() { s.stop(t) })
 	timeout := time.After(30 * time.Second)
-	for s.addr == "" || s.pgPort == "" {
+	for {
 		select {
 		case line, ok := <-lines:
 			if !ok {
-				t.Fatalf("wasql serve stopped before reporting both wires: %s", s.out)
+				cmd.Wait()
+				return nil, fmt.Errorf("%s stopped before it was up: %s", cmd, s.out)
 			}
-			if m := listening.FindStringSubmatch(line); m != nil {
-				s.addr = m[1]
-				s.host, s.port, _ = strings.Cut(s.addr, ":")
-			}
-			if m := pgListening.FindStringSubmatch(line); m != nil {
-				s.pgHost, s.pgPort, _ = strings.Cut(m[1], ":")
+			if ready(s, line) {
+				go func() {
+					for range lines {
+					}
+				}()
+				return s, nil
 			}
 		case <-timeout:
 			cmd.Process.Kill()
-			t.Fatalf("wasql serve did not start: %s", s.out)
+			cmd.Wait()
+			return nil, fmt.Errorf("%s was not up after 30 s: %s", cmd, s.out)
 		}
 	}
-	go func() {
-		for range lines {
-		}
-	}()
-	return s
+}
+
+// pgWire records the Postgres wire's address if line reports it.
+func (s *server) pgWire(line string) {
+	if m := pgListening.FindStringSubmatch(line); m != nil {
+		s.pgHost, s.pgPort, _ = strings.Cut(m[1], ":")
+	}
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  *strings.Builder
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // stop sends SIGTERM and waits for a clean exit.

@@ -810,51 +810,21 @@ func startProxy(t *testing.T, tp *topology, addr string) string {
 	}
 	cmd := exec.Command(wasqlBin, "serve")
 	cmd.Env = env
-	stdout, err := cmd.StdoutPipe()
+	banner := regexp.MustCompile(`Postgres wire on (\S+) in front of`)
+	var listen string
+	s, err := launch(cmd, func(s *server, line string) bool {
+		if m := banner.FindStringSubmatch(line); m != nil {
+			listen = m[1]
+		}
+		return listen != ""
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs strings.Builder
-	cmd.Stderr = &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
-			t.Errorf("the extra proxy did not stop on SIGTERM")
+		if err := s.halt(); err != nil {
+			t.Errorf("the extra proxy: %v", err)
 		}
 	})
-	banner := regexp.MustCompile(`Postgres wire on (\S+) in front of`)
-	lines := make(chan string, 16)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	timeout := time.After(30 * time.Second)
-	for {
-		select {
-		case line, ok := <-lines:
-			if !ok {
-				t.Fatalf("the extra proxy stopped before its banner: %s", logs.String())
-			}
-			if m := banner.FindStringSubmatch(line); m != nil {
-				go func() {
-					for range lines {
-					}
-				}()
-				return m[1]
-			}
-		case <-timeout:
-			t.Fatalf("no banner from the extra proxy after 30 s: %s", logs.String())
-		}
-	}
+	return listen
 }
