@@ -385,8 +385,8 @@ func classifyOne(text string, ns *nameSet, reg *sqlfuncs.Registry) statement {
 	if err != nil {
 		return st // PostgreSQL reports its own syntax error
 	}
-	if callsAny(tree.ProtoReflect(), ns) {
-		st.kind = stmtCall
+	if name := calledWasm(tree.ProtoReflect(), ns); name != "" {
+		st.kind, st.err = stmtCall, callError(name)
 	}
 	return st
 }
@@ -466,26 +466,27 @@ func sameType(pg string, wasm udf.Type) bool {
 	return err == nil && t == wasm
 }
 
-// callsAny reports whether the parse tree m holds a FuncCall whose name is a wasm function's.
-func callsAny(m protoreflect.Message, ns *nameSet) bool {
+// calledWasm returns the name of the first wasm function the parse tree m calls (a FuncCall
+// naming one), or "".
+func calledWasm(m protoreflect.Message, ns *nameSet) string {
 	if fc, ok := m.Interface().(*pg_query.FuncCall); ok && len(fc.Funcname) > 0 {
 		name := fc.Funcname[len(fc.Funcname)-1].GetString_().GetSval()
 		if _, ok := ns.names[name]; ok {
-			return true
+			return name
 		}
 	}
-	found := false
+	found := ""
 	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
 		switch {
 		case fd.IsList() && fd.Kind() == protoreflect.MessageKind:
 			l := v.List()
-			for i := 0; i < l.Len() && !found; i++ {
-				found = callsAny(l.Get(i).Message(), ns)
+			for i := 0; i < l.Len() && found == ""; i++ {
+				found = calledWasm(l.Get(i).Message(), ns)
 			}
 		case fd.Kind() == protoreflect.MessageKind && !fd.IsMap():
-			found = callsAny(v.Message(), ns)
+			found = calledWasm(v.Message(), ns)
 		}
-		return !found
+		return found == ""
 	})
 	return found
 }

@@ -97,9 +97,9 @@ func TestCreateDropSimpleProtocol(t *testing.T) {
 		t.Fatalf("mention: %v %q", err, s)
 	}
 	_, err = c.Exec(ctx, `SELECT twice(2)`)
-	wantCode(t, err, "0A000", "calling wasm functions through the proxy is not supported yet")
+	wantCode(t, err, "0A000", "calling the wasm function twice through the proxy is not supported yet")
 	_, err = c.Exec(ctx, `SELECT 1; SELECT abs(TWICE(2))`)
-	wantCode(t, err, "0A000", "calling wasm functions")
+	wantCode(t, err, "0A000", "calling the wasm function")
 	var n int
 	if err := c.QueryRow(ctx, `SELECT 41 + 1`).Scan(&n); err != nil || n != 42 {
 		t.Fatalf("after a refusal: %v %d", err, n)
@@ -239,13 +239,13 @@ func TestCallRefusedExtended(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := c.Exec(ctx, `SELECT twice($1::int)`, 2)
-	wantCode(t, err, "0A000", "calling wasm functions")
+	wantCode(t, err, "0A000", "calling the wasm function")
 	batch := &pgx.Batch{}
 	batch.Queue(`SELECT 1`)
 	batch.Queue(`SELECT twice(2)`)
 	batch.Queue(`SELECT 3`)
 	err = c.SendBatch(ctx, batch).Close()
-	wantCode(t, err, "0A000", "calling wasm functions")
+	wantCode(t, err, "0A000", "calling the wasm function")
 	var n int
 	if err := c.QueryRow(ctx, `SELECT $1::int`, 7).Scan(&n); err != nil || n != 7 {
 		t.Fatalf("after: %v %d", err, n)

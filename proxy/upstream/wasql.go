@@ -22,12 +22,16 @@ import (
 // is sent upstream and its error swallowed, so a transaction block is aborted (25P02 follows)
 // and an extended-protocol pipeline skips to its Sync.
 
+// callError refuses a statement that calls the wasm function name: the next issue evaluates them.
+func callError(name string) error {
+	return sqlError(sqlstate.FeatureNotSupported, fmt.Sprintf("calling the wasm function %s through the proxy is not supported yet", name))
+}
+
 // abortSQL is the statement sent upstream to put it in the state an error leaves: it fails at
 // once (a syntax error), and its error is not relayed.
 const abortSQL = "wasql: the previous statement failed"
 
 var (
-	errCallNotSupported = sqlError(sqlstate.FeatureNotSupported, "calling wasm functions through the proxy is not supported yet")
 	errMixedDrop        = sqlError(sqlstate.FeatureNotSupported, "DROP FUNCTION cannot name wasm functions together with other functions: drop each wasm function in a statement of its own")
 	errInFailedTx       = sqlError("25P02", "current transaction is aborted, commands ignored until end of transaction block")
 	errMultiplePrepared = sqlError("42601", "cannot insert multiple commands into a prepared statement")
@@ -107,7 +111,7 @@ func (s *Session) query(ctx context.Context, m *pgproto3.Query) error {
 	var err error
 	switch {
 	case anyKind(sts, stmtCall):
-		err = errCallNotSupported
+		err = sts[slices.IndexFunc(sts, func(st statement) bool { return st.kind == stmtCall })].err
 	case anyKind(sts, stmtMixed):
 		err = errMixedDrop
 	case anyKind(sts, stmtPass):
@@ -280,7 +284,7 @@ func (s *Session) parse(m *pgproto3.Parse) error {
 	case len(sts) > 1:
 		return s.failLocal(errMultiplePrepared)
 	case sts[0].kind == stmtCall:
-		return s.failLocal(errCallNotSupported)
+		return s.failLocal(sts[0].err)
 	case sts[0].kind == stmtMixed:
 		return s.failLocal(errMixedDrop)
 	case sts[0].err != nil:
