@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -35,8 +37,36 @@ func serveProxy(ctx context.Context, c *serveConfig, out io.Writer) error {
 	slog.Info("wasql serve (proxy mode)", "config_file", c.file, "data_dir", c.DataDir, "pg_addr", c.PGAddr,
 		"upstream", fmt.Sprintf("%s:%d/%s", pgcfg.Host, pgcfg.Port, pgcfg.Database), "upstream_auth", c.UpstreamAuth)
 	start := time.Now()
-	store, err := pgstore.Open(ctx, c.Upstream)
+	tlsConfig, err := pgTLS(c.PGTLSCert, c.PGTLSKey)
 	if err != nil {
+		return err
+	}
+	cfg := proxy.Config{PassThroughAuth: pass, TLS: tlsConfig, MaxConnections: c.PGMaxConnections, AuthTimeout: c.PGAuthTimeout}
+	if !pass {
+		cfg.Users = map[string]proxy.Verifier{}
+		for name, password := range c.Users {
+			v, err := proxy.NewVerifier(password)
+			if err != nil {
+				return err
+			}
+			cfg.Users[name] = v
+		}
+	}
+	// The wire listens at once; until the catalog opens in the upstream, clients get 08001.
+	l, err := net.Listen("tcp", c.PGAddr)
+	if err != nil {
+		return fmt.Errorf("pg_addr %s: %w", c.PGAddr, err)
+	}
+	waiting := &waitingBackend{}
+	srv := proxy.NewServer(cfg, waiting)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(l) }()
+	defer srv.Close()
+	store, err := openCatalog(ctx, c.Upstream, l.Addr(), waiting, out)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return fmt.Errorf("catalog in the upstream PostgreSQL: %w", err)
 	}
 	defer store.Close()
@@ -54,28 +84,7 @@ func serveProxy(ctx context.Context, c *serveConfig, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	tlsConfig, err := pgTLS(c.PGTLSCert, c.PGTLSKey)
-	if err != nil {
-		return err
-	}
-	cfg := proxy.Config{PassThroughAuth: pass, TLS: tlsConfig, MaxConnections: c.PGMaxConnections, AuthTimeout: c.PGAuthTimeout}
-	if !pass {
-		cfg.Users = map[string]proxy.Verifier{}
-		for name, password := range c.Users {
-			v, err := proxy.NewVerifier(password)
-			if err != nil {
-				return err
-			}
-			cfg.Users[name] = v
-		}
-	}
-	l, err := net.Listen("tcp", c.PGAddr)
-	if err != nil {
-		return fmt.Errorf("pg_addr %s: %w", c.PGAddr, err)
-	}
-	srv := proxy.NewServer(cfg, b)
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(l) }()
+	waiting.ready.Store(b)
 	fmt.Fprintf(out, "wasql %s: Postgres wire on %s in front of %s:%d (database %q), passwords checked by %s (ready in %s)\n",
 		version, l.Addr(), pgcfg.Host, pgcfg.Port, pgcfg.Database, map[bool]string{true: "the upstream", false: "wasql"}[pass],
 		time.Since(start).Round(time.Millisecond))
@@ -91,4 +100,54 @@ func serveProxy(ctx context.Context, c *serveConfig, out io.Writer) error {
 		}
 		return err
 	}
+}
+
+// waitingBackend is the proxy's backend while the catalog cannot be opened in the upstream:
+// clients get FATAL 08001 with the reason, and once ready is set, the upstream backend.
+type waitingBackend struct {
+	ready  atomic.Pointer[upstream.Backend]
+	reason atomic.Pointer[string]
+}
+
+func (w *waitingBackend) Open(ctx context.Context, c proxy.Client) (proxy.Session, error) {
+	if b := w.ready.Load(); b != nil {
+		return b.Open(ctx, c)
+	}
+	msg := "the upstream PostgreSQL is not reachable yet"
+	if r := w.reason.Load(); r != nil {
+		msg += ": " + *r
+	}
+	return nil, &pgconn.PgError{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: "08001", Message: msg,
+		Hint: "wasql keeps retrying; check that the server given by --upstream is running and accepts connections"}
+}
+
+// openCatalog opens the catalog in the upstream, retrying with backoff (up to 10 s apart) while
+// the upstream cannot be reached or is starting up, until ctx ends. Other errors (a wrong
+// password for the URL's user, a schema newer than this wasql) are returned at once.
+func openCatalog(ctx context.Context, url string, addr net.Addr, w *waitingBackend, out io.Writer) (*pgstore.Store, error) {
+	for delay := 250 * time.Millisecond; ; delay = min(2*delay, 10*time.Second) {
+		store, err := pgstore.Open(ctx, url)
+		if err == nil || !retryable(err) || ctx.Err() != nil {
+			return store, err
+		}
+		reason := err.Error()
+		w.reason.Store(&reason)
+		fmt.Fprintf(out, "wasql: Postgres wire on %s answers 08001 until the catalog opens: %v; retrying in %s\n", addr, err, delay)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(delay):
+		}
+	}
+}
+
+// retryable reports whether err may go away by itself: the upstream down, starting up, or full.
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "57P03" || pe.Code == "53300" || strings.HasPrefix(pe.Code, "08")
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne)
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
 	"os"
 	"regexp"
 	"strings"
@@ -105,5 +107,85 @@ func TestServeProxyConfig(t *testing.T) {
 	var help syncBuffer
 	if _, ok, _ := loadServeConfig([]string{"--help"}, &help, &help); !ok || !strings.Contains(help.String(), "the MySQL wire is off") {
 		t.Fatalf("help: %s", help.String())
+	}
+}
+
+// TestServeProxyUpstreamLate: wasql serve --upstream starts while the upstream is down, answers
+// clients FATAL 08001 meanwhile, retries, and serves once the upstream is there.
+func TestServeProxyUpstreamLate(t *testing.T) {
+	url := pgtest.Start(t)
+	target := url[strings.Index(url, "@")+1 : strings.LastIndex(url, "/")]
+	l, err := net.Listen("tcp", "127.0.0.1:0") // a port nothing listens on, until the relay below
+	if err != nil {
+		t.Fatal(err)
+	}
+	late := l.Addr().String()
+	l.Close()
+	lateURL := strings.Replace(url, "@"+target+"/", "@"+late+"/", 1)
+	out, logs := &syncBuffer{}, &syncBuffer{}
+	old := stderr
+	stderr = logs
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, []string{"--data-dir", t.TempDir(), "--pg-addr", "127.0.0.1:0", "--upstream", lateURL}, out)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+		stderr = old
+	})
+	waitFor := func(re *regexp.Regexp) string {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if m := re.FindStringSubmatch(out.String()); m != nil {
+				return m[1]
+			}
+		}
+		t.Fatalf("no %s:\n%s%s", re, out, logs)
+		return ""
+	}
+	addr := waitFor(regexp.MustCompile(`Postgres wire on (\S+) answers 08001 until the catalog opens`))
+	db := url[strings.LastIndex(url, "/")+1 : strings.Index(url, "?")]
+	client := "postgres://root@" + addr + "/" + db + "?sslmode=disable"
+	qctx, qcancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer qcancel()
+	_, err = pgx.Connect(qctx, client)
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "08001" || !strings.Contains(pgErr.Message, "not reachable yet") {
+		t.Fatalf("while the upstream is down: %v, want FATAL 08001", err)
+	}
+	// The upstream appears on its port: a relay to the real server.
+	relay, err := net.Listen("tcp", late)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer relay.Close()
+	go func() {
+		for {
+			c, err := relay.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			go func() { io.Copy(u, c); u.Close() }()
+			go func() { io.Copy(c, u); c.Close() }()
+		}
+	}()
+	waitFor(regexp.MustCompile(`Postgres wire on (\S+) in front of`))
+	c, err := pgx.Connect(qctx, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(qctx)
+	var n int
+	if err := c.QueryRow(qctx, "SELECT 41 + 1").Scan(&n); err != nil || n != 42 {
+		t.Fatalf("after the upstream came: %v %d", err, n)
 	}
 }
