@@ -3,8 +3,6 @@ package boltstore
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -131,8 +129,7 @@ func (s *Store) Create(ctx context.Context, fn catalog.Function, module []byte, 
 		return catalog.Function{}, fmt.Errorf("create %s: %w", key, err)
 	}
 	fn = fn.Clone()
-	sum := sha256.Sum256(module)
-	fn.ModuleHash = hex.EncodeToString(sum[:])
+	fn.ModuleHash = catalog.ModuleHash(module)
 	fn.ModuleSize = int64(len(module))
 	now := time.Now().UTC().Round(0) // as JSON gives it back: UTC, no monotonic reading
 
@@ -288,7 +285,7 @@ func (s *Store) Module(ctx context.Context, hash string) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("module %s: %w", hash, err)
 	}
-	if !isHash(hash) {
+	if !catalog.IsModuleHash(hash) {
 		return nil, catalog.Errorf(catalog.ErrNotFound, "module %q does not exist: not a lower-case hex SHA-256", hash)
 	}
 	var mod []byte
@@ -303,7 +300,7 @@ func (s *Store) Module(ctx context.Context, hash string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := verifyModule(hash, mod); err != nil {
+	if err := catalog.VerifyModule(hash, mod); err != nil {
 		return nil, err
 	}
 	return mod, nil
@@ -363,7 +360,7 @@ func (s *Store) Check(ctx context.Context) error {
 			return err
 		}
 		return mods.ForEach(func(k, v []byte) error {
-			if err := verifyModule(string(k), v); err != nil {
+			if err := catalog.VerifyModule(string(k), v); err != nil {
 				errs = append(errs, err)
 			}
 			if !used[string(k)] {
@@ -379,26 +376,6 @@ func (s *Store) Check(ctx context.Context) error {
 		return fmt.Errorf("check catalog %s: %w", s.path, err)
 	}
 	return nil
-}
-
-func verifyModule(hash string, mod []byte) error {
-	sum := sha256.Sum256(mod)
-	if got := hex.EncodeToString(sum[:]); got != hash {
-		return catalog.Errorf(catalog.ErrCorrupt, "module %s is corrupted: its %d bytes hash to %s", hash, len(mod), got)
-	}
-	return nil
-}
-
-func isHash(s string) bool {
-	if len(s) != 2*sha256.Size {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 // encodeKey renders k as schema NUL name NUL type NUL type...: distinct keys never collide and
@@ -463,7 +440,7 @@ func decodeFunction(k, v []byte) (catalog.Function, error) {
 	if !bytes.Equal(encodeKey(fn.Key()), k) {
 		return catalog.Function{}, catalog.Errorf(catalog.ErrCorrupt, "function record %q holds %s", k, fn.Key())
 	}
-	if !isHash(fn.ModuleHash) || fn.ModuleSize <= 0 || fn.Version <= 0 {
+	if !catalog.IsModuleHash(fn.ModuleHash) || fn.ModuleSize <= 0 || fn.Version <= 0 {
 		return catalog.Function{}, catalog.Errorf(catalog.ErrCorrupt, "function record %s: bad module hash %q, size %d or version %d", fn.Key(), fn.ModuleHash, fn.ModuleSize, fn.Version)
 	}
 	return fn, nil

@@ -230,7 +230,7 @@ func (s *Store) Create(ctx context.Context, fn catalog.Function, module []byte, 
 		return catalog.Function{}, fmt.Errorf("create %s: %w", key, err)
 	}
 	fn = fn.Clone()
-	sum := sha256.Sum256(module)
+	sum := sha256.Sum256(module) // the modules table keys bytes by their digest, as bytea
 	fn.ModuleHash = hex.EncodeToString(sum[:])
 	fn.ModuleSize = int64(len(module))
 	in := fn
@@ -448,7 +448,7 @@ func (s *Store) Module(ctx context.Context, hash string) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("module %s: %w", hash, err)
 	}
-	if !isHash(hash) {
+	if !catalog.IsModuleHash(hash) {
 		return nil, catalog.Errorf(catalog.ErrNotFound, "module %q does not exist: not a lower-case hex SHA-256", hash)
 	}
 	sum, _ := hex.DecodeString(hash)
@@ -463,7 +463,7 @@ func (s *Store) Module(ctx context.Context, hash string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("module %s: %w", hash, err)
 	}
-	if err := verifyModule(hash, mod); err != nil {
+	if err := catalog.VerifyModule(hash, mod); err != nil {
 		return nil, err
 	}
 	return mod, nil
@@ -581,7 +581,7 @@ func checkStored(fn *catalog.Function) error {
 	if err := fn.Validate(); err != nil {
 		return catalog.Errorf(catalog.ErrCorrupt, "function row %s is invalid: %v", fn.Key(), err)
 	}
-	if !isHash(fn.ModuleHash) || fn.ModuleSize <= 0 || fn.Version <= 0 || fn.Created.IsZero() {
+	if !catalog.IsModuleHash(fn.ModuleHash) || fn.ModuleSize <= 0 || fn.Version <= 0 || fn.Created.IsZero() {
 		return catalog.Errorf(catalog.ErrCorrupt, "function row %s: bad module hash %q, size %d, version %d or creation time %v",
 			fn.Key(), fn.ModuleHash, fn.ModuleSize, fn.Version, fn.Created)
 	}
@@ -670,26 +670,6 @@ func checkText(fn *catalog.Function) error {
 		}
 	}
 	return nil
-}
-
-func verifyModule(hash string, mod []byte) error {
-	sum := sha256.Sum256(mod)
-	if got := hex.EncodeToString(sum[:]); got != hash {
-		return catalog.Errorf(catalog.ErrCorrupt, "module %s is corrupted: its %d bytes hash to %s", hash, len(mod), got)
-	}
-	return nil
-}
-
-func isHash(s string) bool {
-	if len(s) != 2*sha256.Size {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 // encodeKey renders k as schema NUL name NUL type NUL type...: distinct keys never collide

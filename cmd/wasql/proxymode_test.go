@@ -22,38 +22,10 @@ import (
 // (with its stub there), a call is refused for now.
 func TestServeProxyMode(t *testing.T) {
 	url := pgtest.Start(t)
-	out, logs := &syncBuffer{}, &syncBuffer{}
-	old := stderr
-	stderr = logs
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, []string{"--data-dir", t.TempDir(), "--pg-addr", "127.0.0.1:0", "--upstream", url}, out)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		stderr = old
-	})
-	re := regexp.MustCompile(`Postgres wire on (\S+) in front of`)
-	var addr string
-	for deadline := time.Now().Add(30 * time.Second); addr == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if m := re.FindStringSubmatch(out.String()); m != nil {
-			addr = m[1]
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("serve ended: %v\n%s%s", err, out, logs)
-		default:
-		}
-	}
-	if addr == "" {
-		t.Fatalf("no banner:\n%s%s", out, logs)
-	}
-	if !strings.Contains(out.String(), "MySQL wire is off") {
-		t.Fatalf("banner: %s", out)
+	s := serveUpstream(t, url)
+	addr := s.wait(t, banner)
+	if !strings.Contains(s.out.String(), "MySQL wire is off") {
+		t.Fatalf("banner: %s", s.out)
 	}
 	db := url[strings.LastIndex(url, "/")+1 : strings.Index(url, "?")]
 	qctx, qcancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -122,32 +94,8 @@ func TestServeProxyUpstreamLate(t *testing.T) {
 	late := l.Addr().String()
 	l.Close()
 	lateURL := strings.Replace(url, "@"+target+"/", "@"+late+"/", 1)
-	out, logs := &syncBuffer{}, &syncBuffer{}
-	old := stderr
-	stderr = logs
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, []string{"--data-dir", t.TempDir(), "--pg-addr", "127.0.0.1:0", "--upstream", lateURL}, out)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		stderr = old
-	})
-	waitFor := func(re *regexp.Regexp) string {
-		t.Helper()
-		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-			if m := re.FindStringSubmatch(out.String()); m != nil {
-				return m[1]
-			}
-		}
-		t.Fatalf("no %s:\n%s%s", re, out, logs)
-		return ""
-	}
-	addr := waitFor(regexp.MustCompile(`Postgres wire on (\S+) answers 08001 until the catalog opens`))
+	s := serveUpstream(t, lateURL)
+	addr := s.wait(t, regexp.MustCompile(`Postgres wire on (\S+) answers 08001 until the catalog opens`))
 	db := url[strings.LastIndex(url, "/")+1 : strings.Index(url, "?")]
 	client := "postgres://root@" + addr + "/" + db + "?sslmode=disable"
 	qctx, qcancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -178,7 +126,7 @@ func TestServeProxyUpstreamLate(t *testing.T) {
 			go func() { io.Copy(c, u); c.Close() }()
 		}
 	}()
-	waitFor(regexp.MustCompile(`Postgres wire on (\S+) in front of`))
+	s.wait(t, banner)
 	c, err := pgx.Connect(qctx, client)
 	if err != nil {
 		t.Fatal(err)
@@ -188,4 +136,51 @@ func TestServeProxyUpstreamLate(t *testing.T) {
 	if err := c.QueryRow(qctx, "SELECT 41 + 1").Scan(&n); err != nil || n != 42 {
 		t.Fatalf("after the upstream came: %v %d", err, n)
 	}
+}
+
+// banner is the line wasql serve --upstream prints once it serves.
+var banner = regexp.MustCompile(`Postgres wire on (\S+) in front of`)
+
+// upstreamServe is a wasql serve --upstream running in the test's process.
+type upstreamServe struct {
+	out, logs *syncBuffer
+	done      chan error
+}
+
+// serveUpstream runs wasql serve --upstream url (Postgres wire on a free loopback port) until
+// the test ends.
+func serveUpstream(t *testing.T, url string) *upstreamServe {
+	s := &upstreamServe{out: &syncBuffer{}, logs: &syncBuffer{}, done: make(chan error, 1)}
+	old := stderr
+	stderr = s.logs
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		s.done <- serve(ctx, []string{"--data-dir", t.TempDir(), "--pg-addr", "127.0.0.1:0", "--upstream", url}, s.out)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-s.done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+		stderr = old
+	})
+	return s
+}
+
+// wait returns re's first submatch in what the server printed, once it is there (30 s at most).
+func (s *upstreamServe) wait(t *testing.T, re *regexp.Regexp) string {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if m := re.FindStringSubmatch(s.out.String()); m != nil {
+			return m[1]
+		}
+		select {
+		case err := <-s.done:
+			s.done <- err // for the cleanup
+			t.Fatalf("serve ended: %v\n%s%s", err, s.out, s.logs)
+		default:
+		}
+	}
+	t.Fatalf("no %s after 30 s:\n%s%s", re, s.out, s.logs)
+	return ""
 }
