@@ -557,29 +557,47 @@ func testCanceledContext(t *testing.T, s catalog.Store) {
 	mustGet(t, s, f.Key())
 }
 
-// recorder collects notifications.
-type recorder struct {
+// Recorder collects a subscriber's changes: Subscribe(r.Record).
+type Recorder struct {
 	mu      sync.Mutex
 	changes []catalog.Change
 }
 
-func (r *recorder) record(c catalog.Change) {
+// Record is the subscriber.
+func (r *Recorder) Record(c catalog.Change) {
 	r.mu.Lock()
 	r.changes = append(r.changes, c)
 	r.mu.Unlock()
 }
 
-func (r *recorder) get() []catalog.Change {
+// Changes returns the changes recorded so far.
+func (r *Recorder) Changes() []catalog.Change {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.changes)
 }
 
+// WaitFor waits up to limit for r to hold n changes and returns them and how long it took.
+func (r *Recorder) WaitFor(t *testing.T, n int, limit time.Duration) ([]catalog.Change, time.Duration) {
+	t.Helper()
+	start := time.Now()
+	for {
+		got := r.Changes()
+		if len(got) >= n {
+			return got, time.Since(start)
+		}
+		if time.Since(start) > limit {
+			t.Fatalf("after %s, %d changes, want %d: %+v", limit, len(got), n, got)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func testNotifications(t *testing.T, s catalog.Store) {
 	ctx := context.Background()
-	var r1, r2 recorder
-	defer s.Subscribe(r1.record)()
-	defer s.Subscribe(r2.record)()
+	var r1, r2 Recorder
+	defer s.Subscribe(r1.Record)()
+	defer s.Subscribe(r2.Record)()
 
 	created := mustCreate(t, s, fn("f", "bigint"), module("one"), false)
 	s.Create(ctx, fn("f", "bigint"), module("one"), false) // ErrExists: no notification
@@ -600,11 +618,11 @@ func testNotifications(t *testing.T, s catalog.Store) {
 	if dropped.Version != 2 {
 		t.Errorf("Drop returned Version %d, want the replaced definition's 2", dropped.Version)
 	}
-	for name, r := range map[string]*recorder{"first": &r1, "second": &r2} {
+	for name, r := range map[string]*Recorder{"first": &r1, "second": &r2} {
 		// Delivery may follow the writer's return on asynchronous backends: wait a little.
 		var got []catalog.Change
 		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
-			if got = r.get(); len(got) >= len(want) || time.Now().After(deadline) {
+			if got = r.Changes(); len(got) >= len(want) || time.Now().After(deadline) {
 				break
 			}
 		}
@@ -622,7 +640,7 @@ func testNotifications(t *testing.T, s catalog.Store) {
 		}
 	}
 	// Each subscriber gets its own copy.
-	c1, c2 := r1.get(), r2.get()
+	c1, c2 := r1.Changes(), r2.Changes()
 	c1[0].Function.ArgTypes[0] = "changed"
 	if c2[0].Function.ArgTypes[0] != "bigint" {
 		t.Errorf("subscribers share the notified Function's slices")
@@ -630,14 +648,14 @@ func testNotifications(t *testing.T, s catalog.Store) {
 }
 
 func testCancelSubscription(t *testing.T, s catalog.Store) {
-	var r recorder
-	cancel := s.Subscribe(r.record)
+	var r Recorder
+	cancel := s.Subscribe(r.Record)
 	mustCreate(t, s, fn("a"), module("a"), false)
 	cancel()
 	cancel() // a second cancel is harmless
 	mustCreate(t, s, fn("b"), module("b"), false)
 	time.Sleep(10 * time.Millisecond)
-	if got := r.get(); len(got) != 1 {
+	if got := r.Changes(); len(got) != 1 {
 		t.Errorf("subscriber got %d changes, want 1 (the one before cancel)", len(got))
 	}
 
@@ -673,8 +691,8 @@ func testHammer(t *testing.T, s catalog.Store) {
 		ops     = 60
 	)
 	ctx := context.Background()
-	var r recorder
-	defer s.Subscribe(r.record)()
+	var r Recorder
+	defer s.Subscribe(r.Record)()
 
 	keys := []catalog.Function{fn("f"), fn("f", "bigint"), fn("g", "text"), fn("h", "bigint", "bigint")}
 	mods := [][]byte{module("m0"), module("m1"), module("m2")}
@@ -734,10 +752,10 @@ func testHammer(t *testing.T, s catalog.Store) {
 	// Replay.
 	// Delivery may follow the writer's return on asynchronous backends: wait a little.
 	final := mustList(t, s)
-	changes := r.get()
+	changes := r.Changes()
 	for deadline := time.Now().Add(5 * time.Second); !replayMatches(changes, final) && time.Now().Before(deadline); {
 		time.Sleep(time.Millisecond)
-		changes = r.get()
+		changes = r.Changes()
 	}
 	model := map[string]catalog.Function{}
 	for i, c := range changes {

@@ -130,40 +130,6 @@ func mustCreate(t *testing.T, s *Store, fn catalog.Function, mod []byte, orRepla
 	return got
 }
 
-// recorder collects notifications.
-type recorder struct {
-	mu      sync.Mutex
-	changes []catalog.Change
-}
-
-func (r *recorder) record(c catalog.Change) {
-	r.mu.Lock()
-	r.changes = append(r.changes, c)
-	r.mu.Unlock()
-}
-
-func (r *recorder) get() []catalog.Change {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.changes)
-}
-
-// waitFor waits up to limit for r to hold n changes and returns them and how long it took.
-func (r *recorder) waitFor(t *testing.T, n int, limit time.Duration) ([]catalog.Change, time.Duration) {
-	t.Helper()
-	start := time.Now()
-	for {
-		got := r.get()
-		if len(got) >= n {
-			return got, time.Since(start)
-		}
-		if time.Since(start) > limit {
-			t.Fatalf("after %s, %d changes, want %d: %+v", limit, len(got), n, got)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 func describe(cs []catalog.Change) []string {
 	var out []string
 	for _, c := range cs {
@@ -178,16 +144,16 @@ func describe(cs []catalog.Change) []string {
 func TestTwoStores(t *testing.T) {
 	url := pgtest.Start(t)
 	a, b := open(t, url), open(t, url)
-	var ra, rb recorder
-	defer a.Subscribe(ra.record)()
-	defer b.Subscribe(rb.record)()
+	var ra, rb catalogtest.Recorder
+	defer a.Subscribe(ra.Record)()
+	defer b.Subscribe(rb.Record)()
 
 	var worst time.Duration
 	step := func(n int, write func()) {
 		t.Helper()
 		write()
-		for _, r := range []*recorder{&ra, &rb} {
-			_, took := r.waitFor(t, n, time.Second)
+		for _, r := range []*catalogtest.Recorder{&ra, &rb} {
+			_, took := r.WaitFor(t, n, time.Second)
 			worst = max(worst, took)
 		}
 	}
@@ -203,8 +169,8 @@ func TestTwoStores(t *testing.T) {
 	})
 	want := []catalog.Change{{Kind: catalog.Created, Function: created}, {Kind: catalog.Replaced, Function: replaced},
 		{Kind: catalog.Dropped, Function: replaced}}
-	for name, r := range map[string]*recorder{"a": &ra, "b": &rb} {
-		got := r.get()
+	for name, r := range map[string]*catalogtest.Recorder{"a": &ra, "b": &rb} {
+		got := r.Changes()
 		if len(got) != len(want) {
 			t.Fatalf("store %s: changes %q, want %q", name, describe(got), describe(want))
 		}
@@ -231,8 +197,8 @@ func TestLostNotification(t *testing.T) {
 	admin := connect(t, url)
 	a := open(t, url)
 	b := open(t, url, WithReconcileInterval(300*time.Millisecond))
-	var rb recorder
-	defer b.Subscribe(rb.record)()
+	var rb catalogtest.Recorder
+	defer b.Subscribe(rb.Record)()
 
 	t.Run("ListenerKilled", func(t *testing.T) {
 		pid := waitListener(t, b)
@@ -241,7 +207,7 @@ func TestLostNotification(t *testing.T) {
 			t.Fatalf("pg_terminate_backend(%d): %v, %v", pid, killed, err)
 		}
 		mustCreate(t, a, testFn("f"), module("f"), false)
-		got, took := rb.waitFor(t, 1, 5*time.Second)
+		got, took := rb.WaitFor(t, 1, 5*time.Second)
 		if got[0].Kind != catalog.Created || got[0].Function.Name != "f" {
 			t.Errorf("got %q", describe(got))
 		}
@@ -256,9 +222,9 @@ func TestLostNotification(t *testing.T) {
 	t.Run("NeverSent", func(t *testing.T) {
 		a.skipNotify = true
 		defer func() { a.skipNotify = false }()
-		n := len(rb.get())
+		n := len(rb.Changes())
 		mustCreate(t, a, testFn("g"), module("g"), false)
-		got, took := rb.waitFor(t, n+1, 3*time.Second)
+		got, took := rb.WaitFor(t, n+1, 3*time.Second)
 		if c := got[n]; c.Kind != catalog.Created || c.Function.Name != "g" {
 			t.Errorf("got %q", describe(got[n:]))
 		}
@@ -297,9 +263,9 @@ func TestConcurrentReplace(t *testing.T) {
 	ctx := context.Background()
 	mustCreate(t, a, testFn("f", "bigint"), module("start"), false)
 	waitVersion(t, b, 1)
-	var ra, rb recorder
-	defer a.Subscribe(ra.record)()
-	defer b.Subscribe(rb.record)()
+	var ra, rb catalogtest.Recorder
+	defer a.Subscribe(ra.Record)()
+	defer b.Subscribe(rb.Record)()
 
 	const perWorker = 10
 	var wg sync.WaitGroup
@@ -335,8 +301,8 @@ func TestConcurrentReplace(t *testing.T) {
 	if fa.Version != final || catalogtest.Diff(fa, fb) != "" {
 		t.Errorf("a has version %d, b %s; want both version %d", fa.Version, catalogtest.Diff(fa, fb), final)
 	}
-	for name, r := range map[string]*recorder{"a": &ra, "b": &rb} {
-		got, _ := r.waitFor(t, final-1, 5*time.Second)
+	for name, r := range map[string]*catalogtest.Recorder{"a": &ra, "b": &rb} {
+		got, _ := r.WaitFor(t, final-1, 5*time.Second)
 		for i, c := range got {
 			if c.Kind != catalog.Replaced || c.Function.Version != int64(i+2) {
 				t.Fatalf("store %s, change %d: %q, want a replace to version %d", name, i, describe(got[i:i+1]), i+2)
@@ -508,12 +474,12 @@ func TestBehindTheLog(t *testing.T) {
 	a := open(t, url, WithChangeLogLength(2))
 	b := open(t, url, WithReconcileInterval(time.Hour))
 	waitListener(t, b)
-	var rb recorder
-	defer b.Subscribe(rb.record)()
+	var rb catalogtest.Recorder
+	defer b.Subscribe(rb.Record)()
 	ctx := context.Background()
 	mustCreate(t, a, testFn("gone"), module("gone"), false)
 	mustCreate(t, a, testFn("kept"), module("kept"), false)
-	rb.waitFor(t, 2, 5*time.Second)
+	rb.WaitFor(t, 2, 5*time.Second)
 
 	a.skipNotify = true
 	replaced := mustCreate(t, a, testFn("kept"), module("kept2"), true)
@@ -525,11 +491,11 @@ func TestBehindTheLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	added := mustCreate(t, a, testFn("added"), module("added"), false)
-	if got := rb.get(); len(got) != 2 {
+	if got := rb.Changes(); len(got) != 2 {
 		t.Fatalf("b heard %q before reconciling", describe(got[2:]))
 	}
 	b.wake()
-	got, _ := rb.waitFor(t, 5, 5*time.Second)
+	got, _ := rb.WaitFor(t, 5, 5*time.Second)
 	got = got[2:]
 	want := []string{
 		fmt.Sprintf("%d %s v1", catalog.Created, added.Key()),
@@ -637,10 +603,10 @@ func TestListenerIdle(t *testing.T) {
 	if p := b.listenerPID.Load(); p != pid {
 		t.Fatalf("listener PID went from %d to %d while idle", pid, p)
 	}
-	var rb recorder
-	defer b.Subscribe(rb.record)()
+	var rb catalogtest.Recorder
+	defer b.Subscribe(rb.Record)()
 	mustCreate(t, a, testFn("f"), module("f"), false)
-	rb.waitFor(t, 1, time.Second)
+	rb.WaitFor(t, 1, time.Second)
 }
 
 // TestBackendsKilled: after every backend of two stores is terminated (as in a failover), the
@@ -650,8 +616,8 @@ func TestBackendsKilled(t *testing.T) {
 	url := pgtest.Start(t)
 	admin := connect(t, url)
 	a, b := open(t, url), open(t, url)
-	var rb recorder
-	defer b.Subscribe(rb.record)()
+	var rb catalogtest.Recorder
+	defer b.Subscribe(rb.Record)()
 	mustCreate(t, b, testFn("before"), module("before"), false)
 	old := waitListener(t, b)
 	exec(t, admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
@@ -660,7 +626,7 @@ func TestBackendsKilled(t *testing.T) {
 	if _, err := b.Get(context.Background(), catalog.Key{Name: "before"}); err != nil {
 		t.Fatalf("Get after the backends were killed: %v", err)
 	}
-	got, _ := rb.waitFor(t, 2, 5*time.Second)
+	got, _ := rb.WaitFor(t, 2, 5*time.Second)
 	if got[1].Function.Name != "after" {
 		t.Errorf("got %q", describe(got))
 	}
@@ -676,9 +642,9 @@ func TestBackendsKilled(t *testing.T) {
 func TestHammerTwoStores(t *testing.T) {
 	url := pgtest.Start(t)
 	stores := []*Store{open(t, url), open(t, url)}
-	recs := []*recorder{{}, {}}
+	recs := []*catalogtest.Recorder{{}, {}}
 	for i, s := range stores {
-		defer s.Subscribe(recs[i].record)()
+		defer s.Subscribe(recs[i].Record)()
 	}
 	ctx := context.Background()
 	keys := []catalog.Function{testFn("f"), testFn("f", "bigint"), testFn("g", "text")}
@@ -732,7 +698,7 @@ func TestHammerTwoStores(t *testing.T) {
 	histories := make([][]string, 2)
 	for i, r := range recs {
 		model := map[string]catalog.Function{}
-		for n, c := range r.get() {
+		for n, c := range r.Changes() {
 			k := encodeKey(c.Function.Key())
 			prev, ok := model[k]
 			switch {
@@ -753,7 +719,7 @@ func TestHammerTwoStores(t *testing.T) {
 				t.Errorf("store %d: replay disagrees with List on %s: %s", i, f.Key(), d)
 			}
 		}
-		histories[i] = describe(r.get())
+		histories[i] = describe(r.Changes())
 	}
 	if !slices.Equal(histories[0], histories[1]) {
 		t.Errorf("the two stores heard different histories:\n%q\n%q", histories[0], histories[1])
