@@ -395,30 +395,8 @@ func encodeKey(k catalog.Key) []byte {
 	return []byte(b.String())
 }
 
-// record is the stored form of a catalog.Function: its own type, so renaming a Go field cannot
-// silently change the file format.
-type record struct {
-	Schema     string            `json:"schema,omitempty"`
-	Name       string            `json:"name"`
-	ArgNames   []string          `json:"arg_names"`
-	ArgTypes   []string          `json:"arg_types"`
-	ReturnType string            `json:"return_type"`
-	Volatility string            `json:"volatility,omitempty"`
-	Strict     bool              `json:"strict,omitempty"`
-	Parallel   string            `json:"parallel,omitempty"`
-	Cost       float64           `json:"cost,omitempty"`
-	Export     string            `json:"export"`
-	Options    map[string]string `json:"options,omitempty"`
-	ModuleHash string            `json:"module_hash"`
-	ModuleSize int64             `json:"module_size"`
-	Owner      string            `json:"owner,omitempty"` // absent in catalogs written before owners: no owner
-	Version    int64             `json:"version"`
-	Created    time.Time         `json:"created"`
-	Replaced   time.Time         `json:"replaced,omitzero"`
-}
-
 func encodeFunction(fn *catalog.Function) ([]byte, error) {
-	b, err := json.Marshal(record(*fn))
+	b, err := json.Marshal(catalog.Record(*fn))
 	if err != nil {
 		return nil, fmt.Errorf("encode %s: %w", fn.Key(), err)
 	}
@@ -429,7 +407,7 @@ func encodeFunction(fn *catalog.Function) ([]byte, error) {
 // Validate, is stored under another function's key or lacks its module hash, size or version
 // is catalog.ErrCorrupt.
 func decodeFunction(k, v []byte) (catalog.Function, error) {
-	var r record
+	var r catalog.Record
 	if err := json.Unmarshal(v, &r); err != nil {
 		return catalog.Function{}, catalog.Errorf(catalog.ErrCorrupt, "function record %q does not decode: %v", k, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wasql/wasql/catalog"
 	"github.com/wasql/wasql/catalog/catalogtest"
 )
 
@@ -15,7 +16,7 @@ func FuzzDecodeChange(f *testing.F) {
 	fn.ModuleHash, fn.ModuleSize, fn.Version = "c04396eb15f5cdf429be174c6797c6fa3d7d03829ec0b5347128cd31445cfdf4", 12, 2
 	fn.Created, fn.Replaced = time.Date(2026, 12, 2, 5, 0, 0, 123000, time.UTC), time.Date(2026, 12, 2, 6, 0, 0, 0, time.UTC)
 	fn.Options = map[string]string{"fuel": "1000"}
-	good, err := json.Marshal(toRecord(&fn))
+	good, err := json.Marshal(catalog.Record(fn))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -32,7 +33,7 @@ func FuzzDecodeChange(f *testing.F) {
 		if c.Kind == 0 {
 			t.Fatalf("decoded without a kind: %+v", c)
 		}
-		again, err := json.Marshal(toRecord(&c.Function))
+		again, err := json.Marshal(catalog.Record(c.Function))
 		if err != nil {
 			t.Fatalf("re-encode: %v", err)
 		}

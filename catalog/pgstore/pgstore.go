@@ -363,7 +363,7 @@ func (s *Store) writeOnce(ctx context.Context, body func(tx pgx.Tx, version int6
 	if err != nil {
 		return false, err
 	}
-	rec, err := json.Marshal(toRecord(&c.Function))
+	rec, err := json.Marshal(catalog.Record(c.Function))
 	if err != nil {
 		return false, fmt.Errorf("encode change: %w", err)
 	}
@@ -686,30 +686,6 @@ func encodeKey(k catalog.Key) string {
 	return b.String()
 }
 
-// record is the form of a catalog.Function in the change log: its own type, so renaming a Go
-// field cannot silently change what other versions of wasql read.
-type record struct {
-	Schema     string            `json:"schema,omitempty"`
-	Name       string            `json:"name"`
-	ArgNames   []string          `json:"arg_names"`
-	ArgTypes   []string          `json:"arg_types"`
-	ReturnType string            `json:"return_type"`
-	Volatility string            `json:"volatility,omitempty"`
-	Strict     bool              `json:"strict,omitempty"`
-	Parallel   string            `json:"parallel,omitempty"`
-	Cost       float64           `json:"cost,omitempty"`
-	Export     string            `json:"export"`
-	Options    map[string]string `json:"options,omitempty"`
-	ModuleHash string            `json:"module_hash"`
-	ModuleSize int64             `json:"module_size"`
-	Owner      string            `json:"owner,omitempty"`
-	Version    int64             `json:"version"`
-	Created    time.Time         `json:"created"`
-	Replaced   time.Time         `json:"replaced,omitzero"`
-}
-
-func toRecord(fn *catalog.Function) record { return record(*fn) }
-
 var kindName = map[catalog.ChangeKind]string{catalog.Created: "created", catalog.Replaced: "replaced", catalog.Dropped: "dropped"}
 
 // decodeChange decodes a change log entry; one that does not decode is catalog.ErrCorrupt.
@@ -720,7 +696,7 @@ func decodeChange(version int64, kind string, data []byte) (catalog.Change, erro
 			c.Kind = k
 		}
 	}
-	var r record
+	var r catalog.Record
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&r); err != nil || c.Kind == 0 {
