@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/wasql/wasql/catalog"
 	"github.com/wasql/wasql/catalog/catalogtest"
@@ -268,25 +269,20 @@ func TestConcurrentReplace(t *testing.T) {
 	defer b.Subscribe(rb.Record)()
 
 	const perWorker = 10
-	var wg sync.WaitGroup
-	errc := make(chan error, 4)
+	var g errgroup.Group
 	for w, s := range []*Store{a, b, a, b} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		g.Go(func() error {
 			for i := range perWorker {
 				f := testFn("f", "bigint")
 				f.Export = fmt.Sprintf("w%d_%d", w, i)
 				if _, err := s.Create(ctx, f, module(f.Export), true); err != nil {
-					errc <- err
-					return
+					return err
 				}
 			}
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
-	close(errc)
-	for err := range errc {
+	if err := g.Wait(); err != nil {
 		t.Fatal(err)
 	}
 	const final = 1 + 4*perWorker
@@ -648,12 +644,9 @@ func TestHammerTwoStores(t *testing.T) {
 	}
 	ctx := context.Background()
 	keys := []catalog.Function{testFn("f"), testFn("f", "bigint"), testFn("g", "text")}
-	var wg sync.WaitGroup
-	errc := make(chan error, 4)
+	var g errgroup.Group
 	for w := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		g.Go(func() error {
 			s := stores[w%2]
 			for i := range 40 {
 				f := keys[(w+i*7)%len(keys)]
@@ -672,15 +665,13 @@ func TestHammerTwoStores(t *testing.T) {
 					}
 				}
 				if err != nil {
-					errc <- err
-					return
+					return err
 				}
 			}
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
-	close(errc)
-	for err := range errc {
+	if err := g.Wait(); err != nil {
 		t.Fatal(err)
 	}
 	final, err := stores[0].List(ctx)
