@@ -37,20 +37,12 @@ func serveProxy(ctx context.Context, c *serveConfig, out io.Writer) error {
 	slog.Info("wasql serve (proxy mode)", "config_file", c.file, "data_dir", c.DataDir, "pg_addr", c.PGAddr,
 		"upstream", fmt.Sprintf("%s:%d/%s", pgcfg.Host, pgcfg.Port, pgcfg.Database), "upstream_auth", c.UpstreamAuth)
 	start := time.Now()
-	tlsConfig, err := pgTLS(c.PGTLSCert, c.PGTLSKey)
+	cfg, err := c.pgConfig()
 	if err != nil {
 		return err
 	}
-	cfg := proxy.Config{PassThroughAuth: pass, TLS: tlsConfig, MaxConnections: c.PGMaxConnections, AuthTimeout: c.PGAuthTimeout}
-	if !pass {
-		cfg.Users = map[string]proxy.Verifier{}
-		for name, password := range c.Users {
-			v, err := proxy.NewVerifier(password)
-			if err != nil {
-				return err
-			}
-			cfg.Users[name] = v
-		}
+	if pass { // the upstream checks passwords: wasql's users play no part
+		cfg.Users, cfg.PassThroughAuth = nil, true
 	}
 	// The wire listens at once; until the catalog opens in the upstream, clients get 08001.
 	l, err := net.Listen("tcp", c.PGAddr)

@@ -212,17 +212,27 @@ var stderr io.Writer = os.Stderr
 
 var pgListener net.Listener
 
-// servePG listens for the Postgres wire, with SCRAM verifiers derived from the configured users.
-func servePG(e *embedded.Engine, c *serveConfig) (*proxy.Server, error) {
+// pgConfig is the Postgres wire's configuration: SCRAM verifiers derived from the configured
+// users, TLS, and the connection bounds.
+func (c *serveConfig) pgConfig() (proxy.Config, error) {
 	users := map[string]proxy.Verifier{}
 	for name, pass := range c.Users {
 		v, err := proxy.NewVerifier(pass)
 		if err != nil {
-			return nil, err
+			return proxy.Config{}, err
 		}
 		users[name] = v
 	}
 	tlsConfig, err := pgTLS(c.PGTLSCert, c.PGTLSKey)
+	if err != nil {
+		return proxy.Config{}, err
+	}
+	return proxy.Config{Users: users, TLS: tlsConfig, MaxConnections: c.PGMaxConnections, AuthTimeout: c.PGAuthTimeout}, nil
+}
+
+// servePG listens for the Postgres wire in front of the embedded engine.
+func servePG(e *embedded.Engine, c *serveConfig) (*proxy.Server, error) {
+	cfg, err := c.pgConfig()
 	if err != nil {
 		return nil, err
 	}
@@ -231,8 +241,7 @@ func servePG(e *embedded.Engine, c *serveConfig) (*proxy.Server, error) {
 		return nil, err
 	}
 	pgListener = l
-	srv := proxy.NewServer(proxy.Config{Users: users, TLS: tlsConfig,
-		MaxConnections: c.PGMaxConnections, AuthTimeout: c.PGAuthTimeout}, e.PGBackend())
+	srv := proxy.NewServer(cfg, e.PGBackend())
 	e.TerminatePG = srv.Terminate // pg_terminate_backend
 	return srv, nil
 }
