@@ -321,47 +321,18 @@ func (s *diffSide) run(st diffStmt, mode diffMode) diffAnswer {
 			return errAnswer(err)
 		}
 	}
-	var a diffAnswer
-	params := make([][]byte, len(st.Params))
-	for i, p := range st.Params {
-		if p != nil {
-			params[i] = []byte(*p)
+	a, err := s.send(ctx, c, st, mode)
+	if err != nil {
+		a = errAnswer(err)
+		if st.Check != "" {
+			// The transaction is aborted now, on both sides alike: what the next statement gets.
+			if _, err := c.Exec(ctx, "SELECT 1").ReadAll(); err != nil {
+				a.Code += ", then " + errAnswer(err).Code
+			} else {
+				a.Code += ", then no error"
+			}
 		}
-	}
-	switch mode {
-	case modeSimple:
-		mrr := c.Exec(ctx, spliceParams(st.SQL, st.Params))
-		var rs []*pgconn.Result
-		for mrr.NextResult() {
-			rs = append(rs, readResult(mrr.ResultReader()))
-		}
-		if err := mrr.Close(); err != nil {
-			return errAnswer(err)
-		}
-		if len(rs) != 1 {
-			return diffAnswer{Code: "harness", Msg: fmt.Sprintf("%d results", len(rs))}
-		}
-		a = resultAnswer(rs[0].FieldDescriptions, rs[0].Rows, rs[0].CommandTag, false)
-	case modeExtended:
-		sd, err := c.Prepare(ctx, "", st.SQL, nil)
-		if err != nil {
-			return errAnswer(err)
-		}
-		r := readResult(c.ExecPrepared(ctx, "", params, nil, nil))
-		if r.Err != nil {
-			return errAnswer(r.Err)
-		}
-		a = resultAnswer(r.FieldDescriptions, r.Rows, r.CommandTag, false)
-		a.Params = append([]uint32{}, sd.ParamOIDs...)
-		if d := fieldNames(sd.Fields); strings.Join(d, ",") != strings.Join(a.Cols, ",") {
-			a.Cols = append(a.Cols, "(Describe: "+strings.Join(d, ",")+")")
-		}
-	case modeBinary:
-		r := readResult(c.ExecParams(ctx, st.SQL, params, nil, nil, []int16{1}))
-		if r.Err != nil {
-			return errAnswer(r.Err)
-		}
-		a = resultAnswer(r.FieldDescriptions, r.Rows, r.CommandTag, true)
+		return a
 	}
 	if !orderedStmt(st.SQL) {
 		sort.Strings(a.Rows)
@@ -379,6 +350,53 @@ func (s *diffSide) run(st diffStmt, mode diffMode) diffAnswer {
 		}
 	}
 	return a
+}
+
+// send sends st in mode on c and reads its answer.
+func (s *diffSide) send(ctx context.Context, c *pgconn.PgConn, st diffStmt, mode diffMode) (diffAnswer, error) {
+	var a diffAnswer
+	params := make([][]byte, len(st.Params))
+	for i, p := range st.Params {
+		if p != nil {
+			params[i] = []byte(*p)
+		}
+	}
+	switch mode {
+	case modeSimple:
+		mrr := c.Exec(ctx, spliceParams(st.SQL, st.Params))
+		var rs []*pgconn.Result
+		for mrr.NextResult() {
+			rs = append(rs, readResult(mrr.ResultReader()))
+		}
+		if err := mrr.Close(); err != nil {
+			return a, err
+		}
+		if len(rs) != 1 {
+			return a, fmt.Errorf("%d results", len(rs))
+		}
+		a = resultAnswer(rs[0].FieldDescriptions, rs[0].Rows, rs[0].CommandTag, false)
+	case modeExtended:
+		sd, err := c.Prepare(ctx, "", st.SQL, nil)
+		if err != nil {
+			return a, err
+		}
+		r := readResult(c.ExecPrepared(ctx, "", params, nil, nil))
+		if r.Err != nil {
+			return a, r.Err
+		}
+		a = resultAnswer(r.FieldDescriptions, r.Rows, r.CommandTag, false)
+		a.Params = append([]uint32{}, sd.ParamOIDs...)
+		if d := fieldNames(sd.Fields); strings.Join(d, ",") != strings.Join(a.Cols, ",") {
+			a.Cols = append(a.Cols, "(Describe: "+strings.Join(d, ",")+")")
+		}
+	case modeBinary:
+		r := readResult(c.ExecParams(ctx, st.SQL, params, nil, nil, []int16{1}))
+		if r.Err != nil {
+			return a, r.Err
+		}
+		a = resultAnswer(r.FieldDescriptions, r.Rows, r.CommandTag, true)
+	}
+	return a, nil
 }
 
 // readResult is ResultReader.Read, except that it keeps the columns of a result without rows.
