@@ -141,6 +141,9 @@ type diffStmt struct {
 	Params []*string // -- params: a JSON array of strings and nulls, for $1, $2, ...
 	Check  string    // -- check: a query run after the statement in the same transaction
 	Expect string    // -- expect: 0A000 <reason>: the proxy is known to refuse it
+	// Session is "-- session: SET name = value", run before the statement on both sides and
+	// undone by RESET name after it: the settings that change how values are written.
+	Session string
 }
 
 // loadCorpus reads the statements of testdata/differential/*.sql. A statement starts at a line
@@ -197,6 +200,11 @@ func loadCorpus(t *testing.T) []diffStmt {
 				}
 			case cur != nil && isDirective && key == "check":
 				cur.Check = val
+			case cur != nil && isDirective && key == "session":
+				if f := strings.Fields(val); len(f) < 2 || !strings.EqualFold(f[0], "SET") || strings.EqualFold(f[1], "search_path") {
+					t.Fatalf("%s: session must be a SET of anything but search_path, got %q", where, val)
+				}
+				cur.Session = val
 			case cur != nil && isDirective && key == "expect":
 				if !strings.HasPrefix(val, "0A000 ") {
 					t.Fatalf("%s: expect must be 0A000 and a reason, got %q", where, val)
@@ -270,6 +278,97 @@ func (a diffAnswer) String() string {
 	return b.String()
 }
 
+// mismatch describes how got (the proxy's answer) differs from want (PostgreSQL's): both
+// answers in full when either failed, else the parts that differ, with at most 10 rows of each
+// side's difference (by position when ordered, as multisets otherwise).
+func mismatch(got, want diffAnswer, ordered bool) string {
+	if got.Code != "" || want.Code != "" {
+		return "  proxy:  " + clip(got.String()) + "\n  direct: " + clip(want.String())
+	}
+	var b strings.Builder
+	if fmt.Sprint(got.Params) != fmt.Sprint(want.Params) {
+		fmt.Fprintf(&b, "  parameter types: proxy %v, direct %v\n", got.Params, want.Params)
+	}
+	if fmt.Sprint(got.Cols) != fmt.Sprint(want.Cols) {
+		fmt.Fprintf(&b, "  columns: proxy %v, direct %v\n", got.Cols, want.Cols)
+	}
+	if got.Tag != want.Tag {
+		fmt.Fprintf(&b, "  tag: proxy %q, direct %q\n", got.Tag, want.Tag)
+	}
+	rowDiff(&b, "rows", got.Rows, want.Rows, ordered)
+	rowDiff(&b, "after the statement, rows", got.After, want.After, true)
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// rowDiff writes the differences between two lists of rendered rows.
+func rowDiff(b *strings.Builder, what string, got, want []string, ordered bool) {
+	if strings.Join(got, "\n") == strings.Join(want, "\n") {
+		return
+	}
+	fmt.Fprintf(b, "  %s: proxy %d, direct %d\n", what, len(got), len(want))
+	const most = 10
+	if ordered {
+		shown := 0
+		for i := 0; i < len(got) || i < len(want); i++ {
+			g, w := "(none)", "(none)"
+			if i < len(got) {
+				g = got[i]
+			}
+			if i < len(want) {
+				w = want[i]
+			}
+			if g != w && shown < most {
+				fmt.Fprintf(b, "    row %d: proxy %s\n           direct %s\n", i+1, g, w)
+				shown++
+			}
+		}
+		return
+	}
+	count := map[string]int{}
+	for _, r := range want {
+		count[r]++
+	}
+	var onlyGot, onlyWant []string
+	for _, r := range got {
+		if count[r] > 0 {
+			count[r]--
+		} else {
+			onlyGot = append(onlyGot, r)
+		}
+	}
+	for _, r := range want {
+		if count[r] > 0 {
+			count[r]--
+			onlyWant = append(onlyWant, r)
+		}
+	}
+	for _, side := range []struct {
+		name string
+		rows []string
+	}{{"only from the proxy", onlyGot}, {"only from PostgreSQL", onlyWant}} {
+		if len(side.rows) > 0 {
+			fmt.Fprintf(b, "    %s (%d):", side.name, len(side.rows))
+			for i, r := range side.rows {
+				if i == most {
+					b.WriteString(" ...")
+					break
+				}
+				b.WriteString(" " + r)
+			}
+			b.WriteString("\n")
+		}
+	}
+}
+
+// clip cuts an answer to its first lines.
+func clip(s string) string {
+	lines := strings.SplitN(s, "\n", 12)
+	if len(lines) == 12 {
+		lines[11] = "    ..."
+	}
+	return strings.Join(lines, "\n")
+}
+
 // diffSide is one end of the comparison: a connection, and what a fresh one is set up with.
 type diffSide struct {
 	name  string
@@ -305,7 +404,7 @@ func (s *diffSide) close() {
 // run sends st in mode and collects the answer. A statement with a check runs inside
 // BEGIN ... ROLLBACK, so that every side starts from the same data.
 func (s *diffSide) run(st diffStmt, mode diffMode) diffAnswer {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	c, err := s.conn(ctx)
 	if err != nil {
@@ -316,6 +415,12 @@ func (s *diffSide) run(st diffStmt, mode diffMode) diffAnswer {
 			c.Exec(ctx, "ROLLBACK").ReadAll()
 		}
 	}()
+	if st.Session != "" {
+		if _, err := c.Exec(ctx, st.Session).ReadAll(); err != nil {
+			return errAnswer(err)
+		}
+		defer c.Exec(ctx, "RESET "+strings.Fields(st.Session)[1]).ReadAll()
+	}
 	if st.Check != "" {
 		if _, err := c.Exec(ctx, "BEGIN").ReadAll(); err != nil {
 			return errAnswer(err)
@@ -581,9 +686,18 @@ func TestDifferential(t *testing.T) {
 		defer f.Close()
 		dump = f
 	}
+	// WASQL_DIFF_RUN=regexp runs only the statements whose names match.
+	var only *regexp.Regexp
+	if re := os.Getenv("WASQL_DIFF_RUN"); re != "" {
+		only = regexp.MustCompile(re)
+	}
 	for _, mode := range []diffMode{modeSimple, modeExtended, modeBinary} {
-		pass, refused := 0, 0
+		pass, refused, ran := 0, 0, 0
 		for _, st := range corpus {
+			if only != nil && !only.MatchString(st.Name) {
+				continue
+			}
+			ran++
 			want := direct.run(st, mode)
 			if dump != nil {
 				fmt.Fprintf(dump, "== %s [%s]\n%s\n", st.Name, mode, want)
@@ -606,9 +720,9 @@ func TestDifferential(t *testing.T) {
 			case want.same(got):
 				pass++
 			default:
-				t.Errorf("%s [%s] %s:\n%s\n  proxy:  %s\n  direct: %s", st.Name, mode, st.Where, st.SQL, got, want)
+				t.Errorf("%s [%s] %s:\n%s\n%s", st.Name, mode, st.Where, st.SQL, mismatch(got, want, orderedStmt(st.SQL)))
 			}
 		}
-		t.Logf("%s protocol: %d of %d statements the same, %d refused as expected", mode, pass, len(corpus), refused)
+		t.Logf("%s protocol: %d of %d statements the same, %d refused as expected", mode, pass, ran, refused)
 	}
 }
