@@ -251,6 +251,9 @@ type diffAnswer struct {
 // same reports whether a and b are the same answer: equal SQLSTATEs when both failed, every
 // field equal otherwise.
 func (a diffAnswer) same(b diffAnswer) bool {
+	if a.Code == noSQLState || b.Code == noSQLState {
+		return false // a harness or connection failure is never an answer
+	}
 	if a.Code != "" || b.Code != "" {
 		return a.Code == b.Code
 	}
@@ -419,7 +422,11 @@ func (s *diffSide) run(st diffStmt, mode diffMode) diffAnswer {
 		if _, err := c.Exec(ctx, st.Session).ReadAll(); err != nil {
 			return errAnswer(err)
 		}
-		defer c.Exec(ctx, "RESET "+strings.Fields(st.Session)[1]).ReadAll()
+		defer func() {
+			if !c.IsClosed() {
+				c.Exec(ctx, "RESET "+strings.Fields(st.Session)[1]).ReadAll()
+			}
+		}()
 	}
 	if st.Check != "" {
 		if _, err := c.Exec(ctx, "BEGIN").ReadAll(); err != nil {
@@ -521,12 +528,15 @@ func readResult(rr *pgconn.ResultReader) *pgconn.Result {
 	return r
 }
 
+// noSQLState is the code of an error that did not come from a server.
+const noSQLState = "no SQLSTATE"
+
 func errAnswer(err error) diffAnswer {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		return diffAnswer{Code: pgErr.Code, Msg: pgErr.Message}
 	}
-	return diffAnswer{Code: "no SQLSTATE", Msg: err.Error()}
+	return diffAnswer{Code: noSQLState, Msg: err.Error()}
 }
 
 func fieldNames(fds []pgconn.FieldDescription) []string {
