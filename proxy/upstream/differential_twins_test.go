@@ -41,18 +41,20 @@ var twinArgs = map[string][]string{
 	"days_between":            {"SELECT d, '2024-01-01'::date FROM t", "SELECT d + 1, d FROM t"},
 }
 
-// pgEpochDays and pgEpochMicros are PostgreSQL's epoch (2000-01-01) in the ABI's units (since 1970).
+// twinEpochDays and twinEpochMicros are PostgreSQL's epoch (2000-01-01) in the ABI's units
+// (since 1970). The check keeps its own codec rather than the planner's (pgbinary.go), which
+// it must not trust.
 const (
-	pgEpochDays   = 10957
-	pgEpochMicros = pgEpochDays * 86400 * 1000000
+	twinEpochDays   = 10957
+	twinEpochMicros = twinEpochDays * 86400 * 1000000
 )
 
-// pgOIDs are the PostgreSQL types of the ABI's types.
-var pgOIDs = map[udf.Type]uint32{udf.Smallint: 21, udf.Integer: 23, udf.Bigint: 20, udf.Real: 700, udf.Double: 701,
+// twinOIDs are the PostgreSQL types of the ABI's types.
+var twinOIDs = map[udf.Type]uint32{udf.Smallint: 21, udf.Integer: 23, udf.Bigint: 20, udf.Real: 700, udf.Double: 701,
 	udf.Boolean: 16, udf.Text: 25, udf.Bytea: 17, udf.JSON: 114, udf.Date: 1082, udf.Timestamp: 1114}
 
-// decodeBinary appends value v (PostgreSQL binary format, nil for NULL) of type typ to c.
-func decodeBinary(c *udf.Column, v []byte) error {
+// twinDecode appends value v (PostgreSQL binary format, nil for NULL) of type typ to c.
+func twinDecode(c *udf.Column, v []byte) error {
 	if v == nil {
 		for len(c.Nulls) < c.Len() {
 			c.Nulls = append(c.Nulls, false)
@@ -90,10 +92,10 @@ func decodeBinary(c *udf.Column, v []byte) error {
 			return fmt.Errorf("%d bytes for %s", len(v), c.Type)
 		}
 		if v != nil && c.Type == udf.Date {
-			n += pgEpochDays
+			n += twinEpochDays
 		}
 		if v != nil && c.Type == udf.Timestamp {
-			n += pgEpochMicros
+			n += twinEpochMicros
 		}
 		c.Ints = append(c.Ints, n)
 	}
@@ -103,8 +105,8 @@ func decodeBinary(c *udf.Column, v []byte) error {
 	return nil
 }
 
-// encodeBinary returns row i of c in PostgreSQL's binary format, nil for NULL.
-func encodeBinary(c *udf.Column, i int) []byte {
+// twinEncode returns row i of c in PostgreSQL's binary format, nil for NULL.
+func twinEncode(c *udf.Column, i int) []byte {
 	if c.IsNull(i) {
 		return nil
 	}
@@ -125,9 +127,9 @@ func encodeBinary(c *udf.Column, i int) []byte {
 	case udf.Integer:
 		return binary.BigEndian.AppendUint32(nil, uint32(c.Ints[i]))
 	case udf.Date:
-		return binary.BigEndian.AppendUint32(nil, uint32(c.Ints[i]-pgEpochDays))
+		return binary.BigEndian.AppendUint32(nil, uint32(c.Ints[i]-twinEpochDays))
 	case udf.Timestamp:
-		return binary.BigEndian.AppendUint64(nil, uint64(c.Ints[i]-pgEpochMicros))
+		return binary.BigEndian.AppendUint64(nil, uint64(c.Ints[i]-twinEpochMicros))
 	}
 	return binary.BigEndian.AppendUint64(nil, uint64(c.Ints[i]))
 }
@@ -167,7 +169,7 @@ func TestDifferentialTwins(t *testing.T) {
 		oids := make([]uint32, len(ov.args))
 		marks := make([]string, len(ov.args))
 		for i, a := range ov.args {
-			types[i], oids[i], marks[i] = a.String(), pgOIDs[a], fmt.Sprintf("$%d::%s", i+1, a)
+			types[i], oids[i], marks[i] = a.String(), twinOIDs[a], fmt.Sprintf("$%d::%s", i+1, a)
 		}
 		twinCall := "SELECT twin." + name + "(" + strings.Join(marks, ", ") + ")"
 		cols, casts := make([]string, len(ov.args)), make([]string, len(ov.args))
@@ -188,7 +190,7 @@ func TestDifferentialTwins(t *testing.T) {
 				args := make([]udf.Column, len(row))
 				for i, v := range row {
 					args[i].Type = ov.args[i]
-					if err := decodeBinary(&args[i], v); err != nil {
+					if err := twinDecode(&args[i], v); err != nil {
 						t.Fatalf("%s: %v", name, err)
 					}
 				}
@@ -201,7 +203,7 @@ func TestDifferentialTwins(t *testing.T) {
 					}
 					got = "ERROR " + ue.SQLState()
 				} else {
-					got = fmt.Sprintf("%x null=%v", encodeBinary(&res, 0), res.IsNull(0))
+					got = fmt.Sprintf("%x null=%v", twinEncode(&res, 0), res.IsNull(0))
 				}
 				r := readResult(c.ExecParams(ctx, twinCall, row, oids, []int16{1}, []int16{1}))
 				if r.Err != nil {
