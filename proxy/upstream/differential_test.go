@@ -121,13 +121,18 @@ INSERT INTO t (id, a, b, s, x, d, n) VALUES
   (204, 60, 5, '-leading and trailing-', '-0', '2000-02-29', 123456789.123456789),
   (205, 60, 5, '-leading and trailing-', 1e300, '1900-02-28', 0.000001),
   (206, 3, 2, 'x', 5e-324, '2099-12-31', NULL),
-  (207, NULL, NULL, NULL, NULL, NULL, NULL);
+  (207, NULL, NULL, NULL, NULL, NULL, NULL),
+  (208, 5, 5, '', '-0', '2024-01-01', 0);
 CREATE INDEX t_b ON t (b);
 CREATE TABLE u2 (id int PRIMARY KEY, t_id int, label text);
 INSERT INTO u2 SELECT i, (i * 7) % 230,
   CASE WHEN i % 11 = 0 THEN NULL WHEN i % 3 = 0 THEN 'no-such-slug-' || i
     ELSE twin.slugify((SELECT s FROM t WHERE t.id = (i * 5) % 207 + 1)) END
 FROM generate_series(1, 150) i;
+CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE TABLE tci (id int PRIMARY KEY, s text COLLATE ci);
+INSERT INTO tci VALUES (1, 'Hello World'), (2, 'hello world'), (3, 'HELLO WORLD'), (4, 'Straße'),
+  (5, 'STRASSE'), (6, NULL), (7, 'e'), (8, 'E'), (9, 'é');
 CREATE TABLE w (id int, v bigint, s text, y double precision);
 INSERT INTO w VALUES (1, 10, 'One', 1.5), (2, NULL, 'Two Words', NULL), (3, 30, NULL, -2.25);
 ANALYZE t; ANALYZE u2; ANALYZE w;
@@ -722,7 +727,7 @@ func TestDifferential(t *testing.T) {
 			case st.Expect != "" && !self:
 				if want.Code != "" {
 					t.Errorf("%s [%s] %s: expected 0A000 in the proxy, but PostgreSQL fails it too: %s", st.Name, mode, st.Where, want)
-				} else if got.Code != "0A000" {
+				} else if got.Code != "0A000" && !strings.HasPrefix(got.Code, "0A000, ") {
 					t.Errorf("%s [%s] %s: expected 0A000 in the proxy (%s), got:\n  proxy:  %s\n  direct: %s", st.Name, mode, st.Where, st.Expect, got, want)
 				} else {
 					refused++
