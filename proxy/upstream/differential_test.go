@@ -122,7 +122,7 @@ INSERT INTO t (id, a, b, s, x, d, n) VALUES
   (205, 60, 5, '-leading and trailing-', 1e300, '1900-02-28', 0.000001),
   (206, 3, 2, 'x', 5e-324, '2099-12-31', NULL),
   (207, NULL, NULL, NULL, NULL, NULL, NULL),
-  (208, 5, 5, '', '-0', '2024-01-01', 0);
+  (208, 5, 5, 'eight', '-0', '2024-01-01', 0);
 CREATE INDEX t_b ON t (b);
 CREATE TABLE u2 (id int PRIMARY KEY, t_id int, label text);
 INSERT INTO u2 SELECT i, (i * 7) % 230,
@@ -133,9 +133,11 @@ CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic =
 CREATE TABLE tci (id int PRIMARY KEY, s text COLLATE ci);
 INSERT INTO tci VALUES (1, 'Hello World'), (2, 'hello world'), (3, 'HELLO WORLD'), (4, 'Straße'),
   (5, 'STRASSE'), (6, NULL), (7, 'e'), (8, 'E'), (9, 'é');
+CREATE TABLE te (id int PRIMARY KEY, s text, bb bytea);
+INSERT INTO te VALUES (1, '', ''), (2, NULL, NULL), (3, 'a', '\x61'), (4, '', '\x'), (5, ' ', '\x00');
 CREATE TABLE w (id int, v bigint, s text, y double precision);
 INSERT INTO w VALUES (1, 10, 'One', 1.5), (2, NULL, 'Two Words', NULL), (3, 30, NULL, -2.25);
-ANALYZE t; ANALYZE u2; ANALYZE w;
+ANALYZE t; ANALYZE u2; ANALYZE w; ANALYZE te; ANALYZE tci;
 `
 
 // diffStmt is one statement of the corpus.
