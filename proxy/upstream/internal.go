@@ -64,7 +64,9 @@ func (s *Session) exchange(ctx context.Context, on func(msg []byte) error, msgs 
 				continue
 			}
 			if first == nil && on != nil {
-				first = on(msg)
+				if first = on(msg); first != nil && t != 'Z' {
+					_ = s.cancel.CancelRequest(context.Background()) // no more rows are needed
+				}
 			}
 			if t == 'Z' {
 				return first

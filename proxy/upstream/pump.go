@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"runtime/debug"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgproto3"
 )
@@ -195,6 +196,10 @@ func (s *Session) account(msg []byte) (keep, local bool) {
 	case 'T', 'n': // RowDescription, NoData: end a Describe
 		if h := head(); h != nil && h.kind == 'D' {
 			s.pop()
+		}
+	case 'S': // ParameterStatus: wasql formats text values itself only in UTF8
+		if name, value, ok := strings.Cut(string(msg[5:]), "\x00"); ok && name == "client_encoding" {
+			s.clientUTF8 = strings.TrimSuffix(value, "\x00") == "UTF8"
 		}
 	case 'C', 'I', 's': // CommandComplete, EmptyQueryResponse, PortalSuspended: end an Execute
 		if h := head(); h != nil && h.kind == 'E' {

@@ -46,6 +46,8 @@ type Session struct {
 	closing  bool
 	running  context.CancelFunc // cancels the wasql statement in progress
 	sinkBuf  []byte             // messages for the exchange at the head of q, not yet handed over
+	// clientUTF8: the client_encoding is UTF8, so text from wasm functions needs no conversion.
+	clientUTF8 bool
 
 	deadCh   chan struct{}
 	pumpDone chan struct{}
@@ -58,6 +60,7 @@ func (b *Backend) newSession(hc *pgconn.HijackedConn, cancelConn *pgconn.PgConn,
 	if s.txStatus == 0 {
 		s.txStatus = 'I'
 	}
+	s.clientUTF8 = hc.ParameterStatuses["client_encoding"] == "UTF8"
 	s.raw, _ = out.(RawWriter)
 	go s.pump()
 	return s

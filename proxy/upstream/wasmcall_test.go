@@ -92,6 +92,33 @@ func TestWasmCallBasics(t *testing.T) {
 	t.Log(n)
 }
 
+// sameInBlock runs the statements in a transaction block through the proxy, then (after a
+// ROLLBACK) straight to PostgreSQL with the twins, and compares their answers.
+func sameInBlock(t *testing.T, p, d *pgx.Conn, stmts []string, mode pgx.QueryExecMode) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := d.Exec(ctx, "SET search_path = twin, public"); err != nil {
+		t.Fatal(err)
+	}
+	var answers [2][]string
+	for i, c := range []*pgx.Conn{p, d} {
+		if _, err := c.Exec(ctx, "BEGIN"); err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range stmts {
+			answers[i] = append(answers[i], answer(c, q, mode))
+		}
+		if _, err := c.Exec(ctx, "ROLLBACK"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, q := range stmts {
+		if answers[0][i] != answers[1][i] {
+			t.Errorf("%s (%v, in a block)\n got: %s\nwant: %s", q, mode, answers[0][i], answers[1][i])
+		}
+	}
+}
+
 // sameAnswers runs each statement through the proxy and with the twins straight to PostgreSQL
 // and compares what comes back (through pgx's extended protocol, text values).
 func sameAnswers(t *testing.T, p, d *pgx.Conn, stmts []string) {
@@ -100,38 +127,12 @@ func sameAnswers(t *testing.T, p, d *pgx.Conn, stmts []string) {
 	if _, err := d.Exec(ctx, "SET search_path = twin, public"); err != nil {
 		t.Fatal(err)
 	}
-	run := func(c *pgx.Conn, q string) string {
-		rows, err := c.Query(ctx, q, pgx.QueryExecModeExec)
-		if err != nil {
-			return "error: " + sqlstateOf(err)
-		}
-		defer rows.Close()
-		var out []string
-		for _, f := range rows.FieldDescriptions() {
-			out = append(out, fmt.Sprintf("%s:%d", f.Name, f.DataTypeOID))
-		}
-		for rows.Next() {
-			vals := rows.RawValues()
-			var r []string
-			for _, v := range vals {
-				if v == nil {
-					r = append(r, "NULL")
-				} else {
-					r = append(r, string(v))
-				}
-			}
-			out = append(out, strings.Join(r, "|"))
-		}
-		if err := rows.Err(); err != nil {
-			out = append(out, "error: "+sqlstateOf(err))
-		}
-		out = append(out, rows.CommandTag().String())
-		return strings.Join(out, "\n")
-	}
 	for _, q := range stmts {
-		got, want := run(p, q), run(d, q)
-		if got != want {
-			t.Errorf("%s\n got: %s\nwant: %s", q, got, want)
+		for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeExec, pgx.QueryExecModeSimpleProtocol} {
+			got, want := answer(p, q, mode), answer(d, q, mode)
+			if got != want {
+				t.Errorf("%s (%v)\n got: %s\nwant: %s", q, mode, got, want)
+			}
 		}
 	}
 }
@@ -178,5 +179,53 @@ func TestWasmCallPositions(t *testing.T) {
 		"SELECT fib(NULL)",
 		"SELECT nvl_len(NULL)",
 		"SELECT x.id FROM t x JOIN t y ON fib(x.a % 10) = y.a WHERE x.id < 50 ORDER BY 1, y.id LIMIT 10",
+		"SELECT id, slugify(slugify(s)), plus(fib(a % 10), 1) FROM t ORDER BY id LIMIT 20",
+		"SELECT id, nvl_len(s) FROM t ORDER BY id LIMIT 20",
+		"SELECT id, fib(a % 20) AS f FROM t ORDER BY f DESC, id LIMIT 5",
+		"SELECT id, fib(a % 20) FROM t ORDER BY 2 DESC, id LIMIT 5",
+		"SELECT fib(a % 20) FROM t GROUP BY 1 ORDER BY 1",
+		"SELECT id, fib(a % 20) + 1 FROM t ORDER BY id LIMIT 5",
 	})
+	for _, dml := range [][]string{
+		{"UPDATE t SET b = plus(b, fib(a % 10)) WHERE id < 50", "SELECT id, b FROM t ORDER BY id"},
+		{"DELETE FROM t WHERE fib(a % 20) > 1000", "SELECT count(*) FROM t"},
+		{"INSERT INTO t SELECT id + 1000, fib(a % 10), b, slugify(s) FROM t WHERE id < 20", "SELECT * FROM t ORDER BY id"},
+		{"INSERT INTO t VALUES (5000, fib(12), plus(1, 2), slugify('A b')), (5001, fib(13), 0, NULL)", "SELECT * FROM t WHERE id >= 5000 ORDER BY id"},
+		{"UPDATE t SET s = slugify(s) WHERE fib(a % 15) > 10 AND id % 3 = 0", "SELECT * FROM t ORDER BY id"},
+	} {
+		for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeExec, pgx.QueryExecModeSimpleProtocol} {
+			sameInBlock(t, p, d, dml, mode)
+		}
+	}
+}
+
+// answer is what a statement gives: columns, rows (text), the command tag, or the SQLSTATE.
+func answer(c *pgx.Conn, q string, mode pgx.QueryExecMode) string {
+	ctx := context.Background()
+	rows, err := c.Query(ctx, q, mode)
+	if err != nil {
+		return "error: " + sqlstateOf(err)
+	}
+	defer rows.Close()
+	var out []string
+	for _, f := range rows.FieldDescriptions() {
+		out = append(out, fmt.Sprintf("%s:%d", f.Name, f.DataTypeOID))
+	}
+	for rows.Next() {
+		vals := rows.RawValues()
+		var r []string
+		for _, v := range vals {
+			if v == nil {
+				r = append(r, "NULL")
+			} else {
+				r = append(r, string(v))
+			}
+		}
+		out = append(out, strings.Join(r, "|"))
+	}
+	if err := rows.Err(); err != nil {
+		out = append(out, "error: "+sqlstateOf(err))
+	}
+	out = append(out, rows.CommandTag().String())
+	return strings.Join(out, "\n")
 }

@@ -201,8 +201,23 @@ func (s *Session) runWasm(ctx context.Context, ws *wasmStmt, params [][]byte, pf
 	if explain != nil {
 		return x.explain(tree, explain, calls, ws)
 	}
-	if err := x.plan(calls); err != nil {
+	streamed := x.streamable(stmt, calls, rfmts)
+	var rest []*wasmCall
+	for _, c := range calls {
+		if !streamed[c] {
+			rest = append(rest, c)
+		}
+	}
+	if err := x.plan(rest); err != nil {
 		return unstub(err)
+	}
+	var sp *streamPlan
+	upFormats := rfmts
+	if len(streamed) > 0 {
+		if sp, err = x.streamRewrite(stmt, streamed, calls, rfmts); err != nil {
+			return err
+		}
+		upFormats = sp.formats
 	}
 	final, err := pg_query.Deparse(tree)
 	if err != nil {
@@ -214,14 +229,28 @@ func (s *Session) runWasm(ctx context.Context, ws *wasmStmt, params [][]byte, pf
 	if rowDesc && ws.rows != nil {
 		s.out.Send(ws.rows)
 	}
+	var str *streamer
+	if sp != nil {
+		str = newStreamer(x, sp)
+	}
 	err = s.exchange(ctx, func(msg []byte) error {
 		switch msg[0] {
-		case 'D', 'C', 'I':
+		case 'D':
+			if str != nil {
+				return str.row(ctx, msg[5:])
+			}
+			return s.relayBytes(msg)
+		case 'C', 'I':
+			if str != nil {
+				if err := str.flush(ctx); err != nil {
+					return err
+				}
+			}
 			return s.relayBytes(msg)
 		}
 		return nil
 	}, &pgproto3.Parse{Query: final, ParameterOIDs: ws.paramOIDs},
-		&pgproto3.Bind{Parameters: params, ParameterFormatCodes: pfmts, ResultFormatCodes: rfmts},
+		&pgproto3.Bind{Parameters: params, ParameterFormatCodes: pfmts, ResultFormatCodes: upFormats},
 		&pgproto3.Execute{}, &pgproto3.Sync{})
 	if err != nil {
 		return err
