@@ -170,7 +170,6 @@ SELECT "plus"(a, b) FROM t ORDER BY id;
 -- name: sel_case_insensitive_name
 SELECT PLUS(a, b), SlugiFy(s) FROM t ORDER BY id;
 -- name: sel_volatile_select_list
--- expect: 0A000 the planner evaluates a call once per distinct argument (memo tables), which only IMMUTABLE and STABLE functions allow
 SELECT id, vplus(a, b) FROM t ORDER BY id;
 -- name: sel_call_with_collate
 SELECT id, slugify(s COLLATE "C") FROM t ORDER BY id;

@@ -78,7 +78,7 @@ SELECT id FROM t WHERE negate(b > 0) IS NOT TRUE ORDER BY id;
 -- name: where_count_only
 SELECT count(*) FROM t WHERE slugify(s) <> '';
 -- name: where_volatile
--- expect: 0A000 the planner evaluates a call once per distinct argument (memo tables), which only IMMUTABLE and STABLE functions allow
+-- expect: 0A000 a VOLATILE call outside the outermost select list: the planner would evaluate it once per distinct argument (memo tables), which only IMMUTABLE and STABLE functions allow
 SELECT id FROM t WHERE vplus(a, b) > 10 ORDER BY id;
 -- name: where_id_range_and_call
 SELECT id, slugify(s) FROM t WHERE id BETWEEN 40 AND 60 AND nvl_len(s) > 5 ORDER BY id;

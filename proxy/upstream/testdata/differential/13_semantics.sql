@@ -51,8 +51,7 @@ SELECT id, slugify(must_be_ascii(s)) || '|' || must_be_ascii(s) FROM tci WHERE i
 SELECT id, nvl_len(s) FROM tci ORDER BY id;
 -- name: volatile_update
 UPDATE t SET a = vplus(a, 1) WHERE id <= 10;
--- expect: 0A000 the planner evaluates a call once per distinct argument (memo tables), which only IMMUTABLE and STABLE functions allow
+-- expect: 0A000 a VOLATILE call outside the outermost select list: the planner would evaluate it once per distinct argument (memo tables), which only IMMUTABLE and STABLE functions allow
 -- check: SELECT id, a FROM t WHERE id <= 10 ORDER BY id
 -- name: volatile_beside_immutable
 SELECT id, plus(a, b), vplus(a, b) FROM t WHERE id <= 10 ORDER BY id;
--- expect: 0A000 the planner evaluates a call once per distinct argument (memo tables), which only IMMUTABLE and STABLE functions allow
