@@ -82,6 +82,17 @@ END $$`},
 		`CREATE FUNCTION twin.next_day(date) RETURNS date LANGUAGE sql IMMUTABLE STRICT AS 'SELECT $1 + 1'`},
 	{`plus_hour(timestamp) RETURNS timestamp LANGUAGE wasm IMMUTABLE STRICT`, "../../udf/testdata/numeric.wasm", "plus_hour",
 		`CREATE FUNCTION twin.plus_hour(timestamp) RETURNS timestamp LANGUAGE sql IMMUTABLE STRICT AS 'SELECT $1 + interval ''1 hour'''`},
+	{`kilo(smallint) RETURNS smallint LANGUAGE wasm IMMUTABLE STRICT`, "../../udf/testdata/numeric.wasm", "kilo",
+		`CREATE FUNCTION twin.kilo(smallint) RETURNS smallint LANGUAGE sql IMMUTABLE STRICT AS 'SELECT ($1 * 1000)::smallint'`},
+	// The C guest's must_be_ascii passes any variable-width type through: here json.
+	{`json_ascii(json) RETURNS json LANGUAGE wasm IMMUTABLE STRICT`, "../../udf/testdata/guests/c_funcs.wasm", "must_be_ascii",
+		`CREATE FUNCTION twin.json_ascii(j json) RETURNS json LANGUAGE plpgsql IMMUTABLE STRICT AS $$
+BEGIN
+  IF octet_length(j::text) <> length(j::text) THEN
+    RAISE EXCEPTION 'json_ascii: non-ASCII input' USING ERRCODE = '38000';
+  END IF;
+  RETURN j;
+END $$`},
 	{`hyp(double precision, double precision) RETURNS double precision LANGUAGE wasm IMMUTABLE STRICT`, "testdata/diff_funcs.wasm", "hyp",
 		`CREATE FUNCTION twin.hyp(double precision, double precision) RETURNS double precision LANGUAGE sql IMMUTABLE STRICT AS 'SELECT sqrt($1 * $1 + $2 * $2)'`},
 	{`is_even(bigint) RETURNS boolean LANGUAGE wasm IMMUTABLE STRICT`, "testdata/diff_funcs.wasm", "is_even",

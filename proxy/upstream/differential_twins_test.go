@@ -37,6 +37,8 @@ var twinArgs = map[string][]string{
 	"next_day":                {"SELECT d FROM t", "VALUES ('1969-12-31'::date), ('2024-02-28'), ('0044-03-15 BC')"},
 	"plus_hour":               {"SELECT ts::timestamp FROM t", "VALUES ('1999-12-31 23:59:59.999999'::timestamp), ('1960-06-01 00:00')"},
 	"hyp":                     {"SELECT x, a::float8 FROM t WHERE id <= 200", "SELECT x, 1::float8 FROM t WHERE id IN (201, 202, 203, 204)", "VALUES (3::float8, 4::float8), (0.1, 0.2), (1e10, 1)"},
+	"kilo":                    {"SELECT b FROM t", "SELECT id % 40 FROM t", "VALUES (32::smallint), (-32), (33), (-33), (0)"},
+	"json_ascii":              {"SELECT j::json FROM t", `VALUES ('{"a": 1,   "b": [1, 2]}'::json), ('"x"'), ('null'), ('{"k": "é"}')`},
 	"is_even":                 {"SELECT a FROM t", "SELECT b FROM t"},
 	"days_between":            {"SELECT d, '2024-01-01'::date FROM t", "SELECT d + 1, d FROM t"},
 }
