@@ -501,10 +501,23 @@ func (s *diffSide) send(ctx context.Context, c *pgconn.PgConn, st diffStmt, mode
 		if err := mrr.Close(); err != nil {
 			return a, err
 		}
-		if len(rs) != 1 {
-			return a, fmt.Errorf("%d results", len(rs))
+		if len(rs) == 1 {
+			a = resultAnswer(rs[0].FieldDescriptions, rs[0].Rows, rs[0].CommandTag, false)
+			break
 		}
-		a = resultAnswer(rs[0].FieldDescriptions, rs[0].Rows, rs[0].CommandTag, false)
+		// Several statements in one Query: each result's columns, tag and rows, numbered.
+		a = diffAnswer{Rows: []string{}}
+		var tags []string
+		for i, r := range rs {
+			one := resultAnswer(r.FieldDescriptions, r.Rows, r.CommandTag, false)
+			a.Cols = append(a.Cols, fmt.Sprintf("%d:", i+1))
+			a.Cols = append(a.Cols, one.Cols...)
+			tags = append(tags, one.Tag)
+			for _, row := range one.Rows {
+				a.Rows = append(a.Rows, fmt.Sprintf("%d:%s", i+1, row))
+			}
+		}
+		a.Tag = strings.Join(tags, "; ")
 	case modeExtended:
 		sd, err := c.Prepare(ctx, "", st.SQL, nil)
 		if err != nil {
