@@ -2,7 +2,9 @@ package upstream
 
 import (
 	"context"
+	"fmt"
 	"strconv"
+	"time"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
 
@@ -252,18 +254,25 @@ func (x *wasmExec) streamRewrite(stmt *pg_query.Node, streamed map[*wasmCall]boo
 
 // streamer evaluates a stream plan over the rows PostgreSQL sends and passes them on.
 type streamer struct {
-	x    *wasmExec
-	p    *streamPlan
-	cols []udf.Column // by upstream column; used for leafs
-	rows [][][]byte   // the batch's values (passed-through ones kept)
-	buf  []byte
-	vals [][]byte
-	sent int
-	sess map[*streamCall]*udf.Session
+	x     *wasmExec
+	p     *streamPlan
+	cols  []udf.Column // by upstream column; used for leafs
+	rows  [][][]byte   // the batch's values, by row
+	arena []byte       // the batch's DataRow bodies
+	ends  []int        // where each ends in arena
+	buf   []byte
+	vals  [][]byte // backs rows: cols values per row
+	sent  int
+	sess  map[*streamCall]*udf.Session
+	// discard: the rows go nowhere (EXPLAIN ANALYZE); batches and evalTime are counted.
+	discard  bool
+	batches  int
+	evalTime time.Duration
 }
 
 func newStreamer(x *wasmExec, p *streamPlan) *streamer {
-	st := &streamer{x: x, p: p, cols: make([]udf.Column, p.cols), sess: map[*streamCall]*udf.Session{}}
+	st := &streamer{x: x, p: p, cols: make([]udf.Column, p.cols), sess: map[*streamCall]*udf.Session{},
+		vals: make([][]byte, streamBatch*p.cols)}
 	for _, c := range p.calls {
 		st.sess[c] = x.st.Session(c.ov.Fn)
 	}
@@ -272,18 +281,10 @@ func newStreamer(x *wasmExec, p *streamPlan) *streamer {
 
 // row takes one DataRow of the upstream.
 func (st *streamer) row(ctx context.Context, body []byte) error {
-	v, err := dataRow(body, st.vals)
-	if err != nil {
-		return err
-	}
-	st.vals = v
-	row := make([][]byte, len(v))
-	for i, b := range v {
-		if b != nil {
-			row[i] = append([]byte(nil), b...)
-		}
-	}
-	st.rows = append(st.rows, row)
+	// The batch's rows are kept in one arena; values point into it once the batch is whole.
+	st.arena = append(st.arena, body...)
+	st.ends = append(st.ends, len(st.arena))
+	st.rows = append(st.rows, nil)
 	if len(st.rows) >= streamBatch {
 		return st.flush(ctx)
 	}
@@ -296,6 +297,18 @@ func (st *streamer) flush(ctx context.Context) error {
 	if n == 0 {
 		return nil
 	}
+	start := 0
+	for r := 0; r < n; r++ {
+		v, err := dataRow(st.arena[start:st.ends[r]], st.vals[r*st.p.cols:r*st.p.cols])
+		if err != nil {
+			return err
+		}
+		if len(v) != st.p.cols {
+			return fmt.Errorf("upstream sent %d columns, want %d", len(v), st.p.cols)
+		}
+		st.rows[r] = v
+		start = st.ends[r]
+	}
 	for i, col := range st.p.leafs {
 		_ = i
 		c := &st.cols[col]
@@ -306,6 +319,9 @@ func (st *streamer) flush(ctx context.Context) error {
 			}
 		}
 	}
+	t0 := time.Now()
+	defer func() { st.evalTime += time.Since(t0) }()
+	st.batches++
 	for _, c := range st.p.calls { // inner calls come first
 		args := make([]udf.Column, len(c.args))
 		for i, a := range c.args {
@@ -337,12 +353,15 @@ func (st *streamer) flush(ctx context.Context) error {
 		}
 		be.PutUint32(b[1:], uint32(len(b)-1))
 		st.buf = b
+		if st.discard {
+			continue
+		}
 		if err := st.x.s.relayBytes(b); err != nil {
 			return err
 		}
 	}
 	st.sent += n
-	st.rows = st.rows[:0]
+	st.rows, st.arena, st.ends = st.rows[:0], st.arena[:0], st.ends[:0]
 	return nil
 }
 
