@@ -161,6 +161,69 @@ func TestStatementSharesInstance(t *testing.T) {
 	}
 }
 
+// TestTrySession: a statement's extra sessions take an instance only from a free slot of the
+// pool, never waiting and never lent beyond its size; they count as instances the statement
+// holds, replace a trapped instance without waiting, and close with Session.Close or
+// Statement.Close.
+func TestTrySession(t *testing.T) {
+	rt := newRuntime(t, NewConfig().WithPoolSize(2))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	div := load(t, rt, Definition{Name: "div", Module: fixture(t, "numeric.wasm"), Export: "div", Args: []Type{Bigint, Bigint}, Result: Bigint})
+	busy := div.Session() // holds one of the two slots
+	if _, err := busy.Eval(ctx, 1, ints(Bigint, 1), ints(Bigint, 1)); err != nil {
+		t.Fatal(err)
+	}
+	st := NewStatement()
+	a, ok := st.TrySession(ctx, div)
+	if !ok {
+		t.Fatal("TrySession failed with a free slot")
+	}
+	if _, ok := st.TrySession(ctx, div); ok {
+		t.Fatal("TrySession took an instance from a pool at its size")
+	}
+	if n := len(div.pool.slots); n != 2 {
+		t.Fatalf("%d slots in use, want 2", n)
+	}
+	// The statement holds an instance, so its own session is lent one instead of waiting.
+	if got, err := st.Session(div).Eval(ctx, 1, ints(Bigint, 9), ints(Bigint, 3)); err != nil || got.Ints[0] != 3 {
+		t.Fatalf("statement session: %v %v", got.Ints, err)
+	}
+	// A trap discards a's instance; a gets another one at once (the pool has no free slot).
+	short, stop := context.WithTimeout(ctx, 5*time.Second)
+	_, err := a.Eval(short, 2, ints(Bigint, 4, 4), ints(Bigint, 2, 0))
+	stop()
+	if e := wantError(t, err, "38000"); e.Kind != KindTrap || e.Row != 1 {
+		t.Fatalf("kind %v row %d, want a trap at row 1", e.Kind, e.Row)
+	}
+	if got, err := a.Eval(ctx, 1, ints(Bigint, 8), ints(Bigint, 2)); err != nil || got.Ints[0] != 4 {
+		t.Fatalf("after the trap: %v %v", got.Ints, err)
+	}
+	a.Close()
+	if a.in != nil {
+		t.Fatal("Session.Close left an extra session's instance")
+	}
+	b, ok := st.TrySession(ctx, div)
+	if !ok {
+		t.Fatal("TrySession failed after an extra session closed")
+	}
+	if _, err := b.Eval(ctx, 1, ints(Bigint, 6), ints(Bigint, 2)); err != nil {
+		t.Fatal(err)
+	}
+	st.Close() // closes b and the statement's own session
+	if b.in != nil || st.held.Load() != 0 {
+		t.Fatalf("Statement.Close left instances: extra %v, held %d", b.in != nil, st.held.Load())
+	}
+	busy.Close()
+	if n := len(div.pool.slots); n != 0 {
+		t.Fatalf("%d slots still in use", n)
+	}
+	div.Close()
+	if _, ok := NewStatement().TrySession(ctx, div); ok {
+		t.Fatal("TrySession of a closed function")
+	}
+}
+
 // TestStatementHammer: many statements at once, each calling two functions (in both orders)
 // and the same function twice, through pools of one instance: none waits for an instance while
 // holding one, so none deadlocks. Run under -race.

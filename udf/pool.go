@@ -44,6 +44,25 @@ func (p *pool) get(ctx context.Context, lend bool) (*instance, error) {
 			return nil, ctx.Err()
 		}
 	}
+	return p.take(ctx, slot)
+}
+
+// tryGet checks out an instance only if the pool can give one without waiting: a free slot,
+// filled with an idle instance or a new one. It reports false when the pool is at its size, is
+// closed, or the instance cannot be created (the memory budget, a broken module).
+func (p *pool) tryGet(ctx context.Context) (*instance, bool) {
+	select {
+	case p.slots <- struct{}{}:
+	default:
+		return nil, false
+	}
+	in, err := p.take(ctx, true)
+	return in, err == nil
+}
+
+// take returns an idle instance or creates one, for a caller that holds a slot (slot) or was
+// lent beyond the pool's size; on failure it gives the slot back.
+func (p *pool) take(ctx context.Context, slot bool) (*instance, error) {
 	release := func() {
 		if slot {
 			<-p.slots
