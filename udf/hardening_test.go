@@ -224,6 +224,47 @@ func TestTrySession(t *testing.T) {
 	}
 }
 
+// TestStatementWaitWoken: a statement's session waiting for a slot (it held nothing when it
+// asked) stops waiting as soon as another session of the same statement, used from another
+// goroutine, gets an instance: it is lent one, so two statements each holding one function's
+// only instance and wanting the other's cannot deadlock.
+func TestStatementWaitWoken(t *testing.T) {
+	rt := newRuntime(t, NewConfig().WithPoolSize(1))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	f := load(t, rt, Definition{Name: "add", Module: fixture(t, "numeric.wasm"), Export: "add", Args: []Type{Bigint, Bigint}, Result: Bigint})
+	g := load(t, rt, Definition{Name: "div", Module: fixture(t, "numeric.wasm"), Export: "div", Args: []Type{Bigint, Bigint}, Result: Bigint})
+	hold := func(fn *Function) *Session {
+		s := fn.Session()
+		if _, err := s.Eval(ctx, 1, ints(Bigint, 1), ints(Bigint, 1)); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	x, y := hold(f), hold(g) // both pools are at their size
+	defer y.Close()
+	st := NewStatement()
+	defer st.Close()
+	gDone := make(chan error, 1)
+	go func() { // waits for g's slot: the statement holds nothing yet
+		_, err := st.Session(g).Eval(ctx, 1, ints(Bigint, 8), ints(Bigint, 2))
+		gDone <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // let it reach its wait (if not, it is lent one at once)
+	x.Close()                         // f's slot frees: the statement gets f's instance...
+	if _, err := st.Session(f).Eval(ctx, 1, ints(Bigint, 1), ints(Bigint, 2)); err != nil {
+		t.Fatal(err)
+	}
+	select { // ...and its session of g, still waiting, is lent one while y holds g's only slot
+	case err := <-gDone:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-ctx.Done():
+		t.Fatal("the statement's session of g still waits for a slot while the statement holds an instance")
+	}
+}
+
 // TestStatementHammer: many statements at once, each calling two functions (in both orders)
 // and the same function twice, through pools of one instance: none waits for an instance while
 // holding one, so none deadlocks. Run under -race.

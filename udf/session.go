@@ -76,14 +76,39 @@ func (s *Session) close() {
 }
 
 func (s *Session) held(d int32) {
-	if s.st != nil {
-		s.st.held.Add(d)
+	if st := s.st; st != nil {
+		st.mu.Lock()
+		if st.held.Add(d) == d && d > 0 { // it held nothing: wake its sessions waiting for a slot
+			close(st.wake)
+			st.wake = make(chan struct{})
+		}
+		st.mu.Unlock()
 	}
+}
+
+// lend reports whether the session's pool should lend it an instance rather than make it wait
+// (it belongs to a statement that holds instances, or is an extra one), and else what ends its
+// wait early: the statement coming to hold an instance while it waits.
+func (s *Session) lend() (bool, <-chan struct{}) {
+	switch {
+	case s.extra:
+		return true, nil
+	case s.st == nil:
+		return false, nil
+	}
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	return s.st.held.Load() > 0, s.st.wake
 }
 
 func (s *Session) instance(ctx context.Context) (*instance, error) {
 	if s.in == nil {
-		in, err := s.f.pool.get(ctx, s.extra || s.st != nil && s.st.held.Load() > 0)
+		lend, wake := s.lend()
+		in, err := s.f.pool.get(ctx, lend, wake)
+		for errors.Is(err, errWoken) {
+			lend, wake = s.lend()
+			in, err = s.f.pool.get(ctx, lend, wake)
+		}
 		switch {
 		case errors.Is(err, errClosed):
 			return nil, newError(KindCanceled, s.f.def.Name, "%v", err)
@@ -109,19 +134,22 @@ func (s *Session) discard() {
 
 // Statement is one SQL statement's use of wasm functions. Every call of one function within the
 // statement shares one Session, so one instance; and once the statement holds an instance it
-// never waits for another (a pool at its size lends it one more, within the memory budget). So
-// statements cannot deadlock on instances, whatever functions they call and in which order.
+// never waits for another (a pool at its size lends it one more, within the memory budget), and
+// a session of it that was waiting for a slot when the statement came to hold one (sessions used
+// concurrently) stops waiting and is lent one. So statements cannot deadlock on instances,
+// whatever functions they call, in which order, from how many goroutines.
 // A Statement is safe for concurrent use.
 type Statement struct {
 	mu       sync.Mutex
 	sessions map[*Function]*Session
 	extras   map[*Session]struct{} // TrySession's sessions not closed yet
-	held     atomic.Int32          // instances its sessions hold
+	held     atomic.Int32          // instances its sessions hold; changed under mu
+	wake     chan struct{}         // closed when held leaves 0, then replaced
 }
 
 // NewStatement returns an empty statement.
 func NewStatement() *Statement {
-	return &Statement{sessions: map[*Function]*Session{}, extras: map[*Session]struct{}{}}
+	return &Statement{sessions: map[*Function]*Session{}, extras: map[*Session]struct{}{}, wake: make(chan struct{})}
 }
 
 // TrySession opens one more session of f for the statement, for a worker that evaluates f beside
