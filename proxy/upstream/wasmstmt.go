@@ -270,6 +270,7 @@ func (x *wasmExec) runFinal(final string, sp *streamPlan, upFormats []int16, dis
 	var str *streamer
 	if sp != nil {
 		str = newStreamer(x, sp)
+		defer str.close()
 		str.discard = discard
 	}
 	err := s.exchange(x.ctx, func(msg []byte) error {
