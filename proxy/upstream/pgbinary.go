@@ -2,8 +2,12 @@ package upstream
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/wasql/wasql/udf"
 )
@@ -149,4 +153,60 @@ func sliceColumn(c udf.Column, from, to int) udf.Column {
 		out.Bytes = c.Bytes[from:to]
 	}
 	return out
+}
+
+// literal writes row i of c, of type t, as an SQL literal that reads back exactly whatever the
+// settings (E” strings, explicit casts); ok is false for a value it does not write (dates and
+// timestamps outside years 1 to 9999).
+func literal(c *udf.Column, i int, t udf.Type) (string, bool) {
+	name := pgType[t].name
+	if c.IsNull(i) {
+		return "NULL::" + name, true
+	}
+	switch t {
+	case udf.Smallint, udf.Integer, udf.Bigint:
+		return "(" + strconv.FormatInt(c.Ints[i], 10) + ")::" + name, true
+	case udf.Boolean:
+		return strconv.FormatBool(c.Ints[i] != 0), true
+	case udf.Real, udf.Double:
+		f := c.Floats[i]
+		bits := 64
+		if t == udf.Real {
+			bits = 32
+		}
+		var v string
+		switch {
+		case math.IsNaN(f):
+			v = "NaN"
+		case math.IsInf(f, 1):
+			v = "Infinity"
+		case math.IsInf(f, -1):
+			v = "-Infinity"
+		default:
+			v = strconv.FormatFloat(f, 'g', -1, bits)
+		}
+		return "'" + v + "'::" + name, true
+	case udf.Text, udf.JSON:
+		return textLit(string(c.Bytes[i])) + "::" + name, true
+	case udf.Bytea:
+		return `E'\\x` + hex.EncodeToString(c.Bytes[i]) + "'::bytea", true
+	case udf.Date:
+		d := time.Unix(c.Ints[i]*86400, 0).UTC()
+		if d.Year() < 1 || d.Year() > 9999 {
+			return "", false
+		}
+		return "'" + d.Format("2006-01-02") + "'::date", true
+	case udf.Timestamp:
+		ts := time.UnixMicro(c.Ints[i]).UTC()
+		if ts.Year() < 1 || ts.Year() > 9999 {
+			return "", false
+		}
+		return "'" + ts.Format("2006-01-02 15:04:05.999999") + "'::" + name, true
+	}
+	return "", false
+}
+
+// textLit is s as an E” string constant.
+func textLit(s string) string {
+	return "E'" + strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(s) + "'"
 }

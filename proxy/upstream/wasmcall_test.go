@@ -146,6 +146,15 @@ func sqlstateOf(err error) string {
 }
 
 func TestWasmCallPositions(t *testing.T) {
+	t.Run("inline", func(t *testing.T) { testPositions(t) })
+	t.Run("tables", func(t *testing.T) {
+		defer func(n int) { inlineRows = n }(inlineRows)
+		inlineRows = 0 // every memo in a temporary table
+		testPositions(t)
+	})
+}
+
+func testPositions(t *testing.T) {
 	p, d, _ := wasmConns(t)
 	sameAnswers(t, p, d, []string{
 		"SELECT fib(10)",
