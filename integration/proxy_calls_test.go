@@ -9,6 +9,10 @@ package integration
 // (TestProxyWasmStream). Every value is checked against the same function computed in the
 // test's own language (fibGo, slugGo, a + b).
 //
+// Each client runs twice: against PostgreSQL directly, on the database wasmtwins where the
+// functions are plpgsql twins of the same names (so the expectations are PostgreSQL's own), and
+// through the proxy.
+//
 // The tests share proxy_test.go's upstream cluster, and a proxy of their own (wasmRig) whose
 // upstream URL names the database wasmcalls: proxy mode keeps the function catalog (and the
 // stubs PostgreSQL resolves calls with) in the upstream URL's database, so that is the database
@@ -39,7 +43,8 @@ import (
 // and a proxy in front of it with the functions created.
 type wasmRig struct {
 	*proxyRig
-	db    string
+	db    string // the proxy's database, with the wasm functions
+	twins string // a database with the plpgsql twins, used directly
 	proxy *server
 }
 
@@ -58,6 +63,40 @@ var wasmFunctions = []struct{ module, sql string }{
 	{"udf/testdata/guests/c_funcs.wasm", "CREATE FUNCTION must_be_ascii(s text) RETURNS text LANGUAGE wasm IMMUTABLE AS $1, 'must_be_ascii'"},
 }
 
+// wasmTwinsSQL creates the functions of wasmFunctions as plpgsql twins: what PostgreSQL answers
+// when the function is its own. must_be_ascii raises the wasm row error's SQLSTATE and message.
+const wasmTwinsSQL = `
+CREATE FUNCTION fib(n bigint) RETURNS bigint LANGUAGE plpgsql IMMUTABLE STRICT AS $$
+DECLARE a bigint := 0; b bigint := 1; t bigint;
+BEGIN FOR i IN 1..n LOOP t := a + b; a := b; b := t; END LOOP; RETURN a; END $$;
+CREATE FUNCTION slugify(s text) RETURNS text LANGUAGE sql IMMUTABLE STRICT AS
+$$ SELECT trim(both '-' from regexp_replace(lower(s), '[^a-z0-9]+', '-', 'g')) $$;
+CREATE FUNCTION plus(a bigint, b bigint) RETURNS bigint LANGUAGE sql IMMUTABLE STRICT AS $$ SELECT a + b $$;
+CREATE FUNCTION must_be_ascii(s text) RETURNS text LANGUAGE plpgsql IMMUTABLE STRICT AS $$
+BEGIN
+	IF s ~ '[^\x01-\x7f]' THEN
+		RAISE EXCEPTION USING ERRCODE = '38000', MESSAGE = format('must_be_ascii: input %s: non-ASCII input', to_json(s));
+	END IF;
+	RETURN s;
+END $$;
+`
+
+// target is where a client runs: PostgreSQL directly on the twins, or the proxy.
+type target struct {
+	name   string
+	url    string   // for pgx
+	direct string   // the same database, straight to PostgreSQL
+	env    []string // for libpq-style clients (psycopg, the pgjdbc program)
+}
+
+// targets are the twins directly, then the proxy.
+func (w *wasmRig) targets() []target {
+	return []target{
+		{"postgres", w.directURL(w.twins), w.directURL(w.twins), libpqEnv(w.pgHost, w.pgPort, w.twins)},
+		{"proxy", w.url(), w.direct(), w.env()},
+	}
+}
+
 // wasmProxy starts the wasm rig on first use.
 func wasmProxy(t *testing.T) *wasmRig {
 	t.Helper()
@@ -72,9 +111,14 @@ func wasmProxy(t *testing.T) *wasmRig {
 func startWasmRig(r *proxyRig) (*wasmRig, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	w := &wasmRig{proxyRig: r, db: "wasmcalls"}
-	if err := r.pg.Exec(ctx, "CREATE DATABASE "+w.db); err != nil {
-		return nil, err
+	w := &wasmRig{proxyRig: r, db: "wasmcalls", twins: "wasmtwins"}
+	for _, db := range []string{w.db, w.twins} {
+		if err := r.pg.Exec(ctx, "CREATE DATABASE "+db); err != nil {
+			return nil, err
+		}
+	}
+	if out, err := runPsql(ctx, r.directEnv(w.twins), wasmTwinsSQL, "-v", "ON_ERROR_STOP=1", "-q"); err != nil {
+		return nil, fmt.Errorf("the twins: %v\n%s", err, out)
 	}
 	dir, err := os.MkdirTemp("", "wasql-proxy-wasm")
 	if err != nil {
@@ -184,15 +228,22 @@ func TestSlugGo(t *testing.T) {
 // slugInputs are texts slugify is called on: ASCII, punctuation, UTF-8 beyond ASCII, empty.
 var slugInputs = []string{"Hello, World!", "  WebAssembly in SQL  ", "Ünïcödé Straße 42", "", "---", "a", "x_Y-z 2026!"}
 
-// TestProxyWasmPgx: pgx through the proxy, the extended protocol throughout: $n parameters of
-// bigint and text, Describe's parameter and result types, a named prepared statement executed
-// several times with binary and with text results (and parameters in either format), pgx's
-// statement cache, and a query over a table with a parameter in WHERE.
+// TestProxyWasmPgx: pgx, the extended protocol throughout: $n parameters of bigint and text,
+// Describe's parameter and result types, a named prepared statement executed several times with
+// binary and with text results (and parameters in either format), pgx's statement cache, and a
+// query over a table with a parameter in WHERE.
 func TestProxyWasmPgx(t *testing.T) {
 	w := wasmProxy(t)
+	for _, tg := range w.targets() {
+		t.Run(tg.name, func(t *testing.T) { pgxCalls(t, w, tg) })
+	}
+}
+
+// pgxCalls is TestProxyWasmPgx on one target.
+func pgxCalls(t *testing.T, w *wasmRig, tg target) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	c := w.connect(t, w.url())
+	c := w.connect(t, tg.url)
 
 	const q = "SELECT fib($1) AS f, plus($1, $2) AS p, slugify($3) AS s"
 	sd, err := c.Prepare(ctx, "fps", q)
@@ -322,18 +373,20 @@ func TestProxyWasmPgx(t *testing.T) {
 	}
 }
 
-// TestProxyWasmPsycopg runs clients/psycopg_wasm.py (psycopg 3, server-side parameters) through
-// the proxy.
+// TestProxyWasmPsycopg runs clients/psycopg_wasm.py (psycopg 3, server-side parameters).
 func TestProxyWasmPsycopg(t *testing.T) {
 	w := wasmProxy(t)
 	py := pythonWith(t, "psycopg", "apt-get install -y python3-psycopg")
-	cmd := exec.Command(py, "clients/psycopg_wasm.py")
-	cmd.Env = w.env()
-	runClient(t, "psycopg-wasm", cmd)
+	for _, tg := range w.targets() {
+		t.Run(tg.name, func(t *testing.T) {
+			cmd := exec.Command(py, "clients/psycopg_wasm.py")
+			cmd.Env = tg.env
+			runClient(t, "psycopg-wasm", cmd)
+		})
+	}
 }
 
-// TestProxyWasmJDBC runs clients/jdbc/PgJdbcWasm.java (PreparedStatement, setLong/setString)
-// through the proxy.
+// TestProxyWasmJDBC runs clients/jdbc/PgJdbcWasm.java (PreparedStatement, setLong/setString).
 func TestProxyWasmJDBC(t *testing.T) {
 	w := wasmProxy(t)
 	javac := need(t, "javac", "apt-get install -y default-jdk-headless")
@@ -346,9 +399,13 @@ func TestProxyWasmJDBC(t *testing.T) {
 	if out, err := exec.Command(javac, "-cp", jar, "-d", classes, "clients/jdbc/PgJdbcWasm.java").CombinedOutput(); err != nil {
 		t.Fatalf("javac: %v\n%s", err, out)
 	}
-	cmd := exec.Command(java, "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-cp", classes+string(os.PathListSeparator)+jar, "PgJdbcWasm")
-	cmd.Env = w.env()
-	runClient(t, "jdbc-wasm", cmd)
+	for _, tg := range w.targets() {
+		t.Run(tg.name, func(t *testing.T) {
+			cmd := exec.Command(java, "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-cp", classes+string(os.PathListSeparator)+jar, "PgJdbcWasm")
+			cmd.Env = tg.env
+			runClient(t, "jdbc-wasm", cmd)
+		})
+	}
 }
 
 // TestProxyWasmTransaction: inside a transaction block, wasm statements see the block's own
@@ -356,9 +413,22 @@ func TestProxyWasmJDBC(t *testing.T) {
 // the block like any error (25P02 until ROLLBACK), and ROLLBACK recovers the session.
 func TestProxyWasmTransaction(t *testing.T) {
 	w := wasmProxy(t)
+	for _, tg := range w.targets() {
+		t.Run(tg.name, func(t *testing.T) { transactionCalls(t, w, tg) })
+	}
+}
+
+// transactionCalls is TestProxyWasmTransaction on one target.
+func transactionCalls(t *testing.T, w *wasmRig, tg target) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	c := w.connect(t, w.url())
+	c := w.connect(t, tg.url)
+	// a subtest that fails inside its block leaves it for the next one
+	endBlock := func() {
+		if c.PgConn().TxStatus() != 'I' {
+			c.Exec(context.Background(), "ROLLBACK")
+		}
+	}
 	exec1(ctx, t, c, "DROP TABLE IF EXISTS tx_rows")
 	exec1(ctx, t, c, "CREATE TABLE tx_rows (id bigint PRIMARY KEY, c bigint NOT NULL, s text NOT NULL)")
 	t.Cleanup(func() { c.Exec(context.Background(), "DROP TABLE IF EXISTS tx_rows") })
@@ -370,9 +440,10 @@ func TestProxyWasmTransaction(t *testing.T) {
 		}
 		return n
 	}
-	other := w.connect(t, w.direct()) // another session, straight to PostgreSQL
+	other := w.connect(t, tg.direct) // another session, straight to PostgreSQL
 
 	t.Run("rollback", func(t *testing.T) {
+		defer endBlock()
 		exec1(ctx, t, c, "BEGIN")
 		if tag := exec1(ctx, t, c, "INSERT INTO tx_rows SELECT g, g + 10, 'New Row ' || g FROM generate_series(1, 20) g"); tag.String() != "INSERT 0 20" {
 			t.Errorf("INSERT: tag %q", tag)
@@ -434,6 +505,7 @@ func TestProxyWasmTransaction(t *testing.T) {
 	})
 
 	t.Run("row error aborts", func(t *testing.T) {
+		defer endBlock()
 		exec1(ctx, t, c, "BEGIN")
 		exec1(ctx, t, c, "INSERT INTO tx_rows VALUES (1, 1, 'plain'), (2, 2, 'naïve'), (3, 3, 'also plain')")
 		_, err := c.Exec(ctx, "SELECT id, must_be_ascii(s) FROM tx_rows ORDER BY id")
