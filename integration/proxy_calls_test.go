@@ -245,132 +245,154 @@ func pgxCalls(t *testing.T, w *wasmRig, tg target) {
 	defer cancel()
 	c := w.connect(t, tg.url)
 
-	const q = "SELECT fib($1) AS f, plus($1, $2) AS p, slugify($3) AS s"
-	sd, err := c.Prepare(ctx, "fps", q)
-	if err != nil {
-		t.Fatalf("prepare %s: %v", q, err)
-	}
-	if want := []uint32{20, 20, 25}; fmt.Sprint(sd.ParamOIDs) != fmt.Sprint(want) {
-		t.Errorf("Describe of %s: parameter types %v, want %v (bigint, bigint, text)", q, sd.ParamOIDs, want)
-	}
-	var fields []string
-	for _, f := range sd.Fields {
-		fields = append(fields, fmt.Sprintf("%s:%d", f.Name, f.DataTypeOID))
-	}
-	if got, want := strings.Join(fields, " "), "f:20 p:20 s:25"; got != want {
-		t.Errorf("Describe of %s: columns %s, want %s", q, got, want)
-	}
-
-	// The named statement through pgx, several times (binary results for bigint, as pgx asks).
-	for i, n := range []int64{0, 1, 2, 10, 30, 50, 90} {
-		b := int64(1000*i) - 2500
-		s := slugInputs[i%len(slugInputs)]
-		var f, p int64
-		var slug string
-		if err := c.QueryRow(ctx, "fps", n, b, s).Scan(&f, &p, &slug); err != nil {
-			t.Fatalf("execute fps(%d, %d, %q): %v", n, b, s, err)
+	// A named statement, described, then executed several times through pgx and at the
+	// protocol level.
+	t.Run("prepared", func(t *testing.T) {
+		const q = "SELECT fib($1) AS f, plus($1, $2) AS p, slugify($3) AS s"
+		sd, err := c.Prepare(ctx, "fps", q)
+		if err != nil {
+			t.Fatalf("prepare %s: %v", q, err)
 		}
-		if f != fibGo(n) || p != n+b || slug != slugGo(s) {
-			t.Errorf("fps(%d, %d, %q) = (%d, %d, %q), want (%d, %d, %q)", n, b, s, f, p, slug, fibGo(n), n+b, slugGo(s))
+		if want := []uint32{20, 20, 25}; fmt.Sprint(sd.ParamOIDs) != fmt.Sprint(want) {
+			t.Errorf("Describe of %s: parameter types %v, want %v (bigint, bigint, text)", q, sd.ParamOIDs, want)
 		}
-	}
+		var fields []string
+		for _, f := range sd.Fields {
+			fields = append(fields, fmt.Sprintf("%s:%d", f.Name, f.DataTypeOID))
+		}
+		if got, want := strings.Join(fields, " "), "f:20 p:20 s:25"; got != want {
+			t.Errorf("Describe of %s: columns %s, want %s", q, got, want)
+		}
 
-	// The same statement at the protocol level: parameters and results in each format.
-	pc := c.PgConn()
-	for _, tc := range []struct {
-		name                string
-		paramFmt, resultFmt int16
-	}{{"text in, text out", 0, 0}, {"binary in, binary out", 1, 1}, {"text in, binary out", 0, 1}, {"binary in, text out", 1, 0}} {
-		for _, n := range []int64{3, 40, 77} {
-			b, s := -n*1000, "Row "+strconv.FormatInt(n, 10)+" of Many"
-			params := [][]byte{[]byte(strconv.FormatInt(n, 10)), []byte(strconv.FormatInt(b, 10)), []byte(s)}
-			if tc.paramFmt == 1 {
-				params[0], params[1] = binary.BigEndian.AppendUint64(nil, uint64(n)), binary.BigEndian.AppendUint64(nil, uint64(b))
+		// The named statement through pgx, several times (binary results for bigint, as pgx asks).
+		for i, n := range []int64{0, 1, 2, 10, 30, 50, 90} {
+			b := int64(1000*i) - 2500
+			s := slugInputs[i%len(slugInputs)]
+			var f, p int64
+			var slug string
+			if err := c.QueryRow(ctx, "fps", n, b, s).Scan(&f, &p, &slug); err != nil {
+				t.Fatalf("execute fps(%d, %d, %q): %v", n, b, s, err)
 			}
-			rr := pc.ExecPrepared(ctx, "fps", params, []int16{tc.paramFmt}, []int16{tc.resultFmt}).Read()
-			if rr.Err != nil {
-				t.Errorf("%s: fps(%d, %d, %q): %v", tc.name, n, b, s, rr.Err)
-				continue
+			if f != fibGo(n) || p != n+b || slug != slugGo(s) {
+				t.Errorf("fps(%d, %d, %q) = (%d, %d, %q), want (%d, %d, %q)", n, b, s, f, p, slug, fibGo(n), n+b, slugGo(s))
 			}
-			if len(rr.Rows) != 1 || len(rr.Rows[0]) != 3 {
-				t.Errorf("%s: fps(%d, %d, %q) gave %q", tc.name, n, b, s, rr.Rows)
-				continue
-			}
-			row := rr.Rows[0]
-			want := []string{strconv.FormatInt(fibGo(n), 10), strconv.FormatInt(n+b, 10), slugGo(s)}
-			got := []string{string(row[0]), string(row[1]), string(row[2])}
-			if tc.resultFmt == 1 {
-				if len(row[0]) != 8 || len(row[1]) != 8 {
-					t.Errorf("%s: binary bigint results of %d and %d bytes, want 8", tc.name, len(row[0]), len(row[1]))
+		}
+
+		// The same statement at the protocol level: parameters and results in each format.
+		pc := c.PgConn()
+		for _, tc := range []struct {
+			name                string
+			paramFmt, resultFmt int16
+		}{{"text in, text out", 0, 0}, {"binary in, binary out", 1, 1}, {"text in, binary out", 0, 1}, {"binary in, text out", 1, 0}} {
+			for _, n := range []int64{3, 40, 77} {
+				b, s := -n*1000, "Row "+strconv.FormatInt(n, 10)+" of Many"
+				params := [][]byte{[]byte(strconv.FormatInt(n, 10)), []byte(strconv.FormatInt(b, 10)), []byte(s)}
+				if tc.paramFmt == 1 {
+					params[0], params[1] = binary.BigEndian.AppendUint64(nil, uint64(n)), binary.BigEndian.AppendUint64(nil, uint64(b))
+				}
+				rr := pc.ExecPrepared(ctx, "fps", params, []int16{tc.paramFmt}, []int16{tc.resultFmt}).Read()
+				if rr.Err != nil {
+					t.Errorf("%s: fps(%d, %d, %q): %v", tc.name, n, b, s, rr.Err)
 					continue
 				}
-				got[0] = strconv.FormatInt(int64(binary.BigEndian.Uint64(row[0])), 10)
-				got[1] = strconv.FormatInt(int64(binary.BigEndian.Uint64(row[1])), 10)
-			}
-			if fmt.Sprint(got) != fmt.Sprint(want) {
-				t.Errorf("%s: fps(%d, %d, %q) = %q, want %q", tc.name, n, b, s, got, want)
-			}
-			if rr.CommandTag.String() != "SELECT 1" {
-				t.Errorf("%s: command tag %q, want SELECT 1", tc.name, rr.CommandTag)
+				if len(rr.Rows) != 1 || len(rr.Rows[0]) != 3 {
+					t.Errorf("%s: fps(%d, %d, %q) gave %q", tc.name, n, b, s, rr.Rows)
+					continue
+				}
+				row := rr.Rows[0]
+				want := []string{strconv.FormatInt(fibGo(n), 10), strconv.FormatInt(n+b, 10), slugGo(s)}
+				got := []string{string(row[0]), string(row[1]), string(row[2])}
+				if tc.resultFmt == 1 {
+					if len(row[0]) != 8 || len(row[1]) != 8 {
+						t.Errorf("%s: binary bigint results of %d and %d bytes, want 8", tc.name, len(row[0]), len(row[1]))
+						continue
+					}
+					got[0] = strconv.FormatInt(int64(binary.BigEndian.Uint64(row[0])), 10)
+					got[1] = strconv.FormatInt(int64(binary.BigEndian.Uint64(row[1])), 10)
+				}
+				if fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Errorf("%s: fps(%d, %d, %q) = %q, want %q", tc.name, n, b, s, got, want)
+				}
+				if rr.CommandTag.String() != "SELECT 1" {
+					t.Errorf("%s: command tag %q, want SELECT 1", tc.name, rr.CommandTag)
+				}
 			}
 		}
-	}
+	})
 
 	// Unnamed statements with parameters of no declared type: PostgreSQL infers them from the
 	// functions' signatures.
-	rr := pc.ExecParams(ctx, "SELECT fib($1), slugify($2)", [][]byte{[]byte("20"), []byte("Hello World")}, nil, nil, nil).Read()
-	if rr.Err != nil || len(rr.Rows) != 1 || string(rr.Rows[0][0]) != "6765" || string(rr.Rows[0][1]) != "hello-world" {
-		t.Errorf("SELECT fib($1), slugify($2) with untyped text parameters 20, 'Hello World': %q, %v", rr.Rows, rr.Err)
-	}
+	t.Run("untyped", func(t *testing.T) {
+		rr := c.PgConn().ExecParams(ctx, "SELECT fib($1), slugify($2)", [][]byte{[]byte("20"), []byte("Hello World")}, nil, nil, nil).Read()
+		if rr.Err != nil || len(rr.Rows) != 1 || string(rr.Rows[0][0]) != "6765" || string(rr.Rows[0][1]) != "hello-world" {
+			t.Errorf("SELECT fib($1), slugify($2) with untyped text parameters 20, 'Hello World': %q, %v", rr.Rows, rr.Err)
+		}
+	})
 
 	// pgx's statement cache (the default mode) and its simple protocol (values inlined).
-	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeCacheStatement, pgx.QueryExecModeDescribeExec, pgx.QueryExecModeSimpleProtocol} {
-		for n := int64(5); n <= 60; n += 11 {
-			var f int64
-			var s string
-			if err := c.QueryRow(ctx, "SELECT fib($1::bigint), slugify($2::text)", mode, n, "N = "+fmt.Sprint(n)).Scan(&f, &s); err != nil {
-				t.Errorf("%v: SELECT fib(%d), slugify(...): %v", mode, n, err)
-				continue
-			}
-			if f != fibGo(n) || s != slugGo("N = "+fmt.Sprint(n)) {
-				t.Errorf("%v: fib(%d) = %d, slugify = %q; want %d, %q", mode, n, f, s, fibGo(n), slugGo("N = "+fmt.Sprint(n)))
+	t.Run("modes", func(t *testing.T) {
+		for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeCacheStatement, pgx.QueryExecModeDescribeExec, pgx.QueryExecModeSimpleProtocol} {
+			for n := int64(5); n <= 60; n += 11 {
+				var f int64
+				var s string
+				if err := c.QueryRow(ctx, "SELECT fib($1::bigint), slugify($2::text)", mode, n, "N = "+fmt.Sprint(n)).Scan(&f, &s); err != nil {
+					t.Errorf("%v: SELECT fib(%d), slugify(...): %v", mode, n, err)
+					break
+				}
+				if f != fibGo(n) || s != slugGo("N = "+fmt.Sprint(n)) {
+					t.Errorf("%v: fib(%d) = %d, slugify = %q; want %d, %q", mode, n, f, s, fibGo(n), slugGo("N = "+fmt.Sprint(n)))
+				}
 			}
 		}
-	}
+	})
 
 	// Over a table, with a parameter in WHERE and ORDER BY on a column.
-	exec1(ctx, t, c, "DROP TABLE IF EXISTS pgx_rows")
-	exec1(ctx, t, c, "CREATE TABLE pgx_rows (id bigint PRIMARY KEY, s text)")
-	t.Cleanup(func() { c.Exec(context.Background(), "DROP TABLE IF EXISTS pgx_rows") })
-	exec1(ctx, t, c, "INSERT INTO pgx_rows SELECT g, 'Item #' || g || ' (' || (g % 7) || ')' FROM generate_series(1, 500) g")
-	for _, from := range []int64{0, 250, 499, 500} {
-		rows, err := c.Query(ctx, "SELECT id, fib(id % 60), plus(id, $2), slugify(s) FROM pgx_rows WHERE id > $1 ORDER BY id", from, int64(7))
-		if err != nil {
-			t.Fatalf("query pgx_rows from %d: %v", from, err)
-		}
-		want := from + 1
-		for rows.Next() {
-			var id, f, p int64
-			var s string
-			if err := rows.Scan(&id, &f, &p, &s); err != nil {
-				t.Fatalf("scan: %v", err)
+	t.Run("table", func(t *testing.T) {
+		exec1(ctx, t, c, "DROP TABLE IF EXISTS pgx_rows")
+		exec1(ctx, t, c, "CREATE TABLE pgx_rows (id bigint PRIMARY KEY, s text)")
+		t.Cleanup(func() { c.Exec(context.Background(), "DROP TABLE IF EXISTS pgx_rows") })
+		exec1(ctx, t, c, "INSERT INTO pgx_rows SELECT g, 'Item #' || g || ' (' || (g % 7) || ')' FROM generate_series(1, 500) g")
+		for _, from := range []int64{0, 250, 499, 500} {
+			rows, err := c.Query(ctx, "SELECT id, fib(id % 60), plus(id, $2), slugify(s) FROM pgx_rows WHERE id > $1 ORDER BY id", from, int64(7))
+			if err != nil {
+				t.Fatalf("query pgx_rows from %d: %v", from, err)
 			}
-			src := fmt.Sprintf("Item #%d (%d)", id, id%7)
-			if id != want || f != fibGo(id%60) || p != id+7 || s != slugGo(src) {
-				t.Fatalf("row %d: (%d, %d, %d, %q), want (%d, %d, %d, %q)", want, id, f, p, s, want, fibGo(want%60), want+7, slugGo(src))
+			want := from + 1
+			for rows.Next() {
+				var id, f, p int64
+				var s string
+				if err := rows.Scan(&id, &f, &p, &s); err != nil {
+					t.Fatalf("scan: %v", err)
+				}
+				src := fmt.Sprintf("Item #%d (%d)", id, id%7)
+				if id != want || f != fibGo(id%60) || p != id+7 || s != slugGo(src) {
+					t.Fatalf("row %d: (%d, %d, %d, %q), want (%d, %d, %d, %q)", want, id, f, p, s, want, fibGo(want%60), want+7, slugGo(src))
+				}
+				want++
 			}
-			want++
+			if err := rows.Err(); err != nil {
+				t.Fatalf("pgx_rows from %d: %v", from, err)
+			}
+			if want != 501 {
+				t.Errorf("pgx_rows from %d: the rows ended at %d, want 500", from, want-1)
+			}
+			if tag := rows.CommandTag().String(); tag != fmt.Sprintf("SELECT %d", 500-from) {
+				t.Errorf("pgx_rows from %d: command tag %q", from, tag)
+			}
 		}
-		if err := rows.Err(); err != nil {
-			t.Fatalf("pgx_rows from %d: %v", from, err)
+
+		// INSERT ... VALUES with calls on parameters, and RETURNING a call.
+		var id int64
+		var ret, stored string
+		err := c.QueryRow(ctx, "INSERT INTO pgx_rows VALUES (plus($1, $2), slugify($3)) RETURNING id, slugify(s || $4)",
+			int64(1000), int64(1), "Inserted Row", "!! X").Scan(&id, &ret)
+		if err != nil || id != 1001 || ret != "inserted-row-x" {
+			t.Errorf("INSERT ... VALUES (plus($1, $2), slugify($3)) RETURNING id, slugify(s || $4): (%d, %q), %v; want (1001, \"inserted-row-x\")", id, ret, err)
 		}
-		if want != 501 {
-			t.Errorf("pgx_rows from %d: the rows ended at %d, want 500", from, want-1)
+		if err := c.QueryRow(ctx, "SELECT s FROM pgx_rows WHERE id = $1", int64(1001)).Scan(&stored); err != nil || stored != "inserted-row" {
+			t.Errorf("the inserted row: %q, %v; want \"inserted-row\"", stored, err)
 		}
-		if tag := rows.CommandTag().String(); tag != fmt.Sprintf("SELECT %d", 500-from) {
-			t.Errorf("pgx_rows from %d: command tag %q", from, tag)
-		}
-	}
+	})
 }
 
 // TestProxyWasmPsycopg runs clients/psycopg_wasm.py (psycopg 3, server-side parameters).
@@ -538,6 +560,48 @@ func transactionCalls(t *testing.T, w *wasmRig, tg target) {
 		if err := c.QueryRow(ctx, "SELECT plus($1, $2)", int64(40), int64(2)).Scan(&p); err != nil || p != 42 {
 			t.Errorf("after ROLLBACK, SELECT plus(40, 2) = %d, %v; want 42", p, err)
 		}
+	})
+
+	// Committed rows: an UPDATE with a wasm call in a block is the block's (another session
+	// sees the old values) until ROLLBACK undoes it; in a block that commits, everyone sees it.
+	sums := func(c *pgx.Conn) string {
+		t.Helper()
+		var sc, ss string
+		if err := c.QueryRow(ctx, "SELECT coalesce(sum(c), 0)::text, coalesce(string_agg(s, ',' ORDER BY id), '') FROM tx_rows").Scan(&sc, &ss); err != nil {
+			t.Fatalf("sum(c) of tx_rows: %v", err)
+		}
+		return sc + " " + ss
+	}
+	t.Run("update committed rows", func(t *testing.T) {
+		defer endBlock()
+		exec1(ctx, t, c, "INSERT INTO tx_rows SELECT g, g, 'Old ' || g FROM generate_series(101, 105) g")
+		before := sums(other)
+		if before != "515 Old 101,Old 102,Old 103,Old 104,Old 105" {
+			t.Fatalf("the committed rows: %s", before)
+		}
+		exec1(ctx, t, c, "BEGIN")
+		if tag := exec1(ctx, t, c, "UPDATE tx_rows SET c = plus(c, $1), s = slugify(s)", int64(1000)); tag.String() != "UPDATE 5" {
+			t.Errorf("UPDATE SET c = plus(c, 1000), s = slugify(s): tag %q, want UPDATE 5", tag)
+		}
+		inside := "5515 old-101,old-102,old-103,old-104,old-105"
+		if got := sums(c); got != inside {
+			t.Errorf("inside the block after the UPDATE: %s, want %s", got, inside)
+		}
+		if got := sums(other); got != before {
+			t.Errorf("another session during the block: %s, want the committed %s", got, before)
+		}
+		exec1(ctx, t, c, "ROLLBACK")
+		if got := sums(c); got != before {
+			t.Errorf("after ROLLBACK: %s, want %s", got, before)
+		}
+		exec1(ctx, t, c, "BEGIN")
+		exec1(ctx, t, c, "UPDATE tx_rows SET c = fib(c - 100)")
+		exec1(ctx, t, c, "COMMIT")
+		after := fmt.Sprint(fibGo(1)+fibGo(2)+fibGo(3)+fibGo(4)+fibGo(5)) + " Old 101,Old 102,Old 103,Old 104,Old 105"
+		if got := sums(other); got != after {
+			t.Errorf("another session after COMMIT of UPDATE SET c = fib(c - 100): %s, want %s", got, after)
+		}
+		exec1(ctx, t, c, "DELETE FROM tx_rows")
 	})
 }
 
