@@ -56,6 +56,19 @@ CREATE TABLE wasql.changes (
 	at       timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON SCHEMA wasql IS 'wasql: the catalog of wasm functions, and stubs that make them visible to PostgreSQL''s tools';`,
+	// 2: wasql.raise, with which a statement planned by the proxy raises a wasm function's error
+	// for the rows that reach it; the schema's functions are everyone's to call (the stubs and
+	// raise), its tables stay private.
+	`CREATE FUNCTION wasql.raise(code text, message text, detail text, result anyelement) RETURNS anyelement
+	LANGUAGE plpgsql VOLATILE PARALLEL SAFE AS $$
+BEGIN
+	IF detail IS NULL OR detail = '' THEN
+		RAISE EXCEPTION USING ERRCODE = code, MESSAGE = message;
+	END IF;
+	RAISE EXCEPTION USING ERRCODE = code, MESSAGE = message, DETAIL = detail;
+END $$;
+COMMENT ON FUNCTION wasql.raise(text, text, text, anyelement) IS 'wasql: raises a wasm function''s error where a statement planned by the proxy reaches it';
+GRANT USAGE ON SCHEMA wasql TO PUBLIC;`,
 }
 
 // SchemaVersion is the version of the wasql schema this build creates and reads.

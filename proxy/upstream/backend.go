@@ -42,6 +42,7 @@ var retryDelays = []time.Duration{25 * time.Millisecond, 50 * time.Millisecond, 
 
 // Backend opens upstream sessions for clients.
 type Backend struct {
+	aggState
 	cfg   Config
 	pgcfg *pgconn.Config
 	names atomic.Pointer[nameSet]

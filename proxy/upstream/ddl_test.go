@@ -91,15 +91,16 @@ func TestCreateDropSimpleProtocol(t *testing.T) {
 	_, err = c.Exec(ctx, `CREATE FUNCTION nomod(integer) RETURNS integer LANGUAGE wasm`)
 	wantCode(t, err, "42P13", "no module")
 
-	// A name that is only mentioned passes through; a call is refused.
+	// A name that is only mentioned passes through; a call is planned, and here refused: this
+	// registry's catalog is not in the upstream database.
 	var s string
 	if err := c.QueryRow(ctx, `SELECT 'twice(2)' || 1 AS twice`).Scan(&s); err != nil || s != "twice(2)1" {
 		t.Fatalf("mention: %v %q", err, s)
 	}
 	_, err = c.Exec(ctx, `SELECT twice(2)`)
-	wantCode(t, err, "0A000", "calling the wasm function twice through the proxy is not supported yet")
+	wantCode(t, err, "0A000", "only in the database that holds wasql's catalog")
 	_, err = c.Exec(ctx, `SELECT 1; SELECT abs(TWICE(2))`)
-	wantCode(t, err, "0A000", "calling the wasm function")
+	wantCode(t, err, "0A000", "must be sent alone")
 	var n int
 	if err := c.QueryRow(ctx, `SELECT 41 + 1`).Scan(&n); err != nil || n != 42 {
 		t.Fatalf("after a refusal: %v %d", err, n)
@@ -230,8 +231,10 @@ func TestInTransactionBlock(t *testing.T) {
 	}
 }
 
-// TestCallRefusedExtended: Parse of a statement calling a wasm function fails as PostgreSQL's
-// own Parse errors do: the pipeline skips to its Sync, the session goes on.
+// TestCallRefusedExtended: Parse of a statement calling a wasm function that cannot be planned
+// (here: the catalog is not in the upstream's database, so there are no stubs to describe it
+// with) fails as PostgreSQL's own Parse errors do: the pipeline skips to its Sync, the session
+// goes on.
 func TestCallRefusedExtended(t *testing.T) {
 	c, _ := proxyConn(t)
 	ctx := ctx10(t)
@@ -239,13 +242,13 @@ func TestCallRefusedExtended(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := c.Exec(ctx, `SELECT twice($1::int)`, 2)
-	wantCode(t, err, "0A000", "calling the wasm function")
+	wantCode(t, err, "0A000", "only in the database that holds wasql's catalog")
 	batch := &pgx.Batch{}
 	batch.Queue(`SELECT 1`)
 	batch.Queue(`SELECT twice(2)`)
 	batch.Queue(`SELECT 3`)
 	err = c.SendBatch(ctx, batch).Close()
-	wantCode(t, err, "0A000", "calling the wasm function")
+	wantCode(t, err, "0A000", "only in the database that holds wasql's catalog")
 	var n int
 	if err := c.QueryRow(ctx, `SELECT $1::int`, 7).Scan(&n); err != nil || n != 7 {
 		t.Fatalf("after: %v %d", err, n)

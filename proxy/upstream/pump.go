@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"runtime/debug"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgproto3"
 )
@@ -98,6 +99,20 @@ func (s *Session) relay(span []byte) (int, error) {
 			break
 		}
 		msg := span[used : used+n]
+		if len(s.q) > 0 && s.q[0].sink != nil {
+			if err := write(); err != nil {
+				return used, err
+			}
+			sink := s.q[0].sink
+			s.sinkBuf = append(s.sinkBuf, msg...)
+			s.account(msg)
+			used += n
+			from = used
+			if msg[0] == 'Z' || len(s.sinkBuf) >= outFlushAt {
+				s.toSink(sink)
+			}
+			continue
+		}
 		keep, hadLocal := s.account(msg)
 		if !keep || hadLocal {
 			if err := write(); err != nil {
@@ -115,9 +130,23 @@ func (s *Session) relay(span []byte) (int, error) {
 		}
 		used += n
 	}
+	if len(s.sinkBuf) > 0 && len(s.q) > 0 && s.q[0].sink != nil {
+		s.toSink(s.q[0].sink)
+	}
 	err := write()
 	s.emitLocals()
 	return used, err
+}
+
+// toSink hands the messages collected for an exchange of wasql's to it. The exchange reads
+// until its ReadyForQuery whatever happens, so this waits only while it works.
+func (s *Session) toSink(sink chan []byte) {
+	b := s.sinkBuf
+	s.sinkBuf = nil
+	select {
+	case sink <- b:
+	case <-s.deadCh:
+	}
 }
 
 // account updates the queue for one upstream message: keep says whether the client gets it,
@@ -167,6 +196,10 @@ func (s *Session) account(msg []byte) (keep, local bool) {
 	case 'T', 'n': // RowDescription, NoData: end a Describe
 		if h := head(); h != nil && h.kind == 'D' {
 			s.pop()
+		}
+	case 'S': // ParameterStatus: wasql formats text values itself only in UTF8
+		if name, value, ok := strings.Cut(string(msg[5:]), "\x00"); ok && name == "client_encoding" {
+			s.clientUTF8 = strings.TrimSuffix(value, "\x00") == "UTF8"
 		}
 	case 'C', 'I', 's': // CommandComplete, EmptyQueryResponse, PortalSuspended: end an Execute
 		if h := head(); h != nil && h.kind == 'E' {

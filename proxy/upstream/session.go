@@ -45,6 +45,9 @@ type Session struct {
 	dead     error // the upstream connection is lost (08006)
 	closing  bool
 	running  context.CancelFunc // cancels the wasql statement in progress
+	sinkBuf  []byte             // messages for the exchange at the head of q, not yet handed over
+	// clientUTF8: the client_encoding is UTF8, so text from wasm functions needs no conversion.
+	clientUTF8 bool
 
 	deadCh   chan struct{}
 	pumpDone chan struct{}
@@ -57,6 +60,7 @@ func (b *Backend) newSession(hc *pgconn.HijackedConn, cancelConn *pgconn.PgConn,
 	if s.txStatus == 0 {
 		s.txStatus = 'I'
 	}
+	s.clientUTF8 = hc.ParameterStatuses["client_encoding"] == "UTF8"
 	s.raw, _ = out.(RawWriter)
 	go s.pump()
 	return s
@@ -78,7 +82,7 @@ func (s *Session) Handle(ctx context.Context, msg pgproto3.FrontendMessage) erro
 	case *pgproto3.Query:
 		return s.query(ctx, m)
 	case *pgproto3.Parse:
-		return s.parse(m)
+		return s.parse(ctx, m)
 	case *pgproto3.Bind:
 		return s.bind(m)
 	case *pgproto3.Describe:
@@ -122,6 +126,9 @@ type expect struct {
 	kind       byte // the client message: Q P B D E C S F; 0 for an answer of wasql's (local)
 	swallowErr bool // the ErrorResponse it gets is wasql's doing: not relayed
 	local      []pgproto3.BackendMessage
+	// sink, for an exchange of wasql's own (internal.go), gets every message the upstream sends
+	// until the exchange's ReadyForQuery, in chunks of whole messages; the client gets none.
+	sink chan []byte
 }
 
 func (e expect) extended() bool { return e.kind != 'Q' && e.kind != 'F' && e.kind != 'S' }

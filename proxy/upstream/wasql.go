@@ -22,11 +22,6 @@ import (
 // is sent upstream and its error swallowed, so a transaction block is aborted (25P02 follows)
 // and an extended-protocol pipeline skips to its Sync.
 
-// callError refuses a statement that calls the wasm function name: the next issue evaluates them.
-func callError(name string) error {
-	return sqlError(sqlstate.FeatureNotSupported, fmt.Sprintf("calling the wasm function %s through the proxy is not supported yet", name))
-}
-
 // abortSQL is the statement sent upstream to put it in the state an error leaves: it fails at
 // once (a syntax error), and its error is not relayed.
 const abortSQL = "wasql: the previous statement failed"
@@ -110,8 +105,13 @@ func (s *Session) query(ctx context.Context, m *pgproto3.Query) error {
 	}
 	var err error
 	switch {
+	case anyKind(sts, stmtCall) && len(sts) > 1:
+		err = refuse("a statement calling wasm functions must be sent alone, not with other statements in one query")
 	case anyKind(sts, stmtCall):
-		err = sts[slices.IndexFunc(sts, func(st statement) bool { return st.kind == stmtCall })].err
+		var ws *wasmStmt
+		if ws, err = s.describeWasm(ctx, sts[0].text, nil); err == nil {
+			err = s.runWasm(ctx, ws, nil, nil, nil, true)
+		}
 	case anyKind(sts, stmtMixed):
 		err = errMixedDrop
 	case anyKind(sts, stmtPass):
@@ -132,6 +132,7 @@ func (s *Session) query(ctx context.Context, m *pgproto3.Query) error {
 		s.push(expect{local: []pgproto3.BackendMessage{&pgproto3.ReadyForQuery{TxStatus: s.status()}}})
 		return s.out.Flush()
 	}
+	err = wasmError(err)
 	// PostgreSQL ends a failed query with the transaction status the error leaves: ask it.
 	s.push(expect{local: []pgproto3.BackendMessage{toErrorResponse(err)}})
 	return s.forward(&pgproto3.Query{String: abortSQL}, expect{kind: 'Q', swallowErr: true}, true)
@@ -251,12 +252,15 @@ func (s *Session) mayAlter(ddl any) error {
 type localStmt struct {
 	st        statement
 	paramOIDs []uint32
+	wasm      *wasmStmt // a statement that calls wasm functions, described
 }
 
 // localPortal is a bound wasql statement.
 type localPortal struct {
 	stmt   *localStmt
-	params [][]byte // as the module needs them: bytes
+	params [][]byte // as the module needs them: bytes; for a wasm call, as the client sent them
+	pfmts  []int16  // a wasm call's: the client's parameter and result formats
+	rfmts  []int16
 }
 
 // failLocal answers a wasql message of the extended protocol with err, and makes the upstream
@@ -274,7 +278,7 @@ func (s *Session) failLocal(err error) error {
 	return nil
 }
 
-func (s *Session) parse(m *pgproto3.Parse) error {
+func (s *Session) parse(ctx context.Context, m *pgproto3.Parse) error {
 	sts := s.classifyQuery(m.Query)
 	if sts == nil {
 		delete(s.stmts, m.Name)
@@ -283,8 +287,6 @@ func (s *Session) parse(m *pgproto3.Parse) error {
 	switch {
 	case len(sts) > 1:
 		return s.failLocal(errMultiplePrepared)
-	case sts[0].kind == stmtCall:
-		return s.failLocal(sts[0].err)
 	case sts[0].kind == stmtMixed:
 		return s.failLocal(errMixedDrop)
 	case sts[0].err != nil:
@@ -293,11 +295,32 @@ func (s *Session) parse(m *pgproto3.Parse) error {
 	if _, ok := s.stmts[m.Name]; ok && m.Name != "" {
 		return s.failLocal(sqlError("42P05", fmt.Sprintf("prepared statement %q already exists", m.Name)))
 	}
+	ls := &localStmt{st: sts[0], paramOIDs: append([]uint32(nil), m.ParameterOIDs...)}
+	if sts[0].kind == stmtCall {
+		if s.failedPipeline() {
+			return nil
+		}
+		if err := s.drain(ctx); err != nil {
+			return err
+		}
+		ws, err := s.describeWasm(ctx, m.Query, m.ParameterOIDs)
+		if err != nil {
+			return s.failLocal(err)
+		}
+		ls.wasm = ws
+	}
 	if !s.push(expect{local: []pgproto3.BackendMessage{&pgproto3.ParseComplete{}}}) {
 		return nil
 	}
-	s.stmts[m.Name] = &localStmt{st: sts[0], paramOIDs: append([]uint32(nil), m.ParameterOIDs...)}
+	s.stmts[m.Name] = ls
 	return nil
+}
+
+// failedPipeline reports whether the upstream skips messages until the next Sync.
+func (s *Session) failedPipeline() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.failed
 }
 
 func (s *Session) bind(m *pgproto3.Bind) error {
@@ -305,6 +328,14 @@ func (s *Session) bind(m *pgproto3.Bind) error {
 	if !ok {
 		delete(s.portals, m.DestinationPortal)
 		return s.forward(m, expect{kind: 'B'}, false)
+	}
+	if ls.wasm != nil {
+		if !s.push(expect{local: []pgproto3.BackendMessage{&pgproto3.BindComplete{}}}) {
+			return nil
+		}
+		s.portals[m.DestinationPortal] = &localPortal{stmt: ls, params: m.Parameters,
+			pfmts: m.ParameterFormatCodes, rfmts: m.ResultFormatCodes}
+		return nil
 	}
 	params := make([][]byte, len(m.Parameters))
 	for i, p := range m.Parameters {
@@ -344,11 +375,18 @@ func (s *Session) describe(m *pgproto3.Describe) error {
 			return s.forward(m, expect{kind: 'D'}, false)
 		}
 		answer = []pgproto3.BackendMessage{&pgproto3.ParameterDescription{ParameterOIDs: paramTypes(ls)}, &pgproto3.NoData{}}
+		if ls.wasm != nil {
+			answer = []pgproto3.BackendMessage{&pgproto3.ParameterDescription{ParameterOIDs: ls.wasm.paramOIDs}, rowsOf(ls.wasm, nil)}
+		}
 	default:
-		if _, ok := s.portals[m.Name]; !ok {
+		lp, ok := s.portals[m.Name]
+		if !ok {
 			return s.forward(m, expect{kind: 'D'}, false)
 		}
 		answer = []pgproto3.BackendMessage{&pgproto3.NoData{}}
+		if lp.stmt.wasm != nil {
+			answer = []pgproto3.BackendMessage{rowsOf(lp.stmt.wasm, lp.rfmts)}
+		}
 	}
 	s.push(expect{local: answer})
 	return nil
@@ -384,6 +422,18 @@ func (s *Session) execute(ctx context.Context, m *pgproto3.Execute) error {
 	s.mu.Unlock()
 	if failed {
 		return nil // the upstream skips to the Sync: so does wasql
+	}
+	if lp.stmt.wasm != nil {
+		var err error
+		if m.MaxRows > 0 {
+			err = refuse("fetching the rows of a statement calling wasm functions a few at a time (Execute with a row limit) is not supported through the proxy")
+		} else {
+			err = s.runWasm(ctx, lp.stmt.wasm, lp.params, lp.pfmts, lp.rfmts, false)
+		}
+		if err != nil {
+			return s.failLocal(wasmError(err))
+		}
+		return nil
 	}
 	err := s.inBlock(lp.stmt.st.kind)
 	if err == nil && pipelined {

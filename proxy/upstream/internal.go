@@ -1,0 +1,132 @@
+package upstream
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
+)
+
+// wasql's own exchanges with the upstream, on the client's connection: the statements a wasm
+// call needs (describing, preparing its arguments, filling the tables of results, the final
+// statement). An exchange is a run of messages ending in one Sync or one Query, so exactly one
+// ReadyForQuery ends it; everything the upstream answers goes to the exchange, none of it to the
+// client unless the exchange passes it on.
+
+// exchange sends msgs upstream (the last one a Sync or a Query) and calls on for every message
+// of the answer up to and including its ReadyForQuery. The first ErrorResponse is returned as a
+// *pgconn.PgError once the exchange is over; so is on's first error (on is not called again).
+// The caller must have drained the client's own messages first.
+func (s *Session) exchange(ctx context.Context, on func(msg []byte) error, msgs ...pgproto3.FrontendMessage) error {
+	sink := make(chan []byte, 16)
+	if !s.push(expect{kind: 'Q', sink: sink}) {
+		return errors.New("upstream session: exchange in a failed pipeline")
+	}
+	for _, m := range msgs {
+		if err := s.encode(m); err != nil {
+			return err
+		}
+	}
+	if err := s.flush(); err != nil {
+		return err
+	}
+	var first error
+	stop := context.AfterFunc(ctx, func() { _ = s.cancel.CancelRequest(context.Background()) })
+	defer stop()
+	for {
+		var chunk []byte
+		select {
+		case chunk = <-sink:
+		case <-s.deadCh:
+			return s.lost()
+		}
+		for len(chunk) >= 5 {
+			n := 1 + int(binary.BigEndian.Uint32(chunk[1:]))
+			msg := chunk[:n:n]
+			t, body := msg[0], msg[5:]
+			chunk = chunk[n:]
+			switch t {
+			case 'E':
+				if first == nil {
+					var e pgproto3.ErrorResponse
+					if err := e.Decode(body); err != nil {
+						first = err
+					} else {
+						first = pgconn.ErrorResponseToPgError(&e)
+					}
+				}
+				continue
+			case 'N', 'A', 'S': // notices, notifications, parameter changes: the client's
+				s.passOn(t, body)
+				continue
+			}
+			if first == nil && on != nil {
+				if first = on(msg); first != nil && t != 'Z' {
+					_ = s.cancel.CancelRequest(context.Background()) // no more rows are needed
+				}
+			}
+			if t == 'Z' {
+				return first
+			}
+		}
+	}
+}
+
+// passOn sends the client an upstream message that an exchange does not consume.
+func (s *Session) passOn(t byte, body []byte) {
+	m, err := decodeBackend(t, append([]byte(nil), body...))
+	if err == nil {
+		s.out.Send(m)
+	}
+}
+
+// simple runs one simple Query of wasql's and returns the command tag of its last statement.
+func (s *Session) simple(ctx context.Context, sql string) (string, error) {
+	var tag string
+	err := s.exchange(ctx, func(msg []byte) error {
+		if msg[0] == 'C' {
+			tag = cstring(msg[5:])
+		}
+		return nil
+	}, &pgproto3.Query{String: sql})
+	return tag, err
+}
+
+func cstring(b []byte) string {
+	for i, c := range b {
+		if c == 0 {
+			return string(b[:i])
+		}
+	}
+	return string(b)
+}
+
+// dataRow splits a DataRow's body into its values (nil for NULL), reusing vals.
+func dataRow(body []byte, vals [][]byte) ([][]byte, error) {
+	if len(body) < 2 {
+		return nil, errors.New("short DataRow")
+	}
+	n := int(binary.BigEndian.Uint16(body))
+	body = body[2:]
+	vals = vals[:0]
+	for i := 0; i < n; i++ {
+		if len(body) < 4 {
+			return nil, errors.New("short DataRow")
+		}
+		l := int32(binary.BigEndian.Uint32(body))
+		body = body[4:]
+		if l < 0 {
+			vals = append(vals, nil)
+			continue
+		}
+		if int(l) > len(body) {
+			return nil, fmt.Errorf("DataRow value of %d bytes in %d", l, len(body))
+		}
+		vals = append(vals, body[:l:l])
+		body = body[l:]
+	}
+	return vals, nil
+}

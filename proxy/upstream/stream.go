@@ -1,0 +1,365 @@
+package upstream
+
+import (
+	"context"
+	"strconv"
+
+	pg_query "github.com/pganalyze/pg_query_go/v6"
+
+	"github.com/wasql/wasql/sqlfuncs"
+	"github.com/wasql/wasql/udf"
+)
+
+// Streaming the select list: a column of the outermost SELECT that is a wasm call (nested
+// calls included) is computed as the rows stream to the client. PostgreSQL sends the call's
+// arguments in place of the column (binary), wasql evaluates them batch-at-a-time and sends each
+// row on with the result in the column's place. Every row the client gets meets the call once,
+// and no other does: this is the one place VOLATILE functions are evaluated, and the fastest
+// path for the common `SELECT id, f(s) FROM t`. Memory is bounded by one batch.
+
+// streamBatch is how many rows are evaluated at once.
+const streamBatch = 4096
+
+// streamCall is a call evaluated on the stream: its arguments are columns PostgreSQL sends, or
+// other calls.
+type streamCall struct {
+	ov   *sqlfuncs.Overload
+	args []streamArg
+	res  udf.Column
+}
+
+type streamArg struct {
+	col  int // the upstream column, when call is nil
+	call *streamCall
+}
+
+// streamOut is one column the client gets: an upstream column as it came, or a call's result.
+type streamOut struct {
+	pass   int
+	call   *streamCall
+	format int16
+}
+
+// streamPlan is the select list computed on the stream.
+type streamPlan struct {
+	outs    []streamOut
+	cols    int        // columns the upstream sends
+	leafs   []int      // upstream columns that are call arguments (decoded)
+	types   []udf.Type // their types, by upstream column (0: passed through)
+	formats []int16    // the result formats asked of the upstream
+	calls   []*streamCall
+}
+
+// streamable picks the columns of the outermost select list that can be computed on the
+// stream, and returns the calls they hold (the memo plans the others). rfmts are the client's
+// result formats (nil: text).
+func (x *wasmExec) streamable(stmt *pg_query.Node, calls []*wasmCall, rfmts []int16) map[*wasmCall]bool {
+	sel := stmt.GetSelectStmt()
+	if sel == nil || sel.Op != pg_query.SetOperation_SETOP_NONE || len(sel.ValuesLists) > 0 || len(sel.DistinctClause) > 0 || sel.IntoClause != nil {
+		return nil
+	}
+	for _, t := range sel.TargetList {
+		if hasAnyStar(t) {
+			return nil
+		}
+	}
+	byNode := map[*pg_query.Node]*wasmCall{}
+	for _, c := range calls {
+		byNode[c.node] = c
+	}
+	out := map[*wasmCall]bool{}
+	for i, t := range sel.TargetList {
+		rt := t.GetResTarget()
+		c := byNode[rt.GetVal()]
+		if c == nil || c.blk.sel != sel || (c.lvl != rowLevel && c.lvl != groupLevel && c.lvl != constLevel) {
+			continue
+		}
+		if referenced(sel, i, rt.Name) {
+			continue
+		}
+		tree, ok := x.chain(c, byNode)
+		if !ok {
+			continue
+		}
+		format := formatOf(rfmts, i)
+		ov, err := x.resolve(c)
+		if err != nil || !x.formats(ov.Result, format) {
+			continue
+		}
+		for _, cc := range tree {
+			out[cc] = true
+		}
+	}
+	return out
+}
+
+// chain returns c and the calls in its arguments when every call of them is an argument as a
+// whole (f(g(x)), not f(g(x) + 1)): what the stream can compute.
+func (x *wasmExec) chain(c *wasmCall, byNode map[*pg_query.Node]*wasmCall) ([]*wasmCall, bool) {
+	out := []*wasmCall{c}
+	direct := map[*wasmCall]bool{}
+	for _, a := range c.fc.Args {
+		if ic := byNode[a]; ic != nil {
+			direct[ic] = true
+			sub, ok := x.chain(ic, byNode)
+			if !ok {
+				return nil, false
+			}
+			out = append(out, sub...)
+		}
+	}
+	for _, ic := range c.inner {
+		if !direct[ic] && !containsCall(out, ic) {
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+func containsCall(cs []*wasmCall, c *wasmCall) bool {
+	for _, x := range cs {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+// formats reports whether wasql can send a result of type t in format: binary always; text for
+// the types whose text PostgreSQL writes one way whatever the settings.
+func (x *wasmExec) formats(t udf.Type, format int16) bool {
+	if format == 1 {
+		return true
+	}
+	switch t {
+	case udf.Smallint, udf.Integer, udf.Bigint, udf.Boolean:
+		return true
+	case udf.Text, udf.JSON:
+		x.s.mu.Lock()
+		defer x.s.mu.Unlock()
+		return x.s.clientUTF8
+	}
+	return false
+}
+
+func formatOf(rfmts []int16, i int) int16 {
+	switch {
+	case len(rfmts) == 1:
+		return rfmts[0]
+	case i < len(rfmts):
+		return rfmts[i]
+	}
+	return 0
+}
+
+func hasAnyStar(n *pg_query.Node) bool {
+	found := false
+	visit(n, func(m *pg_query.Node) bool {
+		if _, ok := m.Node.(*pg_query.Node_SubLink); ok {
+			return false
+		}
+		if m.GetAStar() != nil {
+			found = true
+		}
+		return !found
+	})
+	return found
+}
+
+// referenced reports whether ORDER BY, GROUP BY or DISTINCT ON names output column i (by
+// position or by its name): then PostgreSQL needs its value.
+func referenced(sel *pg_query.SelectStmt, i int, name string) bool {
+	refs := append(append([]*pg_query.Node{}, sel.GroupClause...), sel.DistinctClause...)
+	for _, s := range sel.SortClause {
+		refs = append(refs, s.GetSortBy().GetNode())
+	}
+	for _, r := range refs {
+		if ac := r.GetAConst(); ac != nil && ac.GetIval() != nil && int(ac.GetIval().Ival) == i+1 {
+			return true
+		}
+		if cr := r.GetColumnRef(); cr != nil && len(cr.Fields) == 1 && name != "" && cr.Fields[0].GetString_().GetSval() == name {
+			return true
+		}
+	}
+	return false
+}
+
+// streamRewrite replaces the streamed columns of the select list with their calls' arguments
+// and returns the plan of the stream.
+func (x *wasmExec) streamRewrite(stmt *pg_query.Node, streamed map[*wasmCall]bool, calls []*wasmCall, rfmts []int16) (*streamPlan, error) {
+	sel := stmt.GetSelectStmt()
+	byNode := map[*pg_query.Node]*wasmCall{}
+	for _, c := range calls {
+		byNode[c.node] = c
+	}
+	p := &streamPlan{}
+	var targets []*pg_query.Node
+	var build func(c *wasmCall) (*streamCall, error)
+	build = func(c *wasmCall) (*streamCall, error) {
+		ov, err := x.resolve(c)
+		if err != nil {
+			return nil, err
+		}
+		if ov.Broken != nil {
+			return nil, ov.Broken
+		}
+		sc := &streamCall{ov: ov}
+		for i, a := range c.fc.Args {
+			if ic := byNode[a]; ic != nil {
+				sub, err := build(ic)
+				if err != nil {
+					return nil, err
+				}
+				sc.args = append(sc.args, streamArg{call: sub})
+				continue
+			}
+			txt, err := deparseExpr(a)
+			if err != nil {
+				return nil, err
+			}
+			n, err := parseExpr("(" + txt + ")::" + pgType[ov.Args[i]].name)
+			if err != nil {
+				return nil, err
+			}
+			sc.args = append(sc.args, streamArg{col: len(targets)})
+			p.leafs = append(p.leafs, len(targets))
+			p.types = append(p.types, ov.Args[i])
+			p.formats = append(p.formats, 1)
+			targets = append(targets, &pg_query.Node{Node: &pg_query.Node_ResTarget{ResTarget: &pg_query.ResTarget{Val: n}}})
+		}
+		p.calls = append(p.calls, sc)
+		return sc, nil
+	}
+	for i, t := range sel.TargetList {
+		format := formatOf(rfmts, i)
+		if c := byNode[t.GetResTarget().GetVal()]; c != nil && streamed[c] {
+			sc, err := build(c)
+			if err != nil {
+				return nil, err
+			}
+			p.outs = append(p.outs, streamOut{pass: -1, call: sc, format: format})
+			continue
+		}
+		p.outs = append(p.outs, streamOut{pass: len(targets), format: format})
+		p.types = append(p.types, 0)
+		p.formats = append(p.formats, format)
+		targets = append(targets, t)
+	}
+	sel.TargetList = targets
+	p.cols = len(targets)
+	return p, nil
+}
+
+// streamer evaluates a stream plan over the rows PostgreSQL sends and passes them on.
+type streamer struct {
+	x    *wasmExec
+	p    *streamPlan
+	cols []udf.Column // by upstream column; used for leafs
+	rows [][][]byte   // the batch's values (passed-through ones kept)
+	buf  []byte
+	vals [][]byte
+	sent int
+	sess map[*streamCall]*udf.Session
+}
+
+func newStreamer(x *wasmExec, p *streamPlan) *streamer {
+	st := &streamer{x: x, p: p, cols: make([]udf.Column, p.cols), sess: map[*streamCall]*udf.Session{}}
+	for _, c := range p.calls {
+		st.sess[c] = x.st.Session(c.ov.Fn)
+	}
+	return st
+}
+
+// row takes one DataRow of the upstream.
+func (st *streamer) row(ctx context.Context, body []byte) error {
+	v, err := dataRow(body, st.vals)
+	if err != nil {
+		return err
+	}
+	st.vals = v
+	row := make([][]byte, len(v))
+	for i, b := range v {
+		if b != nil {
+			row[i] = append([]byte(nil), b...)
+		}
+	}
+	st.rows = append(st.rows, row)
+	if len(st.rows) >= streamBatch {
+		return st.flush(ctx)
+	}
+	return nil
+}
+
+// flush evaluates the batch and sends its rows.
+func (st *streamer) flush(ctx context.Context) error {
+	n := len(st.rows)
+	if n == 0 {
+		return nil
+	}
+	for i, col := range st.p.leafs {
+		_ = i
+		c := &st.cols[col]
+		c.Reset(st.p.types[col], n)
+		for r := 0; r < n; r++ {
+			if err := decodeBinary(c, r, st.rows[r][col]); err != nil {
+				return err
+			}
+		}
+	}
+	for _, c := range st.p.calls { // inner calls come first
+		args := make([]udf.Column, len(c.args))
+		for i, a := range c.args {
+			if a.call != nil {
+				args[i] = a.call.res
+			} else {
+				args[i] = st.cols[a.col]
+			}
+		}
+		res, err := st.sess[c].Eval(ctx, n, args...)
+		if err != nil {
+			return err
+		}
+		c.res = res
+	}
+	for r := 0; r < n; r++ {
+		b := append(st.buf[:0], 'D', 0, 0, 0, 0)
+		b = be.AppendUint16(b, uint16(len(st.p.outs)))
+		for _, o := range st.p.outs {
+			if o.call == nil {
+				b = appendBytes(b, st.rows[r][o.pass])
+				continue
+			}
+			if o.format == 1 {
+				b = appendBinary(b, &o.call.res, r)
+			} else {
+				b = appendText(b, &o.call.res, r)
+			}
+		}
+		be.PutUint32(b[1:], uint32(len(b)-1))
+		st.buf = b
+		if err := st.x.s.relayBytes(b); err != nil {
+			return err
+		}
+	}
+	st.sent += n
+	st.rows = st.rows[:0]
+	return nil
+}
+
+// appendText appends row i of c in PostgreSQL's text format (the types formats allows).
+func appendText(b []byte, c *udf.Column, i int) []byte {
+	if c.IsNull(i) {
+		return be.AppendUint32(b, 0xFFFFFFFF)
+	}
+	switch c.Type {
+	case udf.Boolean:
+		if c.Ints[i] != 0 {
+			return append(be.AppendUint32(b, 1), 't')
+		}
+		return append(be.AppendUint32(b, 1), 'f')
+	case udf.Smallint, udf.Integer, udf.Bigint:
+		s := strconv.FormatInt(c.Ints[i], 10)
+		return append(be.AppendUint32(b, uint32(len(s))), s...)
+	}
+	return append(be.AppendUint32(b, uint32(len(c.Bytes[i]))), c.Bytes[i]...)
+}

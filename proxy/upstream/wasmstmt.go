@@ -1,0 +1,304 @@
+package upstream
+
+import (
+	"context"
+	"errors"
+	"log"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
+	pg_query "github.com/pganalyze/pg_query_go/v6"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/wasql/wasql/internal/sqlstate"
+	"github.com/wasql/wasql/udf"
+)
+
+// Statements that call wasm functions, on either protocol. At Parse (or a simple Query) wasql
+// finds the calls and refuses what it cannot plan; PostgreSQL describes the statement with the
+// calls pointed at their stubs in schema wasql, so parameter and result types, overloads and
+// implicit casts resolve as they do for PostgreSQL's own functions. At Execute the calls are
+// evaluated (memo.go) and PostgreSQL runs the rewritten statement, whose rows go to the client as
+// PostgreSQL sends them. Outside a transaction block the whole runs in one REPEATABLE READ
+// transaction of wasql's, so the arguments prepared and the rows read are one snapshot; inside
+// one it is the client's transaction, which sees and owns everything.
+
+// wasmStmt is a statement that calls wasm functions, described.
+type wasmStmt struct {
+	sql       string
+	paramOIDs []uint32
+	rows      *pgproto3.RowDescription // nil: the statement returns no rows
+}
+
+// isWasmName reports whether name is a wasm function's.
+func (b *Backend) isWasmName(name string) bool {
+	_, ok := b.currentNames().names[name]
+	return ok
+}
+
+// parseOne parses a statement that calls wasm functions: exactly one.
+func parseOne(sql string) (*pg_query.ParseResult, error) {
+	tree, err := pg_query.Parse(sql)
+	if err != nil {
+		return nil, err
+	}
+	if len(tree.Stmts) != 1 {
+		return nil, refuse("a statement calling wasm functions must be sent alone, not with other statements in one query")
+	}
+	return tree, nil
+}
+
+// target is the statement planned: the statement itself, or what an EXPLAIN explains.
+func target(tree *pg_query.ParseResult) (*pg_query.Node, *pg_query.ExplainStmt) {
+	n := tree.Stmts[0].Stmt
+	if e := n.GetExplainStmt(); e != nil {
+		return e.Query, e
+	}
+	return n, nil
+}
+
+// describeWasm asks the upstream to describe sql with its wasm calls pointed at their stubs.
+func (s *Session) describeWasm(ctx context.Context, sql string, oids []uint32) (*wasmStmt, error) {
+	tree, err := parseOne(sql)
+	if err != nil {
+		return nil, err
+	}
+	stmt, _ := target(tree)
+	calls, err := findCalls(stmt, s.b.isWasmName, s.b.aggregates(ctx, s))
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range calls {
+		c.fc.Funcname = []*pg_query.Node{pg_query.MakeStrNode("wasql"), pg_query.MakeStrNode(c.name)}
+	}
+	stub, err := pg_query.Deparse(tree)
+	if err != nil {
+		return nil, err
+	}
+	ws := &wasmStmt{sql: sql}
+	err = s.exchange(ctx, func(msg []byte) error {
+		switch msg[0] {
+		case 't':
+			var pd pgproto3.ParameterDescription
+			if err := pd.Decode(msg[5:]); err != nil {
+				return err
+			}
+			ws.paramOIDs = pd.ParameterOIDs
+		case 'T':
+			var rd pgproto3.RowDescription
+			if err := rd.Decode(append([]byte(nil), msg[5:]...)); err != nil {
+				return err
+			}
+			ws.rows = &rd
+		}
+		return nil
+	}, &pgproto3.Parse{Query: stub, ParameterOIDs: oids}, &pgproto3.Describe{ObjectType: 'S'}, &pgproto3.Sync{})
+	if err != nil {
+		return nil, unstub(err)
+	}
+	return ws, nil
+}
+
+// unstub words PostgreSQL's errors about a stub as they would be about the function.
+func unstub(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		c := *pe
+		c.Message = strings.ReplaceAll(c.Message, "wasql.", "")
+		c.Position = 0
+		if c.Code == "3F000" { // schema "wasql" does not exist: not the catalog's database
+			return refuse("wasm functions can be called only in the database that holds wasql's catalog")
+		}
+		return &c
+	}
+	return err
+}
+
+// aggregates returns the names of the upstream's aggregate functions, read once a minute.
+func (b *Backend) aggregates(ctx context.Context, s *Session) map[string]bool {
+	b.aggMu.Lock()
+	defer b.aggMu.Unlock()
+	if b.aggs != nil && time.Since(b.aggsAt) < time.Minute {
+		return b.aggs
+	}
+	aggs := map[string]bool{}
+	err := s.exchange(ctx, func(msg []byte) error {
+		if msg[0] == 'D' {
+			v, err := dataRow(msg[5:], nil)
+			if err == nil && len(v) == 1 {
+				aggs[string(v[0])] = true
+			}
+		}
+		return nil
+	}, &pgproto3.Query{String: "SELECT DISTINCT proname FROM pg_catalog.pg_proc WHERE prokind = 'a'"})
+	if err != nil {
+		if b.aggs != nil {
+			return b.aggs
+		}
+		return map[string]bool{"count": true, "sum": true, "avg": true, "min": true, "max": true}
+	}
+	b.aggs, b.aggsAt = aggs, time.Now()
+	return aggs
+}
+
+// aggState is the Backend's cache of aggregate names.
+type aggState struct {
+	aggMu  sync.Mutex
+	aggs   map[string]bool
+	aggsAt time.Time
+}
+
+// runWasm executes a described statement with the client's parameters. rowDesc says whether the
+// client gets the RowDescription (a simple Query) before the rows.
+func (s *Session) runWasm(ctx context.Context, ws *wasmStmt, params [][]byte, pfmts, rfmts []int16, rowDesc bool) (err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	s.mu.Lock()
+	s.running = cancel
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.running = nil
+		s.mu.Unlock()
+		cancel()
+	}()
+	inBlock := s.status() == 'T'
+	switch s.status() {
+	case 'E':
+		return errInFailedTx
+	case 'I':
+		if _, err := s.simple(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ"); err != nil {
+			return err
+		}
+		defer func() {
+			end := "COMMIT"
+			if err != nil {
+				end = "ROLLBACK"
+			}
+			if _, e := s.simple(context.WithoutCancel(ctx), end); e != nil && err == nil {
+				err = e
+			}
+		}()
+	}
+	tree, err := parseOne(ws.sql)
+	if err != nil {
+		return err
+	}
+	stmt, explain := target(tree)
+	calls, err := findCalls(stmt, s.b.isWasmName, s.b.aggregates(ctx, s))
+	if err != nil {
+		return err
+	}
+	for _, c := range calls {
+		c.orig = proto.Clone(c.node).(*pg_query.Node)
+	}
+	st := udf.NewStatement()
+	defer st.Close()
+	x := &wasmExec{s: s, ctx: ctx, st: st, params: params, pfmts: pfmts, poids: ws.paramOIDs, memos: map[string]*memo{}}
+	if explain != nil {
+		return x.explain(tree, explain, calls, ws)
+	}
+	streamed := x.streamable(stmt, calls, rfmts)
+	var rest []*wasmCall
+	for _, c := range calls {
+		if !streamed[c] {
+			rest = append(rest, c)
+		}
+	}
+	if err := x.plan(rest); err != nil {
+		return unstub(err)
+	}
+	var sp *streamPlan
+	upFormats := rfmts
+	if len(streamed) > 0 {
+		if sp, err = x.streamRewrite(stmt, streamed, calls, rfmts); err != nil {
+			return err
+		}
+		upFormats = sp.formats
+	}
+	final, err := pg_query.Deparse(tree)
+	if err != nil {
+		return err
+	}
+	if debugPlan {
+		log.Printf("wasql plan: %s", final)
+	}
+	if rowDesc && ws.rows != nil {
+		s.out.Send(ws.rows)
+	}
+	var str *streamer
+	if sp != nil {
+		str = newStreamer(x, sp)
+	}
+	err = s.exchange(ctx, func(msg []byte) error {
+		switch msg[0] {
+		case 'D':
+			if str != nil {
+				return str.row(ctx, msg[5:])
+			}
+			return s.relayBytes(msg)
+		case 'C', 'I':
+			if str != nil {
+				if err := str.flush(ctx); err != nil {
+					return err
+				}
+			}
+			return s.relayBytes(msg)
+		}
+		return nil
+	}, &pgproto3.Parse{Query: final, ParameterOIDs: ws.paramOIDs},
+		&pgproto3.Bind{Parameters: params, ParameterFormatCodes: pfmts, ResultFormatCodes: upFormats},
+		&pgproto3.Execute{}, &pgproto3.Sync{})
+	if err != nil {
+		return err
+	}
+	var drop []string
+	if len(x.funcs) > 0 {
+		drop = append(drop, "DROP FUNCTION "+strings.Join(x.funcs, ", "))
+	}
+	if inBlock && len(x.tables) > 0 { // in wasql's own transaction they go with it (ON COMMIT DROP)
+		drop = append(drop, "DROP TABLE "+strings.Join(x.tables, ", "))
+	}
+	if len(drop) > 0 {
+		_, err = s.simple(ctx, strings.Join(drop, "; "))
+	}
+	return err
+}
+
+// wasmError is how a wasm statement's error that is not PostgreSQL's reaches the client.
+func wasmError(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return err
+	}
+	if sqlstate.Of(err) == "" {
+		return sqlError("XX000", err.Error())
+	}
+	return err
+}
+
+// rowsOf is the RowDescription of a described statement with the result formats of a Bind (nil:
+// text), or NoData.
+func rowsOf(ws *wasmStmt, rfmts []int16) pgproto3.BackendMessage {
+	if ws.rows == nil {
+		return &pgproto3.NoData{}
+	}
+	rd := &pgproto3.RowDescription{Fields: append([]pgproto3.FieldDescription(nil), ws.rows.Fields...)}
+	for i := range rd.Fields {
+		switch {
+		case len(rfmts) == 1:
+			rd.Fields[i].Format = rfmts[0]
+		case i < len(rfmts):
+			rd.Fields[i].Format = rfmts[i]
+		default:
+			rd.Fields[i].Format = 0
+		}
+	}
+	return rd
+}
+
+// debugPlan (WASQL_DEBUG_PLAN=1) logs the statements wasql sends for wasm calls.
+var debugPlan = os.Getenv("WASQL_DEBUG_PLAN") != ""
