@@ -3,9 +3,9 @@
 # TestProxyWasmStream is the same check on the tests' shared cluster): a throwaway PostgreSQL 15
 # and a wasql proxy in front of it (bench/pgproxy.bash), a table big of ROWS rows
 # (id, 'Row <id>, Of Big!') made by generate_series, and `SELECT id, slugify(s) FROM big`
-# through the proxy read by bench/streamread, which checks every row and the ids, and samples the proxy's VmRSS every 20 ms. Prints the rows, the time, the
-# proxy's RSS before and at its peak; exits 1 if a row is wrong, the count is not ROWS, or the
-# peak reaches BOUND_MB.
+# through the proxy read by bench/streamread, which checks every row and the ids, and samples
+# the proxy's VmRSS every 20 ms. Prints the rows, the time, the proxy's RSS before and at its
+# peak; exits 1 if a row is wrong, the count is not ROWS, or the peak reaches BOUND_MB.
 #   scripts/stream-rss.sh [rows, default 10000000] [bound in MB, default 300]
 set -euo pipefail
 cd "$(dirname "$0")/.."
