@@ -320,6 +320,25 @@ func pgxCalls(t *testing.T, w *wasmRig, tg target) {
 		}
 	})
 
+	// Empty text and NULL as arguments, in the select list and in WHERE: '' is not NULL.
+	t.Run("empty and NULL", func(t *testing.T) {
+		exec1(ctx, t, c, "DROP TABLE IF EXISTS pgx_empty")
+		exec1(ctx, t, c, "CREATE TABLE pgx_empty (id int PRIMARY KEY, s text)")
+		t.Cleanup(func() { c.Exec(context.Background(), "DROP TABLE IF EXISTS pgx_empty") })
+		exec1(ctx, t, c, "INSERT INTO pgx_empty VALUES (1, ''), (2, '---'), (3, NULL), (4, 'A b')")
+		for _, q := range []struct{ sql, want string }{
+			{"SELECT slugify(''), slugify('') IS NULL", "slugify:25 | ?column?:16\n | false\n(1 rows)\n"},
+			{"SELECT id, slugify(s) FROM pgx_empty ORDER BY id", "id:23 | slugify:25\n1 | \n2 | \n3 | <nil>\n4 | a-b\n(4 rows)\n"},
+			{"SELECT id, slugify(s) IS NULL, length(slugify(s)) FROM pgx_empty ORDER BY id",
+				"id:23 | ?column?:16 | length:23\n1 | false | 0\n2 | false | 0\n3 | true | <nil>\n4 | false | 3\n(4 rows)\n"},
+			{"SELECT id FROM pgx_empty WHERE slugify(s) = '' ORDER BY id", "id:23\n1\n2\n(2 rows)\n"},
+		} {
+			if got := connText(ctx, t, c, q.sql); got != q.want {
+				t.Errorf("%s:\n%s\nwant\n%s", q.sql, got, q.want)
+			}
+		}
+	})
+
 	// Unnamed statements with parameters of no declared type: PostgreSQL infers them from the
 	// functions' signatures.
 	t.Run("untyped", func(t *testing.T) {
