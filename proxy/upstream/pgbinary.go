@@ -61,8 +61,7 @@ func decodeBinary(c *udf.Column, i int, v []byte) error {
 		c.Nulls[i] = true
 		return nil
 	}
-	want := map[udf.Type]int{udf.Smallint: 2, udf.Integer: 4, udf.Bigint: 8, udf.Real: 4, udf.Double: 8, udf.Boolean: 1, udf.Date: 4, udf.Timestamp: 8}[c.Type]
-	if want != 0 && len(v) != want {
+	if want := binarySize[c.Type]; want != 0 && len(v) != want {
 		return fmt.Errorf("a %s value of %d bytes", c.Type, len(v))
 	}
 	switch c.Type {
@@ -95,6 +94,9 @@ func decodeBinary(c *udf.Column, i int, v []byte) error {
 	}
 	return nil
 }
+
+// binarySize is the size of a fixed-size type's binary value (0: variable).
+var binarySize = [...]int{udf.Smallint: 2, udf.Integer: 4, udf.Bigint: 8, udf.Real: 4, udf.Double: 8, udf.Boolean: 1, udf.Date: 4, udf.Timestamp: 8, udf.Timestamp + 1: 0}
 
 var errInfinite = sqlError("22008", "wasm functions take no infinite dates or timestamps")
 

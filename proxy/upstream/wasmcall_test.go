@@ -229,3 +229,45 @@ func answer(c *pgx.Conn, q string, mode pgx.QueryExecMode) string {
 	out = append(out, rows.CommandTag().String())
 	return strings.Join(out, "\n")
 }
+
+func TestWasmExplain(t *testing.T) {
+	p, _, _ := wasmConns(t)
+	ctx := ctx10(t)
+	plan := func(q string, args ...any) string {
+		rows, err := p.Query(ctx, q, args...)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		var out []string
+		for rows.Next() {
+			var l string
+			if err := rows.Scan(&l); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, l)
+		}
+		if rows.Err() != nil {
+			t.Fatalf("%s: %v", q, rows.Err())
+		}
+		return strings.Join(out, "\n")
+	}
+	got := plan("EXPLAIN SELECT id FROM t WHERE b = $1 AND fib(a % 30) > 0", 30)
+	for _, want := range []string{"fib(bigint) over the distinct arguments", "Index Scan", "PostgreSQL runs:", "LEFT JOIN pg_temp.wasql_m1"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("EXPLAIN lacks %q:\n%s", want, got)
+		}
+	}
+	got = plan("EXPLAIN ANALYZE SELECT sum(fib(a % 30)), max(slugify(s)) FROM t")
+	for _, want := range []string{"calls=30 batches=1 errors=0", "actual time=", "Execution Time"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("EXPLAIN ANALYZE lacks %q:\n%s", want, got)
+		}
+	}
+	got = plan("EXPLAIN (ANALYZE, COSTS OFF) SELECT id, slugify(s) FROM t")
+	for _, want := range []string{"on the stream: slugify(text)", "rows=500 batches=1", "Seq Scan on t"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("EXPLAIN ANALYZE (stream) lacks %q:\n%s", want, got)
+		}
+	}
+	t.Log(got)
+}
