@@ -98,6 +98,9 @@ func (x *wasmExec) call(c *wasmCall) error {
 	if ov.Broken != nil {
 		return ov.Broken
 	}
+	if c.blk.returning && c.lvl != constLevel {
+		return refuse("a wasm call in RETURNING must be a whole column of it (RETURNING f(x), not f(x) + 1): its arguments are the rows the statement writes")
+	}
 	if v := ov.Def.Volatility; v == "VOLATILE" {
 		return refuse("%s is VOLATILE: wasql evaluates a wasm function once per distinct argument, which PostgreSQL allows only for IMMUTABLE and STABLE functions; declare it IMMUTABLE or STABLE if it is", ov.Def.Key())
 	}
@@ -186,7 +189,7 @@ func (m *memo) lookup(constant bool) string {
 	for i, a := range m.args {
 		anyNull[i] = "(" + a + ") IS NULL"
 	}
-	missing := fmt.Sprintf("wasql.raise('XX000', %s, NULL, NULL::%s)", quoteLit(missingMessage(m.ov)), ret)
+	missing := fmt.Sprintf("wasql.raise('40001', %s, NULL, NULL::%s)", quoteLit(missingMessage(m.ov)), ret)
 	hit := func(a string) string {
 		return fmt.Sprintf("CASE WHEN %[1]s.wasql_c IS NULL THEN %[1]s.wasql_r ELSE wasql.raise(%[1]s.wasql_c, %[1]s.wasql_e, %[1]s.wasql_d, NULL::%[2]s) END", a, ret)
 	}
@@ -247,7 +250,7 @@ func (x *wasmExec) lookupFunc(m *memo) error {
 		on = "true"
 	}
 	ret := pgType[m.ov.Result].name
-	body := fmt.Sprintf("SELECT CASE WHEN m.wasql_ok THEN CASE WHEN m.wasql_c IS NULL THEN m.wasql_r ELSE wasql.raise(m.wasql_c, m.wasql_e, m.wasql_d, NULL::%[1]s) END ELSE wasql.raise('XX000', %[2]s, NULL, NULL::%[1]s) END FROM (SELECT) wasql_one LEFT JOIN %[3]s ON %[4]s",
+	body := fmt.Sprintf("SELECT CASE WHEN m.wasql_ok THEN CASE WHEN m.wasql_c IS NULL THEN m.wasql_r ELSE wasql.raise(m.wasql_c, m.wasql_e, m.wasql_d, NULL::%[1]s) END ELSE wasql.raise('40001', %[2]s, NULL, NULL::%[1]s) END FROM (SELECT) wasql_one LEFT JOIN %[3]s ON %[4]s",
 		ret, quoteLit(missingMessage(m.ov)), m.item("m"), on)
 	m.fn = strings.Replace(m.table, "wasql_m", "wasql_f", 1)
 	_, err := x.s.simple(x.ctx, fmt.Sprintf("CREATE FUNCTION %s(%s) RETURNS %s LANGUAGE sql STABLE%s AS %s",
@@ -259,7 +262,7 @@ func (x *wasmExec) lookupFunc(m *memo) error {
 }
 
 func missingMessage(ov *sqlfuncs.Overload) string {
-	return fmt.Sprintf("wasql: no result of %s was prepared for these arguments (did another transaction change the rows since the statement began?)", ov.Def.Key())
+	return fmt.Sprintf("wasql: no result of %s was prepared for these arguments: another transaction changed the rows the statement reads since it began; retry it", ov.Def.Key())
 }
 
 // attach joins m to its block's FROM, so that the block's rows carry the call's result.
@@ -436,8 +439,8 @@ func (x *wasmExec) fill(c *wasmCall, m *memo) error {
 			}
 			row := make([][]byte, len(v))
 			for i, b := range v {
-				if b != nil {
-					row[i] = append([]byte(nil), b...)
+				if b != nil { // an empty value is not NULL
+					row[i] = append(make([]byte, 0, len(b)), b...)
 				}
 			}
 			raw = append(raw, row)

@@ -57,11 +57,14 @@ type streamPlan struct {
 // stream, and returns the calls they hold (the memo plans the others). rfmts are the client's
 // result formats (nil: text).
 func (x *wasmExec) streamable(stmt *pg_query.Node, calls []*wasmCall, rfmts []int16) map[*wasmCall]bool {
-	sel := stmt.GetSelectStmt()
-	if sel == nil || sel.Op != pg_query.SetOperation_SETOP_NONE || len(sel.ValuesLists) > 0 || len(sel.DistinctClause) > 0 || sel.IntoClause != nil {
+	list, sel := topList(stmt)
+	if list == nil {
 		return nil
 	}
-	for _, t := range sel.TargetList {
+	if sel != nil && (sel.Op != pg_query.SetOperation_SETOP_NONE || len(sel.ValuesLists) > 0 || len(sel.DistinctClause) > 0 || sel.IntoClause != nil) {
+		return nil
+	}
+	for _, t := range *list {
 		if hasAnyStar(t) {
 			return nil
 		}
@@ -71,13 +74,13 @@ func (x *wasmExec) streamable(stmt *pg_query.Node, calls []*wasmCall, rfmts []in
 		byNode[c.node] = c
 	}
 	out := map[*wasmCall]bool{}
-	for i, t := range sel.TargetList {
+	for i, t := range *list {
 		rt := t.GetResTarget()
 		c := byNode[rt.GetVal()]
-		if c == nil || c.blk.sel != sel || (c.lvl != rowLevel && c.lvl != groupLevel && c.lvl != constLevel) {
+		if c == nil || (sel != nil && c.blk.sel != sel) || (sel == nil && !c.blk.returning) || (c.lvl != rowLevel && c.lvl != groupLevel && c.lvl != constLevel) {
 			continue
 		}
-		if referenced(sel, i, rt.Name) {
+		if sel != nil && referenced(sel, i, rt.Name) {
 			continue
 		}
 		tree, ok := x.chain(c, byNode)
@@ -94,6 +97,22 @@ func (x *wasmExec) streamable(stmt *pg_query.Node, calls []*wasmCall, rfmts []in
 		}
 	}
 	return out
+}
+
+// topList is the list of the columns the client gets: the outermost select list, or the
+// RETURNING list of an INSERT, UPDATE or DELETE (sel nil).
+func topList(stmt *pg_query.Node) (list *[]*pg_query.Node, sel *pg_query.SelectStmt) {
+	switch x := stmt.Node.(type) {
+	case *pg_query.Node_SelectStmt:
+		return &x.SelectStmt.TargetList, x.SelectStmt
+	case *pg_query.Node_InsertStmt:
+		return &x.InsertStmt.ReturningList, nil
+	case *pg_query.Node_UpdateStmt:
+		return &x.UpdateStmt.ReturningList, nil
+	case *pg_query.Node_DeleteStmt:
+		return &x.DeleteStmt.ReturningList, nil
+	}
+	return nil, nil
 }
 
 // chain returns c and the calls in its arguments when every call of them is an argument as a
@@ -190,7 +209,7 @@ func referenced(sel *pg_query.SelectStmt, i int, name string) bool {
 // streamRewrite replaces the streamed columns of the select list with their calls' arguments
 // and returns the plan of the stream.
 func (x *wasmExec) streamRewrite(stmt *pg_query.Node, streamed map[*wasmCall]bool, calls []*wasmCall, rfmts []int16) (*streamPlan, error) {
-	sel := stmt.GetSelectStmt()
+	list, _ := topList(stmt)
 	byNode := map[*pg_query.Node]*wasmCall{}
 	for _, c := range calls {
 		byNode[c.node] = c
@@ -233,7 +252,7 @@ func (x *wasmExec) streamRewrite(stmt *pg_query.Node, streamed map[*wasmCall]boo
 		p.calls = append(p.calls, sc)
 		return sc, nil
 	}
-	for i, t := range sel.TargetList {
+	for i, t := range *list {
 		format := formatOf(rfmts, i)
 		if c := byNode[t.GetResTarget().GetVal()]; c != nil && streamed[c] {
 			sc, err := build(c)
@@ -248,7 +267,7 @@ func (x *wasmExec) streamRewrite(stmt *pg_query.Node, streamed map[*wasmCall]boo
 		p.formats = append(p.formats, format)
 		targets = append(targets, t)
 	}
-	sel.TargetList = targets
+	*list = targets
 	p.cols = len(targets)
 	return p, nil
 }

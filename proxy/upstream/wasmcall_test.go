@@ -156,6 +156,16 @@ func TestWasmCallPositions(t *testing.T) {
 
 func testPositions(t *testing.T) {
 	p, d, _ := wasmConns(t)
+	// What wasql cannot plan it refuses, naming the construct.
+	for q, msg := range map[string]string{
+		"UPDATE t SET b = b + 1 WHERE id < 5 RETURNING id, plus(a, b) + 1":   "must be a whole column",
+		"SELECT id, (SELECT fib(x.a % 10) FROM t y WHERE y.id = 1) FROM t x": "outer query",
+		"CREATE VIEW v AS SELECT fib(a) FROM t":                              "CREATE VIEW",
+		"SELECT * FROM fib(3)":                                               "in FROM",
+	} {
+		_, err := p.Exec(context.Background(), q)
+		wantCode(t, err, "0A000", msg)
+	}
 	sameAnswers(t, p, d, []string{
 		"SELECT fib(10)",
 		"SELECT fib(10), plus(1, 2), slugify('Hello World')",
@@ -201,6 +211,8 @@ func testPositions(t *testing.T) {
 		{"INSERT INTO t SELECT id + 1000, fib(a % 10), b, slugify(s) FROM t WHERE id < 20", "SELECT * FROM t ORDER BY id"},
 		{"INSERT INTO t VALUES (5000, fib(12), plus(1, 2), slugify('A b')), (5001, fib(13), 0, NULL)", "SELECT * FROM t WHERE id >= 5000 ORDER BY id"},
 		{"UPDATE t SET s = slugify(s) WHERE fib(a % 15) > 10 AND id % 3 = 0", "SELECT * FROM t ORDER BY id"},
+		{"INSERT INTO t VALUES (6000, 1, 2, 'X y'), (6001, 3, 4, '') RETURNING id, slugify(s), fib(plus(a, b)), nvl_len(s)", "SELECT slugify(''), slugify('') IS NULL, nvl_len('')"},
+		{"UPDATE t SET b = b + 1 WHERE id < 5 RETURNING id, plus(a, b), fib(7)", "DELETE FROM t WHERE id < 3 RETURNING slugify(s)"},
 	} {
 		for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeExec, pgx.QueryExecModeSimpleProtocol} {
 			sameInBlock(t, p, d, dml, mode)
