@@ -161,6 +161,110 @@ func TestStatementSharesInstance(t *testing.T) {
 	}
 }
 
+// TestTrySession: a statement's extra sessions take an instance only from a free slot of the
+// pool, never waiting and never lent beyond its size; they count as instances the statement
+// holds, replace a trapped instance without waiting, and close with Session.Close or
+// Statement.Close.
+func TestTrySession(t *testing.T) {
+	rt := newRuntime(t, NewConfig().WithPoolSize(2))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	div := load(t, rt, Definition{Name: "div", Module: fixture(t, "numeric.wasm"), Export: "div", Args: []Type{Bigint, Bigint}, Result: Bigint})
+	busy := div.Session() // holds one of the two slots
+	if _, err := busy.Eval(ctx, 1, ints(Bigint, 1), ints(Bigint, 1)); err != nil {
+		t.Fatal(err)
+	}
+	st := NewStatement()
+	a, ok := st.TrySession(ctx, div)
+	if !ok {
+		t.Fatal("TrySession failed with a free slot")
+	}
+	if _, ok := st.TrySession(ctx, div); ok {
+		t.Fatal("TrySession took an instance from a pool at its size")
+	}
+	if n := len(div.pool.slots); n != 2 {
+		t.Fatalf("%d slots in use, want 2", n)
+	}
+	// The statement holds an instance, so its own session is lent one instead of waiting.
+	if got, err := st.Session(div).Eval(ctx, 1, ints(Bigint, 9), ints(Bigint, 3)); err != nil || got.Ints[0] != 3 {
+		t.Fatalf("statement session: %v %v", got.Ints, err)
+	}
+	// A trap discards a's instance; a gets another one at once (the pool has no free slot).
+	short, stop := context.WithTimeout(ctx, 5*time.Second)
+	_, err := a.Eval(short, 2, ints(Bigint, 4, 4), ints(Bigint, 2, 0))
+	stop()
+	if e := wantError(t, err, "38000"); e.Kind != KindTrap || e.Row != 1 {
+		t.Fatalf("kind %v row %d, want a trap at row 1", e.Kind, e.Row)
+	}
+	if got, err := a.Eval(ctx, 1, ints(Bigint, 8), ints(Bigint, 2)); err != nil || got.Ints[0] != 4 {
+		t.Fatalf("after the trap: %v %v", got.Ints, err)
+	}
+	a.Close()
+	if a.in != nil {
+		t.Fatal("Session.Close left an extra session's instance")
+	}
+	b, ok := st.TrySession(ctx, div)
+	if !ok {
+		t.Fatal("TrySession failed after an extra session closed")
+	}
+	if _, err := b.Eval(ctx, 1, ints(Bigint, 6), ints(Bigint, 2)); err != nil {
+		t.Fatal(err)
+	}
+	st.Close() // closes b and the statement's own session
+	if b.in != nil || st.held.Load() != 0 {
+		t.Fatalf("Statement.Close left instances: extra %v, held %d", b.in != nil, st.held.Load())
+	}
+	busy.Close()
+	if n := len(div.pool.slots); n != 0 {
+		t.Fatalf("%d slots still in use", n)
+	}
+	div.Close()
+	if _, ok := NewStatement().TrySession(ctx, div); ok {
+		t.Fatal("TrySession of a closed function")
+	}
+}
+
+// TestStatementWaitWoken: a statement's session waiting for a slot (it held nothing when it
+// asked) stops waiting as soon as another session of the same statement, used from another
+// goroutine, gets an instance: it is lent one, so two statements each holding one function's
+// only instance and wanting the other's cannot deadlock.
+func TestStatementWaitWoken(t *testing.T) {
+	rt := newRuntime(t, NewConfig().WithPoolSize(1))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	f := load(t, rt, Definition{Name: "add", Module: fixture(t, "numeric.wasm"), Export: "add", Args: []Type{Bigint, Bigint}, Result: Bigint})
+	g := load(t, rt, Definition{Name: "div", Module: fixture(t, "numeric.wasm"), Export: "div", Args: []Type{Bigint, Bigint}, Result: Bigint})
+	hold := func(fn *Function) *Session {
+		s := fn.Session()
+		if _, err := s.Eval(ctx, 1, ints(Bigint, 1), ints(Bigint, 1)); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	x, y := hold(f), hold(g) // both pools are at their size
+	defer y.Close()
+	st := NewStatement()
+	defer st.Close()
+	gDone := make(chan error, 1)
+	go func() { // waits for g's slot: the statement holds nothing yet
+		_, err := st.Session(g).Eval(ctx, 1, ints(Bigint, 8), ints(Bigint, 2))
+		gDone <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // let it reach its wait (if not, it is lent one at once)
+	x.Close()                         // f's slot frees: the statement gets f's instance...
+	if _, err := st.Session(f).Eval(ctx, 1, ints(Bigint, 1), ints(Bigint, 2)); err != nil {
+		t.Fatal(err)
+	}
+	select { // ...and its session of g, still waiting, is lent one while y holds g's only slot
+	case err := <-gDone:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-ctx.Done():
+		t.Fatal("the statement's session of g still waits for a slot while the statement holds an instance")
+	}
+}
+
 // TestStatementHammer: many statements at once, each calling two functions (in both orders)
 // and the same function twice, through pools of one instance: none waits for an instance while
 // holding one, so none deadlocks. Run under -race.

@@ -19,7 +19,10 @@ type pool struct {
 	closed bool
 }
 
-var errClosed = errors.New("function was dropped or replaced")
+var (
+	errClosed = errors.New("function was dropped or replaced")
+	errWoken  = errors.New("the wait for an instance was woken")
+)
 
 func newPool(size int, create func(context.Context) (*instance, error)) *pool {
 	return &pool{slots: make(chan struct{}, size), create: create}
@@ -28,8 +31,9 @@ func newPool(size int, create func(context.Context) (*instance, error)) *pool {
 // get checks out an instance, waiting for a free slot while the pool is at its size. With
 // lend, a caller that already holds instances (of this or other functions) does not wait: it
 // gets an instance beyond the pool's size, so no two statements can wait for each other. A wait
-// ends with the context.
-func (p *pool) get(ctx context.Context, lend bool) (*instance, error) {
+// ends with the context, or with errWoken when wake is closed (the caller's statement came to
+// hold an instance meanwhile: it asks again, lent this time).
+func (p *pool) get(ctx context.Context, lend bool, wake <-chan struct{}) (*instance, error) {
 	slot := true
 	select {
 	case p.slots <- struct{}{}:
@@ -40,10 +44,31 @@ func (p *pool) get(ctx context.Context, lend bool) (*instance, error) {
 		}
 		select {
 		case p.slots <- struct{}{}:
+		case <-wake:
+			return nil, errWoken
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
 	}
+	return p.take(ctx, slot)
+}
+
+// tryGet checks out an instance only if the pool can give one without waiting: a free slot,
+// filled with an idle instance or a new one. It reports false when the pool is at its size, is
+// closed, or the instance cannot be created (the memory budget, a broken module).
+func (p *pool) tryGet(ctx context.Context) (*instance, bool) {
+	select {
+	case p.slots <- struct{}{}:
+	default:
+		return nil, false
+	}
+	in, err := p.take(ctx, true)
+	return in, err == nil
+}
+
+// take returns an idle instance or creates one, for a caller that holds a slot (slot) or was
+// lent beyond the pool's size; on failure it gives the slot back.
+func (p *pool) take(ctx context.Context, slot bool) (*instance, error) {
 	release := func() {
 		if slot {
 			<-p.slots

@@ -42,18 +42,29 @@ type Session struct {
 	part Column     // the result of one batch, when a call takes several
 	st   *Statement // the statement it belongs to, if any
 	mu   sync.Mutex // serializes the calls of a statement's session
+	// extra: one of the statement's extra sessions (Statement.TrySession), closed by its own
+	// Close.
+	extra bool
 }
 
 // Session opens a session. It takes an instance from the pool at the first Eval.
 func (f *Function) Session() *Session { return &Session{f: f} }
 
 // Close resets the session's instance and returns it to the pool. Closing a session of a
-// Statement does nothing: Statement.Close closes it.
+// Statement does nothing: Statement.Close closes it; but an extra session of a statement
+// (Statement.TrySession) closes here.
 func (s *Session) Close() {
-	if s.st != nil {
-		return
+	switch {
+	case s.extra:
+		s.st.mu.Lock()
+		delete(s.st.extras, s)
+		s.st.mu.Unlock()
+		s.mu.Lock()
+		s.close()
+		s.mu.Unlock()
+	case s.st == nil:
+		s.close()
 	}
-	s.close()
 }
 
 func (s *Session) close() {
@@ -65,14 +76,39 @@ func (s *Session) close() {
 }
 
 func (s *Session) held(d int32) {
-	if s.st != nil {
-		s.st.held.Add(d)
+	if st := s.st; st != nil {
+		st.mu.Lock()
+		if st.held.Add(d) == d && d > 0 { // it held nothing: wake its sessions waiting for a slot
+			close(st.wake)
+			st.wake = make(chan struct{})
+		}
+		st.mu.Unlock()
 	}
+}
+
+// lend reports whether the session's pool should lend it an instance rather than make it wait
+// (it belongs to a statement that holds instances, or is an extra one), and else what ends its
+// wait early: the statement coming to hold an instance while it waits.
+func (s *Session) lend() (bool, <-chan struct{}) {
+	switch {
+	case s.extra:
+		return true, nil
+	case s.st == nil:
+		return false, nil
+	}
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	return s.st.held.Load() > 0, s.st.wake
 }
 
 func (s *Session) instance(ctx context.Context) (*instance, error) {
 	if s.in == nil {
-		in, err := s.f.pool.get(ctx, s.st != nil && s.st.held.Load() > 0)
+		lend, wake := s.lend()
+		in, err := s.f.pool.get(ctx, lend, wake)
+		for errors.Is(err, errWoken) {
+			lend, wake = s.lend()
+			in, err = s.f.pool.get(ctx, lend, wake)
+		}
 		switch {
 		case errors.Is(err, errClosed):
 			return nil, newError(KindCanceled, s.f.def.Name, "%v", err)
@@ -98,17 +134,45 @@ func (s *Session) discard() {
 
 // Statement is one SQL statement's use of wasm functions. Every call of one function within the
 // statement shares one Session, so one instance; and once the statement holds an instance it
-// never waits for another (a pool at its size lends it one more, within the memory budget). So
-// statements cannot deadlock on instances, whatever functions they call and in which order.
+// never waits for another (a pool at its size lends it one more, within the memory budget), and
+// a session of it that was waiting for a slot when the statement came to hold one (sessions used
+// concurrently) stops waiting and is lent one. So statements cannot deadlock on instances,
+// whatever functions they call, in which order, from how many goroutines.
 // A Statement is safe for concurrent use.
 type Statement struct {
 	mu       sync.Mutex
 	sessions map[*Function]*Session
-	held     atomic.Int32 // instances its sessions hold
+	extras   map[*Session]struct{} // TrySession's sessions not closed yet
+	held     atomic.Int32          // instances its sessions hold; changed under mu
+	wake     chan struct{}         // closed when held leaves 0, then replaced
 }
 
 // NewStatement returns an empty statement.
-func NewStatement() *Statement { return &Statement{sessions: map[*Function]*Session{}} }
+func NewStatement() *Statement {
+	return &Statement{sessions: map[*Function]*Session{}, extras: map[*Session]struct{}{}, wake: make(chan struct{})}
+}
+
+// TrySession opens one more session of f for the statement, for a worker that evaluates f beside
+// the statement's own session (Session(f)), on an instance of its own. It takes that instance at
+// once, and only if f's pool can give one without waiting: a free slot, filled with an idle
+// instance or a new one. Otherwise (the pool is at its size, f was closed, the memory budget
+// refuses a new instance) it returns false, and the caller makes do with the sessions it has.
+// The session belongs to the statement: its instance counts as one the statement holds, it never
+// waits for an instance later either (a trapped instance is replaced at once), and
+// Statement.Close closes it if Session.Close has not. Like a session of its own, it is not safe
+// for concurrent use.
+func (st *Statement) TrySession(ctx context.Context, f *Function) (*Session, bool) {
+	in, ok := f.pool.tryGet(ctx)
+	if !ok {
+		return nil, false
+	}
+	s := &Session{f: f, in: in, st: st, extra: true}
+	s.held(1)
+	st.mu.Lock()
+	st.extras[s] = struct{}{}
+	st.mu.Unlock()
+	return s, true
+}
 
 // Session returns the statement's session of f, opening it at the first call.
 func (st *Statement) Session(f *Function) *Session {
@@ -127,8 +191,15 @@ func (st *Statement) Close() {
 	st.mu.Lock()
 	sessions := st.sessions
 	st.sessions = map[*Function]*Session{}
+	extras := st.extras
+	st.extras = map[*Session]struct{}{}
 	st.mu.Unlock()
 	for _, s := range sessions {
+		s.mu.Lock()
+		s.close()
+		s.mu.Unlock()
+	}
+	for s := range extras {
 		s.mu.Lock()
 		s.close()
 		s.mu.Unlock()

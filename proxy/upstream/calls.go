@@ -35,7 +35,9 @@ type block struct {
 	recur   bool             // one of them is WITH RECURSIVE
 	setFrom func([]*pg_query.Node)
 	joins   []*pg_query.Node // lookups joined to the FROM (memo.go)
-	groups  map[string]bool  // the GROUP BY expressions, deparsed
+	// returning: the RETURNING list of an INSERT, UPDATE or DELETE, read from its rows.
+	returning bool
+	groups    map[string]bool // the GROUP BY expressions, deparsed
 }
 
 // wasmCall is one call of a wasm function.
@@ -221,12 +223,12 @@ func (a *analysis) ctes(w *pg_query.WithClause, ctes []*pg_query.Node, recur boo
 	}
 }
 
+// returning walks a RETURNING list: its calls can only be computed on the stream (stream.go),
+// as the rows come back; a constant one is prepared as anywhere.
 func (a *analysis) returning(list []*pg_query.Node) {
+	b := &block{returning: true, from: []*pg_query.Node{}}
 	for _, t := range list {
-		if a.has(t) {
-			a.fail(refuse("a wasm function in RETURNING is not supported through the proxy"))
-			return
-		}
+		a.expr(b, t, rowLevel, nil)
 	}
 }
 

@@ -41,7 +41,9 @@ type memo struct {
 	query string   // the statement that gave the arguments
 	join  bool     // joined to its block's FROM
 	fn    string   // the function that looks it up, for a call per group (pg_temp.wasql_fN)
-	stat  callStat
+	// values holds the results in the statement (VALUES ...) instead of in table.
+	values string
+	stat   callStat
 }
 
 // callStat is what EXPLAIN ANALYZE reports of a memo.
@@ -95,6 +97,9 @@ func (x *wasmExec) call(c *wasmCall) error {
 	}
 	if ov.Broken != nil {
 		return ov.Broken
+	}
+	if c.blk.returning && c.lvl != constLevel {
+		return refuse("a wasm call in RETURNING must be a whole column of it (RETURNING f(x), not f(x) + 1): its arguments are the rows the statement writes")
 	}
 	if v := ov.Def.Volatility; v == "VOLATILE" {
 		return refuse("%s is VOLATILE: wasql evaluates a wasm function once per distinct argument, which PostgreSQL allows only for IMMUTABLE and STABLE functions; declare it IMMUTABLE or STABLE if it is", ov.Def.Key())
@@ -184,12 +189,12 @@ func (m *memo) lookup(constant bool) string {
 	for i, a := range m.args {
 		anyNull[i] = "(" + a + ") IS NULL"
 	}
-	missing := fmt.Sprintf("wasql.raise('XX000', %s, NULL, NULL::%s)", quoteLit(missingMessage(m.ov)), ret)
+	missing := fmt.Sprintf("wasql.raise('40001', %s, NULL, NULL::%s)", quoteLit(missingMessage(m.ov)), ret)
 	hit := func(a string) string {
 		return fmt.Sprintf("CASE WHEN %[1]s.wasql_c IS NULL THEN %[1]s.wasql_r ELSE wasql.raise(%[1]s.wasql_c, %[1]s.wasql_e, %[1]s.wasql_d, NULL::%[2]s) END", a, ret)
 	}
 	if constant {
-		return fmt.Sprintf("(SELECT %s FROM %s m)", hit("m"), m.table)
+		return fmt.Sprintf("(SELECT %s FROM %s)", hit("m"), m.item("m"))
 	}
 	if m.fn != "" { // a function of the arguments (see fill)
 		return fmt.Sprintf("%s(%s)", m.fn, strings.Join(m.keys, ", "))
@@ -207,7 +212,7 @@ func (m *memo) lookup(constant bool) string {
 		if on == "" {
 			on = "true"
 		}
-		return fmt.Sprintf("(SELECT CASE WHEN m.wasql_ok THEN %s ELSE %s END FROM (SELECT) wasql_one LEFT JOIN %s m ON %s)", hit("m"), missing, m.table, on)
+		return fmt.Sprintf("(SELECT CASE WHEN m.wasql_ok THEN %s ELSE %s END FROM (SELECT) wasql_one LEFT JOIN %s ON %s)", hit("m"), missing, m.item("m"), on)
 	}
 	nullCase := "NULL::" + ret
 	if !m.ov.Def.Strict {
@@ -245,8 +250,8 @@ func (x *wasmExec) lookupFunc(m *memo) error {
 		on = "true"
 	}
 	ret := pgType[m.ov.Result].name
-	body := fmt.Sprintf("SELECT CASE WHEN m.wasql_ok THEN CASE WHEN m.wasql_c IS NULL THEN m.wasql_r ELSE wasql.raise(m.wasql_c, m.wasql_e, m.wasql_d, NULL::%[1]s) END ELSE wasql.raise('XX000', %[2]s, NULL, NULL::%[1]s) END FROM (SELECT) wasql_one LEFT JOIN %[3]s m ON %[4]s",
-		ret, quoteLit(missingMessage(m.ov)), m.table, on)
+	body := fmt.Sprintf("SELECT CASE WHEN m.wasql_ok THEN CASE WHEN m.wasql_c IS NULL THEN m.wasql_r ELSE wasql.raise(m.wasql_c, m.wasql_e, m.wasql_d, NULL::%[1]s) END ELSE wasql.raise('40001', %[2]s, NULL, NULL::%[1]s) END FROM (SELECT) wasql_one LEFT JOIN %[3]s ON %[4]s",
+		ret, quoteLit(missingMessage(m.ov)), m.item("m"), on)
 	m.fn = strings.Replace(m.table, "wasql_m", "wasql_f", 1)
 	_, err := x.s.simple(x.ctx, fmt.Sprintf("CREATE FUNCTION %s(%s) RETURNS %s LANGUAGE sql STABLE%s AS %s",
 		m.fn, strings.Join(params, ", "), ret, strict, quoteLit(body)))
@@ -257,7 +262,7 @@ func (x *wasmExec) lookupFunc(m *memo) error {
 }
 
 func missingMessage(ov *sqlfuncs.Overload) string {
-	return fmt.Sprintf("wasql: no result of %s was prepared for these arguments (did another transaction change the rows since the statement began?)", ov.Def.Key())
+	return fmt.Sprintf("wasql: no result of %s was prepared for these arguments: another transaction changed the rows the statement reads since it began; retry it", ov.Def.Key())
 }
 
 // attach joins m to its block's FROM, so that the block's rows carry the call's result.
@@ -266,7 +271,7 @@ func (x *wasmExec) attach(b *block, m *memo) error {
 	for i, k := range m.keys {
 		conds[i] = fmt.Sprintf("%s.wasql_k%d = (%s)", m.alias, i+1, k)
 	}
-	tree, err := pg_query.Parse(fmt.Sprintf("SELECT FROM %s %s WHERE %s", m.table, m.alias, strings.Join(conds, " AND ")))
+	tree, err := pg_query.Parse(fmt.Sprintf("SELECT FROM %s WHERE %s", m.item(m.alias), strings.Join(conds, " AND ")))
 	if err != nil {
 		return err
 	}
@@ -403,29 +408,45 @@ func (x *wasmExec) touchesWasm(n *pg_query.Node) bool {
 	return found
 }
 
-// fill creates m's table and fills it: the function over the distinct arguments of the call.
+// inlineRows is the most results a memo holds in the statement itself (a VALUES list) rather
+// than in a temporary table: a selective query pays no table for its few calls.
+var inlineRows = 512
+
+// fill evaluates the function over the distinct arguments of the call into m: a VALUES list
+// when they are few, else a temporary table filled by binary COPY as the arguments stream in.
 func (x *wasmExec) fill(c *wasmCall, m *memo) error {
 	ov := m.ov
-	cols := make([]string, 0, len(m.keys)+5)
-	for i, t := range ov.Args {
-		decl, _ := keyType(t)
-		cols = append(cols, fmt.Sprintf("wasql_k%d %s", i+1, decl))
-	}
-	cols = append(cols, "wasql_r "+pgType[ov.Result].name, "wasql_c text", "wasql_e text", "wasql_d text", "wasql_ok boolean NOT NULL")
-	create := fmt.Sprintf("CREATE TEMP TABLE %s (%s) ON COMMIT DROP", strings.TrimPrefix(m.table, "pg_temp."), strings.Join(cols, ", "))
-	if _, err := x.s.simple(x.ctx, create); err != nil {
-		return err
-	}
-	x.tables = append(x.tables, m.table)
 	queries, err := x.prepQueries(c, m)
 	if err != nil {
 		return err
 	}
 	if x.dry {
 		m.query = queries[0]
+		return x.createTable(m)
+	}
+	portal := strings.Replace(m.table, "pg_temp.wasql_m", "wasql_p", 1)
+	var raw [][][]byte // the fetched rows' values, kept for the keys
+	var vals [][]byte
+	done := false
+	onRow := func(msg []byte) error {
+		switch msg[0] {
+		case 'C':
+			done = true
+		case 'D':
+			v, err := dataRow(msg[5:], vals)
+			if err != nil {
+				return err
+			}
+			row := make([][]byte, len(v))
+			for i, b := range v {
+				if b != nil { // an empty value is not NULL
+					row[i] = append(make([]byte, 0, len(b)), b...)
+				}
+			}
+			raw = append(raw, row)
+		}
 		return nil
 	}
-	cursor := strings.Replace(m.table, "pg_temp.wasql_m", "wasql_c", 1)
 	start := time.Now()
 	for i, q := range queries {
 		if debugPlan {
@@ -435,10 +456,11 @@ func (x *wasmExec) fill(c *wasmCall, m *memo) error {
 		if len(queries) > 1 {
 			msgs = append(msgs, &pgproto3.Parse{Query: "SAVEPOINT wasql_prep"}, &pgproto3.Bind{}, &pgproto3.Execute{})
 		}
-		msgs = append(msgs, &pgproto3.Parse{Query: "DECLARE " + cursor + " NO SCROLL CURSOR FOR " + q, ParameterOIDs: x.poids},
-			&pgproto3.Bind{Parameters: x.params, ParameterFormatCodes: x.pfmts},
-			&pgproto3.Execute{}, &pgproto3.Sync{})
-		err = x.s.exchange(x.ctx, nil, msgs...)
+		msgs = append(msgs, &pgproto3.Parse{Query: q, ParameterOIDs: x.poids},
+			&pgproto3.Bind{DestinationPortal: portal, Parameters: x.params, ParameterFormatCodes: x.pfmts, ResultFormatCodes: []int16{1}},
+			&pgproto3.Execute{Portal: portal, MaxRows: fetchRows}, &pgproto3.Sync{})
+		raw, done = raw[:0], false
+		err = x.s.exchange(x.ctx, onRow, msgs...)
 		var pe *pgconn.PgError
 		if err == nil || !errors.As(err, &pe) || (pe.Code != "42703" && pe.Code != "42P01" && pe.Code != "42803") {
 			m.query = q
@@ -447,7 +469,7 @@ func (x *wasmExec) fill(c *wasmCall, m *memo) error {
 		if i == len(queries)-1 {
 			return refuse("the arguments of the wasm function %s read columns wasql cannot prepare them from (%s): a call over an outer query's columns, or over both sides of a JOIN's ON, is not supported through the proxy", ov.Def.Key(), pe.Message)
 		}
-		// The failed DECLARE aborted the transaction: back to before it.
+		// The failed statement aborted the transaction: back to before it.
 		if _, err := x.s.simple(x.ctx, "ROLLBACK TO SAVEPOINT wasql_prep"); err != nil {
 			return err
 		}
@@ -458,39 +480,10 @@ func (x *wasmExec) fill(c *wasmCall, m *memo) error {
 	m.stat.prep = time.Since(start)
 	sess := x.st.Session(ov.Fn)
 	args := make([]udf.Column, len(ov.Args))
-	var raw [][][]byte // the fetched rows' values, kept for the keys
-	var vals [][]byte
+	table := false
 	for {
-		raw = raw[:0]
-		t0 := time.Now()
-		var rowErr error
-		err := x.s.exchange(x.ctx, func(msg []byte) error {
-			if msg[0] != 'D' {
-				return nil
-			}
-			v, err := dataRow(msg[5:], vals)
-			if err != nil {
-				return err
-			}
-			row := make([][]byte, len(v))
-			for i, b := range v {
-				if b != nil {
-					row[i] = append([]byte(nil), b...)
-				}
-			}
-			raw = append(raw, row)
-			return rowErr
-		}, &pgproto3.Parse{Query: fmt.Sprintf("FETCH FORWARD %d FROM %s", fetchRows, cursor)},
-			&pgproto3.Bind{ResultFormatCodes: []int16{1}}, &pgproto3.Execute{}, &pgproto3.Sync{})
-		if err != nil {
-			return err
-		}
-		m.stat.prep += time.Since(t0)
-		if len(raw) == 0 {
-			break
-		}
-		t0 = time.Now()
 		n := len(raw)
+		t0 := time.Now()
 		decodeErrs := map[int]error{}
 		for i, t := range ov.Args {
 			args[i].Reset(t, n)
@@ -504,51 +497,166 @@ func (x *wasmExec) fill(c *wasmCall, m *memo) error {
 		if err != nil {
 			return err
 		}
+		if rowErrs == nil {
+			rowErrs = map[int]error{}
+		}
+		for r, e := range decodeErrs {
+			rowErrs[r] = e
+		}
 		m.stat.eval += time.Since(t0)
 		m.stat.rows += n
 		m.stat.batches += (n + sqlfuncs.DefaultBatchRows - 1) / sqlfuncs.DefaultBatchRows
+		m.stat.errors += len(rowErrs)
 		t0 = time.Now()
-		data := copyHeader()
-		for r := 0; r < n; r++ {
-			if ov.Def.Strict && anyNullRow(raw[r]) {
-				continue // the lookup answers NULL itself
+		if !table {
+			if done && n <= inlineRows {
+				if values, big := inlineValues(m, raw, args, res, rowErrs); !big {
+					m.values = values
+					m.stat.fill += time.Since(t0)
+					break
+				}
 			}
-			data = be.AppendUint16(data, uint16(len(ov.Args)+5))
-			for _, v := range raw[r] {
-				data = appendBytes(data, v)
+			table = true
+			if err := x.createTable(m); err != nil {
+				return err
 			}
-			e := rowErrs[r]
-			if de, ok := decodeErrs[r]; ok {
-				e = de
-			}
-			if e != nil {
-				m.stat.errors++
-				code, msg, detail := errorFields(ov, args, r, e)
-				data = appendBytes(data, nil)
-				data = appendBytes(data, []byte(code))
-				data = appendBytes(data, []byte(msg))
-				data = appendBytes(data, []byte(detail))
-			} else {
-				data = appendBinary(data, &res, r)
-				data = appendBytes(data, nil)
-				data = appendBytes(data, nil)
-				data = appendBytes(data, nil)
-			}
-			data = append(be.AppendUint32(data, 1), 1)
 		}
-		data = be.AppendUint16(data, 0xFFFF)
-		if err := x.copyIn(m.table, data); err != nil {
+		if err := x.copyIn(m.table, copyData(m, raw, args, res, rowErrs)); err != nil {
 			return err
 		}
 		m.stat.fill += time.Since(t0)
-		if n < fetchRows {
+		if done {
 			break
 		}
+		t0 = time.Now()
+		raw = raw[:0]
+		if err := x.s.exchange(x.ctx, onRow, &pgproto3.Execute{Portal: portal, MaxRows: fetchRows}, &pgproto3.Sync{}); err != nil {
+			return err
+		}
+		m.stat.prep += time.Since(t0)
 	}
 	t0 := time.Now()
-	_, err = x.s.simple(x.ctx, "CLOSE "+cursor+"; ANALYZE "+m.table)
+	msgs := []pgproto3.FrontendMessage{&pgproto3.Close{ObjectType: 'P', Name: portal}}
+	if table {
+		msgs = append(msgs, &pgproto3.Parse{Query: "ANALYZE " + m.table}, &pgproto3.Bind{}, &pgproto3.Execute{})
+	}
+	err = x.s.exchange(x.ctx, nil, append(msgs, &pgproto3.Sync{})...)
 	m.stat.fill += time.Since(t0)
 	return err
+}
+
+// createTable creates m's temporary table, dropped at the end of the transaction.
+func (x *wasmExec) createTable(m *memo) error {
+	cols := make([]string, 0, len(m.keys)+5)
+	for i, t := range m.ov.Args {
+		decl, _ := keyType(t)
+		cols = append(cols, fmt.Sprintf("wasql_k%d %s", i+1, decl))
+	}
+	cols = append(cols, "wasql_r "+pgType[m.ov.Result].name, "wasql_c text", "wasql_e text", "wasql_d text", "wasql_ok boolean NOT NULL")
+	create := fmt.Sprintf("CREATE TEMP TABLE %s (%s) ON COMMIT DROP", strings.TrimPrefix(m.table, "pg_temp."), strings.Join(cols, ", "))
+	if _, err := x.s.simple(x.ctx, create); err != nil {
+		return err
+	}
+	x.tables = append(x.tables, m.table)
+	return nil
+}
+
+// memoColumns names a memo's columns.
+func memoColumns(m *memo) string {
+	cols := make([]string, 0, len(m.ov.Args)+5)
+	for i := range m.ov.Args {
+		cols = append(cols, fmt.Sprintf("wasql_k%d", i+1))
+	}
+	return strings.Join(append(cols, "wasql_r", "wasql_c", "wasql_e", "wasql_d", "wasql_ok"), ", ")
+}
+
+// item is m as a FROM item named alias.
+func (m *memo) item(alias string) string {
+	if m.values == "" {
+		return m.table + " " + alias
+	}
+	return "(" + m.values + ") " + alias + "(" + memoColumns(m) + ")"
+}
+
+// inlineValues writes the rows of a memo as a VALUES list (a SELECT of none when there are
+// none); tooBig reports a value wasql does not write as a literal (then a table is used).
+func inlineValues(m *memo, raw [][][]byte, args []udf.Column, res udf.Column, rowErrs map[int]error) (values string, tooBig bool) {
+	ov := m.ov
+	var rows []string
+	for r := range raw {
+		if ov.Def.Strict && anyNullRow(raw[r]) {
+			continue
+		}
+		vs := make([]string, 0, len(args)+5)
+		for i := range args {
+			kt := ov.Args[i]
+			if kt == udf.JSON {
+				kt = udf.Text
+			}
+			l, ok := literal(&args[i], r, kt)
+			if !ok {
+				return "", true
+			}
+			vs = append(vs, l)
+		}
+		if e := rowErrs[r]; e != nil {
+			code, msg, detail := errorFields(ov, args, r, e)
+			vs = append(vs, "NULL::"+pgType[ov.Result].name, textLit(code), textLit(msg), textLit(detail))
+		} else {
+			l, ok := literal(&res, r, ov.Result)
+			if !ok {
+				return "", true
+			}
+			vs = append(vs, l, "NULL::text", "NULL::text", "NULL::text")
+		}
+		rows = append(rows, "("+strings.Join(append(vs, "true"), ", ")+")")
+	}
+	if len(rows) == 0 {
+		cols := strings.Split(memoColumns(m), ", ")
+		types := make([]string, 0, len(cols))
+		for _, t := range ov.Args {
+			if t == udf.JSON {
+				t = udf.Text
+			}
+			types = append(types, pgType[t].name)
+		}
+		types = append(types, pgType[ov.Result].name, "text", "text", "text", "boolean")
+		sel := make([]string, len(cols))
+		for i := range cols {
+			sel[i] = "NULL::" + types[i]
+		}
+		return "SELECT " + strings.Join(sel, ", ") + " WHERE false", false
+	}
+	return "VALUES " + strings.Join(rows, ", "), false
+}
+
+// copyData writes the rows of a memo as a binary COPY stream.
+func copyData(m *memo, raw [][][]byte, args []udf.Column, res udf.Column, rowErrs map[int]error) []byte {
+	ov := m.ov
+	data := copyHeader()
+	for r := range raw {
+		if ov.Def.Strict && anyNullRow(raw[r]) {
+			continue // the lookup answers NULL itself
+		}
+		data = be.AppendUint16(data, uint16(len(ov.Args)+5))
+		for _, v := range raw[r] {
+			data = appendBytes(data, v)
+		}
+		if e := rowErrs[r]; e != nil {
+			code, msg, detail := errorFields(ov, args, r, e)
+			data = appendBytes(data, nil)
+			data = appendBytes(data, []byte(code))
+			data = appendBytes(data, []byte(msg))
+			data = appendBytes(data, []byte(detail))
+		} else {
+			data = appendBinary(data, &res, r)
+			data = appendBytes(data, nil)
+			data = appendBytes(data, nil)
+			data = appendBytes(data, nil)
+		}
+		data = append(be.AppendUint32(data, 1), 1)
+	}
+	return be.AppendUint16(data, 0xFFFF)
 }
 
 func anyNullRow(row [][]byte) bool {

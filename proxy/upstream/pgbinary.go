@@ -2,8 +2,12 @@ package upstream
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/wasql/wasql/udf"
 )
@@ -61,8 +65,7 @@ func decodeBinary(c *udf.Column, i int, v []byte) error {
 		c.Nulls[i] = true
 		return nil
 	}
-	want := map[udf.Type]int{udf.Smallint: 2, udf.Integer: 4, udf.Bigint: 8, udf.Real: 4, udf.Double: 8, udf.Boolean: 1, udf.Date: 4, udf.Timestamp: 8}[c.Type]
-	if want != 0 && len(v) != want {
+	if want := binarySize[c.Type]; want != 0 && len(v) != want {
 		return fmt.Errorf("a %s value of %d bytes", c.Type, len(v))
 	}
 	switch c.Type {
@@ -95,6 +98,9 @@ func decodeBinary(c *udf.Column, i int, v []byte) error {
 	}
 	return nil
 }
+
+// binarySize is the size of a fixed-size type's binary value (0: variable).
+var binarySize = [...]int{udf.Smallint: 2, udf.Integer: 4, udf.Bigint: 8, udf.Real: 4, udf.Double: 8, udf.Boolean: 1, udf.Date: 4, udf.Timestamp: 8, udf.Timestamp + 1: 0}
 
 var errInfinite = sqlError("22008", "wasm functions take no infinite dates or timestamps")
 
@@ -147,4 +153,60 @@ func sliceColumn(c udf.Column, from, to int) udf.Column {
 		out.Bytes = c.Bytes[from:to]
 	}
 	return out
+}
+
+// literal writes row i of c, of type t, as an SQL literal that reads back exactly whatever the
+// settings (E” strings, explicit casts); ok is false for a value it does not write (dates and
+// timestamps outside years 1 to 9999).
+func literal(c *udf.Column, i int, t udf.Type) (string, bool) {
+	name := pgType[t].name
+	if c.IsNull(i) {
+		return "NULL::" + name, true
+	}
+	switch t {
+	case udf.Smallint, udf.Integer, udf.Bigint:
+		return "(" + strconv.FormatInt(c.Ints[i], 10) + ")::" + name, true
+	case udf.Boolean:
+		return strconv.FormatBool(c.Ints[i] != 0), true
+	case udf.Real, udf.Double:
+		f := c.Floats[i]
+		bits := 64
+		if t == udf.Real {
+			bits = 32
+		}
+		var v string
+		switch {
+		case math.IsNaN(f):
+			v = "NaN"
+		case math.IsInf(f, 1):
+			v = "Infinity"
+		case math.IsInf(f, -1):
+			v = "-Infinity"
+		default:
+			v = strconv.FormatFloat(f, 'g', -1, bits)
+		}
+		return "'" + v + "'::" + name, true
+	case udf.Text, udf.JSON:
+		return textLit(string(c.Bytes[i])) + "::" + name, true
+	case udf.Bytea:
+		return `E'\\x` + hex.EncodeToString(c.Bytes[i]) + "'::bytea", true
+	case udf.Date:
+		d := time.Unix(c.Ints[i]*86400, 0).UTC()
+		if d.Year() < 1 || d.Year() > 9999 {
+			return "", false
+		}
+		return "'" + d.Format("2006-01-02") + "'::date", true
+	case udf.Timestamp:
+		ts := time.UnixMicro(c.Ints[i]).UTC()
+		if ts.Year() < 1 || ts.Year() > 9999 {
+			return "", false
+		}
+		return "'" + ts.Format("2006-01-02 15:04:05.999999") + "'::" + name, true
+	}
+	return "", false
+}
+
+// textLit is s as an E” string constant.
+func textLit(s string) string {
+	return "E'" + strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(s) + "'"
 }

@@ -2,7 +2,10 @@ package upstream
 
 import (
 	"context"
+	"fmt"
+	"runtime"
 	"strconv"
+	"time"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
 
@@ -54,11 +57,14 @@ type streamPlan struct {
 // stream, and returns the calls they hold (the memo plans the others). rfmts are the client's
 // result formats (nil: text).
 func (x *wasmExec) streamable(stmt *pg_query.Node, calls []*wasmCall, rfmts []int16) map[*wasmCall]bool {
-	sel := stmt.GetSelectStmt()
-	if sel == nil || sel.Op != pg_query.SetOperation_SETOP_NONE || len(sel.ValuesLists) > 0 || len(sel.DistinctClause) > 0 || sel.IntoClause != nil {
+	list, sel := topList(stmt)
+	if list == nil {
 		return nil
 	}
-	for _, t := range sel.TargetList {
+	if sel != nil && (sel.Op != pg_query.SetOperation_SETOP_NONE || len(sel.ValuesLists) > 0 || len(sel.DistinctClause) > 0 || sel.IntoClause != nil) {
+		return nil
+	}
+	for _, t := range *list {
 		if hasAnyStar(t) {
 			return nil
 		}
@@ -68,13 +74,13 @@ func (x *wasmExec) streamable(stmt *pg_query.Node, calls []*wasmCall, rfmts []in
 		byNode[c.node] = c
 	}
 	out := map[*wasmCall]bool{}
-	for i, t := range sel.TargetList {
+	for i, t := range *list {
 		rt := t.GetResTarget()
 		c := byNode[rt.GetVal()]
-		if c == nil || c.blk.sel != sel || (c.lvl != rowLevel && c.lvl != groupLevel && c.lvl != constLevel) {
+		if c == nil || (sel != nil && c.blk.sel != sel) || (sel == nil && !c.blk.returning) || (c.lvl != rowLevel && c.lvl != groupLevel && c.lvl != constLevel) {
 			continue
 		}
-		if referenced(sel, i, rt.Name) {
+		if sel != nil && referenced(sel, i, rt.Name) {
 			continue
 		}
 		tree, ok := x.chain(c, byNode)
@@ -91,6 +97,22 @@ func (x *wasmExec) streamable(stmt *pg_query.Node, calls []*wasmCall, rfmts []in
 		}
 	}
 	return out
+}
+
+// topList is the list of the columns the client gets: the outermost select list, or the
+// RETURNING list of an INSERT, UPDATE or DELETE (sel nil).
+func topList(stmt *pg_query.Node) (list *[]*pg_query.Node, sel *pg_query.SelectStmt) {
+	switch x := stmt.Node.(type) {
+	case *pg_query.Node_SelectStmt:
+		return &x.SelectStmt.TargetList, x.SelectStmt
+	case *pg_query.Node_InsertStmt:
+		return &x.InsertStmt.ReturningList, nil
+	case *pg_query.Node_UpdateStmt:
+		return &x.UpdateStmt.ReturningList, nil
+	case *pg_query.Node_DeleteStmt:
+		return &x.DeleteStmt.ReturningList, nil
+	}
+	return nil, nil
 }
 
 // chain returns c and the calls in its arguments when every call of them is an argument as a
@@ -187,7 +209,7 @@ func referenced(sel *pg_query.SelectStmt, i int, name string) bool {
 // streamRewrite replaces the streamed columns of the select list with their calls' arguments
 // and returns the plan of the stream.
 func (x *wasmExec) streamRewrite(stmt *pg_query.Node, streamed map[*wasmCall]bool, calls []*wasmCall, rfmts []int16) (*streamPlan, error) {
-	sel := stmt.GetSelectStmt()
+	list, _ := topList(stmt)
 	byNode := map[*pg_query.Node]*wasmCall{}
 	for _, c := range calls {
 		byNode[c.node] = c
@@ -230,7 +252,7 @@ func (x *wasmExec) streamRewrite(stmt *pg_query.Node, streamed map[*wasmCall]boo
 		p.calls = append(p.calls, sc)
 		return sc, nil
 	}
-	for i, t := range sel.TargetList {
+	for i, t := range *list {
 		format := formatOf(rfmts, i)
 		if c := byNode[t.GetResTarget().GetVal()]; c != nil && streamed[c] {
 			sc, err := build(c)
@@ -245,74 +267,145 @@ func (x *wasmExec) streamRewrite(stmt *pg_query.Node, streamed map[*wasmCall]boo
 		p.formats = append(p.formats, format)
 		targets = append(targets, t)
 	}
-	sel.TargetList = targets
+	*list = targets
 	p.cols = len(targets)
 	return p, nil
 }
 
-// streamer evaluates a stream plan over the rows PostgreSQL sends and passes them on.
+// streamer evaluates a stream plan over the rows PostgreSQL sends and passes them on. With
+// one call of a PARALLEL SAFE function, batches go to an evaluator (evalpool.go) whose workers
+// evaluate several at once; the rows still leave in the order they came.
 type streamer struct {
-	x    *wasmExec
-	p    *streamPlan
-	cols []udf.Column // by upstream column; used for leafs
-	rows [][][]byte   // the batch's values (passed-through ones kept)
-	buf  []byte
-	vals [][]byte
-	sent int
-	sess map[*streamCall]*udf.Session
+	x     *wasmExec
+	p     *streamPlan
+	cur   *rowBatch
+	free  []*rowBatch
+	buf   []byte
+	sent  int
+	sess  map[*streamCall]*udf.Session
+	ev    *evaluator // nil: calls evaluated in turn, in this goroutine
+	evArg []int      // the upstream columns the evaluator's call takes
+	// discard: the rows go nowhere (EXPLAIN ANALYZE); batches and evalTime are counted.
+	discard  bool
+	batches  int
+	evalTime time.Duration
+}
+
+// rowBatch is one batch of upstream rows.
+type rowBatch struct {
+	arena []byte       // the DataRow bodies
+	ends  []int        // where each ends in arena
+	rows  [][][]byte   // the values, by row, once split
+	vals  [][]byte     // backs rows
+	cols  []udf.Column // the decoded arguments, by upstream column
 }
 
 func newStreamer(x *wasmExec, p *streamPlan) *streamer {
-	st := &streamer{x: x, p: p, cols: make([]udf.Column, p.cols), sess: map[*streamCall]*udf.Session{}}
+	st := &streamer{x: x, p: p, sess: map[*streamCall]*udf.Session{}}
+	if len(p.calls) == 1 && p.calls[0].ov.Def.Parallel == "SAFE" && runtime.GOMAXPROCS(0) > 1 {
+		c := p.calls[0]
+		st.ev = newEvaluator(x.ctx, x.st, c.ov.Fn, true, runtime.GOMAXPROCS(0))
+		for _, a := range c.args {
+			st.evArg = append(st.evArg, a.col)
+		}
+		return st
+	}
 	for _, c := range p.calls {
 		st.sess[c] = x.st.Session(c.ov.Fn)
 	}
 	return st
 }
 
+// close stops the evaluator's workers.
+func (st *streamer) close() {
+	if st.ev != nil {
+		st.ev.Close()
+	}
+}
+
 // row takes one DataRow of the upstream.
 func (st *streamer) row(ctx context.Context, body []byte) error {
-	v, err := dataRow(body, st.vals)
-	if err != nil {
-		return err
-	}
-	st.vals = v
-	row := make([][]byte, len(v))
-	for i, b := range v {
-		if b != nil {
-			row[i] = append([]byte(nil), b...)
+	if st.cur == nil {
+		if n := len(st.free); n > 0 {
+			st.cur, st.free = st.free[n-1], st.free[:n-1]
+		} else {
+			st.cur = &rowBatch{cols: make([]udf.Column, st.p.cols), vals: make([][]byte, streamBatch*st.p.cols)}
 		}
 	}
-	st.rows = append(st.rows, row)
-	if len(st.rows) >= streamBatch {
-		return st.flush(ctx)
+	b := st.cur
+	b.arena = append(b.arena, body...)
+	b.ends = append(b.ends, len(b.arena))
+	if len(b.ends) >= streamBatch {
+		return st.submit(ctx)
 	}
 	return nil
 }
 
-// flush evaluates the batch and sends its rows.
+// flush evaluates what is left and sends every row.
 func (st *streamer) flush(ctx context.Context) error {
-	n := len(st.rows)
-	if n == 0 {
+	if err := st.submit(ctx); err != nil {
+		return err
+	}
+	for st.ev != nil && st.ev.Pending() > 0 {
+		if err := st.next(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// submit splits and decodes the current batch and evaluates it, or puts it to the evaluator.
+func (st *streamer) submit(ctx context.Context) error {
+	b := st.cur
+	if b == nil || len(b.ends) == 0 {
 		return nil
 	}
-	for i, col := range st.p.leafs {
-		_ = i
-		c := &st.cols[col]
+	st.cur = nil
+	n := len(b.ends)
+	b.rows = b.rows[:0]
+	start := 0
+	for r := 0; r < n; r++ {
+		v, err := dataRow(b.arena[start:b.ends[r]], b.vals[r*st.p.cols:r*st.p.cols])
+		if err != nil {
+			return err
+		}
+		if len(v) != st.p.cols {
+			return fmt.Errorf("upstream sent %d columns, want %d", len(v), st.p.cols)
+		}
+		b.rows = append(b.rows, v)
+		start = b.ends[r]
+	}
+	for _, col := range st.p.leafs {
+		c := &b.cols[col]
 		c.Reset(st.p.types[col], n)
 		for r := 0; r < n; r++ {
-			if err := decodeBinary(c, r, st.rows[r][col]); err != nil {
+			if err := decodeBinary(c, r, b.rows[r][col]); err != nil {
 				return err
 			}
 		}
 	}
+	st.batches++
+	if st.ev != nil {
+		args := make([]udf.Column, len(st.evArg))
+		for i, col := range st.evArg {
+			args[i] = b.cols[col]
+		}
+		st.ev.Put(n, args, b)
+		for st.ev.Full() {
+			if err := st.next(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	t0 := time.Now()
 	for _, c := range st.p.calls { // inner calls come first
 		args := make([]udf.Column, len(c.args))
 		for i, a := range c.args {
 			if a.call != nil {
 				args[i] = a.call.res
 			} else {
-				args[i] = st.cols[a.col]
+				args[i] = b.cols[a.col]
 			}
 		}
 		res, err := st.sess[c].Eval(ctx, n, args...)
@@ -321,12 +414,30 @@ func (st *streamer) flush(ctx context.Context) error {
 		}
 		c.res = res
 	}
-	for r := 0; r < n; r++ {
+	st.evalTime += time.Since(t0)
+	return st.emit(b)
+}
+
+// next takes the evaluator's oldest result and sends its batch.
+func (st *streamer) next() error {
+	t0 := time.Now()
+	res, _, tag, err := st.ev.Next()
+	st.evalTime += time.Since(t0)
+	if err != nil {
+		return err
+	}
+	st.p.calls[0].res = res
+	return st.emit(tag.(*rowBatch))
+}
+
+// emit sends a batch's rows with their results, and keeps the batch for reuse.
+func (st *streamer) emit(bt *rowBatch) error {
+	for r, row := range bt.rows {
 		b := append(st.buf[:0], 'D', 0, 0, 0, 0)
 		b = be.AppendUint16(b, uint16(len(st.p.outs)))
 		for _, o := range st.p.outs {
 			if o.call == nil {
-				b = appendBytes(b, st.rows[r][o.pass])
+				b = appendBytes(b, row[o.pass])
 				continue
 			}
 			if o.format == 1 {
@@ -337,12 +448,16 @@ func (st *streamer) flush(ctx context.Context) error {
 		}
 		be.PutUint32(b[1:], uint32(len(b)-1))
 		st.buf = b
+		if st.discard {
+			continue
+		}
 		if err := st.x.s.relayBytes(b); err != nil {
 			return err
 		}
 	}
-	st.sent += n
-	st.rows = st.rows[:0]
+	st.sent += len(bt.rows)
+	bt.arena, bt.ends, bt.rows = bt.arena[:0], bt.ends[:0], bt.rows[:0]
+	st.free = append(st.free, bt)
 	return nil
 }
 

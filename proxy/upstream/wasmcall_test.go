@@ -146,7 +146,26 @@ func sqlstateOf(err error) string {
 }
 
 func TestWasmCallPositions(t *testing.T) {
+	t.Run("inline", func(t *testing.T) { testPositions(t) })
+	t.Run("tables", func(t *testing.T) {
+		defer func(n int) { inlineRows = n }(inlineRows)
+		inlineRows = 0 // every memo in a temporary table
+		testPositions(t)
+	})
+}
+
+func testPositions(t *testing.T) {
 	p, d, _ := wasmConns(t)
+	// What wasql cannot plan it refuses, naming the construct.
+	for q, msg := range map[string]string{
+		"UPDATE t SET b = b + 1 WHERE id < 5 RETURNING id, plus(a, b) + 1":   "must be a whole column",
+		"SELECT id, (SELECT fib(x.a % 10) FROM t y WHERE y.id = 1) FROM t x": "outer query",
+		"CREATE VIEW v AS SELECT fib(a) FROM t":                              "CREATE VIEW",
+		"SELECT * FROM fib(3)":                                               "in FROM",
+	} {
+		_, err := p.Exec(context.Background(), q)
+		wantCode(t, err, "0A000", msg)
+	}
 	sameAnswers(t, p, d, []string{
 		"SELECT fib(10)",
 		"SELECT fib(10), plus(1, 2), slugify('Hello World')",
@@ -192,6 +211,8 @@ func TestWasmCallPositions(t *testing.T) {
 		{"INSERT INTO t SELECT id + 1000, fib(a % 10), b, slugify(s) FROM t WHERE id < 20", "SELECT * FROM t ORDER BY id"},
 		{"INSERT INTO t VALUES (5000, fib(12), plus(1, 2), slugify('A b')), (5001, fib(13), 0, NULL)", "SELECT * FROM t WHERE id >= 5000 ORDER BY id"},
 		{"UPDATE t SET s = slugify(s) WHERE fib(a % 15) > 10 AND id % 3 = 0", "SELECT * FROM t ORDER BY id"},
+		{"INSERT INTO t VALUES (6000, 1, 2, 'X y'), (6001, 3, 4, '') RETURNING id, slugify(s), fib(plus(a, b)), nvl_len(s)", "SELECT slugify(''), slugify('') IS NULL, nvl_len('')"},
+		{"UPDATE t SET b = b + 1 WHERE id < 5 RETURNING id, plus(a, b), fib(7)", "DELETE FROM t WHERE id < 3 RETURNING slugify(s)"},
 	} {
 		for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeExec, pgx.QueryExecModeSimpleProtocol} {
 			sameInBlock(t, p, d, dml, mode)
@@ -228,4 +249,46 @@ func answer(c *pgx.Conn, q string, mode pgx.QueryExecMode) string {
 	}
 	out = append(out, rows.CommandTag().String())
 	return strings.Join(out, "\n")
+}
+
+func TestWasmExplain(t *testing.T) {
+	p, _, _ := wasmConns(t)
+	ctx := ctx10(t)
+	plan := func(q string, args ...any) string {
+		rows, err := p.Query(ctx, q, args...)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		var out []string
+		for rows.Next() {
+			var l string
+			if err := rows.Scan(&l); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, l)
+		}
+		if rows.Err() != nil {
+			t.Fatalf("%s: %v", q, rows.Err())
+		}
+		return strings.Join(out, "\n")
+	}
+	got := plan("EXPLAIN SELECT id FROM t WHERE b = $1 AND fib(a % 30) > 0", 30)
+	for _, want := range []string{"fib(bigint) over the distinct arguments", "Index Scan", "PostgreSQL runs:", "LEFT JOIN pg_temp.wasql_m1"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("EXPLAIN lacks %q:\n%s", want, got)
+		}
+	}
+	got = plan("EXPLAIN ANALYZE SELECT sum(fib(a % 30)), max(slugify(s)) FROM t")
+	for _, want := range []string{"calls=30 batches=1 errors=0", "actual time=", "Execution Time"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("EXPLAIN ANALYZE lacks %q:\n%s", want, got)
+		}
+	}
+	got = plan("EXPLAIN (ANALYZE, COSTS OFF) SELECT id, slugify(s) FROM t")
+	for _, want := range []string{"on the stream: slugify(text)", "rows=500 batches=1", "Seq Scan on t"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("EXPLAIN ANALYZE (stream) lacks %q:\n%s", want, got)
+		}
+	}
+	t.Log(got)
 }

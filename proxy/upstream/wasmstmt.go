@@ -199,59 +199,10 @@ func (s *Session) runWasm(ctx context.Context, ws *wasmStmt, params [][]byte, pf
 	defer st.Close()
 	x := &wasmExec{s: s, ctx: ctx, st: st, params: params, pfmts: pfmts, poids: ws.paramOIDs, memos: map[string]*memo{}}
 	if explain != nil {
-		return x.explain(tree, explain, calls, ws)
+		err = x.explain(stmt, explain, calls, ws, rowDesc)
+	} else {
+		err = x.execute(tree, stmt, calls, ws, rfmts, rowDesc)
 	}
-	streamed := x.streamable(stmt, calls, rfmts)
-	var rest []*wasmCall
-	for _, c := range calls {
-		if !streamed[c] {
-			rest = append(rest, c)
-		}
-	}
-	if err := x.plan(rest); err != nil {
-		return unstub(err)
-	}
-	var sp *streamPlan
-	upFormats := rfmts
-	if len(streamed) > 0 {
-		if sp, err = x.streamRewrite(stmt, streamed, calls, rfmts); err != nil {
-			return err
-		}
-		upFormats = sp.formats
-	}
-	final, err := pg_query.Deparse(tree)
-	if err != nil {
-		return err
-	}
-	if debugPlan {
-		log.Printf("wasql plan: %s", final)
-	}
-	if rowDesc && ws.rows != nil {
-		s.out.Send(ws.rows)
-	}
-	var str *streamer
-	if sp != nil {
-		str = newStreamer(x, sp)
-	}
-	err = s.exchange(ctx, func(msg []byte) error {
-		switch msg[0] {
-		case 'D':
-			if str != nil {
-				return str.row(ctx, msg[5:])
-			}
-			return s.relayBytes(msg)
-		case 'C', 'I':
-			if str != nil {
-				if err := str.flush(ctx); err != nil {
-					return err
-				}
-			}
-			return s.relayBytes(msg)
-		}
-		return nil
-	}, &pgproto3.Parse{Query: final, ParameterOIDs: ws.paramOIDs},
-		&pgproto3.Bind{Parameters: params, ParameterFormatCodes: pfmts, ResultFormatCodes: upFormats},
-		&pgproto3.Execute{}, &pgproto3.Sync{})
 	if err != nil {
 		return err
 	}
@@ -266,6 +217,88 @@ func (s *Session) runWasm(ctx context.Context, ws *wasmStmt, params [][]byte, pf
 		_, err = s.simple(ctx, strings.Join(drop, "; "))
 	}
 	return err
+}
+
+// planAll plans the calls: those of the select list that can be, on the stream, the others
+// into memos. It returns the stream's plan (nil: none) and the result formats to ask of the
+// upstream.
+func (x *wasmExec) planAll(stmt *pg_query.Node, calls []*wasmCall, rfmts []int16) (*streamPlan, []int16, error) {
+	streamed := x.streamable(stmt, calls, rfmts)
+	var rest []*wasmCall
+	for _, c := range calls {
+		if !streamed[c] {
+			rest = append(rest, c)
+		}
+	}
+	if err := x.plan(rest); err != nil {
+		return nil, nil, unstub(err)
+	}
+	if len(streamed) == 0 {
+		return nil, rfmts, nil
+	}
+	sp, err := x.streamRewrite(stmt, streamed, calls, rfmts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return sp, sp.formats, nil
+}
+
+// execute plans the statement and runs it; its rows go to the client.
+func (x *wasmExec) execute(tree *pg_query.ParseResult, stmt *pg_query.Node, calls []*wasmCall, ws *wasmStmt, rfmts []int16, rowDesc bool) error {
+	sp, upFormats, err := x.planAll(stmt, calls, rfmts)
+	if err != nil {
+		return err
+	}
+	final, err := pg_query.Deparse(tree)
+	if err != nil {
+		return err
+	}
+	if rowDesc && ws.rows != nil {
+		x.s.out.Send(ws.rows)
+	}
+	_, err = x.runFinal(final, sp, upFormats, false)
+	return err
+}
+
+// runFinal runs the rewritten statement: its rows (computed on the stream by sp, if any) go
+// to the client, or nowhere with discard (EXPLAIN ANALYZE). It returns the stream's counts.
+func (x *wasmExec) runFinal(final string, sp *streamPlan, upFormats []int16, discard bool) (*streamer, error) {
+	if debugPlan {
+		log.Printf("wasql plan: %s", final)
+	}
+	s := x.s
+	var str *streamer
+	if sp != nil {
+		str = newStreamer(x, sp)
+		defer str.close()
+		str.discard = discard
+	}
+	err := s.exchange(x.ctx, func(msg []byte) error {
+		switch msg[0] {
+		case 'D':
+			if str != nil {
+				return str.row(x.ctx, msg[5:])
+			}
+			if discard {
+				return nil
+			}
+			return s.relayBytes(msg)
+		case 'C', 'I':
+			if str != nil {
+				if err := str.flush(x.ctx); err != nil {
+					return err
+				}
+			}
+			if discard {
+				return nil
+			}
+			return s.relayBytes(msg)
+		}
+		return nil
+	}, &pgproto3.Parse{Query: final, ParameterOIDs: x.poids},
+		&pgproto3.Bind{Parameters: x.params, ParameterFormatCodes: x.pfmts, ResultFormatCodes: upFormats},
+		&pgproto3.Execute{}, &pgproto3.Sync{})
+	return str, err
 }
 
 // wasmError is how a wasm statement's error that is not PostgreSQL's reaches the client.

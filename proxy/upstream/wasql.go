@@ -425,7 +425,7 @@ func (s *Session) execute(ctx context.Context, m *pgproto3.Execute) error {
 	}
 	if lp.stmt.wasm != nil {
 		var err error
-		if m.MaxRows > 0 {
+		if m.MaxRows > 0 && lp.stmt.wasm.rows != nil { // a limit on no rows limits nothing (pgjdbc's executeUpdate)
 			err = refuse("fetching the rows of a statement calling wasm functions a few at a time (Execute with a row limit) is not supported through the proxy")
 		} else {
 			err = s.runWasm(ctx, lp.stmt.wasm, lp.params, lp.pfmts, lp.rfmts, false)
