@@ -292,3 +292,19 @@ func TestWasmExplain(t *testing.T) {
 	}
 	t.Log(got)
 }
+
+// TestWasmMemoParallel: a memo of many rows is evaluated by several workers; a row error among
+// them is pinned on its row and raised only where the statement reaches it.
+func TestWasmMemoParallel(t *testing.T) {
+	p, d, _ := wasmConns(t)
+	ctx := ctx10(t)
+	if _, err := d.Exec(ctx, `CREATE TABLE many AS SELECT i AS id, CASE WHEN i = 7777 THEN 'naïve' ELSE 'Row ' || i END AS s FROM generate_series(1, 20000) i`); err != nil {
+		t.Fatal(err)
+	}
+	sameAnswers(t, p, d, []string{
+		"SELECT count(DISTINCT slugify(s)), max(slugify(s)) FROM many",
+		"SELECT count(*) FROM many WHERE id <> 7777 AND must_be_ascii(s) IS NOT NULL",
+		"SELECT count(CASE WHEN id = 7777 THEN NULL ELSE must_be_ascii(s) END) FROM many",
+		"SELECT count(must_be_ascii(s)) FROM many",
+	})
+}

@@ -223,7 +223,10 @@ func (s *Session) runWasm(ctx context.Context, ws *wasmStmt, params [][]byte, pf
 // into memos. It returns the stream's plan (nil: none) and the result formats to ask of the
 // upstream.
 func (x *wasmExec) planAll(stmt *pg_query.Node, calls []*wasmCall, rfmts []int16) (*streamPlan, []int16, error) {
-	streamed := x.streamable(stmt, calls, rfmts)
+	var streamed map[*wasmCall]bool
+	if !memoOnly {
+		streamed = x.streamable(stmt, calls, rfmts)
+	}
 	var rest []*wasmCall
 	for _, c := range calls {
 		if !streamed[c] {
@@ -335,3 +338,7 @@ func rowsOf(ws *wasmStmt, rfmts []int16) pgproto3.BackendMessage {
 
 // debugPlan (WASQL_DEBUG_PLAN=1) logs the statements wasql sends for wasm calls.
 var debugPlan = os.Getenv("WASQL_DEBUG_PLAN") != ""
+
+// memoOnly (WASQL_PROXY_STRATEGY=memo) computes every call through memos, the stream unused:
+// how bench/proxy-wasm.sh measures one design against the other.
+var memoOnly = os.Getenv("WASQL_PROXY_STRATEGY") == "memo"
