@@ -55,18 +55,20 @@ type callStat struct {
 
 // wasmExec is the execution of one statement that calls wasm functions.
 type wasmExec struct {
-	s      *Session
-	ctx    context.Context
-	st     *udf.Statement
-	params [][]byte
-	pfmts  []int16
-	poids  []uint32
-	seq    int
-	memos  map[string]*memo
-	order  []*memo
-	tables []string
-	funcs  []string // lookup functions created, to drop after the statement
-	dry    bool     // EXPLAIN without ANALYZE: memos are created empty
+	s       *Session
+	ctx     context.Context
+	st      *udf.Statement
+	params  [][]byte
+	pfmts   []int16
+	poids   []uint32
+	seq     int
+	memos   map[string]*memo
+	order   []*memo
+	tables  []string
+	funcs   []string                                     // lookup functions created, to drop after the statement
+	after   func(commit bool) []pgproto3.FrontendMessage // what runs after the statement, in its exchange
+	inBlock bool                                         // the client's transaction block, not wasql's
+	dry     bool                                         // EXPLAIN without ANALYZE: memos are created empty
 }
 
 // keyType is how a key of type t is declared, and the cast that makes an argument one.
@@ -537,11 +539,10 @@ func (x *wasmExec) fill(c *wasmCall, m *memo) error {
 		m.stat.prep += time.Since(t0)
 	}
 	t0 := time.Now()
-	msgs := []pgproto3.FrontendMessage{&pgproto3.Close{ObjectType: 'P', Name: portal}}
+	x.s.prefix = append(x.s.prefix, &pgproto3.Close{ObjectType: 'P', Name: portal}) // with the next exchange
 	if table {
-		msgs = append(msgs, &pgproto3.Parse{Query: "ANALYZE " + m.table}, &pgproto3.Bind{}, &pgproto3.Execute{})
+		err = x.s.exchange(x.ctx, nil, append(statementMsgs("ANALYZE "+m.table), &pgproto3.Sync{})...)
 	}
-	err = x.s.exchange(x.ctx, nil, append(msgs, &pgproto3.Sync{})...)
 	m.stat.fill += time.Since(t0)
 	if debugPlan {
 		log.Printf("wasql memo %s: %d rows, %d errors, inline %v", m.table, m.stat.rows, m.stat.errors, m.values != "")

@@ -308,3 +308,29 @@ func TestWasmMemoParallel(t *testing.T) {
 		"SELECT count(must_be_ascii(s)) FROM many",
 	})
 }
+
+// TestWasmReturningErrorWritesNothing: a wasm error on the stream of RETURNING rolls back what
+// the statement wrote, in wasql's own transaction and in the client's block.
+func TestWasmReturningErrorWritesNothing(t *testing.T) {
+	p, _, _ := wasmConns(t)
+	ctx := ctx10(t)
+	_, err := p.Exec(ctx, "INSERT INTO t VALUES (7000, 1, 2, 'naïve') RETURNING id, must_be_ascii(s)")
+	wantCode(t, err, "38000", "non-ASCII")
+	var n int
+	if err := p.QueryRow(ctx, "SELECT count(*) FROM t WHERE id = 7000").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("after the error: %v, %d rows", err, n)
+	}
+	if _, err := p.Exec(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Exec(ctx, "INSERT INTO t VALUES (7000, 1, 2, 'naïve') RETURNING must_be_ascii(s)")
+	wantCode(t, err, "38000", "non-ASCII")
+	_, err = p.Exec(ctx, "SELECT 1")
+	wantCode(t, err, "25P02", "")
+	if _, err := p.Exec(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.QueryRow(ctx, "SELECT count(*) FROM t WHERE id = 7000").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("after the block: %v, %d rows", err, n)
+	}
+}
