@@ -155,16 +155,8 @@ type aggState struct {
 // runWasm executes a described statement with the client's parameters. rowDesc says whether the
 // client gets the RowDescription (a simple Query) before the rows.
 func (s *Session) runWasm(ctx context.Context, ws *wasmStmt, params [][]byte, pfmts, rfmts []int16, rowDesc bool) (err error) {
-	ctx, cancel := context.WithCancel(ctx)
-	s.mu.Lock()
-	s.running = cancel
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		s.running = nil
-		s.mu.Unlock()
-		cancel()
-	}()
+	ctx, done := s.track(ctx)
+	defer done()
 	inBlock := s.status() == 'T'
 	switch s.status() {
 	case 'E':
