@@ -134,9 +134,7 @@ func (a *analysis) stmt(n *pg_query.Node, ctes []*pg_query.Node, recur bool) {
 		s := x.UpdateStmt
 		ctes, recur = withCTEs(ctes, recur, s.WithClause)
 		a.ctes(s.WithClause, ctes, recur)
-		b := &block{from: append([]*pg_query.Node{{Node: &pg_query.Node_RangeVar{RangeVar: s.Relation}}}, s.FromClause...), where: s.WhereClause, ctes: ctes, recur: recur}
-		a.fromItems(b, s.FromClause, ctes, recur)
-		a.expr(b, s.WhereClause, rowLevel, nil)
+		b := a.dmlBlock(s.Relation, s.FromClause, s.WhereClause, ctes, recur)
 		for _, t := range s.TargetList {
 			a.expr(b, t.GetResTarget().GetVal(), rowLevel, nil)
 		}
@@ -145,9 +143,7 @@ func (a *analysis) stmt(n *pg_query.Node, ctes []*pg_query.Node, recur bool) {
 		s := x.DeleteStmt
 		ctes, recur = withCTEs(ctes, recur, s.WithClause)
 		a.ctes(s.WithClause, ctes, recur)
-		b := &block{from: append([]*pg_query.Node{{Node: &pg_query.Node_RangeVar{RangeVar: s.Relation}}}, s.UsingClause...), where: s.WhereClause, ctes: ctes, recur: recur}
-		a.fromItems(b, s.UsingClause, ctes, recur)
-		a.expr(b, s.WhereClause, rowLevel, nil)
+		a.dmlBlock(s.Relation, s.UsingClause, s.WhereClause, ctes, recur)
 		a.returning(s.ReturningList)
 	case *pg_query.Node_CreateTableAsStmt:
 		s := x.CreateTableAsStmt
@@ -165,6 +161,14 @@ func (a *analysis) stmt(n *pg_query.Node, ctes []*pg_query.Node, recur bool) {
 	default:
 		a.fail(refuse("calling a wasm function in %s is not supported through the proxy", stmtName(n)))
 	}
+}
+
+// dmlBlock walks the table an UPDATE or DELETE reads (with its FROM or USING) and its WHERE.
+func (a *analysis) dmlBlock(rel *pg_query.RangeVar, from []*pg_query.Node, where *pg_query.Node, ctes []*pg_query.Node, recur bool) *block {
+	b := &block{from: append([]*pg_query.Node{{Node: &pg_query.Node_RangeVar{RangeVar: rel}}}, from...), where: where, ctes: ctes, recur: recur}
+	a.fromItems(b, from, ctes, recur)
+	a.expr(b, where, rowLevel, nil)
+	return b
 }
 
 // stmtName names a statement's kind for messages: CREATE VIEW, DECLARE CURSOR...

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/wasql/wasql/catalog"
 	"github.com/wasql/wasql/catalog/boltstore"
 	"github.com/wasql/wasql/sqlfuncs"
 	"github.com/wasql/wasql/udf"
@@ -14,11 +15,17 @@ import (
 // testRegistry is a registry over a bolt catalog in a temporary directory.
 func testRegistry(t testing.TB) *sqlfuncs.Registry {
 	t.Helper()
-	ctx := context.Background()
 	store, err := boltstore.Open(filepath.Join(t.TempDir(), "catalog.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return registryOver(t, store)
+}
+
+// registryOver is a registry over store, with a runtime of its own; both close with the test.
+func registryOver(t testing.TB, store catalog.Store) *sqlfuncs.Registry {
+	t.Helper()
+	ctx := context.Background()
 	rt, err := udf.NewRuntime(ctx, udf.NewConfig())
 	if err != nil {
 		t.Fatal(err)

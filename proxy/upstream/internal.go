@@ -16,7 +16,9 @@ import (
 // ReadyForQuery ends it; everything the upstream answers goes to the exchange, none of it to the
 // client unless the exchange passes it on.
 
-// exchange sends msgs upstream (the last one a Sync or a Query) and calls on for every message
+// exchange sends msgs upstream (the last one a Sync or a Query), after the session's prefix:
+// messages of wasql's that need no answer of their own (BEGIN, closing a portal), sent with
+// the next exchange to save a round trip (their errors are its errors) and calls on for every message
 // of the answer up to and including its ReadyForQuery. The first ErrorResponse is returned as a
 // *pgconn.PgError once the exchange is over; so is on's first error (on is not called again).
 // The caller must have drained the client's own messages first.
@@ -25,7 +27,15 @@ func (s *Session) exchange(ctx context.Context, on func(msg []byte) error, msgs 
 	if !s.push(expect{kind: 'Q', sink: sink}) {
 		return errors.New("upstream session: exchange in a failed pipeline")
 	}
-	for _, m := range msgs {
+	prefix := s.prefix
+	s.prefix = nil
+	skip := 0 // the prefix's CommandCompletes: not the exchange's
+	for _, m := range prefix {
+		if _, ok := m.(*pgproto3.Execute); ok {
+			skip++
+		}
+	}
+	for _, m := range append(prefix, msgs...) {
 		if err := s.encode(m); err != nil {
 			return err
 		}
@@ -61,6 +71,10 @@ func (s *Session) exchange(ctx context.Context, on func(msg []byte) error, msgs 
 				continue
 			case 'N', 'A', 'S': // notices, notifications, parameter changes: the client's
 				s.passOn(t, body)
+				continue
+			}
+			if t == 'C' && skip > 0 {
+				skip--
 				continue
 			}
 			if first == nil && on != nil {

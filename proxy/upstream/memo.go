@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"runtime"
 	"strings"
 	"time"
 
@@ -54,18 +55,20 @@ type callStat struct {
 
 // wasmExec is the execution of one statement that calls wasm functions.
 type wasmExec struct {
-	s      *Session
-	ctx    context.Context
-	st     *udf.Statement
-	params [][]byte
-	pfmts  []int16
-	poids  []uint32
-	seq    int
-	memos  map[string]*memo
-	order  []*memo
-	tables []string
-	funcs  []string // lookup functions created, to drop after the statement
-	dry    bool     // EXPLAIN without ANALYZE: memos are created empty
+	s       *Session
+	ctx     context.Context
+	st      *udf.Statement
+	params  [][]byte
+	pfmts   []int16
+	poids   []uint32
+	seq     int
+	memos   map[string]*memo
+	order   []*memo
+	tables  []string
+	funcs   []string                                     // lookup functions created, to drop after the statement
+	after   func(commit bool) []pgproto3.FrontendMessage // what runs after the statement, in its exchange
+	inBlock bool                                         // the client's transaction block, not wasql's
+	dry     bool                                         // EXPLAIN without ANALYZE: memos are created empty
 }
 
 // keyType is how a key of type t is declared, and the cast that makes an argument one.
@@ -427,11 +430,11 @@ func (x *wasmExec) fill(c *wasmCall, m *memo) error {
 	portal := strings.Replace(m.table, "pg_temp.wasql_m", "wasql_p", 1)
 	var raw [][][]byte // the fetched rows' values, kept for the keys
 	var vals [][]byte
-	done := false
+	done := false // the portal ran to its end: no PortalSuspended
 	onRow := func(msg []byte) error {
 		switch msg[0] {
-		case 'C':
-			done = true
+		case 's':
+			done = false
 		case 'D':
 			v, err := dataRow(msg[5:], vals)
 			if err != nil {
@@ -459,7 +462,7 @@ func (x *wasmExec) fill(c *wasmCall, m *memo) error {
 		msgs = append(msgs, &pgproto3.Parse{Query: q, ParameterOIDs: x.poids},
 			&pgproto3.Bind{DestinationPortal: portal, Parameters: x.params, ParameterFormatCodes: x.pfmts, ResultFormatCodes: []int16{1}},
 			&pgproto3.Execute{Portal: portal, MaxRows: fetchRows}, &pgproto3.Sync{})
-		raw, done = raw[:0], false
+		raw, done = raw[:0], true
 		err = x.s.exchange(x.ctx, onRow, msgs...)
 		var pe *pgconn.PgError
 		if err == nil || !errors.As(err, &pe) || (pe.Code != "42703" && pe.Code != "42P01" && pe.Code != "42803") {
@@ -493,7 +496,7 @@ func (x *wasmExec) fill(c *wasmCall, m *memo) error {
 				}
 			}
 		}
-		res, rowErrs, err := evalRows(x.ctx, sess, ov.Result, n, args)
+		res, rowErrs, err := x.evalChunk(ov, sess, n, args)
 		if err != nil {
 			return err
 		}
@@ -529,19 +532,21 @@ func (x *wasmExec) fill(c *wasmCall, m *memo) error {
 			break
 		}
 		t0 = time.Now()
-		raw = raw[:0]
+		raw, done = raw[:0], true
 		if err := x.s.exchange(x.ctx, onRow, &pgproto3.Execute{Portal: portal, MaxRows: fetchRows}, &pgproto3.Sync{}); err != nil {
 			return err
 		}
 		m.stat.prep += time.Since(t0)
 	}
 	t0 := time.Now()
-	msgs := []pgproto3.FrontendMessage{&pgproto3.Close{ObjectType: 'P', Name: portal}}
+	x.s.prefix = append(x.s.prefix, &pgproto3.Close{ObjectType: 'P', Name: portal}) // with the next exchange
 	if table {
-		msgs = append(msgs, &pgproto3.Parse{Query: "ANALYZE " + m.table}, &pgproto3.Bind{}, &pgproto3.Execute{})
+		err = x.s.exchange(x.ctx, nil, append(statementMsgs("ANALYZE "+m.table), &pgproto3.Sync{})...)
 	}
-	err = x.s.exchange(x.ctx, nil, append(msgs, &pgproto3.Sync{})...)
 	m.stat.fill += time.Since(t0)
+	if debugPlan {
+		log.Printf("wasql memo %s: %d rows, %d errors, inline %v", m.table, m.stat.rows, m.stat.errors, m.values != "")
+	}
 	return err
 }
 
@@ -696,6 +701,55 @@ func errorFields(ov *sqlfuncs.Overload, args []udf.Column, r int, err error) (co
 		in[i] = args[i].Format(r)
 	}
 	return code, fmt.Sprintf("%s: input (%s): %s", ue.Function, strings.Join(in, ", "), ue.Message), ue.Detail
+}
+
+// evalChunk evaluates a chunk of arguments: for a PARALLEL SAFE function, in batches shared
+// by several workers (evalpool.go); a batch that fails is evaluated again by evalRows, which
+// pins the errors on their rows.
+func (x *wasmExec) evalChunk(ov *sqlfuncs.Overload, sess *udf.Session, n int, args []udf.Column) (udf.Column, map[int]error, error) {
+	const batch = 2048
+	workers := runtime.GOMAXPROCS(0)
+	if ov.Def.Parallel != "SAFE" || workers < 2 || n <= batch {
+		return evalRows(x.ctx, sess, ov.Result, n, args)
+	}
+	ev := newEvaluator(x.ctx, x.st, ov.Fn, true, workers)
+	defer ev.Close()
+	out := udf.NewColumn(ov.Result, n)
+	errs := map[int]error{}
+	take := func() error {
+		res, part, tag, err := ev.Next()
+		span := tag.([2]int)
+		if err != nil {
+			var es map[int]error
+			if res, es, err = evalRows(x.ctx, sess, ov.Result, span[1]-span[0], part); err != nil {
+				return err
+			}
+			for k, e := range es {
+				errs[span[0]+k] = e
+			}
+		}
+		copyRows(&out, span[0], res)
+		return nil
+	}
+	for from := 0; from < n; from += batch {
+		to := min(from+batch, n)
+		part := make([]udf.Column, len(args))
+		for i := range args {
+			part[i] = sliceColumn(args[i], from, to)
+		}
+		ev.Put(to-from, part, [2]int{from, to})
+		for ev.Full() {
+			if err := take(); err != nil {
+				return udf.Column{}, nil, err
+			}
+		}
+	}
+	for ev.Pending() > 0 {
+		if err := take(); err != nil {
+			return udf.Column{}, nil, err
+		}
+	}
+	return out, errs, nil
 }
 
 // evalRows evaluates rows rows; an error that belongs to a row (the guest's row error, a trap,

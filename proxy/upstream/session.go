@@ -36,6 +36,7 @@ type Session struct {
 	executed bool // an Execute went upstream since the last Sync
 	stmts    map[string]*localStmt
 	portals  map[string]*localPortal
+	prefix   []pgproto3.FrontendMessage // sent before the next exchange's messages (internal.go)
 
 	mu       sync.Mutex
 	q        []expect // what the messages sent so far still expect, in order

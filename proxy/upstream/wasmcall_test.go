@@ -292,3 +292,45 @@ func TestWasmExplain(t *testing.T) {
 	}
 	t.Log(got)
 }
+
+// TestWasmMemoParallel: a memo of many rows is evaluated by several workers; a row error among
+// them is pinned on its row and raised only where the statement reaches it.
+func TestWasmMemoParallel(t *testing.T) {
+	p, d, _ := wasmConns(t)
+	ctx := ctx10(t)
+	if _, err := d.Exec(ctx, `CREATE TABLE many AS SELECT i AS id, CASE WHEN i = 7777 THEN 'naïve' ELSE 'Row ' || i END AS s FROM generate_series(1, 20000) i`); err != nil {
+		t.Fatal(err)
+	}
+	sameAnswers(t, p, d, []string{
+		"SELECT count(DISTINCT slugify(s)), max(slugify(s)) FROM many",
+		"SELECT count(*) FROM many WHERE id <> 7777 AND must_be_ascii(s) IS NOT NULL",
+		"SELECT count(CASE WHEN id = 7777 THEN NULL ELSE must_be_ascii(s) END) FROM many",
+		"SELECT count(must_be_ascii(s)) FROM many",
+	})
+}
+
+// TestWasmReturningErrorWritesNothing: a wasm error on the stream of RETURNING rolls back what
+// the statement wrote, in wasql's own transaction and in the client's block.
+func TestWasmReturningErrorWritesNothing(t *testing.T) {
+	p, _, _ := wasmConns(t)
+	ctx := ctx10(t)
+	_, err := p.Exec(ctx, "INSERT INTO t VALUES (7000, 1, 2, 'naïve') RETURNING id, must_be_ascii(s)")
+	wantCode(t, err, "38000", "non-ASCII")
+	var n int
+	if err := p.QueryRow(ctx, "SELECT count(*) FROM t WHERE id = 7000").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("after the error: %v, %d rows", err, n)
+	}
+	if _, err := p.Exec(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Exec(ctx, "INSERT INTO t VALUES (7000, 1, 2, 'naïve') RETURNING must_be_ascii(s)")
+	wantCode(t, err, "38000", "non-ASCII")
+	_, err = p.Exec(ctx, "SELECT 1")
+	wantCode(t, err, "25P02", "")
+	if _, err := p.Exec(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.QueryRow(ctx, "SELECT count(*) FROM t WHERE id = 7000").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("after the block: %v, %d rows", err, n)
+	}
+}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/wasql/wasql/catalog/pgstore"
 	"github.com/wasql/wasql/sqlfuncs"
-	"github.com/wasql/wasql/udf"
 )
 
 // wasmEnv is what the tests of wasm calls through the proxy need: a database of its own in the
@@ -47,20 +46,12 @@ func newWasmEnv(t testing.TB, raw bool) *wasmEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt, err := udf.NewRuntime(ctx, udf.NewConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := sqlfuncs.NewRegistry(ctx, rt, store)
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg := registryOver(t, store)
 	b, err := New(Config{URL: direct, Registry: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := serve(t, b, false, raw)
-	t.Cleanup(func() { reg.Close(); rt.Close(ctx); store.Close() })
 	return &wasmEnv{DB: db, Direct: direct, Proxy: "postgres://root@" + addr + "/" + db + "?sslmode=disable", Addr: addr, Reg: reg, B: b}
 }
 

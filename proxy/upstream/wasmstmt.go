@@ -155,31 +155,19 @@ type aggState struct {
 // runWasm executes a described statement with the client's parameters. rowDesc says whether the
 // client gets the RowDescription (a simple Query) before the rows.
 func (s *Session) runWasm(ctx context.Context, ws *wasmStmt, params [][]byte, pfmts, rfmts []int16, rowDesc bool) (err error) {
-	ctx, cancel := context.WithCancel(ctx)
-	s.mu.Lock()
-	s.running = cancel
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		s.running = nil
-		s.mu.Unlock()
-		cancel()
-	}()
+	ctx, done := s.track(ctx)
+	defer done()
 	inBlock := s.status() == 'T'
 	switch s.status() {
 	case 'E':
 		return errInFailedTx
 	case 'I':
-		if _, err := s.simple(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ"); err != nil {
-			return err
-		}
+		// Sent with the next exchange: one round trip fewer.
+		s.prefix = append(s.prefix, statementMsgs("BEGIN ISOLATION LEVEL REPEATABLE READ")...)
 		defer func() {
-			end := "COMMIT"
-			if err != nil {
-				end = "ROLLBACK"
-			}
-			if _, e := s.simple(context.WithoutCancel(ctx), end); e != nil && err == nil {
-				err = e
+			s.prefix = nil
+			if err != nil && s.status() != 'I' {
+				_, _ = s.simple(context.WithoutCancel(ctx), "ROLLBACK")
 			}
 		}()
 	}
@@ -197,33 +185,46 @@ func (s *Session) runWasm(ctx context.Context, ws *wasmStmt, params [][]byte, pf
 	}
 	st := udf.NewStatement()
 	defer st.Close()
-	x := &wasmExec{s: s, ctx: ctx, st: st, params: params, pfmts: pfmts, poids: ws.paramOIDs, memos: map[string]*memo{}}
+	x := &wasmExec{s: s, ctx: ctx, st: st, params: params, pfmts: pfmts, poids: ws.paramOIDs, memos: map[string]*memo{}, inBlock: inBlock}
+	// After the statement, in the same exchange: the memos' functions dropped (and, in the
+	// client's block, their tables: in wasql's transaction they go with it), and wasql's
+	// transaction committed.
+	x.after = func(commit bool) []pgproto3.FrontendMessage {
+		var after []pgproto3.FrontendMessage
+		if len(x.funcs) > 0 {
+			after = append(after, statementMsgs("DROP FUNCTION "+strings.Join(x.funcs, ", "))...)
+		}
+		if inBlock && len(x.tables) > 0 {
+			after = append(after, statementMsgs("DROP TABLE "+strings.Join(x.tables, ", "))...)
+		}
+		if !inBlock && commit {
+			after = append(after, statementMsgs("COMMIT")...)
+		}
+		return after
+	}
 	if explain != nil {
 		err = x.explain(stmt, explain, calls, ws, rowDesc)
-	} else {
-		err = x.execute(tree, stmt, calls, ws, rfmts, rowDesc)
-	}
-	if err != nil {
+		if err == nil {
+			err = s.exchange(ctx, nil, append(x.after(true), &pgproto3.Sync{})...)
+		}
 		return err
 	}
-	var drop []string
-	if len(x.funcs) > 0 {
-		drop = append(drop, "DROP FUNCTION "+strings.Join(x.funcs, ", "))
-	}
-	if inBlock && len(x.tables) > 0 { // in wasql's own transaction they go with it (ON COMMIT DROP)
-		drop = append(drop, "DROP TABLE "+strings.Join(x.tables, ", "))
-	}
-	if len(drop) > 0 {
-		_, err = s.simple(ctx, strings.Join(drop, "; "))
-	}
-	return err
+	return x.execute(tree, stmt, calls, ws, rfmts, rowDesc)
+}
+
+// statementMsgs are the extended-protocol messages that run sql (no Sync).
+func statementMsgs(sql string) []pgproto3.FrontendMessage {
+	return []pgproto3.FrontendMessage{&pgproto3.Parse{Query: sql}, &pgproto3.Bind{}, &pgproto3.Execute{}}
 }
 
 // planAll plans the calls: those of the select list that can be, on the stream, the others
 // into memos. It returns the stream's plan (nil: none) and the result formats to ask of the
 // upstream.
 func (x *wasmExec) planAll(stmt *pg_query.Node, calls []*wasmCall, rfmts []int16) (*streamPlan, []int16, error) {
-	streamed := x.streamable(stmt, calls, rfmts)
+	var streamed map[*wasmCall]bool
+	if !memoOnly {
+		streamed = x.streamable(stmt, calls, rfmts)
+	}
 	var rest []*wasmCall
 	for _, c := range calls {
 		if !streamed[c] {
@@ -273,6 +274,13 @@ func (x *wasmExec) runFinal(final string, sp *streamPlan, upFormats []int16, dis
 		defer str.close()
 		str.discard = discard
 	}
+	// The COMMIT goes with the statement unless rows are computed on the stream: an error of
+	// wasql's there must still roll back what the statement wrote (RETURNING).
+	var after []pgproto3.FrontendMessage
+	if !discard {
+		after = x.after(sp == nil)
+	}
+	results := 0 // CommandCompletes: the statement's is the first
 	err := s.exchange(x.ctx, func(msg []byte) error {
 		switch msg[0] {
 		case 'D':
@@ -284,6 +292,10 @@ func (x *wasmExec) runFinal(final string, sp *streamPlan, upFormats []int16, dis
 			}
 			return s.relayBytes(msg)
 		case 'C', 'I':
+			results++
+			if results > 1 {
+				return nil // what runs after the statement
+			}
 			if str != nil {
 				if err := str.flush(x.ctx); err != nil {
 					return err
@@ -295,9 +307,12 @@ func (x *wasmExec) runFinal(final string, sp *streamPlan, upFormats []int16, dis
 			return s.relayBytes(msg)
 		}
 		return nil
-	}, &pgproto3.Parse{Query: final, ParameterOIDs: x.poids},
+	}, append([]pgproto3.FrontendMessage{&pgproto3.Parse{Query: final, ParameterOIDs: x.poids},
 		&pgproto3.Bind{Parameters: x.params, ParameterFormatCodes: x.pfmts, ResultFormatCodes: upFormats},
-		&pgproto3.Execute{}, &pgproto3.Sync{})
+		&pgproto3.Execute{}}, append(after, &pgproto3.Sync{})...)...)
+	if err == nil && sp != nil && !discard && s.status() == 'T' && !x.inBlock {
+		_, err = s.simple(x.ctx, "COMMIT")
+	}
 	return str, err
 }
 
@@ -335,3 +350,7 @@ func rowsOf(ws *wasmStmt, rfmts []int16) pgproto3.BackendMessage {
 
 // debugPlan (WASQL_DEBUG_PLAN=1) logs the statements wasql sends for wasm calls.
 var debugPlan = os.Getenv("WASQL_DEBUG_PLAN") != ""
+
+// memoOnly (WASQL_PROXY_STRATEGY=memo) computes every call through memos, the stream unused:
+// how bench/proxy-wasm.sh measures one design against the other.
+var memoOnly = os.Getenv("WASQL_PROXY_STRATEGY") == "memo"

@@ -171,16 +171,8 @@ func (s *Session) run(ctx context.Context, st statement, params [][]byte) error 
 	if st.err != nil {
 		return st.err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	s.mu.Lock()
-	s.running = cancel
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		s.running = nil
-		s.mu.Unlock()
-		cancel()
-	}()
+	ctx, done := s.track(ctx)
+	defer done()
 	reg := s.b.cfg.Registry
 	ctx = sqlfuncs.WithUser(ctx, s.user)
 	if err := s.mayAlter(st.ddl); err != nil {
@@ -210,6 +202,20 @@ func (s *Session) run(ctx context.Context, st statement, params [][]byte) error 
 	}
 	s.push(expect{local: []pgproto3.BackendMessage{&pgproto3.CommandComplete{CommandTag: []byte(verb(st.kind))}}})
 	return nil
+}
+
+// track makes ctx the statement in progress, which Cancel cancels, until done is called.
+func (s *Session) track(ctx context.Context) (_ context.Context, done func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	s.mu.Lock()
+	s.running = cancel
+	s.mu.Unlock()
+	return ctx, func() {
+		s.mu.Lock()
+		s.running = nil
+		s.mu.Unlock()
+		cancel()
+	}
 }
 
 // mayAlter refuses, with pass-through authentication, to replace or drop a wasm function the
