@@ -37,7 +37,7 @@ type block struct {
 	joins   []*pg_query.Node // lookups joined to the FROM (memo.go)
 	// returning: the RETURNING list of an INSERT, UPDATE or DELETE, read from its rows.
 	returning bool
-	groups    map[string]bool // the GROUP BY expressions, deparsed
+	groups    []string // the GROUP BY expressions, deparsed
 }
 
 // wasmCall is one call of a wasm function.
@@ -50,6 +50,7 @@ type wasmCall struct {
 	lvl   level
 	join  *pg_query.JoinExpr // for joinLevel
 	inner []*wasmCall
+	folds bool // its arguments are constants and parameters: PostgreSQL folds the call when planning
 }
 
 // analysis is what finding the calls found.
@@ -163,6 +164,17 @@ func (a *analysis) stmt(n *pg_query.Node, ctes []*pg_query.Node, recur bool) {
 	}
 }
 
+// inGroupBy reports whether a call, as written, is part of a GROUP BY expression of b: then
+// its lookup must be the GROUP BY's own, for PostgreSQL to match the two.
+func (b *block) inGroupBy(call string) bool {
+	for _, g := range b.groups {
+		if strings.Contains(g, call) {
+			return true
+		}
+	}
+	return false
+}
+
 // dmlBlock walks the table an UPDATE or DELETE reads (with its FROM or USING) and its WHERE.
 func (a *analysis) dmlBlock(rel *pg_query.RangeVar, from []*pg_query.Node, where *pg_query.Node, ctes []*pg_query.Node, recur bool) *block {
 	b := &block{from: append([]*pg_query.Node{{Node: &pg_query.Node_RangeVar{RangeVar: rel}}}, from...), where: where, ctes: ctes, recur: recur}
@@ -268,11 +280,25 @@ func (a *analysis) selectStmt(s *pg_query.SelectStmt, ctes []*pg_query.Node, rec
 		}
 	}
 	if b.grouped {
-		b.groups = map[string]bool{}
-		for _, g := range s.GroupClause {
-			if txt, err := deparseExpr(g); err == nil {
-				b.groups[txt] = true
+		var add func(g *pg_query.Node)
+		add = func(g *pg_query.Node) {
+			if gs := g.GetGroupingSet(); gs != nil { // ROLLUP, CUBE, GROUPING SETS: their items
+				for _, c := range gs.Content {
+					add(c)
+				}
+				return
 			}
+			if l := g.GetRowExpr(); l != nil {
+				for _, c := range l.Args {
+					add(c)
+				}
+			}
+			if txt, err := deparseExpr(g); err == nil {
+				b.groups = append(b.groups, txt)
+			}
+		}
+		for _, g := range s.GroupClause {
+			add(g)
 		}
 	}
 	top := rowLevel
@@ -384,6 +410,7 @@ func (a *analysis) walk(b *block, n *pg_query.Node, lvl level, j *pg_query.JoinE
 			if c.lvl != constLevel && !a.readsRows(fc.Args) {
 				c.lvl = constLevel
 			}
+			c.folds = c.lvl == constLevel && onlyConstants(fc.Args)
 			if inner != nil {
 				*inner = append(*inner, c)
 			}
@@ -503,6 +530,22 @@ func (a *analysis) readsRows(args []*pg_query.Node) bool {
 		})
 	}
 	return found
+}
+
+// onlyConstants reports whether expressions are made of constants, parameters, operators and
+// casts alone (what PostgreSQL's planner folds).
+func onlyConstants(args []*pg_query.Node) bool {
+	ok := true
+	for _, arg := range args {
+		visit(arg, func(m *pg_query.Node) bool {
+			switch m.Node.(type) {
+			case *pg_query.Node_FuncCall, *pg_query.Node_SubLink, *pg_query.Node_ColumnRef:
+				ok = false
+			}
+			return ok
+		})
+	}
+	return ok
 }
 
 // deparseExpr returns the SQL text of an expression.

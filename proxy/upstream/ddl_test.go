@@ -100,7 +100,7 @@ func TestCreateDropSimpleProtocol(t *testing.T) {
 	_, err = c.Exec(ctx, `SELECT twice(2)`)
 	wantCode(t, err, "0A000", "only in the database that holds wasql's catalog")
 	_, err = c.Exec(ctx, `SELECT 1; SELECT abs(TWICE(2))`)
-	wantCode(t, err, "0A000", "must be sent alone")
+	wantCode(t, err, "0A000", "only in the database that holds wasql's catalog")
 	var n int
 	if err := c.QueryRow(ctx, `SELECT 41 + 1`).Scan(&n); err != nil || n != 42 {
 		t.Fatalf("after a refusal: %v %d", err, n)

@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log"
@@ -71,16 +72,22 @@ type wasmExec struct {
 	dry     bool                                         // EXPLAIN without ANALYZE: memos are created empty
 }
 
-// keyType is how a key of type t is declared, and the cast that makes an argument one.
-func keyType(t udf.Type) (decl, cast string) {
+// keyType is how a key of type t is declared, and the expression that makes argument arg one.
+// Keys compare as the function sees them: text bytewise (COLLATE "C"), json as its text (json
+// has no equality), floating point by its bits (float8send: -0 is not 0).
+func keyType(t udf.Type, arg string) (decl, key string) {
 	switch t {
 	case udf.Text:
-		return `text COLLATE "C"`, `::text COLLATE "C"`
-	case udf.JSON: // json has no equality: keys are its text
-		return `text COLLATE "C"`, `::json::text COLLATE "C"`
+		return `text COLLATE "C"`, "(" + arg + `)::text COLLATE "C"`
+	case udf.JSON:
+		return `text COLLATE "C"`, "(" + arg + `)::json::text COLLATE "C"`
+	case udf.Double:
+		return "bytea", "float8send((" + arg + ")::double precision)"
+	case udf.Real:
+		return "bytea", "float4send((" + arg + ")::real)"
 	}
 	n := pgType[t].name
-	return n, "::" + n
+	return n, "(" + arg + ")::" + n
 }
 
 // plan evaluates every call and rewrites them; the statement is then PostgreSQL's to run.
@@ -113,8 +120,7 @@ func (x *wasmExec) call(c *wasmCall) error {
 		if args[i], err = deparseExpr(a); err != nil {
 			return err
 		}
-		_, cast := keyType(ov.Args[i])
-		keys[i] = "(" + args[i] + ")" + cast
+		_, keys[i] = keyType(ov.Args[i], args[i])
 	}
 	b := c.blk
 	form := "sub"
@@ -123,7 +129,7 @@ func (x *wasmExec) call(c *wasmCall) error {
 		form = "const"
 	case c.lvl == rowLevel && b.setFrom != nil && !hasStar(b.sel):
 		form = "join"
-	case c.lvl == groupLevel && b.setFrom != nil && !hasStar(b.sel) && b.groups[x.original(c)]:
+	case c.lvl == groupLevel && b.setFrom != nil && !hasStar(b.sel) && b.inGroupBy(x.original(c)):
 		form = "join" // the same expression as a GROUP BY key: the same lookup
 	case c.lvl == groupLevel:
 		// A function, not a subquery: the arguments may hold aggregates, which in a subquery
@@ -157,12 +163,28 @@ func (x *wasmExec) call(c *wasmCall) error {
 		x.memos[id] = m
 		x.order = append(x.order, m)
 	}
-	n, err := parseExpr(m.lookup(form == "const"))
+	n, err := parseExpr(withCollation(m, m.lookup(form == "const")))
 	if err != nil {
 		return err
 	}
 	c.node.Node = n.Node
 	return nil
+}
+
+// withCollation gives a text result the collation PostgreSQL gives a function's: its text
+// arguments'. A dead CASE branch with the first of them carries it (the planner drops the
+// branch); when it differs from the memo's, PostgreSQL finds the two in conflict and the
+// statement fails (wasmError words it 0A000) rather than comparing under the wrong collation.
+func withCollation(m *memo, lookup string) string {
+	if m.ov.Result != udf.Text {
+		return lookup
+	}
+	for i, t := range m.ov.Args {
+		if t == udf.Text {
+			return fmt.Sprintf("(CASE WHEN false THEN (%s)::text ELSE %s END)", m.args[i], lookup)
+		}
+	}
+	return lookup
 }
 
 // original is the call's text before any rewriting, as a GROUP BY key would be written.
@@ -238,7 +260,7 @@ func (x *wasmExec) lookupFunc(m *memo) error {
 	params := make([]string, len(m.keys))
 	conds := make([]string, len(m.keys))
 	for i, t := range m.ov.Args {
-		decl, _ := keyType(t)
+		decl, _ := keyType(t, "")
 		params[i] = strings.TrimSuffix(decl, ` COLLATE "C"`)
 		conds[i] = fmt.Sprintf("m.wasql_k%d IS NOT DISTINCT FROM $%d", i+1, i+1)
 	}
@@ -510,6 +532,13 @@ func (x *wasmExec) fill(c *wasmCall, m *memo) error {
 		m.stat.rows += n
 		m.stat.batches += (n + sqlfuncs.DefaultBatchRows - 1) / sqlfuncs.DefaultBatchRows
 		m.stat.errors += len(rowErrs)
+		if c.folds && ov.Def.Volatility == "IMMUTABLE" {
+			// PostgreSQL folds an IMMUTABLE call of constants when it plans the statement: its
+			// error is the statement's, reached or not.
+			for _, e := range rowErrs {
+				return e
+			}
+		}
 		t0 = time.Now()
 		if !table {
 			if done && n <= inlineRows {
@@ -554,7 +583,7 @@ func (x *wasmExec) fill(c *wasmCall, m *memo) error {
 func (x *wasmExec) createTable(m *memo) error {
 	cols := make([]string, 0, len(m.keys)+5)
 	for i, t := range m.ov.Args {
-		decl, _ := keyType(t)
+		decl, _ := keyType(t, "")
 		cols = append(cols, fmt.Sprintf("wasql_k%d %s", i+1, decl))
 	}
 	cols = append(cols, "wasql_r "+pgType[m.ov.Result].name, "wasql_c text", "wasql_e text", "wasql_d text", "wasql_ok boolean NOT NULL")
@@ -595,8 +624,12 @@ func inlineValues(m *memo, raw [][][]byte, args []udf.Column, res udf.Column, ro
 		vs := make([]string, 0, len(args)+5)
 		for i := range args {
 			kt := ov.Args[i]
-			if kt == udf.JSON {
+			switch kt {
+			case udf.JSON:
 				kt = udf.Text
+			case udf.Real, udf.Double: // keys are their bits
+				vs = append(vs, `E'\\x`+hex.EncodeToString(raw[r][i])+"'::bytea")
+				continue
 			}
 			l, ok := literal(&args[i], r, kt)
 			if !ok {
@@ -620,10 +653,8 @@ func inlineValues(m *memo, raw [][][]byte, args []udf.Column, res udf.Column, ro
 		cols := strings.Split(memoColumns(m), ", ")
 		types := make([]string, 0, len(cols))
 		for _, t := range ov.Args {
-			if t == udf.JSON {
-				t = udf.Text
-			}
-			types = append(types, pgType[t].name)
+			decl, _ := keyType(t, "")
+			types = append(types, strings.TrimSuffix(decl, ` COLLATE "C"`))
 		}
 		types = append(types, pgType[ov.Result].name, "text", "text", "text", "boolean")
 		sel := make([]string, len(cols))

@@ -61,21 +61,20 @@ func (x *wasmExec) resolve(c *wasmCall) (*sqlfuncs.Overload, error) {
 		return f[0], nil
 	}
 	f := fits(false)
-	if len(f) > 1 { // unknown literals prefer text, as PostgreSQL's string category does
-		var textual []*sqlfuncs.Overload
+	if len(f) > 1 {
+		// As PostgreSQL's func_select_candidate: keep the candidates taking a preferred type
+		// (text, double precision) where the arguments are not unknown or cast to one.
+		var preferred []*sqlfuncs.Overload
 		for _, ov := range f {
-			good := true
 			for i, t := range ov.Args {
-				if oids[i] == oidUnknown && pgType[t].oid != 25 {
-					good = false
+				if o := pgType[t].oid; (o == 25 || o == 701) && oids[i] != o {
+					preferred = append(preferred, ov)
+					break
 				}
 			}
-			if good {
-				textual = append(textual, ov)
-			}
 		}
-		if len(textual) == 1 {
-			f = textual
+		if len(preferred) == 1 {
+			f = preferred
 		}
 	}
 	if len(f) == 1 {
@@ -93,8 +92,8 @@ func (x *wasmExec) argTypes(c *wasmCall) ([]uint32, error) {
 	oids := make([]uint32, len(c.fc.Args))
 	texts := make([]string, len(c.fc.Args))
 	for i, a := range c.fc.Args {
-		if ac := a.GetAConst(); ac != nil && ac.GetSval() != nil {
-			oids[i] = oidUnknown
+		if ac := a.GetAConst(); ac != nil && (ac.GetSval() != nil || ac.Isnull) {
+			oids[i] = oidUnknown // a string literal or NULL: its type is the function's
 		}
 		s, err := deparseExpr(a)
 		if err != nil {

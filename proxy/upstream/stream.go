@@ -83,6 +83,9 @@ func (x *wasmExec) streamable(stmt *pg_query.Node, calls []*wasmCall, rfmts []in
 		if sel != nil && referenced(sel, i, rt.Name) {
 			continue
 		}
+		if c.lvl == groupLevel && c.blk.inGroupBy(x.original(c)) {
+			continue // PostgreSQL groups by it: it needs its value
+		}
 		tree, ok := x.chain(c, byNode)
 		if !ok {
 			continue
@@ -247,7 +250,9 @@ func (x *wasmExec) streamRewrite(stmt *pg_query.Node, streamed map[*wasmCall]boo
 			p.leafs = append(p.leafs, len(targets))
 			p.types = append(p.types, ov.Args[i])
 			p.formats = append(p.formats, 1)
-			targets = append(targets, &pg_query.Node{Node: &pg_query.Node_ResTarget{ResTarget: &pg_query.ResTarget{Val: n}}})
+			// Named apart: ORDER BY x must still name one column.
+			targets = append(targets, &pg_query.Node{Node: &pg_query.Node_ResTarget{ResTarget: &pg_query.ResTarget{
+				Name: fmt.Sprintf("wasql_a%d", len(targets)+1), Val: n}}})
 		}
 		p.calls = append(p.calls, sc)
 		return sc, nil

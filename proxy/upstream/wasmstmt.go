@@ -320,6 +320,9 @@ func (x *wasmExec) runFinal(final string, sp *streamPlan, upFormats []int16, dis
 func wasmError(err error) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
+		if pe.Code == "42P22" || pe.Code == "42P21" { // see withCollation
+			return refuse("a text result of a wasm function under a collation other than the database's is not supported through the proxy (PostgreSQL: %s)", pe.Message)
+		}
 		return err
 	}
 	if sqlstate.Of(err) == "" {
@@ -354,3 +357,65 @@ var debugPlan = os.Getenv("WASQL_DEBUG_PLAN") != ""
 // memoOnly (WASQL_PROXY_STRATEGY=memo) computes every call through memos, the stream unused:
 // how bench/proxy-wasm.sh measures one design against the other.
 var memoOnly = os.Getenv("WASQL_PROXY_STRATEGY") == "memo"
+
+// runMany runs a simple Query of several statements some of which call wasm functions, one
+// statement at a time, as PostgreSQL runs such a query: in one implicit transaction (unless its
+// statements control transactions themselves), stopping at the first error.
+func (s *Session) runMany(ctx context.Context, sts []statement) (err error) {
+	control := false
+	for _, st := range sts {
+		switch st.kind {
+		case stmtCreate, stmtDrop, stmtMixed:
+			return refuse("%s cannot be combined with other statements in one query: send it alone", what(st.kind))
+		}
+		if tree, err := pg_query.Parse(st.text); err == nil && len(tree.Stmts) == 1 {
+			n := tree.Stmts[0].Stmt
+			if n.GetTransactionStmt() != nil {
+				control = true
+			}
+			if c := n.GetCopyStmt(); c != nil && c.IsFrom {
+				return refuse("COPY ... FROM cannot be combined in one query with statements calling wasm functions: send it alone")
+			}
+		}
+	}
+	if !control && s.status() == 'I' {
+		if _, err := s.simple(ctx, "BEGIN"); err != nil {
+			return err
+		}
+		defer func() {
+			end := "COMMIT"
+			if err != nil {
+				end = "ROLLBACK"
+			}
+			if _, e := s.simple(context.WithoutCancel(ctx), end); e != nil && err == nil {
+				err = e
+			}
+		}()
+	}
+	for _, st := range sts {
+		if st.kind == stmtCall {
+			ws, err := s.describeWasm(ctx, st.text, nil)
+			if err != nil {
+				return err
+			}
+			if err := s.runWasm(ctx, ws, nil, nil, nil, true); err != nil {
+				return err
+			}
+			continue
+		}
+		if s.status() == 'E' {
+			return errInFailedTx
+		}
+		err := s.exchange(ctx, func(msg []byte) error {
+			switch msg[0] {
+			case 'T', 'D', 'C', 'I', 'H', 'd', 'c':
+				return s.relayBytes(msg)
+			}
+			return nil
+		}, &pgproto3.Query{String: st.text})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -106,7 +106,7 @@ func (s *Session) query(ctx context.Context, m *pgproto3.Query) error {
 	var err error
 	switch {
 	case anyKind(sts, stmtCall) && len(sts) > 1:
-		err = refuse("a statement calling wasm functions must be sent alone, not with other statements in one query")
+		err = s.runMany(ctx, sts)
 	case anyKind(sts, stmtCall):
 		var ws *wasmStmt
 		if ws, err = s.describeWasm(ctx, sts[0].text, nil); err == nil {

@@ -29,6 +29,7 @@ SELECT t.id, w.id, plus(t.a, w.v) FROM t CROSS JOIN w WHERE t.id <= 5 ORDER BY 1
 -- name: join_comma_where_call
 SELECT t.id, w.id FROM t, w WHERE plus(t.b, 0) = w.id ORDER BY 1, 2;
 -- name: join_lateral_call
+-- expect: 0A000 a call over an outer query's columns (LATERAL): its arguments cannot be prepared apart
 SELECT t.id, q.p FROM t, LATERAL (SELECT plus(t.a, w.v) AS p FROM w) q WHERE t.id < 10 ORDER BY 1, 2;
 -- name: join_grouped
 SELECT u2.label, count(*), sum(fib(t.a % 30)) FROM t JOIN u2 ON u2.t_id = t.id GROUP BY u2.label;

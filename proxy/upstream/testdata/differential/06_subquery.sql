@@ -13,14 +13,17 @@ SELECT id FROM t WHERE slugify(s) NOT IN (SELECT label FROM u2 WHERE label IS NO
 -- name: sub_not_in_with_null
 SELECT id FROM t WHERE slugify(s) NOT IN (SELECT label FROM u2) ORDER BY id;
 -- name: sub_exists_correlated
+-- expect: 0A000 a call over an outer query's columns (correlated subquery)
 SELECT id FROM t WHERE EXISTS (SELECT 1 FROM u2 WHERE u2.label = slugify(t.s)) ORDER BY id;
 -- name: sub_not_exists_correlated
+-- expect: 0A000 a call over an outer query's columns (correlated subquery)
 SELECT id FROM t WHERE NOT EXISTS (SELECT 1 FROM u2 WHERE u2.t_id = plus(t.id, 0)) ORDER BY id;
 -- name: sub_exists_uncorrelated
 SELECT id FROM t WHERE EXISTS (SELECT 1 FROM w WHERE is_even(v)) AND id < 5 ORDER BY id;
 -- name: sub_scalar_correlated_call_inside
 SELECT id, (SELECT count(*) FROM u2 WHERE u2.t_id = t.id AND is_even(u2.id)) FROM t ORDER BY id;
 -- name: sub_scalar_correlated_call_outer_arg
+-- expect: 0A000 a call over an outer query's columns (correlated subquery)
 SELECT id, (SELECT max(u2.id) FROM u2 WHERE u2.label = slugify(t.s)) FROM t ORDER BY id;
 -- name: sub_from
 SELECT q.id, q.p * 2 FROM (SELECT id, plus(a, b) AS p FROM t) q WHERE q.p > 10 ORDER BY q.id;
@@ -55,8 +58,10 @@ WITH q AS MATERIALIZED (SELECT id, slugify(s) AS g FROM t) SELECT g, count(*) FR
 -- name: cte_not_materialized
 WITH q AS NOT MATERIALIZED (SELECT id, plus(a, b) AS p FROM t) SELECT id FROM q WHERE p = 10 ORDER BY id;
 -- name: cte_recursive_fib
+-- expect: 0A000 a wasm call in WITH RECURSIVE: its arguments depend on the recursion
 WITH RECURSIVE r(n, f) AS (SELECT 0::bigint, fib(0) UNION ALL SELECT n + 1, fib(n + 1) FROM r WHERE n < 40) SELECT n, f FROM r ORDER BY n;
 -- name: cte_recursive_plus
+-- expect: 0A000 a wasm call in WITH RECURSIVE: its arguments depend on the recursion
 WITH RECURSIVE r(n) AS (SELECT 1::bigint UNION ALL SELECT plus(n, n) FROM r WHERE n < 1000) SELECT n FROM r ORDER BY n;
 -- name: cte_joined
 WITH sl AS (SELECT id, slugify(s) AS g FROM t) SELECT sl.id, u2.id FROM sl JOIN u2 ON u2.label = sl.g ORDER BY 1, 2;

@@ -11,6 +11,7 @@ SELECT id, count(*) OVER (PARTITION BY slugify(s)) FROM t ORDER BY id;
 -- name: win_lag_lead
 SELECT id, lag(fib(a % 30)) OVER (ORDER BY id), lead(slugify(s), 2) OVER (ORDER BY id) FROM t ORDER BY id;
 -- name: win_call_of_window
+-- expect: 0A000 a window function in a call's arguments
 SELECT id, plus(row_number() OVER (ORDER BY id), 100) FROM t ORDER BY id;
 -- name: win_first_value
 SELECT id, first_value(slugify(s)) OVER (PARTITION BY b ORDER BY id) FROM t ORDER BY id;

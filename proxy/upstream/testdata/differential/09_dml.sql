@@ -24,6 +24,7 @@ INSERT INTO w VALUES (30, 5, 'Ret Urn', 2) RETURNING id, plus(v, 1), slugify(s);
 INSERT INTO w SELECT id + 200, a, s, x FROM t WHERE id <= 10 RETURNING id, slugify(s);
 -- check: SELECT id, v, s, y, slugify(s), plus(v, 1) FROM w ORDER BY id
 -- name: ins_on_conflict_update
+-- expect: 0A000 a wasm call in ON CONFLICT
 INSERT INTO t (id, a, b) VALUES (1, plus(1, 1), 3) ON CONFLICT (id) DO UPDATE SET a = plus(excluded.a, t.a) RETURNING id, a;
 -- check: SELECT id, a, b FROM t WHERE id <= 3 ORDER BY id
 -- name: ins_on_conflict_nothing
@@ -104,11 +105,14 @@ DELETE FROM t WHERE plus(a, b) = $1;
 -- params: ["10"]
 -- check: SELECT id FROM t ORDER BY id
 -- name: cte_insert_returning
+-- expect: 0A000 a data-modifying WITH: preparing the arguments would run it twice
 WITH ins AS (INSERT INTO w SELECT id + 300, plus(a, 1), s, x FROM t WHERE id < 5 RETURNING id, v) SELECT id, v FROM ins;
 -- check: SELECT id, v, s, y, slugify(s), plus(v, 1) FROM w ORDER BY id
 -- name: cte_delete_returning_aggregated
+-- expect: 0A000 a data-modifying WITH: preparing the arguments would run it twice
 WITH d AS (DELETE FROM w RETURNING id, v) SELECT sum(plus(v, 1)) FROM d;
 -- check: SELECT count(*) FROM w
 -- name: merge_with_calls
+-- expect: 0A000 MERGE calling wasm functions
 MERGE INTO w USING t ON w.id = t.id WHEN MATCHED THEN UPDATE SET v = plus(t.a, 1) WHEN NOT MATCHED AND t.id < 6 THEN INSERT VALUES (t.id + 1000, fib(t.a % 30), slugify(t.s), twice(t.x));
 -- check: SELECT id, v, s, y, slugify(s), plus(v, 1) FROM w ORDER BY id
