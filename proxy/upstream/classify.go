@@ -381,7 +381,7 @@ func classifyOne(text string, ns *nameSet, reg *sqlfuncs.Registry) statement {
 	case at("drop", "function"):
 		return classifyDrop(st, reg)
 	}
-	tree, err := pg_query.Parse(text)
+	tree, err := parseCached(text)
 	if err != nil {
 		return st // PostgreSQL reports its own syntax error
 	}

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -44,6 +46,9 @@ func (s *Session) exchange(ctx context.Context, on func(msg []byte) error, msgs 
 		return err
 	}
 	var first error
+	if debugPlan {
+		defer func(t0 time.Time, what string) { log.Printf("wasql exchange %v: %s", time.Since(t0), what) }(time.Now(), fmt.Sprintf("%T", msgs[0]))
+	}
 	stop := context.AfterFunc(ctx, func() { _ = s.cancel.CancelRequest(context.Background()) })
 	defer stop()
 	for {

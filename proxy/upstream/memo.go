@@ -318,7 +318,7 @@ func (x *wasmExec) attach(b *block, m *memo) error {
 // prepQueries are the statements that give the arguments call c can meet, the most selective
 // first: the next is tried when PostgreSQL cannot run one (an argument reads the other side
 // of a join, or an outer query).
-func (x *wasmExec) prepQueries(c *wasmCall, m *memo) ([]string, error) {
+func (x *wasmExec) prepQueries(c *wasmCall, m *memo) ([]prepQuery, error) {
 	b := c.blk
 	targets := make([]*pg_query.Node, len(m.keys))
 	for i, k := range m.keys {
@@ -334,9 +334,6 @@ func (x *wasmExec) prepQueries(c *wasmCall, m *memo) ([]string, error) {
 			s.WithClause = &pg_query.WithClause{Ctes: b.ctes, Recursive: b.recur}
 		}
 		return s
-	}
-	deparse := func(s *pg_query.SelectStmt) (string, error) {
-		return pg_query.Deparse(&pg_query.ParseResult{Stmts: []*pg_query.RawStmt{{Stmt: &pg_query.Node{Node: &pg_query.Node_SelectStmt{SelectStmt: s}}}}})
 	}
 	var variants []*pg_query.SelectStmt
 	switch c.lvl {
@@ -367,15 +364,18 @@ func (x *wasmExec) prepQueries(c *wasmCall, m *memo) ([]string, error) {
 			variants = append(variants, loose)
 		}
 	}
-	out := make([]string, len(variants))
+	out := make([]prepQuery, len(variants))
 	for i, v := range variants {
-		q, err := deparse(v)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = q
+		out[i] = prepQuery{sel: v}
 	}
 	return out, nil
+}
+
+// prepQuery is one statement that gives a call's arguments, deparsed when it is tried.
+type prepQuery struct{ sel *pg_query.SelectStmt }
+
+func (q prepQuery) sql() (string, error) {
+	return pg_query.Deparse(&pg_query.ParseResult{Stmts: []*pg_query.RawStmt{{Stmt: &pg_query.Node{Node: &pg_query.Node_SelectStmt{SelectStmt: q.sel}}}}})
 }
 
 // plainConjuncts is the AND of the conjuncts of cond that call no wasm function (nil if none):
@@ -446,7 +446,9 @@ func (x *wasmExec) fill(c *wasmCall, m *memo) error {
 		return err
 	}
 	if x.dry {
-		m.query = queries[0]
+		if m.query, err = queries[0].sql(); err != nil {
+			return err
+		}
 		return x.createTable(m)
 	}
 	portal := strings.Replace(m.table, "pg_temp.wasql_m", "wasql_p", 1)
@@ -473,7 +475,11 @@ func (x *wasmExec) fill(c *wasmCall, m *memo) error {
 		return nil
 	}
 	start := time.Now()
-	for i, q := range queries {
+	for i, pq := range queries {
+		q, qerr := pq.sql()
+		if qerr != nil {
+			return qerr
+		}
 		if debugPlan {
 			log.Printf("wasql prepare: %s", q)
 		}

@@ -107,17 +107,27 @@ func (x *wasmExec) argTypes(c *wasmCall) ([]uint32, error) {
 		return nil, err
 	}
 	var firstErr error
-	for _, q := range queries {
+	for _, pq := range queries {
+		q, err := pq.sql()
+		if err != nil {
+			return nil, err
+		}
 		var rd pgproto3.RowDescription
-		err := x.s.exchange(x.ctx, func(msg []byte) error {
+		// A failed Parse aborts the transaction: a savepoint to come back to.
+		msgs := append(statementMsgs("SAVEPOINT wasql_types"), &pgproto3.Parse{Query: q, ParameterOIDs: x.poids},
+			&pgproto3.Describe{ObjectType: 'S'}, &pgproto3.Sync{})
+		err = x.s.exchange(x.ctx, func(msg []byte) error {
 			if msg[0] == 'T' {
 				return rd.Decode(append([]byte(nil), msg[5:]...))
 			}
 			return nil
-		}, &pgproto3.Parse{Query: q, ParameterOIDs: x.poids}, &pgproto3.Describe{ObjectType: 'S'}, &pgproto3.Sync{})
+		}, msgs...)
 		if err != nil {
 			if firstErr == nil {
 				firstErr = err
+			}
+			if _, err := x.s.simple(x.ctx, "ROLLBACK TO SAVEPOINT wasql_types"); err != nil {
+				return nil, err
 			}
 			continue
 		}

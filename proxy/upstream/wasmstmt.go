@@ -42,7 +42,7 @@ func (b *Backend) isWasmName(name string) bool {
 
 // parseOne parses a statement that calls wasm functions: exactly one.
 func parseOne(sql string) (*pg_query.ParseResult, error) {
-	tree, err := pg_query.Parse(sql)
+	tree, err := parseCached(sql)
 	if err != nil {
 		return nil, err
 	}
@@ -418,4 +418,33 @@ func (s *Session) runMany(ctx context.Context, sts []statement) (err error) {
 		}
 	}
 	return nil
+}
+
+// parsed caches parse trees by statement text: a statement calling wasm functions is parsed
+// when classified, described and run, and a client runs the same ones again. Callers get a
+// copy, theirs to rewrite.
+var parsed struct {
+	sync.Mutex
+	trees map[string]*pg_query.ParseResult
+}
+
+const parsedMax = 512
+
+func parseCached(sql string) (*pg_query.ParseResult, error) {
+	parsed.Lock()
+	t := parsed.trees[sql]
+	parsed.Unlock()
+	if t == nil {
+		var err error
+		if t, err = pg_query.Parse(sql); err != nil {
+			return nil, err
+		}
+		parsed.Lock()
+		if parsed.trees == nil || len(parsed.trees) >= parsedMax {
+			parsed.trees = map[string]*pg_query.ParseResult{} // simple: forget them all
+		}
+		parsed.trees[sql] = t
+		parsed.Unlock()
+	}
+	return proto.Clone(t).(*pg_query.ParseResult), nil
 }
