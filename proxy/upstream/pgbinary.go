@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -156,7 +157,7 @@ func sliceColumn(c udf.Column, from, to int) udf.Column {
 }
 
 // literal writes row i of c, of type t, as an SQL literal that reads back exactly whatever the
-// settings (E” strings, explicit casts); ok is false for a value it does not write (dates and
+// settings (escape strings, explicit casts); ok is false for a value it does not write (dates and
 // timestamps outside years 1 to 9999).
 func literal(c *udf.Column, i int, t udf.Type) (string, bool) {
 	name := pgType[t].name
@@ -187,6 +188,9 @@ func literal(c *udf.Column, i int, t udf.Type) (string, bool) {
 		}
 		return "'" + v + "'::" + name, true
 	case udf.Text, udf.JSON:
+		if bytes.IndexByte(c.Bytes[i], 0) >= 0 {
+			return "", false // PostgreSQL's text holds no NUL: COPY refuses it with its error
+		}
 		return textLit(string(c.Bytes[i])) + "::" + name, true
 	case udf.Bytea:
 		return `E'\\x` + hex.EncodeToString(c.Bytes[i]) + "'::bytea", true
@@ -206,7 +210,7 @@ func literal(c *udf.Column, i int, t udf.Type) (string, bool) {
 	return "", false
 }
 
-// textLit is s as an E” string constant.
+// textLit is s as an escape string constant, E'...' (a NUL, which no SQL text holds, dropped).
 func textLit(s string) string {
-	return "E'" + strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(s) + "'"
+	return "E'" + strings.NewReplacer(`\`, `\\`, `'`, "''", "\x00", "").Replace(s) + "'"
 }

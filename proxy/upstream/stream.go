@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"runtime"
@@ -444,6 +445,9 @@ func (st *streamer) emit(bt *rowBatch) error {
 			if o.call == nil {
 				b = appendBytes(b, row[o.pass])
 				continue
+			}
+			if t := o.call.res.Type; (t == udf.Text || t == udf.JSON) && !o.call.res.IsNull(r) && bytes.IndexByte(o.call.res.Bytes[r], 0) >= 0 {
+				return sqlError("22021", fmt.Sprintf("%s returned text with a NUL byte, which PostgreSQL's text cannot hold", o.call.ov.Def.Key()))
 			}
 			if o.format == 1 {
 				b = appendBinary(b, &o.call.res, r)
