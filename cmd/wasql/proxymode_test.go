@@ -54,10 +54,14 @@ func TestServeProxyMode(t *testing.T) {
 	if err := direct.QueryRow(qctx, "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'wasql' AND p.proname = 'twice'").Scan(&n); err != nil || n != 1 {
 		t.Fatalf("the stub in the upstream: %v %d", err, n)
 	}
-	_, err = c.Exec(qctx, "SELECT twice(2)")
+	if err := c.QueryRow(qctx, "SELECT twice($1)", 21).Scan(&n); err != nil || n != 42 {
+		t.Fatalf("a call: %v %d", err, n)
+	}
+	// A statement wasql cannot plan is refused, naming the construct.
+	_, err = c.Exec(qctx, "SELECT * FROM twice(2)")
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) || pgErr.Code != "0A000" {
-		t.Fatalf("a call: %v", err)
+		t.Fatalf("a call in FROM: %v", err)
 	}
 	if _, err := c.Exec(qctx, "DROP FUNCTION twice"); err != nil {
 		t.Fatal(err)
