@@ -9,11 +9,9 @@ package integration
 // other, also when the notification was lost; two proxies replacing one function at the same
 // moment end on one version; one proxy killed does not disturb the other's clients.
 //
-// Until statements calling wasm functions run in proxy mode (the next issue), a proxy refuses
-// them with 0A000; whether a proxy knows a function is read from that: `SELECT f(1, 2)` through
-// a proxy that knows f is wasql's 0A000 (or, later, its result), through one that does not it
-// goes upstream, where PostgreSQL answers 42883 (the stub is in schema wasql, not on the search
-// path).
+// Whether a proxy knows a function is read from a call: `SELECT f(1, 2)` through a proxy that
+// knows f is its result, through one that does not it goes upstream, where PostgreSQL answers
+// 42883 (the stub is in schema wasql, not on the search path).
 
 import (
 	"bufio"
@@ -144,8 +142,8 @@ func sqlState(err error) string {
 }
 
 // knows reports whether the proxy behind c has the wasm function name(bigint, bigint): a call
-// is wasql's (refused with 0A000 today, answered later) rather than PostgreSQL's 42883. Any
-// other answer fails the test.
+// is answered by wasql rather than refused by PostgreSQL with 42883. Any other answer fails
+// the test.
 func knows(t *testing.T, c *pgx.Conn, name string) bool {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -153,7 +151,7 @@ func knows(t *testing.T, c *pgx.Conn, name string) bool {
 	var n int64
 	err := c.QueryRow(ctx, "SELECT "+name+"(6::bigint, 3::bigint)").Scan(&n)
 	switch code := sqlState(err); {
-	case err == nil, code == "0A000":
+	case err == nil:
 		return true
 	case code == "42883":
 		return false
@@ -461,7 +459,7 @@ func TestTopologyConcurrentReplace(t *testing.T) {
 		if a1 != a2 {
 			t.Errorf("round %d: race(6, 3) through proxy 1 is %s, through proxy 2 %s", round, a1, a2)
 		}
-		if a1 != "0A000" && a1 != map[string]string{"add": "9", "div": "2"}[export] {
+		if a1 != map[string]string{"add": "9", "div": "2"}[export] {
 			t.Errorf("round %d: race(6, 3) is %s, but the catalog's export is %s", round, a1, export)
 		}
 	}
