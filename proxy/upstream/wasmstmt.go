@@ -118,12 +118,14 @@ func unstub(err error) error {
 	return err
 }
 
-// aggregates returns the names of the upstream's aggregate functions, read once a minute.
+// aggregates returns the names of the upstream's aggregate functions, read at most once a
+// minute (on the session asking; the others use the names read before meanwhile).
 func (b *Backend) aggregates(ctx context.Context, s *Session) map[string]bool {
 	b.aggMu.Lock()
-	defer b.aggMu.Unlock()
-	if b.aggs != nil && time.Since(b.aggsAt) < time.Minute {
-		return b.aggs
+	cached, at := b.aggs, b.aggsAt
+	b.aggMu.Unlock()
+	if cached != nil && time.Since(at) < time.Minute {
+		return cached
 	}
 	aggs := map[string]bool{}
 	err := s.exchange(ctx, func(msg []byte) error {
@@ -136,12 +138,14 @@ func (b *Backend) aggregates(ctx context.Context, s *Session) map[string]bool {
 		return nil
 	}, &pgproto3.Query{String: "SELECT DISTINCT proname FROM pg_catalog.pg_proc WHERE prokind = 'a'"})
 	if err != nil {
-		if b.aggs != nil {
-			return b.aggs
+		if cached != nil {
+			return cached
 		}
 		return map[string]bool{"count": true, "sum": true, "avg": true, "min": true, "max": true}
 	}
+	b.aggMu.Lock()
 	b.aggs, b.aggsAt = aggs, time.Now()
+	b.aggMu.Unlock()
 	return aggs
 }
 
