@@ -37,6 +37,11 @@ type Session struct {
 	stmts    map[string]*localStmt
 	portals  map[string]*localPortal
 	prefix   []pgproto3.FrontendMessage // sent before the next exchange's messages (internal.go)
+	// executedWork: an Execute of something other than BEGIN went upstream since the last Sync
+	// (beginStmts and beginPortals tell which statements and portals are BEGINs).
+	executedWork bool
+	beginStmts   map[string]bool
+	beginPortals map[string]bool
 
 	mu       sync.Mutex
 	q        []expect // what the messages sent so far still expect, in order
@@ -57,6 +62,7 @@ type Session struct {
 func (b *Backend) newSession(hc *pgconn.HijackedConn, cancelConn *pgconn.PgConn, st Startup, out Writer) *Session {
 	s := &Session{b: b, out: out, hangup: st.Hangup, user: st.User, superuser: hc.ParameterStatuses["is_superuser"] == "on", conn: hc.Conn, cancel: cancelConn, pid: hc.PID, params: parameters(hc.ParameterStatuses),
 		txStatus: hc.TxStatus, stmts: map[string]*localStmt{}, portals: map[string]*localPortal{},
+		beginStmts: map[string]bool{}, beginPortals: map[string]bool{},
 		deadCh: make(chan struct{}), pumpDone: make(chan struct{})}
 	if s.txStatus == 0 {
 		s.txStatus = 'I'
@@ -94,7 +100,8 @@ func (s *Session) Handle(ctx context.Context, msg pgproto3.FrontendMessage) erro
 		return s.closeMsg(m)
 	case *pgproto3.Sync:
 		clear(s.portals)
-		s.executed = false
+		clear(s.beginPortals)
+		s.executed, s.executedWork = false, false
 		return s.forward(m, expect{kind: 'S'}, true)
 	case *pgproto3.Flush:
 		if err := s.forwardNoReply(m, true); err != nil {

@@ -334,3 +334,44 @@ func TestWasmReturningErrorWritesNothing(t *testing.T) {
 		t.Fatalf("after the block: %v, %d rows", err, n)
 	}
 }
+
+// TestWasmPipelined: a statement calling wasm functions after another executed in the same
+// pipeline is refused (its own Syncs would end the pipeline's transaction early); one that
+// comes first runs, and the session goes on.
+func TestWasmPipelined(t *testing.T) {
+	p, _, _ := wasmConns(t)
+	ctx := ctx10(t)
+	b := &pgx.Batch{}
+	b.Queue("SELECT 1")
+	b.Queue("SELECT fib(3)")
+	err := p.SendBatch(ctx, b).Close()
+	wantCode(t, err, "0A000", "send a Sync before it")
+	b = &pgx.Batch{}
+	b.Queue("SELECT fib(4)")
+	b.Queue("SELECT 2")
+	br := p.SendBatch(ctx, b)
+	var n int64
+	if err := br.QueryRow().Scan(&n); err != nil || n != 3 {
+		t.Fatalf("fib(4) first in a batch: %v %d", err, n)
+	}
+	if err := br.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.QueryRow(ctx, "SELECT fib(5)").Scan(&n); err != nil || n != 5 {
+		t.Fatalf("after: %v %d", err, n)
+	}
+	// BEGIN in the same pipeline (as pgjdbc sends it): the statement runs in that block.
+	for _, end := range []string{"ROLLBACK", "COMMIT"} {
+		b = &pgx.Batch{}
+		b.Queue("BEGIN")
+		b.Queue("INSERT INTO t VALUES (8000, fib(5), 0, 'x')")
+		b.Queue(end)
+		if err := p.SendBatch(ctx, b).Close(); err != nil {
+			t.Fatalf("BEGIN; INSERT ... fib(5); %s: %v", end, err)
+		}
+		var c int
+		if err := p.QueryRow(ctx, "SELECT count(*) FROM t WHERE id = 8000").Scan(&c); err != nil || (c == 1) != (end == "COMMIT") {
+			t.Fatalf("after %s: %v, %d rows", end, err, c)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -25,6 +26,22 @@ import (
 // abortSQL is the statement sent upstream to put it in the state an error leaves: it fails at
 // once (a syntax error), and its error is not relayed.
 const abortSQL = "wasql: the previous statement failed"
+
+// errWasmPipelined refuses a statement calling wasm functions after other statements executed
+// in the same pipeline (BEGIN aside): its statements of wasql's end with Syncs of their own,
+// which would end the pipeline's implicit transaction early.
+var errWasmPipelined = refuse("a statement calling wasm functions cannot follow other statements executed in the same pipeline: send a Sync before it")
+
+// startsTransaction reports whether a statement is BEGIN or START TRANSACTION.
+func startsTransaction(q string) bool {
+	sc := scanner{q: q}
+	k, start, end := sc.next()
+	if k != tokWord {
+		return false
+	}
+	w := strings.ToLower(q[start:end])
+	return w == "begin" || w == "start"
+}
 
 var (
 	errMixedDrop        = sqlError(sqlstate.FeatureNotSupported, "DROP FUNCTION cannot name wasm functions together with other functions: drop each wasm function in a statement of its own")
@@ -288,6 +305,7 @@ func (s *Session) parse(ctx context.Context, m *pgproto3.Parse) error {
 	sts := s.classifyQuery(m.Query)
 	if sts == nil {
 		delete(s.stmts, m.Name)
+		s.beginStmts[m.Name] = startsTransaction(m.Query)
 		return s.forward(m, expect{kind: 'P'}, false)
 	}
 	switch {
@@ -305,6 +323,9 @@ func (s *Session) parse(ctx context.Context, m *pgproto3.Parse) error {
 	if sts[0].kind == stmtCall {
 		if s.failedPipeline() {
 			return nil
+		}
+		if s.executedWork {
+			return s.failLocal(errWasmPipelined)
 		}
 		if err := s.drain(ctx); err != nil {
 			return err
@@ -333,6 +354,7 @@ func (s *Session) bind(m *pgproto3.Bind) error {
 	ls, ok := s.stmts[m.PreparedStatement]
 	if !ok {
 		delete(s.portals, m.DestinationPortal)
+		s.beginPortals[m.DestinationPortal] = s.beginStmts[m.PreparedStatement]
 		return s.forward(m, expect{kind: 'B'}, false)
 	}
 	if ls.wasm != nil {
@@ -416,6 +438,9 @@ func (s *Session) execute(ctx context.Context, m *pgproto3.Execute) error {
 	lp, ok := s.portals[m.Portal]
 	if !ok {
 		s.executed = true
+		if !s.beginPortals[m.Portal] {
+			s.executedWork = true
+		}
 		return s.forward(m, expect{kind: 'E'}, false)
 	}
 	pipelined := s.executed
@@ -431,10 +456,20 @@ func (s *Session) execute(ctx context.Context, m *pgproto3.Execute) error {
 	}
 	if lp.stmt.wasm != nil {
 		var err error
-		if m.MaxRows > 0 && lp.stmt.wasm.rows != nil { // a limit on no rows limits nothing (pgjdbc's executeUpdate)
+		switch {
+		case s.executedWork:
+			err = errWasmPipelined
+		case m.MaxRows > 0 && lp.stmt.wasm.rows != nil: // a limit on no rows limits nothing (pgjdbc's executeUpdate)
 			err = refuse("fetching the rows of a statement calling wasm functions a few at a time (Execute with a row limit) is not supported through the proxy")
-		} else {
-			err = s.runWasm(ctx, lp.stmt.wasm, lp.params, lp.pfmts, lp.rfmts, false)
+		default:
+			if pipelined {
+				// Only BEGINs ran since the Sync: the transaction status is not known yet. A
+				// Sync inside the block they opened ends nothing.
+				err = s.exchange(ctx, nil, &pgproto3.Sync{})
+			}
+			if err == nil {
+				err = s.runWasm(ctx, lp.stmt.wasm, lp.params, lp.pfmts, lp.rfmts, false)
+			}
 		}
 		if err != nil {
 			return s.failLocal(wasmError(err))
