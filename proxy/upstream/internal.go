@@ -49,7 +49,7 @@ func (s *Session) exchange(ctx context.Context, on func(msg []byte) error, msgs 
 	if debugPlan {
 		defer func(t0 time.Time, what string) { log.Printf("wasql exchange %v: %s", time.Since(t0), what) }(time.Now(), fmt.Sprintf("%T", msgs[0]))
 	}
-	stop := context.AfterFunc(ctx, func() { _ = s.cancel.CancelRequest(context.Background()) })
+	stop := context.AfterFunc(ctx, s.cancelUpstream)
 	defer stop()
 	for {
 		var chunk []byte
@@ -84,7 +84,7 @@ func (s *Session) exchange(ctx context.Context, on func(msg []byte) error, msgs 
 			}
 			if first == nil && on != nil {
 				if first = on(msg); first != nil && t != 'Z' {
-					_ = s.cancel.CancelRequest(context.Background()) // no more rows are needed
+					go s.cancelUpstream() // no more rows are needed
 				}
 			}
 			if t == 'Z' {
@@ -92,6 +92,14 @@ func (s *Session) exchange(ctx context.Context, on func(msg []byte) error, msgs 
 			}
 		}
 	}
+}
+
+// cancelUpstream asks the upstream to cancel what it is running, best effort, within the dial
+// timeout.
+func (s *Session) cancelUpstream() {
+	ctx, cancel := context.WithTimeout(context.Background(), s.b.cfg.DialTimeout)
+	defer cancel()
+	_ = s.cancel.CancelRequest(ctx)
 }
 
 // passOn sends the client an upstream message that an exchange does not consume.

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgproto3"
-	pg_query "github.com/pganalyze/pg_query_go/v6"
 
 	"github.com/wasql/wasql/internal/sqlstate"
 	"github.com/wasql/wasql/sqlfuncs"
@@ -140,5 +139,3 @@ func (x *wasmExec) argTypes(c *wasmCall) ([]uint32, error) {
 	}
 	return nil, firstErr
 }
-
-var _ = pg_query.Parse

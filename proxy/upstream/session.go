@@ -273,9 +273,7 @@ func (s *Session) Cancel() {
 		s.running()
 	}
 	s.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), s.b.cfg.DialTimeout)
-	defer cancel()
-	_ = s.cancel.CancelRequest(ctx) // best effort, as PostgreSQL's own cancel
+	s.cancelUpstream() // best effort, as PostgreSQL's own cancel
 }
 
 // Close ends the session: the upstream connection gets a Terminate and is closed.
