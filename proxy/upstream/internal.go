@@ -84,7 +84,10 @@ func (s *Session) exchange(ctx context.Context, on func(msg []byte) error, msgs 
 			}
 			if first == nil && on != nil {
 				if first = on(msg); first != nil && t != 'Z' {
-					go s.cancelUpstream() // no more rows are needed
+					if debugPlan {
+						log.Printf("wasql exchange: %v: canceling the rest", first)
+					}
+					s.cancelUpstream() // no more rows are needed
 				}
 			}
 			if t == 'Z' {
