@@ -43,9 +43,10 @@ var retryDelays = []time.Duration{25 * time.Millisecond, 50 * time.Millisecond, 
 // Backend opens upstream sessions for clients.
 type Backend struct {
 	aggState
-	cfg   Config
-	pgcfg *pgconn.Config
-	names atomic.Pointer[nameSet]
+	retired retirer
+	cfg     Config
+	pgcfg   *pgconn.Config
+	names   atomic.Pointer[nameSet]
 }
 
 // New checks cfg and returns its backend. It does not connect.
@@ -57,7 +58,11 @@ func New(cfg Config) (*Backend, error) {
 	if cfg.DialTimeout <= 0 {
 		cfg.DialTimeout = DefaultDialTimeout
 	}
-	return &Backend{cfg: cfg, pgcfg: pgcfg}, nil
+	b := &Backend{cfg: cfg, pgcfg: pgcfg}
+	if cfg.Registry != nil {
+		cfg.Registry.SetRetire(b.retired.retire) // running statements finish on the old version
+	}
+	return b, nil
 }
 
 // Startup is the client's side of a session: who it is and what its StartupMessage asked for.

@@ -83,12 +83,9 @@ func (s *Session) exchange(ctx context.Context, on func(msg []byte) error, msgs 
 				continue
 			}
 			if first == nil && on != nil {
-				if first = on(msg); first != nil && t != 'Z' {
-					if debugPlan {
-						log.Printf("wasql exchange: %v: canceling the rest", first)
-					}
-					s.cancelUpstream() // no more rows are needed
-				}
+				// After on's error the rest is read and dropped: a cancel request could reach
+				// the session's next statement (PostgreSQL signals its backend asynchronously).
+				first = on(msg)
 			}
 			if t == 'Z' {
 				return first

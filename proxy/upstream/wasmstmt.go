@@ -161,6 +161,7 @@ type aggState struct {
 func (s *Session) runWasm(ctx context.Context, ws *wasmStmt, params [][]byte, pfmts, rfmts []int16, rowDesc bool) (err error) {
 	ctx, done := s.track(ctx)
 	defer done()
+	defer s.b.retired.end(s.b.retired.begin()) // the functions it resolves stay open until it ends
 	inBlock := s.status() == 'T'
 	switch s.status() {
 	case 'E':
