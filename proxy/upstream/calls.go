@@ -34,7 +34,6 @@ type block struct {
 	ctes    []*pg_query.Node // the CTEs it can see, outermost first
 	recur   bool             // one of them is WITH RECURSIVE
 	setFrom func([]*pg_query.Node)
-	joins   []*pg_query.Node // lookups joined to the FROM (memo.go)
 	// returning: the RETURNING list of an INSERT, UPDATE or DELETE, read from its rows.
 	returning bool
 	groups    []string // the GROUP BY expressions, deparsed

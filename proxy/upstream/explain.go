@@ -113,7 +113,7 @@ func (x *wasmExec) pgExplain(opts []*pg_query.Node, analyze bool, sql string) ([
 		if d.Arg == nil {
 			v = "true"
 		}
-		o = append(o, d.Defname+" "+quoteLit(v))
+		o = append(o, d.Defname+" "+textLit(v))
 	}
 	if analyze {
 		o = append(o, "analyze true")

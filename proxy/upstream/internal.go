@@ -110,25 +110,9 @@ func (s *Session) passOn(t byte, body []byte) {
 	}
 }
 
-// simple runs one simple Query of wasql's and returns the command tag of its last statement.
-func (s *Session) simple(ctx context.Context, sql string) (string, error) {
-	var tag string
-	err := s.exchange(ctx, func(msg []byte) error {
-		if msg[0] == 'C' {
-			tag = cstring(msg[5:])
-		}
-		return nil
-	}, &pgproto3.Query{String: sql})
-	return tag, err
-}
-
-func cstring(b []byte) string {
-	for i, c := range b {
-		if c == 0 {
-			return string(b[:i])
-		}
-	}
-	return string(b)
+// simple runs one simple Query of wasql's.
+func (s *Session) simple(ctx context.Context, sql string) error {
+	return s.exchange(ctx, nil, &pgproto3.Query{String: sql})
 }
 
 // dataRow splits a DataRow's body into its values (nil for NULL), reusing vals.

@@ -214,7 +214,7 @@ func (m *memo) lookup(constant bool) string {
 	for i, a := range m.args {
 		anyNull[i] = "(" + a + ") IS NULL"
 	}
-	missing := fmt.Sprintf("wasql.raise('40001', %s, NULL, NULL::%s)", quoteLit(missingMessage(m.ov)), ret)
+	missing := fmt.Sprintf("wasql.raise('40001', %s, NULL, NULL::%s)", textLit(missingMessage(m.ov)), ret)
 	hit := func(a string) string {
 		return fmt.Sprintf("CASE WHEN %[1]s.wasql_c IS NULL THEN %[1]s.wasql_r ELSE wasql.raise(%[1]s.wasql_c, %[1]s.wasql_e, %[1]s.wasql_d, NULL::%[2]s) END", a, ret)
 	}
@@ -276,10 +276,10 @@ func (x *wasmExec) lookupFunc(m *memo) error {
 	}
 	ret := pgType[m.ov.Result].name
 	body := fmt.Sprintf("SELECT CASE WHEN m.wasql_ok THEN CASE WHEN m.wasql_c IS NULL THEN m.wasql_r ELSE wasql.raise(m.wasql_c, m.wasql_e, m.wasql_d, NULL::%[1]s) END ELSE wasql.raise('40001', %[2]s, NULL, NULL::%[1]s) END FROM (SELECT) wasql_one LEFT JOIN %[3]s ON %[4]s",
-		ret, quoteLit(missingMessage(m.ov)), m.item("m"), on)
+		ret, textLit(missingMessage(m.ov)), m.item("m"), on)
 	m.fn = strings.Replace(m.table, "wasql_m", "wasql_f", 1)
-	_, err := x.s.simple(x.ctx, fmt.Sprintf("CREATE FUNCTION %s(%s) RETURNS %s LANGUAGE sql STABLE%s AS %s",
-		m.fn, strings.Join(params, ", "), ret, strict, quoteLit(body)))
+	err := x.s.simple(x.ctx, fmt.Sprintf("CREATE FUNCTION %s(%s) RETURNS %s LANGUAGE sql STABLE%s AS %s",
+		m.fn, strings.Join(params, ", "), ret, strict, textLit(body)))
 	if err == nil {
 		x.funcs = append(x.funcs, fmt.Sprintf("%s(%s)", m.fn, strings.Join(params, ", ")))
 	}
@@ -375,7 +375,7 @@ func (x *wasmExec) prepQueries(c *wasmCall, m *memo) ([]prepQuery, error) {
 type prepQuery struct{ sel *pg_query.SelectStmt }
 
 func (q prepQuery) sql() (string, error) {
-	return pg_query.Deparse(&pg_query.ParseResult{Stmts: []*pg_query.RawStmt{{Stmt: &pg_query.Node{Node: &pg_query.Node_SelectStmt{SelectStmt: q.sel}}}}})
+	return deparseStmt(&pg_query.Node{Node: &pg_query.Node_SelectStmt{SelectStmt: q.sel}})
 }
 
 // plainConjuncts is the AND of the conjuncts of cond that call no wasm function (nil if none):
@@ -501,7 +501,7 @@ func (x *wasmExec) fill(c *wasmCall, m *memo) error {
 			return refuse("the arguments of the wasm function %s read columns wasql cannot prepare them from (%s): a call over an outer query's columns, or over both sides of a JOIN's ON, is not supported through the proxy", ov.Def.Key(), pe.Message)
 		}
 		// The failed statement aborted the transaction: back to before it.
-		if _, err := x.s.simple(x.ctx, "ROLLBACK TO SAVEPOINT wasql_prep"); err != nil {
+		if err := x.s.simple(x.ctx, "ROLLBACK TO SAVEPOINT wasql_prep"); err != nil {
 			return err
 		}
 	}
@@ -594,7 +594,7 @@ func (x *wasmExec) createTable(m *memo) error {
 	}
 	cols = append(cols, "wasql_r "+pgType[m.ov.Result].name, "wasql_c text", "wasql_e text", "wasql_d text", "wasql_ok boolean NOT NULL")
 	create := fmt.Sprintf("CREATE TEMP TABLE %s (%s) ON COMMIT DROP", strings.TrimPrefix(m.table, "pg_temp."), strings.Join(cols, ", "))
-	if _, err := x.s.simple(x.ctx, create); err != nil {
+	if err := x.s.simple(x.ctx, create); err != nil {
 		return err
 	}
 	x.tables = append(x.tables, m.table)
@@ -871,5 +871,3 @@ func copyRows(out *udf.Column, at int, r udf.Column) {
 		copy(out.Bytes[at:], r.Bytes)
 	}
 }
-
-func quoteLit(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

@@ -214,3 +214,15 @@ func literal(c *udf.Column, i int, t udf.Type) (string, bool) {
 func textLit(s string) string {
 	return "E'" + strings.NewReplacer(`\`, `\\`, `'`, "''", "\x00", "").Replace(s) + "'"
 }
+
+// formatOf is the format of column or parameter i under a message's format codes: one code
+// for all, one each, or none (text), as the protocol says.
+func formatOf(rfmts []int16, i int) int16 {
+	switch {
+	case len(rfmts) == 1:
+		return rfmts[0]
+	case i < len(rfmts):
+		return rfmts[i]
+	}
+	return 0
+}

@@ -125,7 +125,7 @@ func (x *wasmExec) argTypes(c *wasmCall) ([]uint32, error) {
 			if firstErr == nil {
 				firstErr = err
 			}
-			if _, err := x.s.simple(x.ctx, "ROLLBACK TO SAVEPOINT wasql_types"); err != nil {
+			if err := x.s.simple(x.ctx, "ROLLBACK TO SAVEPOINT wasql_types"); err != nil {
 				return nil, err
 			}
 			continue

@@ -168,16 +168,6 @@ func (x *wasmExec) formats(t udf.Type, format int16) bool {
 	return false
 }
 
-func formatOf(rfmts []int16, i int) int16 {
-	switch {
-	case len(rfmts) == 1:
-		return rfmts[0]
-	case i < len(rfmts):
-		return rfmts[i]
-	}
-	return 0
-}
-
 func hasAnyStar(n *pg_query.Node) bool {
 	found := false
 	visit(n, func(m *pg_query.Node) bool {

@@ -172,7 +172,7 @@ func (s *Session) runWasm(ctx context.Context, ws *wasmStmt, params [][]byte, pf
 		defer func() {
 			s.prefix = nil
 			if err != nil && s.status() != 'I' {
-				_, _ = s.simple(context.WithoutCancel(ctx), "ROLLBACK")
+				_ = s.simple(context.WithoutCancel(ctx), "ROLLBACK")
 			}
 		}()
 	}
@@ -316,7 +316,7 @@ func (x *wasmExec) runFinal(final string, sp *streamPlan, upFormats []int16, dis
 		&pgproto3.Bind{Parameters: x.params, ParameterFormatCodes: x.pfmts, ResultFormatCodes: upFormats},
 		&pgproto3.Execute{}}, append(after, &pgproto3.Sync{})...)...)
 	if err == nil && sp != nil && !discard && s.status() == 'T' && !x.inBlock {
-		_, err = s.simple(x.ctx, "COMMIT")
+		err = s.simple(x.ctx, "COMMIT")
 	}
 	return str, err
 }
@@ -344,14 +344,7 @@ func rowsOf(ws *wasmStmt, rfmts []int16) pgproto3.BackendMessage {
 	}
 	rd := &pgproto3.RowDescription{Fields: append([]pgproto3.FieldDescription(nil), ws.rows.Fields...)}
 	for i := range rd.Fields {
-		switch {
-		case len(rfmts) == 1:
-			rd.Fields[i].Format = rfmts[0]
-		case i < len(rfmts):
-			rd.Fields[i].Format = rfmts[i]
-		default:
-			rd.Fields[i].Format = 0
-		}
+		rd.Fields[i].Format = formatOf(rfmts, i)
 	}
 	return rd
 }
@@ -384,7 +377,7 @@ func (s *Session) runMany(ctx context.Context, sts []statement) (err error) {
 		}
 	}
 	if !control && s.status() == 'I' {
-		if _, err := s.simple(ctx, "BEGIN"); err != nil {
+		if err := s.simple(ctx, "BEGIN"); err != nil {
 			return err
 		}
 		defer func() {
@@ -392,7 +385,7 @@ func (s *Session) runMany(ctx context.Context, sts []statement) (err error) {
 			if err != nil {
 				end = "ROLLBACK"
 			}
-			if _, e := s.simple(context.WithoutCancel(ctx), end); e != nil && err == nil {
+			if e := s.simple(context.WithoutCancel(ctx), end); e != nil && err == nil {
 				err = e
 			}
 		}()

@@ -370,14 +370,7 @@ func (s *Session) bind(m *pgproto3.Bind) error {
 		if p == nil {
 			continue
 		}
-		format := int16(0)
-		switch {
-		case len(m.ParameterFormatCodes) == 1:
-			format = m.ParameterFormatCodes[0]
-		case i < len(m.ParameterFormatCodes):
-			format = m.ParameterFormatCodes[i]
-		}
-		if format == 1 { // binary: bytea's binary form is the bytes
+		if formatOf(m.ParameterFormatCodes, i) == 1 { // binary: bytea's binary form is the bytes
 			params[i] = append([]byte{}, p...)
 			continue
 		}
