@@ -37,6 +37,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/wasql/wasql/internal/procmem"
 )
 
 // wasmRig is what the TestProxyWasm tests share: the database wasmcalls on the shared upstream
@@ -646,11 +648,11 @@ func TestProxyWasmStream(t *testing.T) {
 	t.Cleanup(func() { up.Exec(context.Background(), "DROP TABLE IF EXISTS big") })
 
 	pid := w.proxy.cmd.Process.Pid
-	before, err := vmRSS(pid)
+	before, err := procmem.VmRSS(pid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sampler := sampleRSS(pid, 20*time.Millisecond)
+	sampler := procmem.Sample(pid, 20*time.Millisecond)
 	c := w.connect(t, w.url())
 	start := time.Now()
 	rows, err := c.Query(ctx, "SELECT id, slugify(s) FROM big")
@@ -689,48 +691,5 @@ func TestProxyWasmStream(t *testing.T) {
 	}
 	if samples < 2 {
 		t.Errorf("only %d RSS samples were taken", samples)
-	}
-}
-
-// vmRSS is the resident set size of process pid, in bytes (VmRSS of /proc/pid/status).
-func vmRSS(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
-}
-
-// sampleRSS reads pid's VmRSS every interval until the returned function is called, which
-// stops it and gives the peak and the number of samples.
-func sampleRSS(pid int, interval time.Duration) func() (peak int64, samples int) {
-	stop, done := make(chan struct{}), make(chan struct{})
-	var peak int64
-	var samples int
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(interval)
-		defer tick.Stop()
-		for {
-			if rss, err := vmRSS(pid); err == nil {
-				peak, samples = max(peak, rss), samples+1
-			}
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	return func() (int64, int) {
-		close(stop)
-		<-done
-		return peak, samples
 	}
 }

@@ -9,7 +9,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
@@ -18,12 +17,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
 
+	"github.com/wasql/wasql/internal/procmem"
 	"github.com/wasql/wasql/proxy"
 )
 
@@ -166,22 +165,10 @@ func withhold(pid int, addr string, n int) error {
 	return nil
 }
 
-// rss reads VmRSS, in KiB, from /proc/pid/status.
+// rss reads VmRSS, in KiB.
 func rss(pid int) (int64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if v, ok := strings.CutPrefix(s.Text(), "VmRSS:"); ok {
-			var kb int64
-			_, err := fmt.Sscanf(strings.TrimSpace(v), "%d kB", &kb)
-			return kb, err
-		}
-	}
-	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
+	b, err := procmem.VmRSS(pid)
+	return b >> 10, err
 }
 
 func freeAddr() string {

@@ -18,10 +18,11 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/wasql/wasql/internal/procmem"
 )
 
 func main() {
@@ -46,10 +47,10 @@ func run(url, query string, pid int, every time.Duration, checkSlug bool) error 
 	defer c.Close(ctx)
 	var stop func() (int64, int)
 	if pid != 0 {
-		if _, err := vmRSS(pid); err != nil {
+		if _, err := procmem.VmRSS(pid); err != nil {
 			return err
 		}
-		stop = sampleRSS(pid, every)
+		stop = procmem.Sample(pid, every)
 	}
 	start := time.Now()
 	// Binary results: the id arrives as 8 bytes, the text as its bytes.
@@ -98,47 +99,4 @@ func run(url, query string, pid int, every time.Duration, checkSlug bool) error 
 		}
 	}
 	return nil
-}
-
-// vmRSS is the resident set size of process pid, in bytes.
-func vmRSS(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
-}
-
-// sampleRSS reads pid's VmRSS every interval until the returned function is called, which
-// stops it and gives the peak and the number of samples.
-func sampleRSS(pid int, interval time.Duration) func() (peak int64, samples int) {
-	stop, done := make(chan struct{}), make(chan struct{})
-	var peak int64
-	var samples int
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(interval)
-		defer tick.Stop()
-		for {
-			if rss, err := vmRSS(pid); err == nil {
-				peak, samples = max(peak, rss), samples+1
-			}
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	return func() (int64, int) {
-		close(stop)
-		<-done
-		return peak, samples
-	}
 }
