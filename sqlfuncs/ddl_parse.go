@@ -28,6 +28,12 @@ type CreateStmt struct {
 	Param      int    // the parameter's position (1-based) when Module is nil
 	Export     string
 	Options    map[string]string
+	// FromModule: no argument list and no RETURNS were given; the signature comes from the
+	// module's wasql_signatures section (Registry.Create).
+	FromModule bool
+	// given records which clauses the statement spelled out; the others may come from the
+	// module's section.
+	given struct{ strict, volatility, parallel bool }
 }
 
 // DropStmt is a parsed DROP FUNCTION.
@@ -361,10 +367,15 @@ func (p *ddlParser) create(orReplace bool) (*CreateStmt, error) {
 	if s.Schema, s.Name, err = p.qualifiedName(); err != nil {
 		return nil, err
 	}
-	if !p.punct("(") {
-		return nil, syntaxErr("%s: expected ( after the function name", p.near())
+	switch t := p.peek(); {
+	case t.kind == tPunct && t.text == "(":
+		p.next()
+	case t.kind == tWord && p.clauseWord(t.text):
+		s.FromModule = true // CREATE FUNCTION name LANGUAGE wasm AS <module>
+	default:
+		return nil, syntaxErr("%s: expected ( after the function name, or LANGUAGE wasm AS <module> to take the signature from the module", p.near())
 	}
-	for !p.punct(")") {
+	for !s.FromModule && !p.punct(")") {
 		if len(s.Args) > 0 && !p.punct(",") {
 			return nil, syntaxErr("%s: expected , or ) in the argument list", p.near())
 		}
@@ -377,11 +388,13 @@ func (p *ddlParser) create(orReplace bool) (*CreateStmt, error) {
 		s.ArgNames = append(s.ArgNames, argName)
 		s.Args = append(s.Args, typ)
 	}
-	if !p.kw("returns") {
-		return nil, syntaxErr("%s: expected RETURNS", p.near())
-	}
-	if s.Result, _, err = p.typeName(); err != nil {
-		return nil, fmt.Errorf("result: %w", err)
+	if !s.FromModule {
+		if !p.kw("returns") {
+			return nil, syntaxErr("%s: expected RETURNS", p.near())
+		}
+		if s.Result, _, err = p.typeName(); err != nil {
+			return nil, fmt.Errorf("result: %w", err)
+		}
 	}
 	language, haveAS := "", false
 	for p.peek().kind != tEOF {
@@ -393,16 +406,17 @@ func (p *ddlParser) create(orReplace bool) (*CreateStmt, error) {
 			}
 			language = strings.ToLower(l)
 		case p.kw("immutable"):
-			s.Volatility = "IMMUTABLE"
+			s.Volatility, s.given.volatility = "IMMUTABLE", true
 		case p.kw("stable"):
-			s.Volatility = "STABLE"
+			s.Volatility, s.given.volatility = "STABLE", true
 		case p.kw("volatile"):
-			s.Volatility = "VOLATILE"
+			s.Volatility, s.given.volatility = "VOLATILE", true
 		case p.kw("strict"), p.kw("returns", "null", "on", "null", "input"):
-			s.Strict = true
+			s.Strict, s.given.strict = true, true
 		case p.kw("called", "on", "null", "input"):
-			s.Strict = false
+			s.Strict, s.given.strict = false, true
 		case p.kw("parallel"):
+			s.given.parallel = true
 			switch {
 			case p.kw("safe"):
 				s.Parallel = "SAFE"
@@ -453,6 +467,16 @@ func (p *ddlParser) create(orReplace bool) (*CreateStmt, error) {
 		s.Export = s.Name
 	}
 	return s, nil
+}
+
+// clauseWord reports whether w starts a clause that may follow CREATE FUNCTION name when the
+// signature comes from the module.
+func (p *ddlParser) clauseWord(w string) bool {
+	switch strings.ToLower(w) {
+	case "language", "as", "immutable", "stable", "volatile", "strict", "called", "returns", "parallel", "cost", "with":
+		return true
+	}
+	return false
 }
 
 func argError(n int, err error) error {

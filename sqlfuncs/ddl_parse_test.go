@@ -22,6 +22,7 @@ func TestParseCreate(t *testing.T) {
 		Args: []udf.Type{udf.Bigint, udf.Bigint, udf.Double}, Result: udf.Bigint, Volatility: "IMMUTABLE",
 		Strict: false, Parallel: "SAFE", Cost: 5, Module: []byte("\x00asm\x01\x00\x00\x00"), Export: "add",
 		Options: map[string]string{"timeout": "200ms", "memory": "16MB", "fuel": "1000"}}
+	want.given.strict, want.given.volatility, want.given.parallel = true, true, true
 	if !reflect.DeepEqual(s, want) {
 		t.Fatalf("got  %+v\nwant %+v", s, want)
 	}
@@ -85,7 +86,8 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
-// FuzzParseDDL: the DDL parser never panics, and what it accepts has a name and a result type.
+// FuzzParseDDL: the DDL parser never panics, and what it accepts has a name and a result type
+// (or takes its signature from the module).
 func FuzzParseDDL(f *testing.F) {
 	for _, s := range []string{
 		"CREATE OR REPLACE FUNCTION s.f(a bigint, double precision) RETURNS text LANGUAGE wasm IMMUTABLE STRICT PARALLEL SAFE COST 3 AS 'AGFzbQ==', 'g' WITH (timeout='1s')",
@@ -106,7 +108,7 @@ func FuzzParseDDL(f *testing.F) {
 		}
 		switch s := stmt.(type) {
 		case *CreateStmt:
-			if s.Name == "" || s.Result == 0 || (s.Module == nil && s.Param == 0) {
+			if s.Name == "" || (s.Result == 0 && !s.FromModule) || (s.Module == nil && s.Param == 0) {
 				t.Fatalf("accepted an incomplete statement: %+v", s)
 			}
 		case *DropStmt:

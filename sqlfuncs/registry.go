@@ -240,6 +240,9 @@ func (r *Registry) Create(ctx context.Context, s *CreateStmt) error {
 	if Unreachable(s.Name) {
 		return unreachableError(s.Name)
 	}
+	if err := s.applySignature(); err != nil {
+		return err
+	}
 	def := catalog.Function{Schema: s.Schema, Name: s.Name, ArgNames: s.ArgNames, ReturnType: s.Result.String(),
 		Volatility: s.Volatility, Strict: s.Strict, Parallel: s.Parallel, Cost: s.Cost, Export: s.Export, Options: s.Options}
 	for _, t := range s.Args {
