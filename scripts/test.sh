@@ -66,6 +66,9 @@ if [ "$mode" = all ]; then
     test -f integration/clients/node/node_modules/pg/package.json
   need "knex" "(cd integration/clients/node && npm ci --no-audit --no-fund)" \
     test -f integration/clients/node/node_modules/knex/package.json
+  need "Debian's Rust 1.63 with the wasm32-wasi standard library (the Rust SDK and examples)" \
+    "apt-get install -y rustc cargo libstd-rust-dev-wasm32" test -d /usr/lib/rustlib/wasm32-wasi/lib
+  need "make" "apt-get install -y make" command -v make
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "scripts/test.sh $mode: missing:" >&2
