@@ -18,22 +18,20 @@ func TestCExampleBuilds(t *testing.T) {
 		t.Fatal(err)
 	}
 	header := string(src)
-	// The example: the indented lines from #include "wasql.h" to the add export.
+	// The example: the lines from #include "wasql.h" to the paragraph on building.
 	start := strings.Index(header, ` *     #include "wasql.h"`)
-	end := strings.Index(header, "WASQL_BIGINT2_TO_BIGINT(add, add)")
-	if start < 0 || end < 0 {
+	end := strings.Index(header, " * Build a reactor")
+	if start < 0 || end < start {
 		t.Fatal("no usage example in wasql.h")
 	}
 	var c strings.Builder
-	for _, line := range strings.Split(header[start:end+len("WASQL_BIGINT2_TO_BIGINT(add, add)")], "\n") {
-		code := strings.TrimPrefix(strings.TrimPrefix(line, " *"), "     ")
-		code, _, _ = strings.Cut(code, "      // exports") // the comments after the macros
-		c.WriteString(code + "\n")
+	for _, line := range strings.Split(header[start:end], "\n") {
+		c.WriteString(strings.TrimPrefix(strings.TrimPrefix(line, " *"), "     ") + "\n")
 	}
 	// The command: the indented line that starts with clang.
 	var cmdline string
 	for _, line := range strings.Split(header, "\n") {
-		if l := strings.TrimSpace(strings.TrimPrefix(line, " *")); strings.HasPrefix(l, "clang ") {
+		if l := strings.TrimSpace(strings.TrimPrefix(line, " *")); strings.HasPrefix(l, "clang --target") && cmdline == "" {
 			cmdline = l
 		}
 	}
@@ -61,6 +59,7 @@ func TestCExampleBuilds(t *testing.T) {
 	}{
 		{[]string{"--export", "upper", "--args", "text", "--returns", "text", "hello", "NULL"}, "HELLO\nNULL\n"},
 		{[]string{"--export", "add", "--args", "bigint,bigint", "--returns", "bigint", "40,2"}, "42\n"},
+		{[]string{"--export", "nvl", "--args", "integer,integer", "--returns", "integer", "--called-on-null-input", "NULL,7", "NULL,NULL", "3,7"}, "7\nNULL\n3\n"},
 	} {
 		var out bytes.Buffer
 		if err := run(context.Background(), append([]string{"eval", "--module", wasm}, c.args...), &out); err != nil || out.String() != c.want {

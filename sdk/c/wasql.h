@@ -1,87 +1,95 @@
 /*
- * wasql.h - C guest helper for wasql's columnar batch ABI v1 (docs/abi.md).
+ * wasql.h - write wasql SQL functions in C (columnar batch ABI v1, docs/abi.md).
  *
- * It hides the batch descriptor behind a per-row C function. Single header,
- * no dependencies beyond wasi-libc's malloc/realloc/free and memcpy/strlen
- * (which import nothing from WASI).
- *
- * Usage (one .c file):
+ * One header, no dependencies beyond wasi-libc. A function is one declaration:
+ * its name, its SQL arguments, its SQL result and its options. From it the
+ * header generates the batch export wasql_batch_NAME (one call per batch of
+ * rows) and the line of the module's wasql_signatures custom section, so the
+ * module carries its SQL signature and registers without one. The body runs
+ * once per row and sees the row as `row`:
  *
  *     #include "wasql.h"
  *
- *     // text -> text. Append the result to `out`; return NULL on success or
- *     // an error message (a string that outlives the call, e.g. a literal).
- *     static const char *upper(const uint8_t *in, uint32_t len, wasql_buf *out) {
- *         for (uint32_t i = 0; i < len; i++) {
- *             uint8_t c = in[i];
- *             wasql_buf_putc(out, c >= 'a' && c <= 'z' ? c - 32 : c);
- *         }
- *         return NULL;
+ *     WASQL_FUNCTION(upper, "s text", "text", "IMMUTABLE PARALLEL SAFE") {
+ *         uint32_t len;
+ *         const uint8_t *s = wasql_arg_bytes(row, 0, &len);
+ *         wasql_buf *out = wasql_result(row);
+ *         for (uint32_t i = 0; i < len; i++)
+ *             wasql_buf_putc(out, s[i] >= 'a' && s[i] <= 'z' ? s[i] - 32 : s[i]);
  *     }
- *     WASQL_TEXT_TO_TEXT(upper, upper)       // exports wasql_batch_upper
  *
- *     static const char *add(int64_t a, int64_t b, int64_t *out) {
- *         *out = a + b;
- *         return NULL;
+ *     WASQL_FUNCTION(add, "a bigint, b bigint", "bigint", "IMMUTABLE") {
+ *         wasql_return_bigint(row, wasql_arg_bigint(row, 0) + wasql_arg_bigint(row, 1));
  *     }
- *     WASQL_BIGINT2_TO_BIGINT(add, add)      // exports wasql_batch_add
  *
- * Build a reactor (exports _initialize, which runs the C constructors). On Debian 12
- * or Ubuntu it needs clang, the wasm linker, the WASI C library and the wasm32
- * compiler runtime:
+ *     WASQL_FUNCTION_NULLABLE(nvl, "a integer, b integer", "integer", "") {
+ *         if (wasql_arg_null(row, 0) && wasql_arg_null(row, 1))
+ *             wasql_return_null(row);
+ *         else
+ *             wasql_return_integer(row, wasql_arg_int(row, wasql_arg_null(row, 0) ? 1 : 0));
+ *     }
+ *
+ * Build a reactor. On Debian 12 or Ubuntu that needs clang, the wasm linker,
+ * the WASI C library and the wasm32 compiler runtime:
  *
  *     apt-get install -y clang lld wasi-libc libclang-rt-14-dev-wasm32
  *
- * (without wasi-libc clang finds no C library for wasm: "stdlib.h" or
- * "bits/libc-header-start.h" not found; without lld (wasm-ld) or
- * libclang-rt-14-dev-wasm32 (libclang_rt.builtins-wasm32.a) the link fails).
- * Then, from the repository root:
+ * (without wasi-libc clang finds no C library: "stdlib.h" not found; without
+ * lld or libclang-rt-14-dev-wasm32 the link fails). Then, from the repository root:
  *
  *     clang --target=wasm32-wasi --sysroot=/usr -mexec-model=reactor -O2 -Wl,--strip-debug -I sdk/c -o funcs.wasm funcs.c
  *
- * (with wasi-sdk instead: its clang and --sysroot=<wasi-sdk>/share/wasi-sysroot),
- * and register it with
+ * or include sdk/c/wasql.mk from a Makefile (examples/haversine). Register every
+ * function the module declares with `wasql function create funcs.wasm`, or one
+ * of them from SQL without repeating its signature:
  *
- *     CREATE FUNCTION upper(text) RETURNS text LANGUAGE wasm AS <module>, 'upper';
- *     CREATE FUNCTION add(bigint, bigint) RETURNS bigint LANGUAGE wasm AS <module>, 'add';
+ *     CREATE FUNCTION upper LANGUAGE wasm AS <module>;
  *
- * or try it without a server:
+ * Try it without a server: wasql eval --module funcs.wasm --function upper hello
  *
- *     wasql eval --module funcs.wasm --export upper --args text --returns text hello
+ * Declarations:
  *
- * Macros (first argument: the SQL-visible export name, second: the C function):
+ *   WASQL_FUNCTION(name, "args", "result", "options") { body }
+ *       STRICT: the body never sees a NULL argument; such rows return NULL.
+ *   WASQL_FUNCTION_NULLABLE(name, "args", "result", "options") { body }
+ *       CALLED ON NULL INPUT: the body checks wasql_arg_null(row, k).
+ *   WASQL_SIGNATURE("line")
+ *       only the section line, for a numeric scalar export written by hand.
  *
- *   WASQL_TEXT_TO_TEXT(name, fn)
- *       const char *fn(const uint8_t *in, uint32_t len, wasql_buf *out)
- *   WASQL_NULLABLE_TEXT_TO_TEXT(name, fn)                 CALLED ON NULL INPUT
- *       const char *fn(const uint8_t *in, uint32_t len, int in_null,
- *                      wasql_buf *out, int *out_null)
- *   WASQL_NULLABLE_TEXT_TO_FIXED(name, fn, RT, RCODE)     CALLED ON NULL INPUT
- *       const char *fn(const uint8_t *in, uint32_t len, int in_null, RT *out, int *out_null)
- *   WASQL_FIXED1(name, fn, RT, RCODE, AT, ACODE)
- *       const char *fn(AT a, RT *out)
- *   WASQL_FIXED2(name, fn, RT, RCODE, AT, ACODE, BT, BCODE)
- *       const char *fn(AT a, BT b, RT *out)
- *   WASQL_NULLABLE_FIXED2(name, fn, RT, RCODE, AT, ACODE, BT, BCODE)   CALLED ON NULL INPUT
- *       const char *fn(AT a, int a_null, BT b, int b_null, RT *out, int *out_null)
- *   Shorthands: WASQL_BIGINT2_TO_BIGINT(name, fn), WASQL_NULLABLE_TEXT_TO_INTEGER(name, fn).
+ * "args" is the SQL argument list ("lat double precision, lon double precision",
+ * names optional), "result" one SQL type, "options" the rest of the line:
+ * IMMUTABLE | STABLE | VOLATILE, PARALLEL SAFE | RESTRICTED | UNSAFE (docs/abi.md
+ * §4.5). `name` is the SQL name and the export's.
  *
- * "text" here means any variable-width type: text, bytea or json (for text and
- * json results the host checks that the bytes are valid UTF-8). Fixed-width C
- * types must have the column's width: int16_t smallint, int32_t integer and
- * date, int64_t bigint and timestamp, float real, double double precision,
- * uint8_t boolean (0 or 1). Every per-row function returns NULL for success or
- * an error message that fails the row (status 1); the message must stay valid
- * until the batch export returns (a literal or a static buffer).
+ * In a body (k is the 0-based argument number):
  *
- * The macros without NULLABLE are for STRICT functions: if the host ever
- * passes a NULL argument anyway, the result is NULL and fn is not called.
+ *   wasql_arg_null(row, k)                 1 if argument k is NULL
+ *   wasql_arg_smallint, _int, _bigint,     the value of a smallint, integer,
+ *   _real, _double, _bool, _date,          bigint, real, double precision,
+ *   _timestamp (row, k)                    boolean, date (days since 1970-01-01)
+ *                                          or timestamp (microseconds since
+ *                                          1970-01-01 00:00 UTC) argument
+ *   wasql_arg_bytes(row, k, &len)          the bytes of a text, bytea or json
+ *                                          argument (not NUL-terminated)
+ *   wasql_arg_cstr(row, k)                 the same as a NUL-terminated copy
+ *                                          (valid until the body returns)
+ *   wasql_return_smallint, _integer,       set the result
+ *   _bigint, _real, _double, _bool,
+ *   _date, _timestamp (row, v)
+ *   wasql_return_bytes(row, p, n)          a text, bytea or json result
+ *   wasql_return_str(row, s)               the same from a NUL-terminated string
+ *   wasql_result(row)                      a text, bytea or json result built in
+ *                                          place: append to the wasql_buf
+ *   wasql_return_null(row)                 the result is NULL
+ *   wasql_error(row, msg)                  the row fails (SQLSTATE 38000) with msg
+ *   wasql_errorf(row, fmt, ...)            the same, printf-formatted
+ *   wasql_log(fmt, ...)                    one line to stderr: a NOTICE on the
+ *                                          client's connection
  *
- * A batch whose descriptor doesn't fit the macro (argument count or type
- * codes) returns status 2 (ABI violation) with a message in error_ptr/len.
- *
- * Result bytes go to one growable buffer per translation unit, reused across
- * batches: the ABI only asks guest buffers to live until the batch returns.
+ * A body that sets no result and raises no error fails the row ("returned no
+ * value"). Reading an argument of another type, or one past the last, refuses
+ * the batch (status 2) with a message naming the argument and both types: the
+ * C code and the registered signature disagree.
  *
  * To use the header in several .c files of one module, #define
  * WASQL_NO_RUNTIME before including it in all but one of them, so that
@@ -90,8 +98,10 @@
 #ifndef WASQL_H
 #define WASQL_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,17 +121,6 @@ enum {
     WASQL_DATE = 10,
     WASQL_TIMESTAMP = 11,
 };
-
-/* Width in bytes of a fixed-width type code, 0 for variable width. */
-#define WASQL_WIDTH(code)                                                      \
-    ((code) == WASQL_SMALLINT ? 2                                              \
-     : (code) == WASQL_INTEGER || (code) == WASQL_REAL || (code) == WASQL_DATE \
-         ? 4                                                                   \
-     : (code) == WASQL_BIGINT || (code) == WASQL_DOUBLE ||                     \
-             (code) == WASQL_TIMESTAMP                                         \
-         ? 8                                                                   \
-     : (code) == WASQL_BOOLEAN ? 1                                             \
-                               : 0)
 
 /* Batch export return values (abi.md §4.3). */
 enum { WASQL_OK = 0, WASQL_ROW_ERROR = 1, WASQL_ABI_ERROR = 2 };
@@ -208,17 +207,36 @@ static inline void wasql_buf_puts(wasql_buf *b, const char *s) {
     wasql_buf_append(b, s, (uint32_t)strlen(s));
 }
 
-/* ---- column access ------------------------------------------------------- */
+/* ---- rows ---------------------------------------------------------------- */
 
-static inline int wasql_is_null(const wasql_col *c, uint32_t row) {
-    return c->validity && !(c->validity[row >> 3] & (1u << (row & 7)));
+/* The row a function body is called for. */
+typedef struct wasql_row {
+    wasql_batch *b;
+    uint32_t i;        /* the row, 0-based within the batch */
+    uint32_t start;    /* variable-width result: buffer length before this row */
+    uint32_t status;   /* WASQL_OK, or the failure the body raised */
+    int done;          /* the body set a result */
+    const char *error; /* the message of a failure */
+} wasql_row;
+
+static wasql_buf wasql__out;       /* variable-width result bytes, reused across batches */
+static char wasql__message[1024];  /* the message of a failed row */
+
+static inline const char *wasql__type_name(uint32_t code) {
+    static const char *const names[] = {"?", "smallint", "integer", "bigint", "real", "double precision",
+                                        "boolean", "text", "bytea", "json", "date", "timestamp"};
+    return code < sizeof names / sizeof names[0] ? names[code] : "?";
 }
 
-static inline void wasql_set_null(wasql_col *c, uint32_t row) {
-    c->validity[row >> 3] &= (uint8_t) ~(1u << (row & 7));
+static inline int wasql__is_var(uint32_t type) {
+    return type == WASQL_TEXT || type == WASQL_BYTEA || type == WASQL_JSON;
 }
 
-/* Offsets are read and written with memcpy: abi.md does not promise alignment. */
+static inline int wasql__bit(const uint8_t *validity, uint32_t i) {
+    return !validity || (validity[i >> 3] >> (i & 7)) & 1;
+}
+
+/* Offsets are read and written with memcpy: the ABI does not promise their alignment. */
 static inline uint32_t wasql__ld32(const void *base, uint32_t i) {
     uint32_t v;
     memcpy(&v, (const uint8_t *)base + 4 * i, 4);
@@ -229,20 +247,215 @@ static inline void wasql__st32(void *base, uint32_t i, uint32_t v) {
     memcpy((uint8_t *)base + 4 * i, &v, 4);
 }
 
-/* Row `row` of a variable-width column: its bytes, length in *len. */
-static inline const uint8_t *wasql_var_arg(const wasql_col *c, uint32_t row, uint32_t *len) {
-    uint32_t start = wasql__ld32(c->values, row);
-    *len = wasql__ld32(c->values, row + 1) - start;
+/* Builds wasql__message from pieces (NULL ends the list): no printf for the SDK's own messages. */
+static inline const char *wasql__say(const char *a, const char *b, const char *c, const char *d,
+                                     const char *e, const char *f) {
+    const char *parts[] = {a, b, c, d, e, f};
+    size_t n = 0;
+    for (int i = 0; i < 6 && parts[i]; i++)
+        for (const char *p = parts[i]; *p && n < sizeof wasql__message - 1; p++)
+            wasql__message[n++] = *p;
+    wasql__message[n] = 0;
+    return wasql__message;
+}
+
+static inline const char *wasql__utoa(uint32_t v, char buf[12]) {
+    char *p = buf + 11;
+    *p = 0;
+    do
+        *--p = (char)('0' + v % 10);
+    while (v /= 10);
+    return p;
+}
+
+static inline void wasql__refuse(wasql_row *r, const char *what, uint32_t k) {
+    char n[12], m[12];
+    if (r->status)
+        return;
+    r->status = WASQL_ABI_ERROR;
+    if (k >= r->b->nargs)
+        r->error = wasql__say("wasql.h: the C code reads argument ", wasql__utoa(k + 1, n), ", the function has ",
+                              wasql__utoa(r->b->nargs, m), NULL, NULL);
+    else
+        r->error = wasql__say("wasql.h: argument ", wasql__utoa(k + 1, n), " is ",
+                              wasql__type_name(r->b->args[k].type), ", the C code reads ", what);
+}
+
+/* The column of argument k if it has type code `code` (0: any variable-width type), else NULL. */
+static inline const wasql_col *wasql__arg(wasql_row *r, uint32_t k, uint32_t code, const char *what) {
+    if (k < r->b->nargs) {
+        const wasql_col *c = &r->b->args[k];
+        if (code ? c->type == code : wasql__is_var(c->type))
+            return c;
+    }
+    wasql__refuse(r, what, k);
+    return NULL;
+}
+
+static inline int wasql_arg_null(wasql_row *r, uint32_t k) {
+    if (k >= r->b->nargs) {
+        wasql__refuse(r, "any type", k);
+        return 1;
+    }
+    return !wasql__bit(r->b->args[k].validity, r->i);
+}
+
+#define WASQL__ARG(fn, T, code, what)                                            \
+    static inline T fn(wasql_row *r, uint32_t k) {                               \
+        const wasql_col *c = wasql__arg(r, k, code, what);                       \
+        T v = 0;                                                                 \
+        if (c && wasql__bit(c->validity, r->i))                                  \
+            memcpy(&v, (const uint8_t *)c->values + (size_t)r->i * sizeof v, sizeof v); \
+        return v;                                                                \
+    }
+WASQL__ARG(wasql_arg_smallint, int16_t, WASQL_SMALLINT, "smallint")
+WASQL__ARG(wasql_arg_int, int32_t, WASQL_INTEGER, "integer")
+WASQL__ARG(wasql_arg_bigint, int64_t, WASQL_BIGINT, "bigint")
+WASQL__ARG(wasql_arg_real, float, WASQL_REAL, "real")
+WASQL__ARG(wasql_arg_double, double, WASQL_DOUBLE, "double precision")
+WASQL__ARG(wasql_arg_bool, uint8_t, WASQL_BOOLEAN, "boolean")
+WASQL__ARG(wasql_arg_date, int32_t, WASQL_DATE, "date")
+WASQL__ARG(wasql_arg_timestamp, int64_t, WASQL_TIMESTAMP, "timestamp")
+
+static inline const uint8_t *wasql_arg_bytes(wasql_row *r, uint32_t k, uint32_t *len) {
+    const wasql_col *c = wasql__arg(r, k, 0, "text, bytea or json");
+    *len = 0;
+    if (!c || !wasql__bit(c->validity, r->i))
+        return (const uint8_t *)"";
+    uint32_t start = wasql__ld32(c->values, r->i);
+    *len = wasql__ld32(c->values, r->i + 1) - start;
     return c->data + start;
 }
 
-static inline int wasql__is_var(uint32_t type) {
-    return type == WASQL_TEXT || type == WASQL_BYTEA || type == WASQL_JSON;
+/* wasql_arg_cstr's copies: a list freed when the next row starts. */
+typedef struct wasql__cstring {
+    struct wasql__cstring *next;
+    char s[];
+} wasql__cstring;
+static wasql__cstring *wasql__cstrings;
+static int wasql__cstrings_failed;
+
+static inline void wasql__free_cstrings(void) {
+    while (wasql__cstrings) {
+        wasql__cstring *next = wasql__cstrings->next;
+        free(wasql__cstrings);
+        wasql__cstrings = next;
+    }
 }
 
-/* ---- batch plumbing ------------------------------------------------------ */
+static inline const char *wasql_arg_cstr(wasql_row *r, uint32_t k) {
+    uint32_t len;
+    const uint8_t *p = wasql_arg_bytes(r, k, &len);
+    wasql__cstring *c = malloc(sizeof *c + (size_t)len + 1);
+    if (!c) {
+        wasql__cstrings_failed = 1;
+        return "";
+    }
+    memcpy(c->s, p, len);
+    c->s[len] = 0;
+    c->next = wasql__cstrings;
+    wasql__cstrings = c;
+    return c->s;
+}
 
-static wasql_buf wasql__out; /* result bytes, reused across batches */
+/* The result column if it has type code `code` (0: any variable-width type), marking the row done. */
+static inline wasql_col *wasql__ret(wasql_row *r, uint32_t code, const char *what) {
+    wasql_col *c = &r->b->result;
+    if (!(code ? c->type == code : wasql__is_var(c->type))) {
+        if (!r->status) {
+            r->status = WASQL_ABI_ERROR;
+            r->error = wasql__say("wasql.h: the result is ", wasql__type_name(c->type), ", the C code returns ",
+                                  what, NULL, NULL);
+        }
+        return NULL;
+    }
+    r->done = 1;
+    return c;
+}
+
+#define WASQL__RET(fn, T, code, what)                                           \
+    static inline void fn(wasql_row *r, T v) {                                  \
+        wasql_col *c = wasql__ret(r, code, what);                               \
+        if (c)                                                                  \
+            memcpy((uint8_t *)c->values + (size_t)r->i * sizeof v, &v, sizeof v); \
+    }
+WASQL__RET(wasql_return_smallint, int16_t, WASQL_SMALLINT, "smallint")
+WASQL__RET(wasql_return_integer, int32_t, WASQL_INTEGER, "integer")
+WASQL__RET(wasql_return_bigint, int64_t, WASQL_BIGINT, "bigint")
+WASQL__RET(wasql_return_real, float, WASQL_REAL, "real")
+WASQL__RET(wasql_return_double, double, WASQL_DOUBLE, "double precision")
+WASQL__RET(wasql_return_date, int32_t, WASQL_DATE, "date")
+WASQL__RET(wasql_return_timestamp, int64_t, WASQL_TIMESTAMP, "timestamp")
+
+static inline void wasql_return_bool(wasql_row *r, int v) {
+    wasql_col *c = wasql__ret(r, WASQL_BOOLEAN, "boolean");
+    if (c)
+        ((uint8_t *)c->values)[r->i] = v != 0;
+}
+
+/* The buffer a variable-width result is appended to (NULL-safe: on a type mismatch
+ * it returns a scratch buffer whose bytes are dropped). */
+static inline wasql_buf *wasql_result(wasql_row *r) {
+    static wasql_buf scratch;
+    if (!wasql__ret(r, 0, "text, bytea or json")) {
+        scratch.len = 0;
+        return &scratch;
+    }
+    return &wasql__out;
+}
+
+static inline void wasql_return_bytes(wasql_row *r, const void *p, uint32_t n) {
+    wasql_buf_append(wasql_result(r), p, n);
+}
+
+static inline void wasql_return_str(wasql_row *r, const char *s) {
+    wasql_return_bytes(r, s, (uint32_t)strlen(s));
+}
+
+static inline void wasql_return_null(wasql_row *r) {
+    wasql_col *c = &r->b->result;
+    c->validity[r->i >> 3] &= (uint8_t) ~(1u << (r->i & 7));
+    if (wasql__is_var(c->type))
+        wasql__out.len = r->start;
+    r->done = 1;
+}
+
+static inline void wasql__row_error(wasql_row *r, const char *msg) {
+    if (!r->status) {
+        r->status = WASQL_ROW_ERROR;
+        r->error = msg;
+    }
+}
+
+/* The row fails with msg (copied). */
+static inline void wasql_error(wasql_row *r, const char *msg) {
+    wasql__row_error(r, wasql__say(msg, NULL, NULL, NULL, NULL, NULL));
+}
+
+/* The row fails with a printf-formatted message (links wasi-libc's printf). */
+__attribute__((format(printf, 2, 3))) static inline void wasql_errorf(wasql_row *r, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(wasql__message, sizeof wasql__message, fmt, ap);
+    va_end(ap);
+    wasql__row_error(r, wasql__message);
+}
+
+__attribute__((format(printf, 1, 2))) static inline void wasql_log(const char *fmt, ...) {
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line - 1, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n > sizeof line - 2)
+        n = sizeof line - 2;
+    line[n++] = '\n';
+    fwrite(line, 1, (size_t)n, stderr);
+}
+
+/* ---- the batch loop ------------------------------------------------------ */
 
 static inline uint32_t wasql__fail(wasql_batch *b, uint32_t status, uint32_t row, const char *msg) {
     b->error_row = row;
@@ -251,207 +464,79 @@ static inline uint32_t wasql__fail(wasql_batch *b, uint32_t status, uint32_t row
     return status;
 }
 
-/* Checks version, argument count and type codes (0 = any variable-width type). */
-static inline uint32_t wasql__check(wasql_batch *b, uint32_t rtype, uint32_t nargs, uint32_t a0,
-                                    uint32_t a1) {
-    uint32_t want[2] = {a0, a1};
-    if (b->version != 1)
-        return wasql__fail(b, WASQL_ABI_ERROR, 0, "wasql.h: unknown batch version");
-    if (b->nargs != nargs)
-        return wasql__fail(b, WASQL_ABI_ERROR, 0, "wasql.h: wrong number of arguments");
-    if (rtype ? b->result.type != rtype : !wasql__is_var(b->result.type))
-        return wasql__fail(b, WASQL_ABI_ERROR, 0, "wasql.h: result type does not match the C function");
-    for (uint32_t k = 0; k < nargs; k++) {
-        uint32_t t = b->args[k].type;
-        if (want[k] ? t != want[k] : !wasql__is_var(t))
-            return wasql__fail(b, WASQL_ABI_ERROR, 0, "wasql.h: argument type does not match the C function");
-    }
-    return WASQL_OK;
-}
-
-/* Starts a variable-width result: empty buffer, offsets[0] = 0. */
-static inline int wasql__var_begin(wasql_batch *b) {
-    wasql__out.len = 0;
-    wasql__out.failed = 0;
-    wasql_buf_reserve(&wasql__out, 0); /* so that data is never a null pointer */
-    wasql__st32(b->result.values, 0, 0);
-    return !wasql__out.failed;
-}
-
-/* Ends row `row` of a variable-width result; `start` is the buffer length before it. */
-static inline void wasql__var_row(wasql_batch *b, uint32_t row, uint32_t start, int is_null) {
-    if (is_null) {
-        wasql__out.len = start;
-        wasql_set_null(&b->result, row);
-    }
-    wasql__st32(b->result.values, row + 1, wasql__out.len);
-}
-
-static inline uint32_t wasql__var_end(wasql_batch *b) {
-    b->result.data = wasql__out.ptr;
-    b->result.data_len = wasql__out.len;
-    return WASQL_OK;
-}
-
 #define WASQL__OOM "wasql.h: out of memory"
 
-typedef const char *(*wasql_text_fn)(const uint8_t *, uint32_t, wasql_buf *);
-typedef const char *(*wasql_ntext_fn)(const uint8_t *, uint32_t, int, wasql_buf *, int *);
-
-static inline __attribute__((always_inline)) uint32_t wasql__text_to_text(wasql_batch *b,
-                                                                          wasql_text_fn fn,
-                                                                          wasql_ntext_fn nfn) {
-    uint32_t st = wasql__check(b, 0, 1, 0, 0);
-    if (st)
-        return st;
-    if (!wasql__var_begin(b))
-        return wasql__fail(b, WASQL_ROW_ERROR, 0, WASQL__OOM);
-    for (uint32_t i = 0; i < b->rows; i++) {
-        uint32_t len, start = wasql__out.len;
-        const uint8_t *in = wasql_var_arg(&b->args[0], i, &len);
-        int in_null = wasql_is_null(&b->args[0], i), out_null = 0;
-        const char *err;
-        if (nfn)
-            err = nfn(in_null ? NULL : in, in_null ? 0 : len, in_null, &wasql__out, &out_null);
-        else if (in_null)
-            err = NULL, out_null = 1;
-        else
-            err = fn(in, len, &wasql__out);
-        if (err)
-            return wasql__fail(b, WASQL_ROW_ERROR, i, err);
-        if (wasql__out.failed)
-            return wasql__fail(b, WASQL_ROW_ERROR, i, WASQL__OOM);
-        wasql__var_row(b, i, start, out_null);
+static inline __attribute__((always_inline)) uint32_t wasql__run(wasql_batch *b, int strict, const char *name,
+                                                                 void (*fn)(wasql_row *)) {
+    if (b->version != 1)
+        return wasql__fail(b, WASQL_ABI_ERROR, 0, "wasql.h: unknown batch version");
+    int var = wasql__is_var(b->result.type);
+    wasql__cstrings_failed = 0;
+    if (var) {
+        wasql__out.len = 0;
+        wasql__out.failed = 0;
+        if (!wasql_buf_reserve(&wasql__out, 1)) /* so that data is never a null pointer */
+            return wasql__fail(b, WASQL_ROW_ERROR, 0, WASQL__OOM);
+        wasql__st32(b->result.values, 0, 0);
     }
-    return wasql__var_end(b);
+    wasql_row r = {b, 0, 0, WASQL_OK, 0, NULL};
+    for (uint32_t i = 0; i < b->rows; i++) {
+        r.i = i;
+        r.start = wasql__out.len;
+        r.done = 0;
+        wasql__free_cstrings();
+        int skip = 0;
+        if (strict)
+            for (uint32_t k = 0; k < b->nargs; k++)
+                skip |= !wasql__bit(b->args[k].validity, i);
+        if (skip)
+            wasql_return_null(&r);
+        else
+            fn(&r);
+        if (r.status)
+            return wasql__fail(b, r.status, i, r.error);
+        if (var && wasql__out.failed)
+            return wasql__fail(b, WASQL_ROW_ERROR, i, WASQL__OOM);
+        if (wasql__cstrings_failed)
+            return wasql__fail(b, WASQL_ROW_ERROR, i, WASQL__OOM);
+        if (!r.done) {
+            return wasql__fail(b, WASQL_ROW_ERROR, i, wasql__say(name, " returned no value", NULL, NULL, NULL, NULL));
+        }
+        if (var)
+            wasql__st32(b->result.values, i + 1, wasql__out.len);
+    }
+    wasql__free_cstrings();
+    if (var) {
+        b->result.data = wasql__out.ptr;
+        b->result.data_len = wasql__out.len;
+    }
+    return WASQL_OK;
 }
 
-/* ---- the macros ---------------------------------------------------------- */
+/* ---- declarations -------------------------------------------------------- */
 
-#define WASQL__BATCH(name) \
-    WASQL_EXPORT("wasql_batch_" #name) uint32_t wasql_batch_##name(wasql_batch *b)
+/* A line of the module's wasql_signatures custom section (docs/abi.md §4.5), at file scope.
+ * clang 14 has no attribute for custom sections, but its assembler puts a section named
+ * .custom_section.NAME into custom section NAME, and the linker concatenates the lines of
+ * every declaration. The line must not contain a double quote or a backslash. */
+#define WASQL_SIGNATURE(line)                                                          \
+    __asm__(".section .custom_section.wasql_signatures,\"\",@\n.ascii \"" line "\\n\"\n" \
+            ".text\n")
 
-/* Fixed-width load/store at row i (memcpy: no alignment assumed). */
-#define WASQL__LD(var, col, i) \
-    memcpy(&(var), (const uint8_t *)(col).values + (size_t)(i) * sizeof(var), sizeof(var))
-#define WASQL__ST(T, col, i, v) \
-    do { T v_ = (v); memcpy((uint8_t *)(col).values + (size_t)(i) * sizeof(T), &v_, sizeof(T)); } while (0)
-#define WASQL__WIDTH_OK(T, code) \
-    _Static_assert(sizeof(T) == WASQL_WIDTH(code), #T " does not have the width of type code " #code)
+#define WASQL__DECLARE(name, args, result, nulls, options, strict)                           \
+    WASQL_SIGNATURE(#name "(" args ") RETURNS " result " " nulls " " options);              \
+    static void wasql__body_##name(wasql_row *row);                                          \
+    WASQL_EXPORT("wasql_batch_" #name) uint32_t wasql_batch_##name(wasql_batch *b) {         \
+        return wasql__run(b, strict, #name, wasql__body_##name);                             \
+    }                                                                                        \
+    static void wasql__body_##name(__attribute__((unused)) wasql_row *row)
 
-#define WASQL_TEXT_TO_TEXT(name, fn) \
-    WASQL__BATCH(name) { return wasql__text_to_text(b, fn, NULL); }
+#define WASQL_FUNCTION(name, args, result, options) \
+    WASQL__DECLARE(name, args, result, "STRICT", options, 1)
+#define WASQL_FUNCTION_NULLABLE(name, args, result, options) \
+    WASQL__DECLARE(name, args, result, "CALLED ON NULL INPUT", options, 0)
 
-#define WASQL_NULLABLE_TEXT_TO_TEXT(name, fn) \
-    WASQL__BATCH(name) { return wasql__text_to_text(b, NULL, fn); }
-
-#define WASQL_NULLABLE_TEXT_TO_FIXED(name, fn, RT, RCODE)                                  \
-    WASQL__WIDTH_OK(RT, RCODE);                                                             \
-    WASQL__BATCH(name) {                                                                    \
-        uint32_t st = wasql__check(b, RCODE, 1, 0, 0);                                      \
-        if (st)                                                                             \
-            return st;                                                                      \
-        for (uint32_t i = 0; i < b->rows; i++) {                                            \
-            uint32_t len;                                                                   \
-            const uint8_t *in = wasql_var_arg(&b->args[0], i, &len);                        \
-            int in_null = wasql_is_null(&b->args[0], i), out_null = 0;                      \
-            RT r = 0;                                                                       \
-            const char *err = fn(in_null ? NULL : in, in_null ? 0 : len, in_null, &r, &out_null); \
-            if (err)                                                                        \
-                return wasql__fail(b, WASQL_ROW_ERROR, i, err);                             \
-            if (out_null)                                                                   \
-                wasql_set_null(&b->result, i);                                              \
-            else                                                                            \
-                WASQL__ST(RT, b->result, i, r);                                             \
-        }                                                                                   \
-        return WASQL_OK;                                                                    \
-    }
-
-#define WASQL_FIXED1(name, fn, RT, RCODE, AT, ACODE)                   \
-    WASQL__WIDTH_OK(RT, RCODE);                                         \
-    WASQL__WIDTH_OK(AT, ACODE);                                         \
-    WASQL__BATCH(name) {                                                \
-        uint32_t st = wasql__check(b, RCODE, 1, ACODE, 0);              \
-        if (st)                                                         \
-            return st;                                                  \
-        for (uint32_t i = 0; i < b->rows; i++) {                        \
-            if (wasql_is_null(&b->args[0], i)) {                        \
-                wasql_set_null(&b->result, i);                          \
-                continue;                                               \
-            }                                                           \
-            AT a;                                                       \
-            RT r = 0;                                                   \
-            WASQL__LD(a, b->args[0], i);                                \
-            const char *err = fn(a, &r);                                \
-            if (err)                                                    \
-                return wasql__fail(b, WASQL_ROW_ERROR, i, err);         \
-            WASQL__ST(RT, b->result, i, r);                             \
-        }                                                               \
-        return WASQL_OK;                                                \
-    }
-
-#define WASQL_FIXED2(name, fn, RT, RCODE, AT, ACODE, BT, BCODE)                        \
-    WASQL__WIDTH_OK(RT, RCODE);                                                         \
-    WASQL__WIDTH_OK(AT, ACODE);                                                         \
-    WASQL__WIDTH_OK(BT, BCODE);                                                         \
-    WASQL__BATCH(name) {                                                                \
-        uint32_t st = wasql__check(b, RCODE, 2, ACODE, BCODE);                          \
-        if (st)                                                                         \
-            return st;                                                                  \
-        for (uint32_t i = 0; i < b->rows; i++) {                                        \
-            if (wasql_is_null(&b->args[0], i) || wasql_is_null(&b->args[1], i)) {       \
-                wasql_set_null(&b->result, i);                                          \
-                continue;                                                               \
-            }                                                                           \
-            AT a;                                                                       \
-            BT c;                                                                       \
-            RT r = 0;                                                                   \
-            WASQL__LD(a, b->args[0], i);                                                \
-            WASQL__LD(c, b->args[1], i);                                                \
-            const char *err = fn(a, c, &r);                                             \
-            if (err)                                                                    \
-                return wasql__fail(b, WASQL_ROW_ERROR, i, err);                         \
-            WASQL__ST(RT, b->result, i, r);                                             \
-        }                                                                               \
-        return WASQL_OK;                                                                \
-    }
-
-#define WASQL_NULLABLE_FIXED2(name, fn, RT, RCODE, AT, ACODE, BT, BCODE)              \
-    WASQL__WIDTH_OK(RT, RCODE);                                                         \
-    WASQL__WIDTH_OK(AT, ACODE);                                                         \
-    WASQL__WIDTH_OK(BT, BCODE);                                                         \
-    WASQL__BATCH(name) {                                                                \
-        uint32_t st = wasql__check(b, RCODE, 2, ACODE, BCODE);                          \
-        if (st)                                                                         \
-            return st;                                                                  \
-        for (uint32_t i = 0; i < b->rows; i++) {                                        \
-            int an = wasql_is_null(&b->args[0], i), bn = wasql_is_null(&b->args[1], i); \
-            AT a = 0;                                                                   \
-            BT c = 0;                                                                   \
-            if (!an)                                                                    \
-                WASQL__LD(a, b->args[0], i);                                            \
-            if (!bn)                                                                    \
-                WASQL__LD(c, b->args[1], i);                                            \
-            RT r = 0;                                                                   \
-            int out_null = 0;                                                           \
-            const char *err = fn(a, an, c, bn, &r, &out_null);                          \
-            if (err)                                                                    \
-                return wasql__fail(b, WASQL_ROW_ERROR, i, err);                         \
-            if (out_null)                                                               \
-                wasql_set_null(&b->result, i);                                          \
-            else                                                                        \
-                WASQL__ST(RT, b->result, i, r);                                         \
-        }                                                                               \
-        return WASQL_OK;                                                                \
-    }
-
-#define WASQL_BIGINT2_TO_BIGINT(name, fn) \
-    WASQL_FIXED2(name, fn, int64_t, WASQL_BIGINT, int64_t, WASQL_BIGINT, int64_t, WASQL_BIGINT)
-
-#define WASQL_NULLABLE_TEXT_TO_INTEGER(name, fn) \
-    WASQL_NULLABLE_TEXT_TO_FIXED(name, fn, int32_t, WASQL_INTEGER)
-
-/* ---- module-level exports (abi.md §4.1) ---------------------------------- */
+/* ---- runtime exports ----------------------------------------------------- */
 
 #ifndef WASQL_NO_RUNTIME
 

@@ -5,7 +5,10 @@
 /* slugify(text) -> text: A-Z are lowercased, a-z and 0-9 kept, every run of any
  * other bytes (including all bytes >= 0x80) becomes one '-', and no '-' is left
  * at either end: "  Hello, World! " -> "hello-world". */
-static const char *slugify(const uint8_t *in, uint32_t len, wasql_buf *out) {
+WASQL_FUNCTION(slugify, "s text", "text", "IMMUTABLE PARALLEL SAFE") {
+    uint32_t len;
+    const uint8_t *in = wasql_arg_bytes(row, 0, &len);
+    wasql_buf *out = wasql_result(row);
     int wrote = 0, dash = 0;
     for (uint32_t i = 0; i < len; i++) {
         uint8_t c = in[i];
@@ -21,37 +24,34 @@ static const char *slugify(const uint8_t *in, uint32_t len, wasql_buf *out) {
             dash = 1;
         }
     }
-    return NULL;
 }
-WASQL_TEXT_TO_TEXT(slugify, slugify)
 
 /* add(bigint, bigint) -> bigint, wrapping on overflow. */
-static const char *add(int64_t a, int64_t b, int64_t *out) {
-    *out = (int64_t)((uint64_t)a + (uint64_t)b);
-    return NULL;
+WASQL_FUNCTION(add, "a bigint, b bigint", "bigint", "IMMUTABLE PARALLEL SAFE") {
+    wasql_return_bigint(row, (int64_t)((uint64_t)wasql_arg_bigint(row, 0) + (uint64_t)wasql_arg_bigint(row, 1)));
 }
-WASQL_BIGINT2_TO_BIGINT(add, add)
 
 /* nvl_len(text) -> integer, CALLED ON NULL INPUT: NULL -> -1, else the byte length. */
-static const char *nvl_len(const uint8_t *in, uint32_t len, int in_null, int32_t *out, int *out_null) {
-    (void)in;
-    (void)out_null;
-    *out = in_null ? -1 : (int32_t)len;
-    return NULL;
+WASQL_FUNCTION_NULLABLE(nvl_len, "s text", "integer", "") {
+    uint32_t len;
+    wasql_arg_bytes(row, 0, &len);
+    wasql_return_integer(row, wasql_arg_null(row, 0) ? -1 : (int32_t)len);
 }
-WASQL_NULLABLE_TEXT_TO_INTEGER(nvl_len, nvl_len)
 
 /* must_be_ascii(text) -> text: the input unchanged; a row with a byte >= 0x80 fails. */
-static const char *must_be_ascii(const uint8_t *in, uint32_t len, wasql_buf *out) {
+WASQL_FUNCTION(must_be_ascii, "s text", "text", "IMMUTABLE PARALLEL SAFE") {
+    uint32_t len;
+    const uint8_t *in = wasql_arg_bytes(row, 0, &len);
     for (uint32_t i = 0; i < len; i++)
-        if (in[i] >= 0x80)
-            return "non-ASCII input";
-    wasql_buf_append(out, in, len);
-    return NULL;
+        if (in[i] >= 0x80) {
+            wasql_error(row, "non-ASCII input");
+            return;
+        }
+    wasql_return_bytes(row, in, len);
 }
-WASQL_TEXT_TO_TEXT(must_be_ascii, must_be_ascii)
 
 /* mul(bigint, bigint) -> bigint through the numeric scalar ABI: (i64, i64) -> i64, no batch wrapper. */
+WASQL_SIGNATURE("mul(a bigint, b bigint) RETURNS bigint IMMUTABLE PARALLEL SAFE");
 WASQL_EXPORT("mul") int64_t mul(int64_t a, int64_t b) {
     return (int64_t)((uint64_t)a * (uint64_t)b);
 }
