@@ -9,8 +9,7 @@ SELECT json_extract('{"a": {"y": [1, 2], "x": {}}}', 'a');
 --> {"x":{},"y":[1,2]}
 SELECT json_extract(NULL, 'a'), json_extract('{}', NULL);
 --> NULL|NULL
-SELECT json_extract('{"a": ', 'a');
---> ERROR 38000: not JSON
+-- (a document that is not JSON never reaches the function on PostgreSQL: json's input checks it)
 -- url_part(url text, part text)
 SELECT url_part('https://ann@example.com:8443/docs/a%20b?x=1&y=two#top', 'host'), url_part('https://ann@example.com:8443/docs/a%20b?x=1&y=two#top', 'port');
 --> example.com|8443
@@ -31,5 +30,6 @@ SELECT email_normalize(NULL);
 --> NULL
 SELECT email_normalize('not-an-address');
 --> ERROR 38000: not an e-mail address
-SELECT count(DISTINCT email_normalize(e)) FROM (VALUES ('a.b@gmail.com'), ('ab+1@gmail.com'), ('A.B@googlemail.com')) AS t(e);
---> 1
+SELECT email_normalize(e), count(*) FROM (VALUES ('a.b@gmail.com'), ('ab+1@gmail.com'), ('A.B@googlemail.com'), ('x@y.z')) AS t(e) GROUP BY 1 ORDER BY 1;
+--> ab@gmail.com|3
+--> x@y.z|1

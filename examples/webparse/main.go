@@ -33,7 +33,7 @@ func emailNormalize(b uint32) uint32 { return wasql.Map1(b, normalizeEmail) }
 // jsonField follows a dot-separated path of object keys and array indexes ("items.0.sku") into
 // doc and returns what it reaches as text: a string unquoted, null and a missing path as NULL,
 // numbers, booleans, objects and arrays as compact JSON text with sorted keys (for scalars this
-// is PostgreSQL's doc #>> '{items,0,sku}')
+// is PostgreSQL's doc #>> '{items,0,sku}').
 // A NULL argument gives NULL; a document that is not JSON fails the row.
 func jsonField(doc, path wasql.Nullable[[]byte]) (wasql.Nullable[string], error) {
 	if !doc.Valid || !path.Valid {
