@@ -7,6 +7,9 @@
 # Needs (Debian 12, Ubuntu): apt-get install -y clang lld wasi-libc libclang-rt-14-dev-wasm32
 # With wasi-sdk instead: make CC=<wasi-sdk>/bin/clang WASI_SYSROOT=<wasi-sdk>/share/wasi-sysroot
 
+# The including Makefile's default target: list the modules as its prerequisites.
+all:
+
 WASQL_C_SDK := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
 CC := clang
 WASI_SYSROOT ?= /usr
