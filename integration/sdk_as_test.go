@@ -111,13 +111,13 @@ func TestSDKAssemblyScript(t *testing.T) {
 		{"SELECT as_integer(x) FROM (VALUES (-2147483648), (7), (2147483647)) v(x)", []string{"-2147483648", "7", "2147483647"}},
 		{"SELECT as_bigint(x) FROM (VALUES (-9223372036854775808), (42), (9223372036854775807)) v(x)", []string{"-9223372036854775808", "42", "9223372036854775807"}},
 		{"SELECT as_real(x::real) FROM (VALUES (1.5), (-0.25), (3.4e38)) v(x)", []string{"1.5", "-0.25", "3.4e+38"}},
-		{"SELECT as_double(x::double precision) FROM (VALUES (0.1), (-1e308), (2.5)) v(x)", []string{"0.1", "-1e+308", "2.5"}},
+		{"SELECT as_double(x) FROM (VALUES (0.1::double precision), ('-1e308'::double precision), (2.5::double precision)) v(x)", []string{"0.1", "-1e+308", "2.5"}},
 		{"SELECT as_not(x) FROM (VALUES (true), (false)) v(x)", []string{"f", "t"}},
 		{"SELECT as_reverse(x) FROM (VALUES ('abc'), (''), ('héllo wörld'), ('a😀b')) v(x)", []string{"cba", "", "dlröw olléh", "b😀a"}},
 		{"SELECT as_utf16_length(x) FROM (VALUES ('abc'), ('é'), ('😀')) v(x)", []string{"3", "1", "2"}},
 		{`SELECT as_invert(x::bytea) FROM (VALUES ('\x00ff10'), ('\x'), ('\xf0')) v(x)`, []string{`\xff00ef`, `\x`, `\x0f`}},
 		{`SELECT as_bytea_length(x::bytea) FROM (VALUES ('\x00ff10'), ('\x')) v(x)`, []string{"3", "0"}},
-		{`SELECT as_wrap(x::json) FROM (VALUES ('[1,2]'), ('"ü"')) v(x)`, []string{`{"v":[1,2]}`, `{"v":"ü"}`}},
+		{`SELECT as_wrap(x::json) FROM (VALUES ('[1,2]'), ('"ü"')) v(x)`, []string{`{"v": [1, 2]}`, `{"v": "ü"}`}},
 		{"SELECT as_add_days(d::date, n) FROM (VALUES ('2024-02-28', 1), ('1970-01-01', -1), ('2000-01-01', 0)) v(d, n)", []string{"2024-02-29", "1969-12-31", "2000-01-01"}},
 		{"SELECT as_add_micros(t::timestamp, us) FROM (VALUES ('2024-01-01 00:00:00', 1500000), ('1969-12-31 23:59:59', 1)) v(t, us)", []string{"2024-01-01 00:00:01.5", "1969-12-31 23:59:59.000001"}},
 		// NULLs: STRICT functions are not called for them; nullable parameters see them.
@@ -130,8 +130,8 @@ func TestSDKAssemblyScript(t *testing.T) {
 		{"SELECT as_epoch_or_null(d::date) FROM (VALUES ('1970-01-02'), (NULL)) v(d)", []string{"1970-01-02 00:00:00", "NULL"}},
 		{"SELECT as_div(a, b) FROM (VALUES (7, 2), (-9, 3)) v(a, b)", []string{"3", "-3"}},
 		// The GC under load, and again after the state reset between queries.
-		{"SELECT sum(length(as_repeat('xyz', i % 300))) FROM generate_series(1, 3000) i", []string{"1348500"}},
-		{"SELECT sum(length(as_repeat('xyz', i % 300))) FROM generate_series(1, 3000) i", []string{"1348500"}},
+		{"SELECT sum(length(as_repeat('xyz', (i % 300)::integer))) FROM generate_series(1, 3000) i", []string{"1345500"}},
+		{"SELECT sum(length(as_repeat('xyz', (i % 300)::integer))) FROM generate_series(1, 3000) i", []string{"1345500"}},
 		{"SELECT count(*) FROM generate_series(1, 5000) i WHERE as_reverse(as_repeat('ab', 50) || i::text) IS NOT NULL", []string{"5000"}},
 	} {
 		got, err := simpleRows(ctx, c, k.sql)

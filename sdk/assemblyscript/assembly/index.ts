@@ -174,9 +174,9 @@ function typeName(code: u32): string {
  *  for (`want` is the type codes, result first); the message says what was expected. */
 export function __wasql_check(batch: usize, want: string, expected: string): i32 {
   const nargs = load<u32>(batch, 8);
-  let ok = load<u32>(batch, 0) == 1 && nargs == <u32>(want.length - 1) && load<u32>(batch + 16, COL_TYPE) == <u32>want.charCodeAt(0);
+  let ok = load<u32>(batch, 0) == 1 && nargs == <u32>(want.length - 1) && load<u32>(batch + 16, COL_TYPE) == <u32>want.charCodeAt(0) - 64;
   for (let k: u32 = 0; ok && k < nargs; k++) {
-    ok = load<u32>(batch + 48 + 20 * <usize>k, COL_TYPE) == <u32>want.charCodeAt(<i32>k + 1);
+    ok = load<u32>(batch + 48 + 20 * <usize>k, COL_TYPE) == <u32>want.charCodeAt(<i32>k + 1) - 64;
   }
   if (ok) return 0;
   let got = "(";
