@@ -36,6 +36,38 @@ export function some<T>(value: T): Box<T> {
   return new Box<T>(value);
 }
 
+// ---- Memory that grew before a state reset ---------------------------------------------------
+
+import { ROOT } from "rt/tlsf";
+import { BLOCK_OVERHEAD, AL_MASK } from "rt/common";
+
+// Where the TLSF root keeps its tail block (HL_END of the 32-bit root layout in ~lib/rt/tlsf.ts:
+// flMap, 23 second-level maps, 23 × 16 free-list heads).
+const TLSF_TAIL: usize = 1568;
+// The end of the memory handed to the allocator in this session (reset with the state).
+let __wasql_claimed: usize = 0;
+
+// wasql restores memory and globals after each query but cannot shrink the memory: pages the
+// allocator grew into are zeroed and its state forgets them, while memory.size() keeps them.
+// Left alone, every query that grows would grow again past them (TLSF doubles), creeping up to
+// the memory limit. reclaim hands the pages past the allocator's tail back to it, as one free
+// block ending in a zero-length used block, the way TLSF's own addMemory lays out a region.
+function reclaim(): void {
+  if (ASC_RUNTIME == 0) return; // stub: no TLSF
+  const root = changetype<usize>(ROOT);
+  if (root == 0) return;
+  const end = (<usize>memory.size() << 16) & ~AL_MASK;
+  let start = <usize>load<u32>(root, TLSF_TAIL) + BLOCK_OVERHEAD;
+  if (__wasql_claimed > start) start = __wasql_claimed;
+  __wasql_claimed = end;
+  start = ((start + BLOCK_OVERHEAD + AL_MASK) & ~AL_MASK) - BLOCK_OVERHEAD;
+  if (end <= start + 1024) return;
+  const size = end - start - 2 * BLOCK_OVERHEAD;
+  store<usize>(start, size); // a used block of size bytes
+  store<usize>(start + BLOCK_OVERHEAD + size, 0); // the zero-length used block after it
+  heap.free(start + BLOCK_OVERHEAD);
+}
+
 // ---- WASI --------------------------------------------------------------------------------
 
 // @ts-ignore: decorator
@@ -103,6 +135,7 @@ export function wasql_abi_v1(): void {}
 
 /** An 8-byte aligned block (TLSF blocks are 16-byte aligned), outside the GC's reach. */
 export function wasql_alloc(size: u32): u32 {
+  reclaim();
   const n: usize = size > 0 ? <usize>size : 1;
   return <u32>heap.alloc(n);
 }
@@ -173,6 +206,7 @@ function typeName(code: u32): string {
 /** Status 2 unless the descriptor has the argument and result types the function was built
  *  for (`want` is the type codes, result first); the message says what was expected. */
 export function __wasql_check(batch: usize, want: string, expected: string): i32 {
+  reclaim();
   const nargs = load<u32>(batch, 8);
   let ok = load<u32>(batch, 0) == 1 && nargs == <u32>(want.length - 1) && load<u32>(batch + 16, COL_TYPE) == <u32>want.charCodeAt(0) - 64;
   for (let k: u32 = 0; ok && k < nargs; k++) {

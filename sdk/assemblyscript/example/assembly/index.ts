@@ -124,3 +124,14 @@ export function as_repeat(s: string, n: i32): string {
   for (let i = 0; i < n; i++) out += s;
   return out;
 }
+
+// Allocates n bytes (a large n makes the memory grow) and returns the memory's size in pages:
+// repeated over queries, the memory that grew and that wasql zeroed on reset must be reused,
+// not leaked.
+// @ts-ignore: decorator
+@wasql("IMMUTABLE PARALLEL SAFE")
+export function as_alloc(n: i32): i32 {
+  const a = new Uint8Array(n);
+  a[n - 1] = 1;
+  return memory.size() - 1 + a[n - 1];
+}
