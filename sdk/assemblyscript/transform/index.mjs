@@ -32,6 +32,13 @@ const TYPES = {
 const TYPE_LIST = "i16, i32, i64, f32, f64, bool, string, Uint8Array, ArrayBuffer, Json, SqlDate, Timestamp, " +
   "a reference type | null, or Box<value type> | null";
 
+// A build error without the transform's stack trace (asc prints an error's stack).
+function fail(msg) {
+  const e = new Error("wasql: " + msg);
+  e.stack = e.message;
+  return e;
+}
+
 const HELPERS = [
   "__wasql_begin", "__wasql_failed", "__wasql_fail", "__wasql_check", "__wasql_end", "__wasql_isnull",
   "__wasql_fixed", "__wasql_setnull", "__wasql_get_text", "__wasql_get_json", "__wasql_get_bytes",
@@ -49,18 +56,18 @@ function typeName(node) {
 
 // sqlType describes an AssemblyScript type node as a wasql column type.
 function sqlType(node, where) {
-  if (!node || node.kind !== NodeKind.NamedType) throw new Error(`${where}: the type must be one of ${TYPE_LIST}`);
+  if (!node || node.kind !== NodeKind.NamedType) throw fail(`${where}: the type must be one of ${TYPE_LIST}`);
   const name = typeName(node);
   if (name === "Box") {
     const arg = node.typeArguments && node.typeArguments[0];
     const inner = arg && arg.kind === NodeKind.NamedType ? TYPES[typeName(arg)] : null;
-    if (!inner || !inner.value || arg.isNullable) throw new Error(`${where}: Box<T> takes a value type (i16, i32, i64, f32, f64, bool)`);
-    if (!node.isNullable) throw new Error(`${where}: write Box<${typeName(arg)}> | null for a nullable ${inner.sql}, or plain ${typeName(arg)}`);
+    if (!inner || !inner.value || arg.isNullable) throw fail(`${where}: Box<T> takes a value type (i16, i32, i64, f32, f64, bool)`);
+    if (!node.isNullable) throw fail(`${where}: write Box<${typeName(arg)}> | null for a nullable ${inner.sql}, or plain ${typeName(arg)}`);
     return { ...inner, nullable: true, box: typeName(arg) };
   }
   const t = TYPES[name];
-  if (!t) throw new Error(`${where}: type ${name} has no SQL type; use one of ${TYPE_LIST}`);
-  if (node.isNullable && t.value) throw new Error(`${where}: ${name} | null: a value type is made nullable with Box<${name}> | null`);
+  if (!t) throw fail(`${where}: type ${name} has no SQL type; use one of ${TYPE_LIST}`);
+  if (node.isNullable && t.value) throw fail(`${where}: ${name} | null: a value type is made nullable with Box<${name}> | null`);
   return { ...t, name, nullable: !!node.isNullable };
 }
 
@@ -77,15 +84,15 @@ function generate(fn, sourcePath) {
   if (deco.args && deco.args.length) {
     const a = deco.args[0];
     if (deco.args.length > 1 || a.kind !== NodeKind.Literal || a.literalKind !== LiteralKind.String)
-      throw new Error(`${where}: @wasql takes one string of clauses, e.g. @wasql("IMMUTABLE PARALLEL SAFE")`);
+      throw fail(`${where}: @wasql takes one string of clauses, e.g. @wasql("IMMUTABLE PARALLEL SAFE")`);
     clauses = a.value.trim().replace(/\s+/g, " ");
     if (!CLAUSE.test(clauses))
-      throw new Error(`${where}: @wasql("${clauses}"): only IMMUTABLE, STABLE, VOLATILE and PARALLEL SAFE/RESTRICTED/UNSAFE; ` +
+      throw fail(`${where}: @wasql("${clauses}"): only IMMUTABLE, STABLE, VOLATILE and PARALLEL SAFE/RESTRICTED/UNSAFE; ` +
         "STRICT or CALLED ON NULL INPUT follows from the parameter types (a | null parameter sees NULLs)");
   }
-  if (fn.typeParameters && fn.typeParameters.length) throw new Error(`${where}: a generic function cannot be a SQL function`);
+  if (fn.typeParameters && fn.typeParameters.length) throw fail(`${where}: a generic function cannot be a SQL function`);
   const params = fn.signature.parameters.map((p, k) => {
-    if (p.parameterKind !== ParameterKind.Default) throw new Error(`${where}: parameter ${p.name.text} must be a plain one (no default, no rest)`);
+    if (p.parameterKind !== ParameterKind.Default) throw fail(`${where}: parameter ${p.name.text} must be a plain one (no default, no rest)`);
     return { name: p.name.text, t: sqlType(p.type, `${where}: parameter ${p.name.text}`) };
   });
   const ret = sqlType(fn.signature.returnType, `${where}: the result`);
@@ -132,7 +139,7 @@ export default class WasqlTransform extends Transform {
         s.decorators.some((d) => d.name.kind === NodeKind.Identifier && d.name.text === "wasql"));
       if (!fns.length) continue;
       if (source.sourceKind !== SourceKind.UserEntry)
-        throw new Error(`${source.normalizedPath}: @wasql functions must be in an entry file (the file given to asc)`);
+        throw fail(`${source.normalizedPath}: @wasql functions must be in an entry file (the file given to asc)`);
       let code = `import { ${HELPERS.join(", ")}, ${CLASSES.map((c) => `${c} as __wasql_${c}`).join(", ")} } from "wasql-as/assembly";\n`;
       if (!reexported) {
         code += `export { wasql_abi_v1, wasql_alloc, wasql_free } from "wasql-as/assembly";\n`;
@@ -140,7 +147,7 @@ export default class WasqlTransform extends Transform {
       }
       for (const fn of fns) {
         const g = generate(fn, source.normalizedPath);
-        if (this.lines.some((l) => l.startsWith(g.name + "("))) throw new Error(`${source.normalizedPath}: @wasql function ${g.name} is declared twice`);
+        if (this.lines.some((l) => l.startsWith(g.name + "("))) throw fail(`${source.normalizedPath}: @wasql function ${g.name} is declared twice`);
         this.lines.push(g.line);
         code += g.code;
         fn.decorators = fn.decorators.filter((d) => !(d.name.kind === NodeKind.Identifier && d.name.text === "wasql"));
@@ -153,7 +160,7 @@ export default class WasqlTransform extends Transform {
       const genPath = `${dir}__wasql_gen_${base}`;
       parser.parseFile(code, genPath, false);
       const gen = parser.sources.find((s) => s.normalizedPath === genPath);
-      if (!gen) throw new Error(`wasql transform: the generated ${genPath} was not parsed`);
+      if (!gen) throw fail(`wasql transform: the generated ${genPath} was not parsed`);
       source.statements.push(...gen.statements);
       gen.statements.length = 0;
       if (process.env.WASQL_AS_DEBUG) this.stderr.write(code);
