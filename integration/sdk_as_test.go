@@ -230,5 +230,20 @@ func asModuleABI(t *testing.T, module []byte) {
 	if want := "built for as_integer(x integer) RETURNS integer, called with (bigint, bigint) RETURNS integer"; string(msg) != want {
 		t.Errorf("status 2 message %q, want %q", msg, want)
 	}
+	// The same function with a descriptor that fits: 2 rows of integer in, integer out.
+	for off, v := range map[uint32]uint32{0: 1, 4: 2, 8: 1, 12: 0, 16: 2, 20: batch + 96, 24: batch + 104, 36: 0,
+		48: 2, 52: 0, 56: batch + 112, 60: 0, 64: 0, 112: 7, 116: 0xfffffff9} {
+		mem.WriteUint32Le(batch+off, v)
+	}
+	mem.WriteByte(batch+96, 3)
+	mem.WriteUint64Le(batch+104, 0)
+	if st := call("wasql_batch_as_integer", uint64(batch)); st != 0 {
+		t.Fatalf("a batch that fits: status %d, want 0", st)
+	}
+	r0, _ := mem.ReadUint32Le(batch + 104)
+	r1, _ := mem.ReadUint32Le(batch + 108)
+	if int32(r0) != 7 || int32(r1) != -7 {
+		t.Errorf("as_integer over (7, -7): got (%d, %d)", int32(r0), int32(r1))
+	}
 	call("wasql_free", uint64(batch), 48+2*20+64)
 }
