@@ -69,6 +69,9 @@ if [ "$mode" = all ]; then
   need "Debian's Rust 1.63 with the wasm32-wasi standard library (the Rust SDK and examples)" \
     "apt-get install -y rustc cargo libstd-rust-dev-wasm32" test -d /usr/lib/rustlib/wasm32-wasi/lib
   need "make" "apt-get install -y make" command -v make
+  need "AssemblyScript (the AssemblyScript SDK, its example and examples)" \
+    "(cd sdk/assemblyscript && npm ci --no-audit --no-fund && cd example && npm ci --no-audit --no-fund)" \
+    test -f sdk/assemblyscript/node_modules/assemblyscript/package.json -a -e sdk/assemblyscript/example/node_modules/wasql-as/package.json
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "scripts/test.sh $mode: missing:" >&2
