@@ -230,9 +230,9 @@ WASQL_FUNCTION(NAME, "s text", "text", "IMMUTABLE PARALLEL SAFE") {
 }
 `
 
-const cMakefile = `include wasql-sdk/wasql.mk
+const cMakefile = `all: NAME.wasm
 
-all: NAME.wasm
+include wasql-sdk/wasql.mk
 `
 
 const goTemplate = `//go:build wasip1
