@@ -299,3 +299,62 @@ func TestCLIEvalCSV(t *testing.T) {
 		t.Errorf("eval of a short CSV row: %v %q", err, stderr)
 	}
 }
+
+// eval prints values as PostgreSQL 15 does: the same values through the upstream of the proxy
+// rig print the same text.
+func TestCLIEvalMatchesPostgres(t *testing.T) {
+	r := rig(t)
+	numeric, _ := filepath.Abs("../udf/testdata/numeric.wasm")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := pgx.Connect(ctx, r.directURL("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	for _, k := range []struct {
+		export, args, returns string
+		rows                  []string // CSV rows
+		sql                   string   // PostgreSQL's text of $1, $2 as the function computes it
+	}{
+		{"mulf", "double precision,double precision", "double precision",
+			[]string{"1e14,1", "1e15,1", "1234567890123456789,1", "0.0001,1", "0.00001,1", "1.5e-7,1", "0.1,3", "-0,1", "1e300,10", "Infinity,-1", "NaN,1", "2.5,"},
+			"SELECT ($1::float8 * $2::float8)::text"},
+		{"halff", "real", "real", []string{"200000", "2000000", "6.28318", "1e-3", "3.4e38"}, "SELECT ($1::real / 2::real)::text"},
+		{"not", "boolean", "boolean", []string{"yes", "f", "on"}, "SELECT format('%s', NOT $1::boolean)"},
+		{"plus_hour", "timestamp", "timestamp", []string{"2024-02-29 23:30:00.5", "1999-12-31 23:00:00", "2024-01-01"}, "SELECT ($1::timestamp + interval '1 hour')::text"},
+		{"next_day", "date", "date", []string{"2024-02-28", "1970-01-01"}, "SELECT ($1::date + 1)::text"},
+	} {
+		out, stderr, err := cli(t, "", strings.Join(k.rows, "\n")+"\n", "eval", "--module", numeric, "--export", k.export, "--args", k.args, "--returns", k.returns, "--csv", "-")
+		if err != nil {
+			t.Errorf("eval %s: %v %s", k.export, err, stderr)
+			continue
+		}
+		got := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+		if len(got) != len(k.rows) {
+			t.Errorf("eval %s: %d lines for %d rows: %q", k.export, len(got), len(k.rows), out)
+			continue
+		}
+		for i, row := range k.rows {
+			var args []any
+			for _, v := range strings.Split(row, ",") {
+				if v == "" {
+					args = append(args, nil)
+				} else {
+					args = append(args, v)
+				}
+			}
+			var want *string
+			if err := c.QueryRow(ctx, k.sql, args...).Scan(&want); err != nil {
+				t.Fatalf("%s %v: %v", k.sql, args, err)
+			}
+			w := "NULL"
+			if want != nil {
+				w = *want
+			}
+			if got[i] != w {
+				t.Errorf("%s(%s) prints %q, PostgreSQL %q", k.export, row, got[i], w)
+			}
+		}
+	}
+}
