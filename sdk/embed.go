@@ -1,9 +1,11 @@
 // Package sdk holds the guest SDKs' sources for wasql init, which writes them into a new
 // function project so that it builds outside this repository and offline.
 //
-// The C SDK is embedded as it is. The Go SDK is its own module (sdk/go/go.mod), which go:embed
-// cannot reach from this one, so `go generate ./sdk` copies it into _go (go.mod as
-// go.mod.copy, tests left out); TestGoCopy fails when the copy is stale.
+// The C SDK is embedded as it is. The others are copied first by `go generate ./sdk` into
+// sdk/_LANG (internal/sdkcopy: without tests, examples and build outputs such as node_modules
+// and target, which go:embed cannot leave out; the Go SDK is its own module, which go:embed
+// cannot reach, so its go.mod is copied as go.mod.copy). TestCopies fails when a copy is stale
+// or an SDK is not embedded.
 package sdk
 
 import (
@@ -11,16 +13,23 @@ import (
 	"io/fs"
 )
 
-//go:generate go run ./internal/copygo
+//go:generate go run ./internal/copysdk
 
+// When sdk/rust or sdk/assemblyscript arrives: go generate ./sdk, and add _rust or
+// _assemblyscript to this line.
+//
 //go:embed c _go
 var files embed.FS
 
-// FS returns the sources of one SDK ("c", "go"), rooted at the SDK's directory, with the Go
-// SDK's go.mod under its name. ok is false for an SDK this build does not carry.
+// FS returns the sources of one SDK ("c", "go", "rust", "assemblyscript"), rooted at the SDK's
+// directory, with the Go SDK's go.mod under its name. ok is false for an SDK this build does
+// not carry.
 func FS(lang string) (fs.FS, bool) {
-	dir := map[string]string{"c": "c", "go": "_go"}[lang]
+	dir := map[string]string{"c": "c", "go": "_go", "rust": "_rust", "assemblyscript": "_assemblyscript"}[lang]
 	if dir == "" {
+		return nil, false
+	}
+	if _, err := fs.Stat(files, dir); err != nil {
 		return nil, false
 	}
 	sub, err := fs.Sub(files, dir)

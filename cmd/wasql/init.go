@@ -45,7 +45,7 @@ var templates = map[string]template{
 	"rust": {sdk: "rust", files: map[string]string{"src/lib.rs": rustTemplate, "Cargo.toml": rustCargo, "Makefile": rustMakefile,
 		"README.md": readmeTemplate, ".gitignore": "*.wasm\ntarget/\n"}},
 	"assemblyscript": {sdk: "assemblyscript", files: map[string]string{"assembly/index.ts": asTemplate, "package.json": asPackage,
-		"asconfig.json": asConfig, "Makefile": asMakefile, "README.md": readmeTemplate, ".gitignore": "*.wasm\nnode_modules/\n"}},
+		"Makefile": asMakefile, "README.md": readmeTemplate, ".gitignore": "*.wasm\nnode_modules/\n"}},
 }
 
 func initProject(args []string, out io.Writer) error {
@@ -153,7 +153,7 @@ var buildNeeds = map[string]string{
 	"c":              "apt-get install -y make clang lld wasi-libc libclang-rt-14-dev-wasm32",
 	"go":             "make and Go 1.24 or later; wasql on PATH (make WASQL=/path/to/wasql) to sign the module",
 	"rust":           "apt-get install -y make cargo rustc libstd-rust-dev-wasm32 (Debian's Rust, target wasm32-wasi)",
-	"assemblyscript": "make, Node.js and npm (npm install fetches assemblyscript)",
+	"assemblyscript": "make, Node.js and npm (apt-get install -y make nodejs npm; the first make runs npm install, which fetches the assemblyscript compiler from the npm registry)",
 }
 
 // sign appends a wasql_signatures section to a module.
@@ -318,10 +318,9 @@ clean:
 	rm -rf *.wasm target
 `
 
-const asTemplate = `import { text } from "wasql";
-
-// NAME upper-cases s.
-// @wasql NAME(s text) RETURNS text STRICT IMMUTABLE PARALLEL SAFE
+const asTemplate = `// NAME upper-cases s.
+// @ts-ignore: decorator
+@wasql("IMMUTABLE PARALLEL SAFE")
 export function NAME(s: string): string {
   return s.toUpperCase();
 }
@@ -331,28 +330,22 @@ const asPackage = `{
   "name": "NAME",
   "version": "0.1.0",
   "private": true,
-  "scripts": { "build": "asc assembly/index.ts --target release" },
-  "dependencies": { "wasql": "file:./wasql-sdk" },
-  "devDependencies": { "assemblyscript": "^0.27.0" }
+  "type": "module",
+  "scripts": { "build": "wasql-asc assembly/index.ts -o NAME.wasm" },
+  "dependencies": { "wasql-as": "file:./wasql-sdk" }
 }
 `
 
-const asConfig = `{
-  "targets": {
-    "release": { "outFile": "NAME.wasm", "optimizeLevel": 3, "shrinkLevel": 1, "noAssert": false }
-  },
-  "options": { "bindings": "raw", "exportRuntime": false }
-}
-`
+const asMakefile = `NPM ?= npm
 
-const asMakefile = `all: NAME.wasm
+all: NAME.wasm
 
 node_modules: package.json
-	npm install --no-audit --no-fund
+	$(NPM) install --no-audit --no-fund --install-links
 	touch node_modules
 
 NAME.wasm: assembly/index.ts node_modules
-	npm run build
+	$(NPM) run build
 
 .PHONY: clean
 clean:
