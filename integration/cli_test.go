@@ -107,9 +107,17 @@ func cliCModule(t *testing.T) string {
 	return cliModule
 }
 
-// Each template builds outside the repository with make, carries its signature, and runs.
+// Each template builds outside the repository with make, carries its signature, and runs: C
+// and Go, and Rust and AssemblyScript as soon as their SDKs are in sdk/ (wasql init must then
+// carry them: sdk/embed.go).
 func TestCLIInit(t *testing.T) {
-	for _, lang := range []string{"c", "go"} {
+	langs := []string{"c", "go"}
+	for _, l := range []string{"rust", "assemblyscript"} {
+		if _, err := os.Stat(filepath.Join("..", "sdk", l)); err == nil {
+			langs = append(langs, l)
+		}
+	}
+	for _, lang := range langs {
 		t.Run(lang, func(t *testing.T) {
 			name := "init_" + lang
 			wasm := initAndBuild(t, t.TempDir(), lang, name)
