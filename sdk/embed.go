@@ -15,10 +15,7 @@ import (
 
 //go:generate go run ./internal/copysdk
 
-// When sdk/rust or sdk/assemblyscript arrives: go generate ./sdk, and add _rust or
-// _assemblyscript to this line.
-//
-//go:embed c _go
+//go:embed c _go _rust _assemblyscript
 var files embed.FS
 
 // FS returns the sources of one SDK ("c", "go", "rust", "assemblyscript"), rooted at the SDK's

@@ -151,7 +151,7 @@ func expand(text, name, lang string) string {
 
 var buildNeeds = map[string]string{
 	"c":              "apt-get install -y make clang lld wasi-libc libclang-rt-14-dev-wasm32",
-	"go":             "make and Go 1.24 or later; wasql on PATH (make WASQL=/path/to/wasql) to sign the module",
+	"go":             "make and Go 1.24 or later",
 	"rust":           "apt-get install -y make cargo rustc libstd-rust-dev-wasm32 (Debian's Rust, target wasm32-wasi)",
 	"assemblyscript": "make, Node.js and npm (apt-get install -y make nodejs npm; the first make runs npm install, which fetches the assemblyscript compiler from the npm registry)",
 }
@@ -265,26 +265,27 @@ require github.com/wasql/wasql/sdk/go v0.0.0
 replace github.com/wasql/wasql/sdk/go => ./wasql-sdk
 `
 
-const goMakefile = `WASQL ?= wasql
-GO ?= go
+const goMakefile = `GO ?= go
 
 all: NAME.wasm
 
+# go build, then wasqlsign appends the //wasql:function signatures (Go cannot write custom sections)
 NAME.wasm: $(wildcard *.go) go.mod
-	GOOS=wasip1 GOARCH=wasm GOWORK=off $(GO) build -buildmode=c-shared -o $@ .
-	$(WASQL) sign $@ 'NAME(s text) RETURNS text STRICT IMMUTABLE PARALLEL SAFE'
+	GOOS=wasip1 GOARCH=wasm GOWORK=off $(GO) build -buildmode=c-shared -trimpath -o $@.tmp .
+	GOWORK=off $(GO) run github.com/wasql/wasql/sdk/go/cmd/wasqlsign -o $@ $@.tmp .
+	rm -f $@.tmp
 
 .PHONY: clean
 clean:
 	rm -f *.wasm
 `
 
-const rustTemplate = `use wasql::*;
-
-// NAME upper-cases s.
-#[wasql::function(immutable, parallel_safe)]
-fn NAME(s: &str) -> String {
-    s.to_uppercase()
+const rustTemplate = `wasql::export! {
+    /// NAME upper-cases s.
+    #[sql = "IMMUTABLE PARALLEL SAFE"]
+    fn NAME(s: &str) -> String {
+        s.to_uppercase()
+    }
 }
 `
 
@@ -301,7 +302,10 @@ wasql = { path = "wasql-sdk" }
 
 [profile.release]
 opt-level = "s"
-strip = true
+lto = true
+codegen-units = 1
+panic = "abort"
+strip = "debuginfo"
 `
 
 const rustMakefile = `CARGO ?= /usr/bin/cargo

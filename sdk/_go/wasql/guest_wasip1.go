@@ -45,3 +45,16 @@ func wasqlAlloc(size uint32) uint32 {
 
 //go:wasmexport wasql_free
 func wasqlFree(ptr, size uint32) { delete(allocs, ptr) }
+
+//go:wasmimport wasi_snapshot_preview1 fd_write
+func fdWrite(fd int32, iovs unsafe.Pointer, iovsLen int32, written unsafe.Pointer) int32
+
+// writeStderr writes b to the guest's stderr (fd 2) with one WASI call.
+func writeStderr(b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	iov := [2]uint32{addr(b), uint32(len(b))}
+	var n uint32
+	fdWrite(2, unsafe.Pointer(&iov), 1, unsafe.Pointer(&n))
+}

@@ -27,13 +27,20 @@
 //	)
 //
 //	//go:wasmexport wasql_batch_upper
+//	//wasql:function upper(s text) RETURNS text IMMUTABLE PARALLEL SAFE
 //	func upper(b uint32) uint32 {
 //		return wasql.Map1(b, func(s string) (string, error) { return strings.ToUpper(s), nil })
 //	}
 //
 //	func main() {}
 //
-// and is registered with CREATE FUNCTION upper(text) RETURNS text LANGUAGE wasm AS <module>, 'upper'.
+// The //wasql:function comment is the function's SQL signature (docs/abi.md §4.5). Go cannot
+// write Wasm custom sections, so after go build the SDK's signer appends them to the module:
+//
+//	go run github.com/wasql/wasql/sdk/go/cmd/wasqlsign funcs.wasm .
+//
+// and the module registers without repeating it: CREATE FUNCTION upper LANGUAGE wasm AS <module>,
+// or wasql function create funcs.wasm. Log writes a line the client sees as a NOTICE.
 //
 // # Types
 //
@@ -487,4 +494,13 @@ func Map1Null[A, R Value](b uint32, f func(Nullable[A]) (Nullable[R], error)) ui
 // return NULLs (CALLED ON NULL INPUT).
 func Map2Null[A, B, R Value](b uint32, f func(Nullable[A], Nullable[B]) (Nullable[R], error)) uint32 {
 	return run2(guestEnv(), b, false, f)
+}
+
+// Log writes msg as one line to the guest's stderr, which wasql turns into a NOTICE on the
+// Postgres wire and a warning on the MySQL wire (bounded per statement, sanitized). Newlines in
+// msg split it into several lines.
+func Log(msg string) {
+	b := make([]byte, 0, len(msg)+1)
+	b = append(b, msg...)
+	writeStderr(append(b, '\n'))
 }
