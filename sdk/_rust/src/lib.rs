@@ -344,8 +344,9 @@ unsafe fn fail(desc: *mut Desc, status: u32, row: usize, msg: String) -> u32 {
 }
 
 /// Runs one batch: checks the descriptor against the Rust types (`args`: each argument's
-/// `accepts`, `names`: their SQL names for messages), then calls `f` for every row. Only the
-/// code [`export!`] generates calls it.
+/// `accepts`, `names`: their SQL names for messages), then calls `f` for every row. A row with
+/// a NULL in an argument that is not an `Option` returns NULL without calling `f` (in a STRICT
+/// function the host never sends one). Only the code [`export!`] generates calls it.
 ///
 /// # Safety
 /// `batch` must be a descriptor the host laid out in this module's memory.
@@ -353,7 +354,7 @@ unsafe fn fail(desc: *mut Desc, status: u32, row: usize, msg: String) -> u32 {
 pub unsafe fn run(
     batch: u32,
     name: &str,
-    strict: bool,
+    nullable: &[bool],
     args: &[fn(u32) -> bool],
     names: &[&str],
     result: u32,
@@ -388,7 +389,7 @@ pub unsafe fn run(
     let mut row = row;
     for i in 0..rows {
         row.i = i;
-        let skip = strict && (0..args.len()).any(|k| row.is_null(k));
+        let skip = (0..args.len()).any(|k| !nullable[k] && row.is_null(k));
         if skip {
             row.put_null();
         } else if let Err(msg) = f(&row) {
@@ -490,7 +491,7 @@ macro_rules! export {
                     $crate::run(
                         b,
                         stringify!($name),
-                        STRICT,
+                        &[$(<$t as $crate::SqlType>::NULLABLE),*],
                         &[$(<$t as $crate::Arg>::accepts as fn(u32) -> bool),*],
                         &[$(<$t as $crate::SqlType>::SQL),*],
                         <$r as $crate::SqlType>::CODE,
