@@ -34,7 +34,8 @@ type instance struct {
 	oom     api.MutableGlobal // set by the guest when memory.grow fails
 	mem     api.Memory
 	globals []api.MutableGlobal
-	out     *boundedBuffer
+	out     *guestOut
+	stmtLog *Log // the Log of the statement of the current session, if any
 	env     detEnv // deterministic clocks and randomness, reset with the instance
 	st      callState
 	callCtx context.Context // carries &st to refuel
@@ -68,7 +69,8 @@ func (f *Function) newInstance(ctx context.Context) (*instance, error) {
 		f.rt.release(c)
 		return nil, err
 	}
-	in := &instance{f: f, c: c, out: &boundedBuffer{max: 4096}}
+	in := &instance{f: f, c: c}
+	in.out = &guestOut{in: in, detail: boundedBuffer{max: 4096}}
 	in.callCtx = context.WithValue(context.Background(), callKey{}, &in.st)
 	in.begin(ctx, 1)
 
@@ -120,7 +122,9 @@ func (f *Function) newInstance(ctx context.Context) (*instance, error) {
 	in.stack = make([]uint64, 2+len(f.def.Args))
 	if init := in.mod.ExportedFunction("_initialize"); init != nil {
 		in.begin(ctx, 1)
-		if err := init.CallWithStack(in.callCtx, nil); err != nil {
+		err := init.CallWithStack(in.callCtx, nil)
+		in.out.end()
+		if err != nil {
 			return fail(in.callError(err, "_initialize"))
 		}
 	}
@@ -180,6 +184,7 @@ func (in *instance) call(ctx context.Context, fn api.Function, rows int, stack [
 	in.begin(ctx, rows)
 	start := time.Now()
 	err := fn.CallWithStack(in.callCtx, stack)
+	in.out.end()
 	in.f.stats.calls.Add(1)
 	in.f.stats.nanos.Add(int64(time.Since(start)))
 	if err != nil {
@@ -226,7 +231,9 @@ func (in *instance) callError(err error, what string) *Error {
 }
 
 // output is the guest's stdout and stderr of the last call, sanitized for a wire message.
-func (in *instance) output() string { return wiretext.Clean(string(in.out.b), wiretext.MaxGuest) }
+func (in *instance) output() string {
+	return wiretext.Clean(string(in.out.detail.b), wiretext.MaxGuest)
+}
 
 // limitHint says, for an error of a limit kind, which limit of the function it was, its value
 // and how to raise it.
@@ -280,7 +287,9 @@ func (in *instance) reserve(ctx context.Context, size uint64) (uint32, error) {
 	case in.alloc != nil:
 		in.begin(ctx, 1)
 		stack := []uint64{uint64(want)}
-		if err := in.alloc.CallWithStack(in.callCtx, stack); err != nil {
+		err := in.alloc.CallWithStack(in.callCtx, stack)
+		in.out.end()
+		if err != nil {
 			return 0, in.callError(err, allocExport)
 		}
 		ptr := uint32(stack[0])
