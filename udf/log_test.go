@@ -105,3 +105,22 @@ func TestLogErrorDetailKept(t *testing.T) {
 		t.Fatalf("log %q", g)
 	}
 }
+
+func TestTrapStackNames(t *testing.T) {
+	rt := newRuntime(t)
+	f := load(t, rt, Definition{Name: "trapper", Module: fixture(t, "trapper.wasm"), Export: "trapper", Args: []Type{Integer}, Result: Integer})
+	_, err := f.Eval(context.Background(), 1, ints(Integer, 0))
+	e := wantError(t, err, "38000", "trapper: row 1 (input 0): wasm trap: integer divide by zero in wasql_batch_trapper")
+	if want := "wasm stack:\nat div_helper\nat wasql_batch_trapper"; e.Detail != want {
+		t.Fatalf("detail %q, want %q", e.Detail, want)
+	}
+	// A deep stack is cut at 16 frames.
+	long := "wasm error: stack overflow\nwasm stack trace:\n" + strings.Repeat("\t.rec(i32) i32\n\t\t0x12: a.c:3:1\n", 29) + "\t.wasql.__fuel()\n\t.__wasql_loop_f(i32)\n\t.\x00bad\xff(i32)\n\t... maybe followed by omitted frames"
+	d := trapStack(long)
+	if n := strings.Count(d, "at rec"); n != 16 || !strings.HasSuffix(d, "\n... more frames") {
+		t.Fatalf("%d frames: %q", n, d)
+	}
+	if d := trapStack("x\nwasm stack trace:\n\t.wasql.__fuel()\n\t.\x00bad\xff(i32)\n\t.f()"); d != "wasm stack:\nat \ufffdbad\ufffd\nat f" {
+		t.Fatalf("%q", d)
+	}
+}
