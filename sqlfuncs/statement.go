@@ -37,6 +37,9 @@ var statements = struct {
 func statement(ctx *sql.Context) (*udf.Statement, func()) {
 	if ctx == nil || ctx.Session == nil || !reflect.TypeOf(ctx.Session).Comparable() {
 		st := udf.NewStatement()
+		if ctx != nil && ctx.Session != nil {
+			st.SetLog(sessionLog(ctx.Session))
+		}
 		return st, st.Close
 	}
 	key := stmtKey{sess: ctx.Session, pid: ctx.Pid(), start: ctx.QueryTime()}
@@ -44,6 +47,7 @@ func statement(ctx *sql.Context) (*udf.Statement, func()) {
 	ref := statements.m[key]
 	if ref == nil {
 		ref = &stmtRef{st: udf.NewStatement()}
+		ref.st.SetLog(sessionLog(ctx.Session))
 		statements.m[key] = ref
 	}
 	ref.refs++
@@ -63,4 +67,19 @@ func statement(ctx *sql.Context) (*udf.Statement, func()) {
 			}
 		})
 	}
+}
+
+// GuestLogCode is the MySQL error code of the Note a guest's output line becomes (1105, the
+// server's generic code: MySQL has none for a routine's message).
+const GuestLogCode = 1105
+
+// sessionLog sends a statement's guest output lines to the session's warnings, as Notes: SHOW
+// WARNINGS and the warning count of the MySQL wire, and NOTICEs on the Postgres wire (the
+// embedded engine's pgResult.Notices). The Log serializes its calls of Warn.
+func sessionLog(sess sql.Session) *udf.Log {
+	return udf.NewLog(func(msg string) func(string) {
+		w := &sql.Warning{Level: "Note", Code: GuestLogCode, Message: msg}
+		sess.Warn(w)
+		return func(msg string) { w.Message = msg }
+	})
 }

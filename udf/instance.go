@@ -34,7 +34,8 @@ type instance struct {
 	oom     api.MutableGlobal // set by the guest when memory.grow fails
 	mem     api.Memory
 	globals []api.MutableGlobal
-	out     *boundedBuffer
+	out     *guestOut
+	stmtLog *Log   // the Log of the statement of the current session, if any
 	env     detEnv // deterministic clocks and randomness, reset with the instance
 	st      callState
 	callCtx context.Context // carries &st to refuel
@@ -68,7 +69,8 @@ func (f *Function) newInstance(ctx context.Context) (*instance, error) {
 		f.rt.release(c)
 		return nil, err
 	}
-	in := &instance{f: f, c: c, out: &boundedBuffer{max: 4096}}
+	in := &instance{f: f, c: c}
+	in.out = &guestOut{in: in, detail: boundedBuffer{max: 4096}}
 	in.callCtx = context.WithValue(context.Background(), callKey{}, &in.st)
 	in.begin(ctx, 1)
 
@@ -120,7 +122,9 @@ func (f *Function) newInstance(ctx context.Context) (*instance, error) {
 	in.stack = make([]uint64, 2+len(f.def.Args))
 	if init := in.mod.ExportedFunction("_initialize"); init != nil {
 		in.begin(ctx, 1)
-		if err := init.CallWithStack(in.callCtx, nil); err != nil {
+		err := init.CallWithStack(in.callCtx, nil)
+		in.out.end()
+		if err != nil {
 			return fail(in.callError(err, "_initialize"))
 		}
 	}
@@ -180,6 +184,7 @@ func (in *instance) call(ctx context.Context, fn api.Function, rows int, stack [
 	in.begin(ctx, rows)
 	start := time.Now()
 	err := fn.CallWithStack(in.callCtx, stack)
+	in.out.end()
 	in.f.stats.calls.Add(1)
 	in.f.stats.nanos.Add(int64(time.Since(start)))
 	if err != nil {
@@ -218,7 +223,8 @@ func (in *instance) callError(err error, what string) *Error {
 			hint = in.f.limitHint(KindMemory)
 		}
 	}
-	detail := wiretext.Clean(strings.TrimSpace(strings.TrimPrefix(err.Error(), firstLine(err.Error()))), 4*wiretext.MaxGuest)
+	msg = strings.Replace(msg, "wasm error: ", "wasm trap: ", 1)
+	detail := trapStack(err.Error())
 	if out := in.output(); out != "" {
 		detail = "guest output:\n" + out + "\n" + detail
 	}
@@ -226,7 +232,56 @@ func (in *instance) callError(err error, what string) *Error {
 }
 
 // output is the guest's stdout and stderr of the last call, sanitized for a wire message.
-func (in *instance) output() string { return wiretext.Clean(string(in.out.b), wiretext.MaxGuest) }
+func (in *instance) output() string {
+	return wiretext.Clean(string(in.out.detail.b), wiretext.MaxGuest)
+}
+
+// maxFrames bounds the frames of a trap's stack in an error's detail.
+const maxFrames = 16
+
+// trapStack turns wazero's "wasm stack trace" (the lines after an error's first) into one
+// "at NAME" line per frame, innermost first: names from the module's name section (the rewriter
+// keeps it), else wazero's "$INDEX"; without the parameter types, without the frames of what the
+// rewriter adds (wasql.__fuel, __wasql_* loops), sanitized, at most maxFrames frames. Text that
+// is not a stack trace is kept as it is, sanitized.
+func trapStack(s string) string {
+	rest := strings.TrimSpace(strings.TrimPrefix(s, firstLine(s)))
+	body, ok := strings.CutPrefix(rest, "wasm stack trace:")
+	if !ok {
+		return wiretext.Clean(rest, 4*wiretext.MaxGuest)
+	}
+	var frames []string
+	more := false
+	for _, line := range strings.Split(body, "\n") {
+		if !strings.HasPrefix(line, "\t") || strings.HasPrefix(line, "\t\t") { // a source line
+			continue
+		}
+		f := strings.TrimPrefix(line, "\t")
+		if strings.HasPrefix(f, "...") {
+			more = true
+			continue
+		}
+		if i := strings.IndexByte(f, '('); i >= 0 {
+			f = f[:i]
+		}
+		f = strings.TrimPrefix(f, ".") // the module, which is unnamed
+		if f == rewrite.FuelModule+"."+rewrite.FuelFunc || strings.HasPrefix(f, "__wasql") || f == "" {
+			continue
+		}
+		if len(frames) == maxFrames {
+			more = true
+			break
+		}
+		frames = append(frames, "at "+wiretext.Clean(f, 128))
+	}
+	if len(frames) == 0 {
+		return ""
+	}
+	if more {
+		frames = append(frames, "... more frames")
+	}
+	return "wasm stack:\n" + strings.Join(frames, "\n")
+}
 
 // limitHint says, for an error of a limit kind, which limit of the function it was, its value
 // and how to raise it.
@@ -280,7 +335,9 @@ func (in *instance) reserve(ctx context.Context, size uint64) (uint32, error) {
 	case in.alloc != nil:
 		in.begin(ctx, 1)
 		stack := []uint64{uint64(want)}
-		if err := in.alloc.CallWithStack(in.callCtx, stack); err != nil {
+		err := in.alloc.CallWithStack(in.callCtx, stack)
+		in.out.end()
+		if err != nil {
 			return 0, in.callError(err, allocExport)
 		}
 		ptr := uint32(stack[0])

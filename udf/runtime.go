@@ -272,6 +272,8 @@ type callState struct {
 	slice    uint64
 	timeout  time.Duration
 	fuel     uint64 // the fuel limit per row, 0 for none
+	log      *Log   // where the call's output lines go, once logSet
+	logSet   bool
 }
 
 // refuel is wasql.__fuel: the guest calls it when its fuel slice is spent. It stops the call on

@@ -145,7 +145,11 @@ type Statement struct {
 	extras   map[*Session]struct{} // TrySession's sessions not closed yet
 	held     atomic.Int32          // instances its sessions hold; changed under mu
 	wake     chan struct{}         // closed when held leaves 0, then replaced
+	log      *Log                  // where its guests' output lines go (SetLog)
 }
+
+// SetLog sends the output lines of the statement's guest calls to l (before its first Eval).
+func (st *Statement) SetLog(l *Log) { st.log = l }
 
 // NewStatement returns an empty statement.
 func NewStatement() *Statement {
@@ -314,6 +318,10 @@ func (s *Session) evalChunk(ctx context.Context, res *Column, args []Column, n i
 	in, err := s.instance(ctx)
 	if err != nil {
 		return err
+	}
+	in.stmtLog = nil
+	if s.st != nil {
+		in.stmtLog = s.st.log
 	}
 	if s.f.batch {
 		err = in.evalColumnar(ctx, res, args, n)

@@ -70,6 +70,7 @@ type wasmExec struct {
 	after   func(commit bool) []pgproto3.FrontendMessage // what runs after the statement, in its exchange
 	inBlock bool                                         // the client's transaction block, not wasql's
 	dry     bool                                         // EXPLAIN without ANALYZE: memos are created empty
+	notices *noticeBuf                                   // the guests' output lines
 }
 
 // keyType is how a key of type t is declared, and the expression that makes argument arg one.

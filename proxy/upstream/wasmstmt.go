@@ -190,7 +190,14 @@ func (s *Session) runWasm(ctx context.Context, ws *wasmStmt, params [][]byte, pf
 	}
 	st := udf.NewStatement()
 	defer st.Close()
-	x := &wasmExec{s: s, ctx: ctx, st: st, params: params, pfmts: pfmts, poids: ws.paramOIDs, memos: map[string]*memo{}, inBlock: inBlock}
+	notices := &noticeBuf{}
+	st.SetLog(notices.log())
+	defer func() {
+		if err != nil { // the notices raised before the error, as PostgreSQL sends them
+			notices.send(s.out)
+		}
+	}()
+	x := &wasmExec{s: s, ctx: ctx, st: st, notices: notices, params: params, pfmts: pfmts, poids: ws.paramOIDs, memos: map[string]*memo{}, inBlock: inBlock}
 	// After the statement, in the same exchange: the memos' functions dropped (and, in the
 	// client's block, their tables: in wasql's transaction they go with it), and wasql's
 	// transaction committed.
@@ -309,6 +316,7 @@ func (x *wasmExec) runFinal(final string, sp *streamPlan, upFormats []int16, dis
 			if discard {
 				return nil
 			}
+			x.notices.send(s.out) // the guests' output lines, before the statement's end
 			return s.relayBytes(msg)
 		}
 		return nil
@@ -445,4 +453,36 @@ func parseCached(sql string) (*pg_query.ParseResult, error) {
 		parsed.Unlock()
 	}
 	return proto.Clone(t).(*pg_query.ParseResult), nil
+}
+
+// noticeBuf collects a wasm statement's guest output lines (udf.Log) as NOTICEs, sent to the
+// client before the statement's CommandComplete (or its error). Batches evaluated in parallel
+// add to it concurrently.
+type noticeBuf struct {
+	mu sync.Mutex
+	ms []*pgproto3.NoticeResponse
+}
+
+func (b *noticeBuf) log() *udf.Log {
+	return udf.NewLog(func(msg string) func(string) {
+		n := &pgproto3.NoticeResponse{Severity: "NOTICE", SeverityUnlocalized: "NOTICE", Code: "00000", Message: msg}
+		b.mu.Lock()
+		b.ms = append(b.ms, n)
+		b.mu.Unlock()
+		return func(msg string) {
+			b.mu.Lock()
+			n.Message = msg
+			b.mu.Unlock()
+		}
+	})
+}
+
+// send sends the notices collected so far.
+func (b *noticeBuf) send(out Writer) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, n := range b.ms {
+		out.Send(n)
+	}
+	b.ms = nil
 }

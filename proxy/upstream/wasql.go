@@ -71,8 +71,13 @@ func toErrorResponse(err error) *pgproto3.ErrorResponse {
 	case errors.Is(err, context.DeadlineExceeded):
 		code = sqlstate.QueryCanceled
 	}
+	var detail string // a wasm error's: guest output, a trap's stack
+	var ud interface{ DetailText() string }
+	if errors.As(err, &ud) {
+		detail = ud.DetailText()
+	}
 	return &pgproto3.ErrorResponse{Severity: "ERROR", SeverityUnlocalized: "ERROR", Code: code,
-		Message: err.Error(), Hint: sqlstate.Hint(err)}
+		Message: err.Error(), Detail: detail, Hint: sqlstate.Hint(err)}
 }
 
 // verb is the command tag of a wasql statement, and what its errors call it.

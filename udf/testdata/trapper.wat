@@ -1,0 +1,19 @@
+;; A columnar integer -> integer function whose batch export calls $div_helper, which divides by
+;; the first row's value: 0 traps with "integer divide by zero". Built with --debug-names so the
+;; name section names the frames of the trap's stack (TestTrapStackNames).
+(module
+  (memory (export "memory") 1)
+  (global $heap (mut i32) (i32.const 1024))
+  (func (export "wasql_abi_v1"))
+  (func (export "wasql_alloc") (param $n i32) (result i32)
+    (local $p i32)
+    (local.set $p (global.get $heap))
+    (global.set $heap (i32.and (i32.add (i32.add (global.get $heap) (local.get $n)) (i32.const 7)) (i32.const -8)))
+    (local.get $p))
+  (func $div_helper (param $d i32) (result i32)
+    (i32.div_s (i32.const 100) (local.get $d)))
+  (func $wasql_batch_trapper (export "wasql_batch_trapper") (param $b i32) (result i32)
+    ;; args[0].values at 48+8; result.values at 16+8
+    (i32.store (i32.load offset=24 (local.get $b))
+      (call $div_helper (i32.load (i32.load offset=56 (local.get $b)))))
+    (i32.const 0)))
