@@ -32,7 +32,7 @@ CREATE TABLE t AS
          ((i * 7919) % 180000) / 1000.0 - 90 AS lat, ((i * 104729) % 360000) / 1000.0 - 180 AS lon,
          json_build_object('order', json_build_object('id', i, 'items', json_build_array(json_build_object('sku', 'A-' || i % 97, 'qty', i % 5))))::json AS doc,
          'https://user@shop' || i % 50 || '.example.com:8443/p/' || i || '?ref=mail&q=' || i % 7 || '#top' AS url,
-         ' ' || w[1 + (i*7)%10] || '.' || i % 1000 || '+tag' || i % 3 || '@GoogleMail.com' AS email,
+         ' ' || replace(w[1 + (i*7)%10], ' ', '') || '.' || i % 1000 || '+tag' || i % 3 || '@GoogleMail.com' AS email,
          lpad(((i * 2654435761) % 10000000000000000)::text, 16, '0') AS card,
          (i % 3) || '.' || (i % 11) || '.' || (i % 7) || CASE WHEN i % 4 = 0 THEN '-rc.' || i % 3 ELSE '' END AS ver
   FROM generate_series(1::bigint, $rows) i,
