@@ -124,3 +124,19 @@ func TestTrapStackNames(t *testing.T) {
 		t.Fatalf("%q", d)
 	}
 }
+
+// A log whose emit cannot amend: Flush emits the final dropped count.
+func TestLogFlush(t *testing.T) {
+	rt := newRuntime(t)
+	f := load(t, rt, Definition{Name: "logger", Module: fixture(t, "logger.wasm"), Export: "logger", Args: []Type{Bytea}, Result: Integer})
+	var msgs []string
+	l := NewLog(func(m string) func(string) { msgs = append(msgs, m); return nil })
+	if _, err := f.Eval(WithLog(context.Background(), l), 1, texts(Bytea, strings.Repeat("x\n", 103))); err != nil {
+		t.Fatal(err)
+	}
+	l.Flush()
+	l.Flush()
+	if len(msgs) != 102 || msgs[100] != "logger: 1 more log lines dropped" || msgs[101] != "logger: 3 more log lines dropped" {
+		t.Fatalf("%d messages: %q", len(msgs), msgs[99:])
+	}
+}

@@ -161,7 +161,9 @@ func eval(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return withState(err)
 	}
+	ctx, endLog := withGuestLog(ctx, os.Stderr)
 	res, err := fn.Eval(ctx, len(rows), cols...)
+	endLog()
 	if err != nil {
 		return withState(err)
 	}
