@@ -112,8 +112,12 @@ func TestGuestLogPG(t *testing.T) {
 			err = c.QueryRow(ctx, "SELECT trapper($1)", int64(0)).Scan(&v)
 			var pe *pgconn.PgError
 			if !errors.As(err, &pe) || pe.Code != "38000" || !strings.Contains(pe.Message, "wasm trap: integer divide by zero") ||
-				pe.Detail != "wasm stack:\nat div_helper\nat wasql_batch_trapper" {
+				pe.Detail != "guest output:\ncall\n\nwasm stack:\nat div_helper\nat wasql_batch_trapper" {
 				t.Fatalf("trap: %v (detail %q)", err, detailOf(err))
+			}
+			// What the guest wrote before it trapped is a notice too, once.
+			if got := messages(); fmt.Sprint(got) != "[trapper: call]" {
+				t.Fatalf("notices before the trap: %q", got)
 			}
 		})
 	}

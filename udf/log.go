@@ -174,7 +174,9 @@ func (in *instance) log() *Log {
 	if !in.st.logSet {
 		in.st.logSet = true
 		in.st.log = in.stmtLog
-		if in.st.log == nil {
+		if in.mute {
+			in.st.log = nil
+		} else if in.st.log == nil {
 			in.st.log = logFrom(in.st.ctx)
 		}
 	}

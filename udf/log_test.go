@@ -111,7 +111,7 @@ func TestTrapStackNames(t *testing.T) {
 	f := load(t, rt, Definition{Name: "trapper", Module: fixture(t, "trapper.wasm"), Export: "trapper", Args: []Type{Integer}, Result: Integer})
 	_, err := f.Eval(context.Background(), 1, ints(Integer, 0))
 	e := wantError(t, err, "38000", "trapper: row 1 (input 0): wasm trap: integer divide by zero in wasql_batch_trapper")
-	if want := "wasm stack:\nat div_helper\nat wasql_batch_trapper"; e.Detail != want {
+	if want := "guest output:\ncall\n\nwasm stack:\nat div_helper\nat wasql_batch_trapper"; e.Detail != want {
 		t.Fatalf("detail %q, want %q", e.Detail, want)
 	}
 	// A deep stack is cut at 16 frames.
@@ -138,5 +138,17 @@ func TestLogFlush(t *testing.T) {
 	l.Flush()
 	if len(msgs) != 102 || msgs[100] != "logger: 1 more log lines dropped" || msgs[101] != "logger: 3 more log lines dropped" {
 		t.Fatalf("%d messages: %q", len(msgs), msgs[99:])
+	}
+}
+
+// A trapped batch is rerun in halves to find the row; the reruns log nothing again.
+func TestLogTrapBisectOnce(t *testing.T) {
+	rt := newRuntime(t)
+	f := load(t, rt, Definition{Name: "trapper", Module: fixture(t, "trapper.wasm"), Export: "trapper", Args: []Type{Integer}, Result: Integer})
+	l, got := collect()
+	_, err := f.Eval(WithLog(context.Background(), l), 4, ints(Integer, 0, 1, 2, 3))
+	wantError(t, err, "38000", "row 1 (input 0)", "integer divide by zero")
+	if g := got(); fmt.Sprint(g) != "[trapper: call]" {
+		t.Fatalf("%q", g)
 	}
 }
