@@ -152,3 +152,25 @@ func TestLogTrapBisectOnce(t *testing.T) {
 		t.Fatalf("%q", g)
 	}
 }
+
+// BenchmarkLogLines: a guest's log lines end to end, 100 rows of one ~40-byte line each per call,
+// all within the bound (a fresh Log per call), the call's own cost included.
+func BenchmarkLogLines(b *testing.B) {
+	rt := newRuntime(b)
+	f := load(b, rt, Definition{Name: "logger", Module: fixture(b, "logger.wasm"), Export: "logger", Args: []Type{Bytea}, Result: Integer})
+	rows := make([]string, 100)
+	for i := range rows {
+		rows[i] = fmt.Sprintf("a log line of about forty bytes: %d\n", i)
+	}
+	in := texts(Bytea, rows...)
+	s := f.Session()
+	defer s.Close()
+	b.ResetTimer()
+	for range b.N {
+		l := NewLog(func(string) func(string) { return nil })
+		if _, err := s.Eval(WithLog(context.Background(), l), len(rows), in); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(rows)), "ns/line")
+}
