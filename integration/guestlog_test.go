@@ -3,7 +3,7 @@
 package integration
 
 // Debugging from SQL (issue 12 §4): a guest's stdout/stderr lines reach the client as NOTICEs on
-// the Postgres wire (the embedded engine and the proxy in front of PostgreSQL) and as Notes in
+// the Postgres wire (the embedded engine and the proxy in front of PostgreSQL; pgx and psql) and as Notes in
 // SHOW WARNINGS on the MySQL wire, sanitized and bounded per statement; a trap's 38000 names the
 // Wasm frames from the module's name section.
 
@@ -41,9 +41,12 @@ func TestGuestLogPG(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer proxy.halt()
-	modes := []struct{ name, url string }{
-		{"embedded", fmt.Sprintf("postgres://root@%s:%s/wasql?sslmode=disable", embedded.pgHost, embedded.pgPort)},
-		{"proxy", fmt.Sprintf("postgres://root:unused-with-trust@%s:%s/%s?sslmode=disable", proxy.pgHost, proxy.pgPort, db)},
+	modes := []struct {
+		name, url string
+		env       []string // for psql
+	}{
+		{"embedded", fmt.Sprintf("postgres://root@%s:%s/wasql?sslmode=disable", embedded.pgHost, embedded.pgPort), libpqEnv(embedded.pgHost, embedded.pgPort, "wasql")},
+		{"proxy", fmt.Sprintf("postgres://root:unused-with-trust@%s:%s/%s?sslmode=disable", proxy.pgHost, proxy.pgPort, db), libpqEnv(proxy.pgHost, proxy.pgPort, db)},
 	}
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
@@ -108,12 +111,21 @@ func TestGuestLogPG(t *testing.T) {
 			if got := messages(); len(got) != 0 {
 				t.Fatalf("a silent call: %q", got)
 			}
+			// psql prints them.
+			out, err := runPsql(ctx, m.env, "SELECT logger('\\x6869207073716c0a'::bytea);\n")
+			if err != nil || !strings.Contains(out, "NOTICE:  logger: hi psql\n") {
+				t.Fatalf("psql: %v\n%s", err, out)
+			}
 			// A trap names its frames.
 			err = c.QueryRow(ctx, "SELECT trapper($1)", int64(0)).Scan(&v)
 			var pe *pgconn.PgError
 			if !errors.As(err, &pe) || pe.Code != "38000" || !strings.Contains(pe.Message, "wasm trap: integer divide by zero") ||
-				pe.Detail != "wasm stack:\nat div_helper\nat wasql_batch_trapper" {
+				pe.Detail != "guest output:\ncall\n\nwasm stack:\nat div_helper\nat wasql_batch_trapper" {
 				t.Fatalf("trap: %v (detail %q)", err, detailOf(err))
+			}
+			// What the guest wrote before it trapped is a notice too, once.
+			if got := messages(); fmt.Sprint(got) != "[trapper: call]" {
+				t.Fatalf("notices before the trap: %q", got)
 			}
 		})
 	}

@@ -156,6 +156,7 @@ func (s *executorSession) run(ctx context.Context, query string, params []any, f
 	for sent := 0; cols != nil; {
 		row, err := res.Next(ctx)
 		if err != nil {
+			sendNotices(s.out, res) // raised before the error (a guest's log lines), as PostgreSQL sends them
 			return nil, interrupted(ctx, err)
 		}
 		if row == nil {
@@ -228,13 +229,7 @@ func encodeRow(row []any, cols []Column, formats []int16) ([][]byte, error) {
 // endOf is what ends a statement's answer: its notices (sanitized: an engine's text may be a
 // guest's), its ParameterStatus reports, its CommandComplete.
 func endOf(res Result) []pgproto3.BackendMessage {
-	var end []pgproto3.BackendMessage
-	if n, ok := res.(Noticer); ok {
-		for _, n := range n.Notices() {
-			end = append(end, &pgproto3.NoticeResponse{Severity: n.Severity, SeverityUnlocalized: n.Severity, Code: n.Code,
-				Message: wiretext.Clean(n.Message, 0)})
-		}
-	}
+	end := notices(res)
 	if r, ok := res.(Reporter); ok {
 		for _, p := range r.Reports() {
 			end = append(end, &p)
@@ -264,4 +259,23 @@ func rowDescription(cols []Column, formats []int16) *pgproto3.RowDescription {
 			DataTypeSize: col.Size, TypeModifier: -1, Format: format(formats, i)}
 	}
 	return rd
+}
+
+// notices are res's notices as NoticeResponses, sanitized.
+func notices(res Result) []pgproto3.BackendMessage {
+	var ms []pgproto3.BackendMessage
+	if n, ok := res.(Noticer); ok {
+		for _, n := range n.Notices() {
+			ms = append(ms, &pgproto3.NoticeResponse{Severity: n.Severity, SeverityUnlocalized: n.Severity, Code: n.Code,
+				Message: wiretext.Clean(n.Message, 0)})
+		}
+	}
+	return ms
+}
+
+// sendNotices sends res's notices.
+func sendNotices(out Writer, res Result) {
+	for _, m := range notices(res) {
+		out.Send(m)
+	}
 }

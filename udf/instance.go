@@ -36,6 +36,7 @@ type instance struct {
 	globals []api.MutableGlobal
 	out     *guestOut
 	stmtLog *Log   // the Log of the statement of the current session, if any
+	mute    bool   // the current call's output is not logged (a rerun)
 	env     detEnv // deterministic clocks and randomness, reset with the instance
 	st      callState
 	callCtx context.Context // carries &st to refuel

@@ -36,8 +36,8 @@ type Log struct {
 }
 
 type logDrop struct {
-	n     int
-	amend func(string)
+	n, shown int // dropped, and the count the last message said
+	amend    func(string)
 }
 
 // NewLog returns a log that passes each message to emit. emit may return a function that
@@ -92,12 +92,29 @@ func (l *Log) line(fn string, b []byte) {
 		l.dropped[fn] = d
 	}
 	d.n++
-	text := fmt.Sprintf("%s: %d more log lines dropped", fn, d.n)
+	text := dropText(fn, d.n)
 	switch {
 	case d.n == 1:
-		d.amend = l.emit(text)
+		d.amend, d.shown = l.emit(text), 1
 	case d.amend != nil:
 		d.amend(text)
+		d.shown = d.n
+	}
+}
+
+func dropText(fn string, n int) string { return fmt.Sprintf("%s: %d more log lines dropped", fn, n) }
+
+// Flush ends the log of a statement whose emit cannot amend a message (it returned nil): for
+// each function whose dropped-lines message says fewer lines than were dropped, it emits the
+// final count.
+func (l *Log) Flush() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for fn, d := range l.dropped {
+		if d.shown != d.n {
+			l.emit(dropText(fn, d.n))
+			d.shown = d.n
+		}
 	}
 }
 
@@ -157,7 +174,9 @@ func (in *instance) log() *Log {
 	if !in.st.logSet {
 		in.st.logSet = true
 		in.st.log = in.stmtLog
-		if in.st.log == nil {
+		if in.mute {
+			in.st.log = nil
+		} else if in.st.log == nil {
 			in.st.log = logFrom(in.st.ctx)
 		}
 	}

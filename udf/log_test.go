@@ -111,7 +111,7 @@ func TestTrapStackNames(t *testing.T) {
 	f := load(t, rt, Definition{Name: "trapper", Module: fixture(t, "trapper.wasm"), Export: "trapper", Args: []Type{Integer}, Result: Integer})
 	_, err := f.Eval(context.Background(), 1, ints(Integer, 0))
 	e := wantError(t, err, "38000", "trapper: row 1 (input 0): wasm trap: integer divide by zero in wasql_batch_trapper")
-	if want := "wasm stack:\nat div_helper\nat wasql_batch_trapper"; e.Detail != want {
+	if want := "guest output:\ncall\n\nwasm stack:\nat div_helper\nat wasql_batch_trapper"; e.Detail != want {
 		t.Fatalf("detail %q, want %q", e.Detail, want)
 	}
 	// A deep stack is cut at 16 frames.
@@ -123,4 +123,54 @@ func TestTrapStackNames(t *testing.T) {
 	if d := trapStack("x\nwasm stack trace:\n\t.wasql.__fuel()\n\t.\x00bad\xff(i32)\n\t.f()"); d != "wasm stack:\nat \ufffdbad\ufffd\nat f" {
 		t.Fatalf("%q", d)
 	}
+}
+
+// A log whose emit cannot amend: Flush emits the final dropped count.
+func TestLogFlush(t *testing.T) {
+	rt := newRuntime(t)
+	f := load(t, rt, Definition{Name: "logger", Module: fixture(t, "logger.wasm"), Export: "logger", Args: []Type{Bytea}, Result: Integer})
+	var msgs []string
+	l := NewLog(func(m string) func(string) { msgs = append(msgs, m); return nil })
+	if _, err := f.Eval(WithLog(context.Background(), l), 1, texts(Bytea, strings.Repeat("x\n", 103))); err != nil {
+		t.Fatal(err)
+	}
+	l.Flush()
+	l.Flush()
+	if len(msgs) != 102 || msgs[100] != "logger: 1 more log lines dropped" || msgs[101] != "logger: 3 more log lines dropped" {
+		t.Fatalf("%d messages: %q", len(msgs), msgs[99:])
+	}
+}
+
+// A trapped batch is rerun in halves to find the row; the reruns log nothing again.
+func TestLogTrapBisectOnce(t *testing.T) {
+	rt := newRuntime(t)
+	f := load(t, rt, Definition{Name: "trapper", Module: fixture(t, "trapper.wasm"), Export: "trapper", Args: []Type{Integer}, Result: Integer})
+	l, got := collect()
+	_, err := f.Eval(WithLog(context.Background(), l), 4, ints(Integer, 0, 1, 2, 3))
+	wantError(t, err, "38000", "row 1 (input 0)", "integer divide by zero")
+	if g := got(); fmt.Sprint(g) != "[trapper: call]" {
+		t.Fatalf("%q", g)
+	}
+}
+
+// BenchmarkLogLines: a guest's log lines end to end, 100 rows of one ~40-byte line each per call,
+// all within the bound (a fresh Log per call), the call's own cost included.
+func BenchmarkLogLines(b *testing.B) {
+	rt := newRuntime(b)
+	f := load(b, rt, Definition{Name: "logger", Module: fixture(b, "logger.wasm"), Export: "logger", Args: []Type{Bytea}, Result: Integer})
+	rows := make([]string, 100)
+	for i := range rows {
+		rows[i] = fmt.Sprintf("a log line of about forty bytes: %d\n", i)
+	}
+	in := texts(Bytea, rows...)
+	s := f.Session()
+	defer s.Close()
+	b.ResetTimer()
+	for range b.N {
+		l := NewLog(func(string) func(string) { return nil })
+		if _, err := s.Eval(WithLog(context.Background(), l), len(rows), in); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(rows)), "ns/line")
 }

@@ -37,11 +37,12 @@ func init() {
 // resets it on Close, so no guest state reaches the next query (unless the function keeps state).
 // A Session of its own (Function.Session) is not safe for concurrent use; one of a Statement is.
 type Session struct {
-	f    *Function
-	in   *instance
-	part Column     // the result of one batch, when a call takes several
-	st   *Statement // the statement it belongs to, if any
-	mu   sync.Mutex // serializes the calls of a statement's session
+	f         *Function
+	in        *instance
+	part      Column     // the result of one batch, when a call takes several
+	st        *Statement // the statement it belongs to, if any
+	mu        sync.Mutex // serializes the calls of a statement's session
+	bisecting bool       // rerunning a trapped batch in halves: the guest's output is not logged again
 	// extra: one of the statement's extra sessions (Statement.TrySession), closed by its own
 	// Close.
 	extra bool
@@ -319,7 +320,7 @@ func (s *Session) evalChunk(ctx context.Context, res *Column, args []Column, n i
 	if err != nil {
 		return err
 	}
-	in.stmtLog = nil
+	in.stmtLog, in.mute = nil, s.bisecting
 	if s.st != nil {
 		in.stmtLog = s.st.log
 	}
@@ -342,6 +343,9 @@ func (s *Session) evalChunk(ctx context.Context, res *Column, args []Column, n i
 	if n > 1 && (e.Kind == KindTrap || e.Kind == KindMemory) {
 		h := n / 2
 		var scratch Column
+		outer := s.bisecting
+		s.bisecting = true // the reruns' output was logged by the failed call
+		defer func() { s.bisecting = outer }()
 		if err := s.evalChunk(ctx, &scratch, slice(args, 0, h), h, m); err != nil {
 			return err
 		}

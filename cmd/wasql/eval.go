@@ -187,10 +187,8 @@ func eval(ctx context.Context, args []string, out io.Writer) error {
 	sess := fn.Session()
 	defer sess.Close()
 	// The guests' log lines go to stderr, bounded and sanitized as the server's NOTICEs are.
-	ctx = udf.WithLog(ctx, udf.NewLog(func(msg string) func(string) {
-		fmt.Fprintln(os.Stderr, msg)
-		return nil
-	}))
+	ctx, endLog := withGuestLog(ctx, os.Stderr)
+	defer endLog()
 	w := bufio.NewWriter(out)
 	defer w.Flush()
 	const chunk = 1024
