@@ -91,6 +91,10 @@
  * the batch (status 2) with a message naming the argument and both types: the
  * C code and the registered signature disagree.
  *
+ * #define WASQL_NO_SIGNATURES before the include leaves the section out: for a
+ * module meant to be registered under several signatures (the declarations'
+ * types are then only checked at run time, against the descriptor).
+ *
  * To use the header in several .c files of one module, #define
  * WASQL_NO_RUNTIME before including it in all but one of them, so that
  * wasql_abi_v1, wasql_alloc and wasql_free are defined once.
@@ -519,9 +523,13 @@ static inline __attribute__((always_inline)) uint32_t wasql__run(wasql_batch *b,
  * clang 14 has no attribute for custom sections, but its assembler puts a section named
  * .custom_section.NAME into custom section NAME, and the linker concatenates the lines of
  * every declaration. The line must not contain a double quote or a backslash. */
+#ifdef WASQL_NO_SIGNATURES
+#define WASQL_SIGNATURE(line) _Static_assert(1, "no signature section")
+#else
 #define WASQL_SIGNATURE(line)                                                          \
     __asm__(".section .custom_section.wasql_signatures,\"\",@\n.ascii \"" line "\\n\"\n" \
             ".text\n")
+#endif
 
 #define WASQL__DECLARE(name, args, result, nulls, options, strict)                           \
     WASQL_SIGNATURE(#name "(" args ") RETURNS " result " " nulls " " options);              \
