@@ -112,9 +112,11 @@ func TestSDKRust(t *testing.T) {
 		{"SELECT checked_div(n, 0) FROM (VALUES (1), (2)) AS t(n)", "38000", "row 1 (input 1, 0): cannot divide 1 by 0"},
 		{"CREATE OR REPLACE FUNCTION shout(s integer) RETURNS text LANGUAGE wasm AS $1", "42P13", "shout(s text) RETURNS text"},
 	} {
-		_, err := c.Exec(ctx, k.sql, module)
+		var err error
 		if strings.HasPrefix(k.sql, "SELECT") {
 			_, err = simpleRows(ctx, c, k.sql)
+		} else {
+			_, err = c.Exec(ctx, k.sql, module)
 		}
 		var pe *pgconn.PgError
 		if !errors.As(err, &pe) || pe.Code != k.code || !strings.Contains(pe.Message+" "+pe.Detail, k.text) {
