@@ -1,7 +1,7 @@
 // Package sdk holds the guest SDKs' sources for wasql init, which writes them into a new
 // function project so that it builds outside this repository and offline.
 //
-// The C SDK is embedded as it is. The others are copied first by `go generate ./sdk` into
+// The C SDK is embedded as it is (without its example). The others are copied first by `go generate ./sdk` into
 // sdk/_LANG (internal/sdkcopy: without tests, examples and build outputs such as node_modules
 // and target, which go:embed cannot leave out; the Go SDK is its own module, which go:embed
 // cannot reach, so its go.mod is copied as go.mod.copy). TestCopies fails when a copy is stale
@@ -15,7 +15,7 @@ import (
 
 //go:generate go run ./internal/copysdk
 
-//go:embed c _go _rust _assemblyscript
+//go:embed c/wasql.h c/wasql.mk c/README.md _go _rust _assemblyscript
 var files embed.FS
 
 // FS returns the sources of one SDK ("c", "go", "rust", "assemblyscript"), rooted at the SDK's
