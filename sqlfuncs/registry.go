@@ -58,9 +58,10 @@ func (ov *Overload) close() {
 	}
 }
 
-// NewRegistry loads every function of store into rt. A function that no longer loads (its
-// _initialize traps, the current runtime refuses its module, its module is missing) is installed
-// broken: listed with its error, failing its calls with 55000, and every other function loads.
+// NewRegistry installs every function of store into rt, lazily: a function costs its definition
+// until its first call loads it. A function that no longer loads (its _initialize traps, the
+// current runtime refuses its module, its module is missing) is broken from then on: listed with
+// its error, failing its calls with 55000; every other function works.
 func NewRegistry(ctx context.Context, rt *udf.Runtime, store catalog.Store) (*Registry, error) {
 	r := &Registry{rt: rt, store: store, byName: map[string][]*Overload{}, pending: map[string]*Overload{}}
 	fns, err := store.List(ctx)
@@ -121,14 +122,10 @@ func (r *Registry) Close() {
 	r.gen.Add(1)
 }
 
-// load turns a definition into a loaded function. module is fetched from the store when nil.
+// load turns a definition into a function. With module (CREATE) the function is validated and
+// compiled now; without, it is lazy: its module is fetched from the store, validated and
+// compiled at its first call. Either way it is unloaded again when idle.
 func (r *Registry) load(ctx context.Context, def catalog.Function, module []byte) (*Overload, error) {
-	if module == nil {
-		var err error
-		if module, err = r.store.Module(ctx, def.ModuleHash); err != nil {
-			return nil, err
-		}
-	}
 	ov := &Overload{Def: def}
 	d := udf.Definition{Name: def.Name, Module: module, Export: def.Export}
 	if !def.Strict {
@@ -156,9 +153,16 @@ func (r *Registry) load(ctx context.Context, def catalog.Function, module []byte
 			return nil, err
 		}
 	}
+	if module == nil {
+		hash := def.ModuleHash
+		ov.Fn, err = r.rt.Lazy(d, hash, func(ctx context.Context) ([]byte, error) { return r.store.Module(ctx, hash) })
+		return ov, err
+	}
 	if ov.Fn, err = r.rt.Load(ctx, d); err != nil {
 		return nil, err
 	}
+	hash := ov.Fn.Hash() // the store keeps the module under its hash once Create commits
+	ov.Fn.SetSource(func(ctx context.Context) ([]byte, error) { return r.store.Module(ctx, hash) })
 	return ov, nil
 }
 

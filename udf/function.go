@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -39,21 +40,32 @@ func set(names ...string) map[string]bool {
 	return m
 }
 
-// Function is a loaded wasm function: validated, rewritten, compiled, with a pool of instances.
-// It is safe for concurrent use; each Session uses one instance at a time.
+// Function is a wasm function: a definition and, while it is loaded, its validated and rewritten
+// module with a pool of instances. A function made by Lazy costs its definition until its first
+// call loads it; one idle for the runtime's idle timeout is unloaded again (its instances closed,
+// its module bytes dropped; its compiled code stays in the runtime's cache until evicted). It is
+// safe for concurrent use; each Session uses one instance at a time.
 type Function struct {
 	rt     *Runtime
-	def    Definition // Limits resolved against the runtime's defaults
+	def    Definition // Limits resolved against the runtime's defaults; Module nil while unloaded
 	hash   string
-	batch  bool   // columnar ABI; else the numeric scalar ABI through a generated loop
-	entry  string // the export called once per batch
-	bin    []byte // the rewritten module
-	rw     *rewrite.Result
-	alloc  bool // exports wasql_alloc
-	free   bool // exports wasql_free
+	source func(context.Context) ([]byte, error) // the module's bytes, for a function made by Lazy
 	pool   *pool
-	stats  struct{ calls, rows, errors, nanos atomic.Int64 }
+	stats  stats
 	closed atomic.Bool
+
+	mu        sync.Mutex
+	bin       []byte // the rewritten module; nil while unloaded
+	instances int    // instances existing or being made; changed under mu, see newInstance
+	lastUse   time.Time
+	broken    error // why loading failed, for a function made by Lazy (then every call fails so)
+
+	// Set by validate, kept while unloaded.
+	batch bool           // columnar ABI; else the numeric scalar ABI through a generated loop
+	entry string         // the export called once per batch
+	alloc bool           // exports wasql_alloc
+	free  bool           // exports wasql_free
+	shape rewrite.Result // what the rewriter reports, without the module
 }
 
 // Load validates def, rewrites and compiles its module, and instantiates it once to check that it
@@ -61,24 +73,68 @@ type Function struct {
 // until it is called (its first call instantiates it again). Every failure is an *Error with the
 // SQLSTATE to report.
 func (rt *Runtime) Load(ctx context.Context, def Definition) (*Function, error) {
+	f, err := rt.newFunction(def, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.validate(); err != nil {
+		return nil, err
+	}
+	if err := f.check(ctx); err != nil {
+		return nil, err
+	}
+	f.lastUse = time.Now()
+	return f, rt.register(f)
+}
+
+// Lazy makes a function that is loaded at its first call: its module is fetched from source
+// (and must hash to moduleHash), validated, rewritten, compiled (or taken from the disk cache)
+// and instantiated then. A load that fails makes the function broken: every call fails with
+// 55000 and the reason (Function.Broken). def.Module is ignored. Use it for functions that were
+// validated before, as a catalog's functions at server start; only the option values of def are
+// checked now.
+func (rt *Runtime) Lazy(def Definition, moduleHash string, source func(context.Context) ([]byte, error)) (*Function, error) {
+	def.Module = nil
+	f, err := rt.newFunction(def, source)
+	if err != nil {
+		return nil, err
+	}
+	f.hash = moduleHash
+	return f, rt.register(f)
+}
+
+func (rt *Runtime) newFunction(def Definition, source func(context.Context) ([]byte, error)) (*Function, error) {
 	if def.Name == "" {
 		def.Name = def.Export
 	}
 	def.Limits = def.Limits.orDefaults(rt.cfg.limits)
-	f := &Function{rt: rt, def: def}
-	if err := f.validate(); err != nil {
-		return nil, err
+	f := &Function{rt: rt, def: def, source: source}
+	if def.Module != nil {
+		sum := sha256.Sum256(def.Module)
+		f.hash = hex.EncodeToString(sum[:])
 	}
-	sum := sha256.Sum256(def.Module)
-	f.hash = hex.EncodeToString(sum[:])
 	f.pool = newPool(rt.cfg.poolSize, f.newInstance)
+	f.stats.since.Store(time.Now().UnixNano())
+	return f, nil
+}
 
-	// Instantiate once: link errors and traps in start or _initialize surface here, at CREATE.
-	in, err := f.newInstance(ctx)
+// check instantiates the module once: link errors and traps in its start function or
+// _initialize surface here, at CREATE. The instance is closed; the compiled code goes to the
+// warmer (Runtime.warm).
+func (f *Function) check(ctx context.Context) error {
+	f.mu.Lock()
+	f.instances++
+	f.mu.Unlock()
+	in, err := f.instantiateCode(ctx, f.bin, true)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	in.close()
+	f.rt.warm(f.bin)
+	return nil
+}
+
+func (rt *Runtime) register(f *Function) error {
 	rt.mu.Lock()
 	closed := rt.closed
 	if !closed {
@@ -87,9 +143,124 @@ func (rt *Runtime) Load(ctx context.Context, def Definition) (*Function, error) 
 	rt.mu.Unlock()
 	if closed {
 		f.pool.close()
-		return nil, errors.New("runtime closed")
+		return errors.New("runtime closed")
 	}
-	return f, nil
+	return nil
+}
+
+// code returns the rewritten module, loading it first if need be, and counts an instance being
+// made (newInstance gives it back with done).
+// It reports whether this call loaded it.
+func (f *Function) code(ctx context.Context) (bin []byte, loaded bool, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lastUse = time.Now()
+	if f.bin == nil {
+		if f.broken != nil {
+			return nil, false, f.broken
+		}
+		if err := f.loadLocked(ctx); err != nil {
+			return nil, false, err
+		}
+		loaded = true
+	}
+	f.instances++
+	return f.bin, loaded, nil
+}
+
+// loadFailed makes the function broken after the first instance of a load failed for a reason
+// of the module's own (not the memory budget or the caller's cancellation).
+func (f *Function) loadFailed(err error) error {
+	var e *Error
+	if errors.As(err, &e) && (e.Kind == KindMemory || e.Kind == KindCanceled) {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.broken == nil {
+		f.broken = Broken(f.def.Name, err)
+		if f.instances == 0 {
+			f.bin, f.def.Module = nil, nil
+		}
+	}
+	return f.broken
+}
+
+// loadLocked fetches, checks and rewrites the module of a function made by Lazy; f.mu is held.
+func (f *Function) loadLocked(ctx context.Context) error {
+	if f.source == nil {
+		return newError(KindInvalid, f.def.Name, "function has no module")
+	}
+	bin, err := f.source(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return &Error{Kind: KindCanceled, Function: f.def.Name, Row: -1, Message: "canceling statement due to user request", Err: err}
+		}
+		return Broken(f.def.Name, err) // not remembered: the store may answer next time
+	}
+	sum := sha256.Sum256(bin)
+	if got := hex.EncodeToString(sum[:]); got != f.hash {
+		f.broken = Broken(f.def.Name, fmt.Errorf("its module's bytes hash to %s, not %s: the stored module is corrupt", got, f.hash))
+		return f.broken
+	}
+	f.def.Module = bin
+	if err := f.validate(); err != nil {
+		f.def.Module = nil
+		f.broken = Broken(f.def.Name, err)
+		return f.broken
+	}
+	f.stats.loads.Add(1)
+	return nil
+}
+
+// done gives back the count taken by code, for an instance closed or never made.
+func (f *Function) done() {
+	f.mu.Lock()
+	f.instances--
+	f.mu.Unlock()
+}
+
+// unload drops the module bytes of a function made by Lazy that has no instance and was not
+// used since before, reporting whether it did.
+func (f *Function) unload(before time.Time) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.source == nil || f.bin == nil || f.instances > 0 || !f.lastUse.Before(before) {
+		return false
+	}
+	f.bin, f.def.Module = nil, nil
+	return true
+}
+
+// SetSource lets a function made by Load be unloaded when idle, as one made by Lazy is: source
+// gives its module's bytes back when it is called again.
+func (f *Function) SetSource(source func(context.Context) ([]byte, error)) {
+	f.mu.Lock()
+	f.source = source
+	f.mu.Unlock()
+}
+
+// Broken reports why the function could not be loaded, nil if it loaded or was not loaded yet.
+func (f *Function) Broken() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.broken
+}
+
+// State is the function's load state: "unloaded" (a definition only), "loaded" (instances
+// exist), "idle" (loaded, no instance), or "broken".
+func (f *Function) State() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case f.broken != nil:
+		return "broken"
+	case f.bin == nil:
+		return "unloaded"
+	case f.instances > 0:
+		return "loaded"
+	}
+	return "idle"
 }
 
 func (f *Function) validate() error {
@@ -186,7 +357,8 @@ func (f *Function) validate() error {
 	if err != nil {
 		return moduleError(def.Name, err)
 	}
-	f.bin, f.rw = rw.Module, rw
+	f.bin, f.shape = rw.Module, *rw
+	f.shape.Module = nil
 	return nil
 }
 
@@ -297,17 +469,11 @@ func (f *Function) Hash() string { return f.hash }
 // Columnar reports whether the function uses the columnar batch ABI.
 func (f *Function) Columnar() bool { return f.batch }
 
-// Stats are a function's call counters since it was loaded.
-type Stats struct {
-	Calls, Rows, Errors int64 // guest calls, rows evaluated, failed Eval calls
-	Time                time.Duration
-}
-
 // Stats returns the function's counters.
-func (f *Function) Stats() Stats {
-	return Stats{Calls: f.stats.calls.Load(), Rows: f.stats.rows.Load(), Errors: f.stats.errors.Load(),
-		Time: time.Duration(f.stats.nanos.Load())}
-}
+func (f *Function) Stats() Stats { return f.stats.read() }
+
+// ResetStats sets the function's counters to zero.
+func (f *Function) ResetStats() { f.stats.reset() }
 
 // Close stops the function: idle instances are closed at once, busy ones when their session
 // ends. Sessions already running finish normally; new ones fail.

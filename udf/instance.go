@@ -59,8 +59,37 @@ type instance struct {
 // newInstance instantiates the function's module, runs _initialize, reserves the host's region
 // for a default batch and snapshots the result.
 func (f *Function) newInstance(ctx context.Context) (*instance, error) {
-	c, err := f.rt.acquire(ctx, f.bin)
+	return f.instantiate(ctx, false)
+}
+
+// instantiate makes an instance, loading the function first if it is not loaded. For check (the
+// one instance CREATE makes) a module not compiled yet is compiled without the disk cache.
+func (f *Function) instantiate(ctx context.Context, check bool) (*instance, error) {
+	bin, loaded, err := f.code(ctx)
 	if err != nil {
+		return nil, err
+	}
+	in, err := f.instantiateCode(ctx, bin, check)
+	if err != nil && loaded {
+		return nil, f.loadFailed(err)
+	}
+	return in, err
+}
+
+// instantiateCode instantiates bin, the function's rewritten module; on failure it gives back
+// the count of instances taken by code (an instance made gives it back when it closes).
+func (f *Function) instantiateCode(ctx context.Context, bin []byte, check bool) (*instance, error) {
+	acquire := f.rt.acquire
+	if check {
+		acquire = f.rt.acquireCheck
+	}
+	c, err := acquire(ctx, bin)
+	if err != nil {
+		f.done()
+		var e *Error
+		if errors.As(err, &e) {
+			return nil, err
+		}
 		return nil, &Error{Kind: KindInvalid, Function: f.def.Name, Row: -1, Message: "invalid module: " + firstLine(err.Error()), Detail: err.Error(), Err: err}
 	}
 	// wazero allocates the declared initial memory at instantiation and cannot be refused it:
@@ -68,6 +97,7 @@ func (f *Function) newInstance(ctx context.Context) (*instance, error) {
 	initial := int64(c.minMemory)
 	if err := f.rt.charge(f.def.Name, initial, "a new instance's initial memory"); err != nil {
 		f.rt.release(c)
+		f.done()
 		return nil, err
 	}
 	in := &instance{f: f, c: c}
@@ -88,7 +118,7 @@ func (f *Function) newInstance(ctx context.Context) (*instance, error) {
 	} else {
 		cfg = cfg.WithRandSource(&in.env)
 	}
-	in.mod, err = f.rt.instantiate(experimental.WithMemoryAllocator(in.callCtx, f.rt.allocator(&in.lm, initial)), c.cm, cfg)
+	in.mod, err = f.rt.instantiate(experimental.WithMemoryAllocator(in.callCtx, f.rt.allocator(&in.lm, initial)), c, cfg)
 	if in.lm == nil {
 		f.rt.budget.give(initial) // no memory was allocated
 	}
@@ -97,6 +127,7 @@ func (f *Function) newInstance(ctx context.Context) (*instance, error) {
 			in.lm.Free()
 		}
 		f.rt.release(c)
+		f.done()
 		var e *Error
 		if errors.As(err, &e) || strings.Contains(err.Error(), "wasm error") {
 			return nil, in.callError(err, "start function")
@@ -110,7 +141,7 @@ func (f *Function) newInstance(ctx context.Context) (*instance, error) {
 	in.fuel = in.mod.ExportedGlobal(rewrite.FuelGlobal).(api.MutableGlobal)
 	in.oom = in.mod.ExportedGlobal(rewrite.OOMGlobal).(api.MutableGlobal)
 	in.mem = in.mod.ExportedMemory(rewrite.MemoryExport)
-	for _, name := range f.rw.Globals {
+	for _, name := range f.shape.Globals {
 		in.globals = append(in.globals, in.mod.ExportedGlobal(name).(api.MutableGlobal))
 	}
 	in.entry = in.mod.ExportedFunction(f.entry)
@@ -132,7 +163,7 @@ func (f *Function) newInstance(ctx context.Context) (*instance, error) {
 	if _, err := in.reserve(ctx, f.defaultScratch()); err != nil {
 		return fail(err)
 	}
-	if !f.def.KeepState && !f.rw.Stateful {
+	if !f.def.KeepState && !f.shape.Stateful {
 		if err := in.snapshot(); err != nil {
 			return fail(err)
 		}
@@ -160,6 +191,7 @@ func (in *instance) close() {
 		in.f.rt.release(in.c)
 		in.f.rt.budget.give(in.snapBytes)
 		in.snapMem, in.snapBytes = nil, 0
+		in.f.done()
 	}
 }
 
@@ -186,8 +218,14 @@ func (in *instance) call(ctx context.Context, fn api.Function, rows int, stack [
 	start := time.Now()
 	err := fn.CallWithStack(in.callCtx, stack)
 	in.out.end()
-	in.f.stats.calls.Add(1)
-	in.f.stats.nanos.Add(int64(time.Since(start)))
+	used := in.st.granted
+	if in.fuel != nil {
+		used -= min(in.fuel.Get(), used)
+	}
+	in.f.stats.call(time.Since(start), used)
+	if in.mem != nil {
+		in.f.stats.memory(int64(in.mem.Size()))
+	}
 	if err != nil {
 		return in.callError(err, what)
 	}
@@ -351,7 +389,7 @@ func (in *instance) reserve(ctx context.Context, size uint64) (uint32, error) {
 			}
 		}
 		in.scratch, in.scratchCap = ptr, uint32(want)
-	case in.f.rw.AddedMemory:
+	case in.f.shape.AddedMemory:
 		// The module had no memory: all of it is the host's, from 0.
 		if need := (want + pageSize - 1) / pageSize; need > uint64(in.mem.Size()/pageSize) {
 			if _, ok := in.mem.Grow(uint32(need) - in.mem.Size()/pageSize); !ok {

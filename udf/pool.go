@@ -116,8 +116,8 @@ func (p *pool) put(in *instance, reusable bool) {
 	in.close()
 }
 
-// trim closes the instances idle since before the given time.
-func (p *pool) trim(before time.Time) {
+// trim closes the instances idle since before the given time, reporting whether there were any.
+func (p *pool) trim(before time.Time) bool {
 	p.mu.Lock()
 	var old []*instance
 	keep := p.idle[:0]
@@ -133,6 +133,7 @@ func (p *pool) trim(before time.Time) {
 	for _, in := range old {
 		in.close()
 	}
+	return len(old) > 0
 }
 
 // close closes the idle instances and makes put close the busy ones when they come back.
@@ -171,7 +172,7 @@ func (p *pool) closeOldest() bool {
 	return true
 }
 
-// idleCount reports the idle instances, for tests.
+// idleCount reports the idle instances.
 func (p *pool) idleCount() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -25,6 +27,12 @@ type Runtime struct {
 	cfg   Config
 	wz    wazero.Runtime
 	cache wazero.CompilationCache
+	// checker compiles CREATE's modules when there is a disk cache: wazero writes a cache file
+	// (and syncs it) in every CompileModule of wz, which would cost each CREATE milliseconds.
+	// The warmer goroutines compile those modules in wz afterwards (warm), off the caller's path.
+	checker wazero.Runtime
+	warmq   chan []byte
+	warmers sync.WaitGroup
 
 	mu        sync.Mutex
 	compiled  map[[32]byte]*compiled
@@ -34,6 +42,8 @@ type Runtime struct {
 	closed    bool
 	group     singleflight.Group
 	budget    budget // server-wide: linear memories, snapshots, compiled code
+
+	memoryHits, compiles, compileNanos atomic.Int64
 
 	stop chan struct{}
 	done chan struct{}
@@ -49,6 +59,8 @@ type compiled struct {
 	size      int64  // estimated bytes, charged against the memory budget while it exists
 	minMemory uint64 // bytes of linear memory an instance starts with
 	elem      *list.Element
+	unused    time.Time // when it went on lru
+	check     bool      // compiled by checker for one CREATE, closed at release
 }
 
 // NewRuntime starts a runtime with cfg; zero fields of cfg take their defaults.
@@ -68,19 +80,20 @@ func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
 		rt.cache = cache
 		rc = rc.WithCompilationCache(cache)
 	}
-	rt.wz = wazero.NewRuntimeWithConfig(ctx, rc)
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt.wz); err != nil {
-		rt.wz.Close(ctx)
-		return nil, fmt.Errorf("instantiate WASI: %w", err)
+	var err error
+	if rt.wz, err = newWazero(ctx, rc); err != nil {
+		return nil, err
 	}
-	_, err := rt.wz.NewHostModuleBuilder(rewrite.FuelModule).
-		NewFunctionBuilder().
-		WithGoModuleFunction(api.GoModuleFunc(refuel), nil, []api.ValueType{api.ValueTypeI64}).
-		Export(rewrite.FuelFunc).
-		Instantiate(ctx)
-	if err != nil {
-		rt.wz.Close(ctx)
-		return nil, fmt.Errorf("instantiate host module: %w", err)
+	if rt.cache != nil {
+		if rt.checker, err = newWazero(ctx, wazero.NewRuntimeConfig().WithCloseOnContextDone(false).WithDebugInfoEnabled(true)); err != nil {
+			rt.wz.Close(ctx)
+			return nil, err
+		}
+		rt.warmq = make(chan []byte, 4096)
+		for range 2 {
+			rt.warmers.Add(1)
+			go rt.warmer()
+		}
 	}
 	go rt.janitor()
 	return rt, nil
@@ -101,17 +114,43 @@ func (rt *Runtime) Close(ctx context.Context) error {
 	rt.mu.Unlock()
 	close(rt.stop)
 	<-rt.done
+	rt.warmers.Wait()
 	for _, f := range fns {
 		f.Close()
 	}
 	err := rt.wz.Close(ctx)
+	if rt.checker != nil {
+		err = errors.Join(err, rt.checker.Close(ctx))
+	}
 	if rt.cache != nil {
 		err = errors.Join(err, rt.cache.Close(ctx))
 	}
 	return err
 }
 
-// janitor closes instances that stayed idle too long, so idle functions cost little.
+// newWazero is a wazero runtime with the host modules guests may import: WASI and wasql's fuel
+// callback.
+func newWazero(ctx context.Context, rc wazero.RuntimeConfig) (wazero.Runtime, error) {
+	wz := wazero.NewRuntimeWithConfig(ctx, rc)
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, wz); err != nil {
+		wz.Close(ctx)
+		return nil, fmt.Errorf("instantiate WASI: %w", err)
+	}
+	_, err := wz.NewHostModuleBuilder(rewrite.FuelModule).
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(refuel), nil, []api.ValueType{api.ValueTypeI64}).
+		Export(rewrite.FuelFunc).
+		Instantiate(ctx)
+	if err != nil {
+		wz.Close(ctx)
+		return nil, fmt.Errorf("instantiate host module: %w", err)
+	}
+	return wz, nil
+}
+
+// janitor closes instances that stayed idle too long, unloads functions without instances and
+// closes compiled code no function used meanwhile, so idle functions cost little; when it freed
+// something, it returns the memory to the system.
 func (rt *Runtime) janitor() {
 	defer close(rt.done)
 	if rt.cfg.idleTimeout <= 0 {
@@ -125,14 +164,61 @@ func (rt *Runtime) janitor() {
 		case <-rt.stop:
 			return
 		case <-t.C:
-			rt.mu.Lock()
-			fns := make([]*Function, 0, len(rt.functions))
-			for f := range rt.functions {
-				fns = append(fns, f)
+			if rt.sweep(time.Now().Add(-rt.cfg.idleTimeout)) {
+				debug.FreeOSMemory()
 			}
-			rt.mu.Unlock()
-			for _, f := range fns {
-				f.pool.trim(time.Now().Add(-rt.cfg.idleTimeout))
+		}
+	}
+}
+
+// sweep closes what has been idle since before the given time, reporting whether it closed
+// anything.
+func (rt *Runtime) sweep(before time.Time) bool {
+	rt.mu.Lock()
+	fns := make([]*Function, 0, len(rt.functions))
+	for f := range rt.functions {
+		fns = append(fns, f)
+	}
+	rt.mu.Unlock()
+	freed := false
+	for _, f := range fns {
+		if f.pool.trim(before) {
+			freed = true
+		}
+		if f.unload(before) {
+			freed = true
+		}
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	for rt.lru.Len() > 0 && rt.lru.Back().Value.(*compiled).unused.Before(before) {
+		rt.evictLocked()
+		freed = true
+	}
+	return freed
+}
+
+// warm compiles bin in the serving runtime soon, so that its compiled code reaches the disk
+// cache; a module the queue has no room for is compiled at its first call instead.
+func (rt *Runtime) warm(bin []byte) {
+	if rt.warmq == nil {
+		return
+	}
+	select {
+	case rt.warmq <- bin:
+	default:
+	}
+}
+
+func (rt *Runtime) warmer() {
+	defer rt.warmers.Done()
+	for {
+		select {
+		case <-rt.stop:
+			return
+		case bin := <-rt.warmq:
+			if c, err := rt.acquire(context.Background(), bin); err == nil {
+				rt.release(c)
 			}
 		}
 	}
@@ -156,6 +242,7 @@ func (rt *Runtime) acquire(ctx context.Context, bin []byte) (*compiled, error) {
 			}
 			c.refs++
 			rt.mu.Unlock()
+			rt.memoryHits.Add(1)
 			return c, nil
 		}
 		rt.mu.Unlock()
@@ -164,7 +251,10 @@ func (rt *Runtime) acquire(ctx context.Context, bin []byte) (*compiled, error) {
 			if err := rt.charge("", size, "compiling a module"); err != nil {
 				return nil, err
 			}
+			start := time.Now()
 			cm, err := rt.wz.CompileModule(ctx, bin)
+			rt.compiles.Add(1)
+			rt.compileNanos.Add(int64(time.Since(start)))
 			if err != nil {
 				rt.budget.give(size)
 				return nil, err
@@ -182,6 +272,7 @@ func (rt *Runtime) acquire(ctx context.Context, bin []byte) (*compiled, error) {
 			}
 			rt.compiled[key] = c
 			c.elem = rt.lru.PushFront(c)
+			c.unused = time.Now()
 			rt.idleBytes += c.size
 			return nil, nil
 		})
@@ -195,6 +286,11 @@ func (rt *Runtime) acquire(ctx context.Context, bin []byte) (*compiled, error) {
 // release drops a reference; unreferenced modules are evicted least recently used first once
 // their estimated size passes the budget.
 func (rt *Runtime) release(c *compiled) {
+	if c.check {
+		c.cm.Close(context.Background())
+		rt.budget.give(c.size)
+		return
+	}
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	c.refs--
@@ -202,10 +298,37 @@ func (rt *Runtime) release(c *compiled) {
 		return
 	}
 	c.elem = rt.lru.PushFront(c)
+	c.unused = time.Now()
 	rt.idleBytes += c.size
 	for rt.idleBytes > rt.cfg.compiledBudget && rt.lru.Len() > 0 {
 		rt.evictLocked()
 	}
+}
+
+// acquireCheck is acquire for the one instance CREATE makes: a module not compiled yet is
+// compiled by the checker (no disk cache), for that instance only, and queued for the warmer.
+func (rt *Runtime) acquireCheck(ctx context.Context, bin []byte) (*compiled, error) {
+	key := sha256.Sum256(bin)
+	rt.mu.Lock()
+	_, ok := rt.compiled[key]
+	rt.mu.Unlock()
+	if ok || rt.checker == nil {
+		return rt.acquire(ctx, bin)
+	}
+	size := estimateCompiledSize(bin)
+	if err := rt.charge("", size, "compiling a module"); err != nil {
+		return nil, err
+	}
+	cm, err := rt.checker.CompileModule(ctx, bin)
+	if err != nil {
+		rt.budget.give(size)
+		return nil, err
+	}
+	c := &compiled{key: key, cm: cm, size: size, check: true}
+	if m, ok := cm.ExportedMemories()[rewrite.MemoryExport]; ok {
+		c.minMemory = uint64(m.Min()) * pageSize
+	}
+	return c, nil
 }
 
 // evictLocked closes the least recently used compiled module no instance uses; rt.mu is held.
@@ -231,17 +354,65 @@ func (rt *Runtime) evictCompiled() bool {
 
 // instantiate is wazero's InstantiateModule with a panic in it (a bug, or a memory allocator
 // refused what wazero assumed) turned into an error.
-func (rt *Runtime) instantiate(ctx context.Context, cm wazero.CompiledModule, cfg wazero.ModuleConfig) (mod api.Module, err error) {
+func (rt *Runtime) instantiate(ctx context.Context, c *compiled, cfg wazero.ModuleConfig) (mod api.Module, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			mod, err = nil, fmt.Errorf("instantiate: %v", p)
 		}
 	}()
-	return rt.wz.InstantiateModule(ctx, cm, cfg)
+	if c.check {
+		return rt.checker.InstantiateModule(ctx, c.cm, cfg)
+	}
+	return rt.wz.InstantiateModule(ctx, c.cm, cfg)
 }
 
 // MemoryInUse reports the bytes charged against the server-wide memory budget, and the budget.
 func (rt *Runtime) MemoryInUse() (used, budget int64) { return rt.budget.inUse(), rt.budget.limit }
+
+// RuntimeStats describe a runtime as a whole.
+type RuntimeStats struct {
+	Functions     int // functions registered (loaded or not)
+	Loaded        int // functions whose module is loaded (validated and rewritten, in memory)
+	Broken        int // functions that failed to load
+	Instances     int // instances existing, busy or idle
+	IdleInstances int
+	Compiled      int // compiled modules held
+	CompiledIdle  int // of those, the ones no instance uses (evicted first)
+	MemoryUsed    int64
+	MemoryBudget  int64
+	// MemoryHits counts instances made from compiled code already in memory; Compiles counts
+	// modules compiled, from the disk cache or afresh (wazero does not say which), taking
+	// CompileTime in all.
+	MemoryHits, Compiles int64
+	CompileTime          time.Duration
+}
+
+// Stats describes the runtime now: it visits every function.
+func (rt *Runtime) Stats() RuntimeStats {
+	rt.mu.Lock()
+	fns := make([]*Function, 0, len(rt.functions))
+	for f := range rt.functions {
+		fns = append(fns, f)
+	}
+	s := RuntimeStats{Functions: len(fns), Compiled: len(rt.compiled), CompiledIdle: rt.lru.Len()}
+	rt.mu.Unlock()
+	for _, f := range fns {
+		f.mu.Lock()
+		switch {
+		case f.broken != nil:
+			s.Broken++
+		case f.bin != nil:
+			s.Loaded++
+		}
+		s.Instances += f.instances
+		f.mu.Unlock()
+		s.IdleInstances += f.pool.idleCount()
+	}
+	s.MemoryUsed, s.MemoryBudget = rt.MemoryInUse()
+	s.MemoryHits, s.Compiles = rt.memoryHits.Load(), rt.compiles.Load()
+	s.CompileTime = time.Duration(rt.compileNanos.Load())
+	return s
+}
 
 // CompiledModules reports how many compiled modules the runtime holds, and how many of those
 // no function instance uses.

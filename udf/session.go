@@ -258,7 +258,7 @@ func (s *Session) EvalInto(ctx context.Context, res *Column, rows int, args ...C
 	}
 	if idx == nil && s.chunkEnd(args, 0, n) == n { // one batch of every row: straight into res
 		if err := s.evalChunk(ctx, res, args, n, rowMap{}); err != nil {
-			f.stats.errors.Add(1)
+			f.stats.fail(err)
 			return err
 		}
 		f.stats.rows.Add(int64(rows))
@@ -270,7 +270,7 @@ func (s *Session) EvalInto(ctx context.Context, res *Column, rows int, args ...C
 	for lo := 0; lo < n; {
 		hi := s.chunkEnd(args, lo, n)
 		if err := s.evalChunk(ctx, &s.part, slice(args, lo, hi), hi-lo, rowMap{base: lo, idx: idx}); err != nil {
-			f.stats.errors.Add(1)
+			f.stats.fail(err)
 			return err
 		}
 		scatter(res, &s.part, lo, idx)
