@@ -54,3 +54,5 @@ require (
 	google.golang.org/grpc v1.53.0 // indirect
 	gopkg.in/src-d/go-errors.v1 v1.0.0 // indirect
 )
+
+replace github.com/dolthub/go-icu-regex => ./third_party/go-icu-regex

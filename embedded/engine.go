@@ -101,6 +101,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	db := memory.NewDatabase(Database)
 	db.BaseDatabase.EnablePrimaryKeyIndexes()
+	db.AddTable(sqlfuncs.StatsTable, sqlfuncs.NewStatsTable(reg, Database))
 	pro := memory.NewDBProvider(db)
 	roles := slices.Sorted(maps.Keys(cfg.Users))
 	cat := pgcatalog.New(pgcatalog.Source{Provider: pro, Database: Database, Functions: reg.Functions,

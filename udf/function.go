@@ -51,7 +51,8 @@ type Function struct {
 	hash   string
 	source func(context.Context) ([]byte, error) // the module's bytes, for a function made by Lazy
 	pool   *pool
-	stats  stats
+	stats  atomic.Pointer[stats] // nil until first used: a function never called costs no counters
+	since  time.Time             // when it was made, the start of counters made later
 	closed atomic.Bool
 
 	mu        sync.Mutex
@@ -114,7 +115,7 @@ func (rt *Runtime) newFunction(def Definition, source func(context.Context) ([]b
 		f.hash = hex.EncodeToString(sum[:])
 	}
 	f.pool = newPool(rt.cfg.poolSize, f.newInstance)
-	f.stats.since.Store(time.Now().UnixNano())
+	f.since = time.Now()
 	return f, nil
 }
 
@@ -209,7 +210,7 @@ func (f *Function) loadLocked(ctx context.Context) error {
 		f.broken = Broken(f.def.Name, err)
 		return f.broken
 	}
-	f.stats.loads.Add(1)
+	f.counters().loads.Add(1)
 	return nil
 }
 
@@ -238,6 +239,13 @@ func (f *Function) SetSource(source func(context.Context) ([]byte, error)) {
 	f.mu.Lock()
 	f.source = source
 	f.mu.Unlock()
+}
+
+// Instances reports the function's instances now, busy or idle.
+func (f *Function) Instances() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.instances
 }
 
 // Broken reports why the function could not be loaded, nil if it loaded or was not loaded yet.
@@ -470,10 +478,28 @@ func (f *Function) Hash() string { return f.hash }
 func (f *Function) Columnar() bool { return f.batch }
 
 // Stats returns the function's counters.
-func (f *Function) Stats() Stats { return f.stats.read() }
+func (f *Function) Stats() Stats {
+	if s := f.stats.Load(); s != nil {
+		return s.read()
+	}
+	return Stats{Since: f.since, Buckets: make([]int64, latencyBuckets)}
+}
+
+// counters returns the function's counters, making them at first use.
+func (f *Function) counters() *stats {
+	if s := f.stats.Load(); s != nil {
+		return s
+	}
+	s := &stats{}
+	s.since.Store(f.since.UnixNano())
+	if f.stats.CompareAndSwap(nil, s) {
+		return s
+	}
+	return f.stats.Load()
+}
 
 // ResetStats sets the function's counters to zero.
-func (f *Function) ResetStats() { f.stats.reset() }
+func (f *Function) ResetStats() { f.counters().reset() }
 
 // Close stops the function: idle instances are closed at once, busy ones when their session
 // ends. Sessions already running finish normally; new ones fail.

@@ -222,9 +222,9 @@ func (in *instance) call(ctx context.Context, fn api.Function, rows int, stack [
 	if in.fuel != nil {
 		used -= min(in.fuel.Get(), used)
 	}
-	in.f.stats.call(time.Since(start), used)
+	in.f.counters().call(time.Since(start), used)
 	if in.mem != nil {
-		in.f.stats.memory(int64(in.mem.Size()))
+		in.f.counters().memory(int64(in.mem.Size()))
 	}
 	if err != nil {
 		return in.callError(err, what)

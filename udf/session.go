@@ -236,6 +236,7 @@ func (s *Session) EvalInto(ctx context.Context, res *Column, rows int, args ...C
 			return fmt.Errorf("%s: argument %d is %d rows of %s, want %d rows of %s", f.def.Name, k+1, args[k].Len(), args[k].Type, rows, f.def.Args[k])
 		}
 	}
+	f.counters().evals.Add(1)
 	n := rows
 	var idx []int // the rows evaluated, when some are skipped
 	if f.def.OnNull == Strict && anyNulls(args) {
@@ -258,10 +259,10 @@ func (s *Session) EvalInto(ctx context.Context, res *Column, rows int, args ...C
 	}
 	if idx == nil && s.chunkEnd(args, 0, n) == n { // one batch of every row: straight into res
 		if err := s.evalChunk(ctx, res, args, n, rowMap{}); err != nil {
-			f.stats.fail(err)
+			f.counters().fail(err)
 			return err
 		}
-		f.stats.rows.Add(int64(rows))
+		f.counters().rows.Add(int64(rows))
 		return nil
 	}
 	if idx == nil {
@@ -270,13 +271,13 @@ func (s *Session) EvalInto(ctx context.Context, res *Column, rows int, args ...C
 	for lo := 0; lo < n; {
 		hi := s.chunkEnd(args, lo, n)
 		if err := s.evalChunk(ctx, &s.part, slice(args, lo, hi), hi-lo, rowMap{base: lo, idx: idx}); err != nil {
-			f.stats.fail(err)
+			f.counters().fail(err)
 			return err
 		}
 		scatter(res, &s.part, lo, idx)
 		lo = hi
 	}
-	f.stats.rows.Add(int64(rows))
+	f.counters().rows.Add(int64(rows))
 	return nil
 }
 

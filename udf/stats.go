@@ -31,10 +31,10 @@ var ErrorKinds = []string{"trap", "timeout", "canceled", "fuel", "memory", "row"
 
 // stats are one function's counters, updated without locks.
 type stats struct {
-	calls, rows, nanos, fuel, peakMemory, loads atomic.Int64
-	errors                                      [16]atomic.Int64 // by Kind
-	buckets                                     [latencyBuckets]atomic.Int64
-	since                                       atomic.Int64 // unix nanoseconds of the last reset
+	evals, calls, rows, nanos, fuel, peakMemory, loads atomic.Int64
+	errors                                             [16]atomic.Int64 // by Kind
+	buckets                                            [latencyBuckets]atomic.Int64
+	since                                              atomic.Int64 // unix nanoseconds of the last reset
 }
 
 // call records one guest call of d that used fuel units.
@@ -68,7 +68,7 @@ func (s *stats) memory(bytes int64) {
 }
 
 func (s *stats) reset() {
-	for _, c := range []*atomic.Int64{&s.calls, &s.rows, &s.nanos, &s.fuel, &s.peakMemory, &s.loads} {
+	for _, c := range []*atomic.Int64{&s.evals, &s.calls, &s.rows, &s.nanos, &s.fuel, &s.peakMemory, &s.loads} {
 		c.Store(0)
 	}
 	for i := range s.errors {
@@ -82,6 +82,7 @@ func (s *stats) reset() {
 
 // Stats are a function's counters since it was loaded or its counters were reset.
 type Stats struct {
+	Evals      int64            // evaluations asked for (Eval calls: a batch of the engine, or one row)
 	Calls      int64            // guest calls: one a batch
 	Rows       int64            // rows evaluated
 	Errors     map[string]int64 // failed evaluations by kind (ErrorKinds); kinds with none are absent
@@ -104,7 +105,7 @@ func (s Stats) ErrorCount() int64 {
 }
 
 func (s *stats) read() Stats {
-	out := Stats{Calls: s.calls.Load(), Rows: s.rows.Load(), Time: time.Duration(s.nanos.Load()),
+	out := Stats{Evals: s.evals.Load(), Calls: s.calls.Load(), Rows: s.rows.Load(), Time: time.Duration(s.nanos.Load()),
 		Fuel: s.fuel.Load(), PeakMemory: s.peakMemory.Load(), Loads: s.loads.Load(),
 		Since: time.Unix(0, s.since.Load()), Buckets: make([]int64, latencyBuckets)}
 	for k := range s.errors {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -263,14 +264,35 @@ func (s *Store) List(ctx context.Context) ([]catalog.Function, error) {
 	}
 	var fns []catalog.Function
 	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketFunctions).ForEach(func(k, v []byte) error {
-			fn, err := decodeFunction(k, v)
-			if err != nil {
-				return err
-			}
-			fns = append(fns, fn)
+		// Decoding is most of the cost (a server start lists every function): the keys and
+		// values, valid until the transaction ends, are decoded on every core.
+		var kvs [][2][]byte
+		if err := tx.Bucket(bucketFunctions).ForEach(func(k, v []byte) error {
+			kvs = append(kvs, [2][]byte{k, v})
 			return nil
-		})
+		}); err != nil {
+			return err
+		}
+		fns = make([]catalog.Function, len(kvs))
+		workers := min(runtime.GOMAXPROCS(0), len(kvs)/1000+1)
+		errs := make([]error, workers)
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := w; i < len(kvs); i += workers {
+					fn, err := decodeFunction(kvs[i][0], kvs[i][1])
+					if err != nil {
+						errs[w] = err
+						return
+					}
+					fns[i] = fn
+				}
+			}()
+		}
+		wg.Wait()
+		return errors.Join(errs...)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list functions: %w", err)

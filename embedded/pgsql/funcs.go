@@ -41,6 +41,12 @@ func (p *printer) funcCall(fc *pg.FuncCall) {
 	if len(fc.Funcname) == 2 {
 		switch s := fc.Funcname[0].GetString_().Sval; s {
 		case "pg_catalog", "public", "information_schema":
+		case "wasql":
+			if funcName(fc) != "reset_stats" {
+				p.fail(&Error{Code: "42883", Msg: "function wasql." + funcName(fc) + " does not exist"})
+			}
+			p.call("wasql_reset_stats", fc.Args)
+			return
 		default:
 			p.fail(&Error{Code: "3F000", Msg: "schema \"" + s + "\" does not exist"})
 		}

@@ -506,6 +506,10 @@ func (p *printer) relation(rv *pg.RangeVar, catalog bool) {
 		p.WriteString("`pg_catalog`.")
 	case "information_schema":
 		p.WriteString("`pg_information_schema`.")
+	case "wasql": // wasql.functions, the statistics view: a table of the one database
+		if rv.Relname != "functions" {
+			p.fail(&Error{Code: "42P01", Msg: "relation \"wasql." + rv.Relname + "\" does not exist"})
+		}
 	default:
 		p.fail(&Error{Code: "3F000", Msg: "schema \"" + schema + "\" does not exist"})
 	}
