@@ -39,6 +39,7 @@ type Runtime struct {
 	lru       *list.List // of *compiled with no references, most recently used first
 	idleBytes int64      // estimated size of the compiled modules on lru
 	functions map[*Function]struct{}
+	checks    map[checkKey]struct{} // modules that initialized deterministically (Function.check)
 	closed    bool
 	group     singleflight.Group
 	budget    budget // server-wide: linear memories, snapshots, compiled code
@@ -70,7 +71,7 @@ func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
 		WithCloseOnContextDone(false). // metering bounds guests instead (docs/RATIONALE.md)
 		WithDebugInfoEnabled(true)
 	rt := &Runtime{cfg: cfg, compiled: map[[32]byte]*compiled{}, lru: list.New(),
-		functions: map[*Function]struct{}{}, stop: make(chan struct{}), done: make(chan struct{}),
+		functions: map[*Function]struct{}{}, checks: map[checkKey]struct{}{}, stop: make(chan struct{}), done: make(chan struct{}),
 		budget: budget{limit: cfg.memoryBudget}}
 	if cfg.cacheDir != "" {
 		cache, err := wazero.NewCompilationCacheWithDir(cfg.cacheDir)
