@@ -552,9 +552,6 @@ func (p pgFunctions) Function(ctx *sql.Context, name string) (sql.Function, bool
 	if f, ok := p.registry.Function(ctx, name); ok {
 		return f, true
 	}
-	if strings.EqualFold(name, "wasql_reset_stats") {
-		return sqlfuncs.ResetStatsFunction(p.registry), true
-	}
 	if pg && !builtins[strings.ToLower(name)] {
 		return sql.FunctionN{Name: name, Fn: func(args ...sql.Expression) (sql.Expression, error) {
 			types := make([]sql.Type, len(args))

@@ -259,6 +259,9 @@ func argType(a sql.Expression) sql.Type {
 // an overload once the argument types are known.
 func (r *Registry) Function(_ *sql.Context, name string) (sql.Function, bool) {
 	if !r.hasName(name) {
+		if strings.EqualFold(name, "wasql_reset_stats") { // a wasm function of that name comes first
+			return ResetStatsFunction(r), true
+		}
 		return nil, false
 	}
 	return sql.FunctionN{Name: strings.ToLower(name), Fn: func(args ...sql.Expression) (sql.Expression, error) {

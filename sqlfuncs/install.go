@@ -11,7 +11,7 @@ import (
 // Install adds wasm functions to a go-mysql-server engine: the CREATE/DROP FUNCTION statements
 // (through the engine's parser), the functions themselves, the batch rule, and the functions in
 // information_schema.routines and .parameters (so SHOW FUNCTION STATUS) and SHOW CREATE
-// FUNCTION. Call it once, before the engine serves queries.
+// FUNCTION, and EXPLAIN ANALYZE with the wasm functions' counts (explain.go). Call it once, before the engine serves queries.
 //
 // Functions are found through the engine's database provider, so that each engine of a process
 // has its own (go-mysql-server's analyzer.ExternalFunctionProvider is one per process and is not
@@ -31,6 +31,7 @@ func Install(e *sqle.Engine, reg *Registry) {
 		}
 	}
 	reg.SetPrivileges(cat.MySQLDb)
+	e.Analyzer.ExecBuilder = explainBuilder{inner: e.Analyzer.ExecBuilder}
 	for _, b := range e.Analyzer.Batches {
 		if b.Desc == "post-validation" { // after validation, which must see the query as written
 			b.Rules = append(b.Rules, analyzer.Rule{Id: RuleID, Apply: reg.liftCalls})

@@ -51,7 +51,7 @@ var StatsColumns = []StatsColumn{
 	{"error", types.Text, "why it is broken, else NULL"},
 	{"instances", types.Int64, "instances now, busy or idle"},
 	{"calls", types.Int64, "evaluations: one a batch of rows of the engine (or one row where calls run row by row)"},
-	{"rows", types.Int64, "rows evaluated"},
+	{"rows_evaluated", types.Int64, "rows evaluated"},
 	{"batches", types.Int64, "guest calls: one a batch of at most 1024 rows"},
 	{"errors", types.Int64, "evaluations that failed"},
 	{"errors_by_kind", types.Text, "failed evaluations by kind (trap, timeout, memory, fuel, row, ...), a JSON object"},

@@ -53,7 +53,9 @@ type instance struct {
 	snapEnv                     detEnv
 
 	idleSince time.Time
-	slot      bool // holds one of its pool's slots (else it was lent beyond the pool's size)
+	slot      bool  // holds one of its pool's slots (else it was lent beyond the pool's size)
+	calls     int64 // guest calls made
+
 }
 
 // newInstance instantiates the function's module, runs _initialize, reserves the host's region
@@ -222,6 +224,7 @@ func (in *instance) call(ctx context.Context, fn api.Function, rows int, stack [
 	if in.fuel != nil {
 		used -= min(in.fuel.Get(), used)
 	}
+	in.calls++
 	in.f.counters().call(time.Since(start), used)
 	if in.mem != nil {
 		in.f.counters().memory(int64(in.mem.Size()))

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unicode/utf8"
 	"unsafe"
 
@@ -46,6 +48,7 @@ type Session struct {
 	// extra: one of the statement's extra sessions (Statement.TrySession), closed by its own
 	// Close.
 	extra bool
+	use   *use // the statement's counters of f, nil outside a statement
 }
 
 // Session opens a session. It takes an instance from the pool at the first Eval.
@@ -144,6 +147,7 @@ type Statement struct {
 	mu       sync.Mutex
 	sessions map[*Function]*Session
 	extras   map[*Session]struct{} // TrySession's sessions not closed yet
+	uses     map[*Function]*use    // what its sessions did, by function (Uses)
 	held     atomic.Int32          // instances its sessions hold; changed under mu
 	wake     chan struct{}         // closed when held leaves 0, then replaced
 	log      *Log                  // where its guests' output lines go (SetLog)
@@ -174,6 +178,7 @@ func (st *Statement) TrySession(ctx context.Context, f *Function) (*Session, boo
 	s := &Session{f: f, in: in, st: st, extra: true}
 	s.held(1)
 	st.mu.Lock()
+	s.use = st.useOf(f)
 	st.extras[s] = struct{}{}
 	st.mu.Unlock()
 	return s, true
@@ -185,10 +190,48 @@ func (st *Statement) Session(f *Function) *Session {
 	defer st.mu.Unlock()
 	s, ok := st.sessions[f]
 	if !ok {
-		s = &Session{f: f, st: st}
+		s = &Session{f: f, st: st, use: st.useOf(f)}
 		st.sessions[f] = s
 	}
 	return s
+}
+
+// use counts one function's evaluations within a statement.
+type use struct {
+	evals, rows, batches, errors, nanos atomic.Int64
+}
+
+// useOf returns the counters of f; st.mu is held.
+func (st *Statement) useOf(f *Function) *use {
+	if st.uses == nil {
+		st.uses = map[*Function]*use{}
+	}
+	u := st.uses[f]
+	if u == nil {
+		u = &use{}
+		st.uses[f] = u
+	}
+	return u
+}
+
+// Use is what a statement did with one function.
+type Use struct {
+	Function                     *Function
+	Evals, Rows, Batches, Errors int64
+	Time                         time.Duration // in Eval, guest calls and the host's work around them
+}
+
+// Uses reports what the statement did with each function it evaluated, by function name.
+func (st *Statement) Uses() []Use {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	out := make([]Use, 0, len(st.uses))
+	for f, u := range st.uses {
+		out = append(out, Use{Function: f, Evals: u.evals.Load(), Rows: u.rows.Load(), Batches: u.batches.Load(),
+			Errors: u.errors.Load(), Time: time.Duration(u.nanos.Load())})
+	}
+	slices.SortFunc(out, func(a, b Use) int { return strings.Compare(a.Function.def.Name, b.Function.def.Name) })
+	return out
 }
 
 // Close closes every session of the statement, resetting their instances.
@@ -222,7 +265,7 @@ func (s *Session) Eval(ctx context.Context, rows int, args ...Column) (Column, e
 
 // EvalInto is Eval writing into res, reusing its storage: the way to evaluate batch after batch
 // without allocating a result column each time.
-func (s *Session) EvalInto(ctx context.Context, res *Column, rows int, args ...Column) error {
+func (s *Session) EvalInto(ctx context.Context, res *Column, rows int, args ...Column) (err error) {
 	if s.st != nil {
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -237,6 +280,18 @@ func (s *Session) EvalInto(ctx context.Context, res *Column, rows int, args ...C
 		}
 	}
 	f.counters().evals.Add(1)
+	if u := s.use; u != nil {
+		start := time.Now()
+		defer func() {
+			u.evals.Add(1)
+			u.nanos.Add(int64(time.Since(start)))
+			if err != nil {
+				u.errors.Add(1)
+			} else {
+				u.rows.Add(int64(rows))
+			}
+		}()
+	}
 	n := rows
 	var idx []int // the rows evaluated, when some are skipped
 	if f.def.OnNull == Strict && anyNulls(args) {
@@ -325,10 +380,14 @@ func (s *Session) evalChunk(ctx context.Context, res *Column, args []Column, n i
 	if s.st != nil {
 		in.stmtLog = s.st.log
 	}
+	calls := in.calls
 	if s.f.batch {
 		err = in.evalColumnar(ctx, res, args, n)
 	} else {
 		err = in.evalScalar(ctx, res, args, n)
+	}
+	if s.use != nil {
+		s.use.batches.Add(in.calls - calls)
 	}
 	if err == nil {
 		return nil

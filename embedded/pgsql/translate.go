@@ -205,7 +205,31 @@ func (p *printer) stmt(n *pg.Node) {
 	case *pg.Node_TransactionStmt:
 		p.transaction(s.TransactionStmt)
 	case *pg.Node_ExplainStmt:
-		p.WriteString("EXPLAIN ")
+		// EXPLAIN prints go-mysql-server's plan (its EXPLAIN PLAN; its bare EXPLAIN is a
+		// placeholder row); EXPLAIN ANALYZE runs the statement and adds the wasm functions'
+		// counts (sqlfuncs.ExplainAnalyze).
+		verb := "EXPLAIN PLAN "
+		for _, o := range s.ExplainStmt.Options {
+			d := o.GetDefElem()
+			switch d.GetDefname() {
+			case "analyze":
+				if d.Arg == nil || strings.EqualFold(pgBoolOption(d.Arg), "true") {
+					verb = "EXPLAIN ANALYZE "
+				}
+			case "verbose", "costs", "timing", "summary", "buffers", "settings", "wal":
+			case "format":
+				if v := strings.ToLower(pgBoolOption(d.Arg)); v != "text" {
+					p.unsupported("EXPLAIN (FORMAT %s)", strings.ToUpper(v))
+				}
+			default:
+				p.unsupported("EXPLAIN option %s", d.GetDefname())
+			}
+		}
+		if _, sel := s.ExplainStmt.Query.Node.(*pg.Node_SelectStmt); !sel && verb == "EXPLAIN ANALYZE " {
+			p.unsupported("EXPLAIN ANALYZE of a statement that writes")
+			return
+		}
+		p.WriteString(verb)
 		p.stmt(s.ExplainStmt.Query)
 	default:
 		p.unsupported("%s", statementName(n))
@@ -281,4 +305,32 @@ func command(n *pg.Node) string {
 // nodeKind is the name of a node's type in libpg_query: SelectStmt, FuncCall.
 func nodeKind(n *pg.Node) string {
 	return strings.TrimPrefix(fmt.Sprintf("%T", n.Node), "*pg_query.Node_")
+}
+
+// pgBoolOption is an EXPLAIN option's value as written: true, false, on, off, 1, 0, or a word.
+func pgBoolOption(n *pg.Node) string {
+	switch {
+	case n == nil:
+		return "true"
+	case n.GetString_() != nil:
+		v := strings.ToLower(n.GetString_().Sval)
+		switch v {
+		case "on", "1", "yes":
+			return "true"
+		case "off", "0", "no":
+			return "false"
+		}
+		return v
+	case n.GetBoolean() != nil:
+		if n.GetBoolean().Boolval {
+			return "true"
+		}
+		return "false"
+	case n.GetInteger() != nil:
+		if n.GetInteger().Ival != 0 {
+			return "true"
+		}
+		return "false"
+	}
+	return ""
 }
