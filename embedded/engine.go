@@ -101,7 +101,6 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	db := memory.NewDatabase(Database)
 	db.BaseDatabase.EnablePrimaryKeyIndexes()
-	db.AddTable(sqlfuncs.StatsTable, sqlfuncs.NewStatsTable(reg, Database))
 	pro := memory.NewDBProvider(db)
 	roles := slices.Sorted(maps.Keys(cfg.Users))
 	cat := pgcatalog.New(pgcatalog.Source{Provider: pro, Database: Database, Functions: reg.Functions,
@@ -117,7 +116,8 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	if en.maxDepth <= 0 {
 		en.maxDepth = DefaultMaxStatementDepth
 	}
-	e := sqle.NewDefault(&sqlfuncs.MemoryProvider{DbProvider: pro, Functions: pgFunctions{catalog: cat, registry: reg, e: en}})
+	e := sqle.NewDefault(&sqlfuncs.MemoryProvider{DbProvider: pro, Functions: pgFunctions{catalog: cat, registry: reg, e: en},
+		Stats: reg, StatsDatabase: Database})
 	sqlfuncs.Install(e, reg)
 	installPGRules(e.Analyzer)
 	installPGDateRule(e.Analyzer)

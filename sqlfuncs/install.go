@@ -1,6 +1,8 @@
 package sqlfuncs
 
 import (
+	"strings"
+
 	"github.com/dolthub/go-mysql-server/memory"
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/analyzer"
@@ -43,6 +45,22 @@ func Install(e *sqle.Engine, reg *Registry) {
 type MemoryProvider struct {
 	*memory.DbProvider
 	Functions sql.FunctionProvider
+	// Stats, when set, puts wasql.functions (the StatsTable of this registry) in the database
+	// named StatsDatabase.
+	Stats         *Registry
+	StatsDatabase string
+}
+
+// Database implements sql.DatabaseProvider.
+func (p *MemoryProvider) Database(ctx *sql.Context, name string) (sql.Database, error) {
+	db, err := p.DbProvider.Database(ctx, name)
+	if err != nil || p.Stats == nil || !strings.EqualFold(name, p.StatsDatabase) {
+		return db, err
+	}
+	if mdb, ok := db.(*memory.Database); ok {
+		return &statsDB{Database: mdb, stats: NewStatsTable(p.Stats, mdb.Name())}, nil
+	}
+	return db, nil
 }
 
 // Function implements the interface sql.FunctionProvider.

@@ -119,6 +119,23 @@ func (r *Registry) ResetStats(name string) int64 {
 	return n
 }
 
+// statsDB is a database with wasql.functions: a table named StatsTable that it does not list
+// (SHOW TABLES, information_schema, pg_catalog), found by name unless the database has a table of
+// that name itself, which then comes first. MemoryProvider hands it to the analyzer; the memory
+// session, which requires go-mysql-server's own database types, sees the database as it is.
+type statsDB struct {
+	*memory.Database
+	stats sql.Table
+}
+
+func (d *statsDB) GetTableInsensitive(ctx *sql.Context, name string) (sql.Table, bool, error) {
+	t, ok, err := d.Database.GetTableInsensitive(ctx, name)
+	if ok || err != nil || !strings.EqualFold(name, StatsTable) {
+		return t, ok, err
+	}
+	return d.stats, true, nil
+}
+
 // statsTable is wasql.functions in go-mysql-server: read-only, computed at each scan.
 type statsTable struct {
 	reg    *Registry
@@ -127,15 +144,13 @@ type statsTable struct {
 }
 
 // NewStatsTable returns the wasql.functions table of reg, for the database db.
-func NewStatsTable(reg *Registry, db string) memory.MemTable {
+func NewStatsTable(reg *Registry, db string) sql.Table {
 	t := &statsTable{reg: reg, db: db}
 	for _, c := range StatsColumns {
 		t.schema = append(t.schema, &sql.Column{Name: c.Name, Type: c.Type, Nullable: true, Source: StatsTable, DatabaseSource: db, Comment: c.Doc})
 	}
 	return t
 }
-
-var _ memory.MemTable = (*statsTable)(nil)
 
 func (t *statsTable) Name() string                   { return StatsTable }
 func (t *statsTable) String() string                 { return StatsTable }

@@ -3,7 +3,6 @@ package sqlfuncs
 import (
 	"fmt"
 
-	"github.com/dolthub/go-mysql-server/memory"
 	"strings"
 	"testing"
 
@@ -51,11 +50,7 @@ func TestExplainAnalyze(t *testing.T) {
 // wasql_reset_stats sets them to zero (one function, or all).
 func TestStatsTable(t *testing.T) {
 	te := newTestEngine(t)
-	db, err := te.pro.Database(te.ctx(), "wasql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.(*memory.Database).AddTable(StatsTable, NewStatsTable(te.reg, "wasql"))
+	withStats(t, te)
 	te.mustQuery(t, "CREATE FUNCTION plus(a bigint, b bigint) RETURNS bigint LANGUAGE wasm AS "+wasmHexPath(t, "../udf/testdata/numeric.wasm")+", 'add'")
 	te.mustQuery(t, "CREATE FUNCTION divide(a bigint, b bigint) RETURNS bigint LANGUAGE wasm AS "+wasmHexPath(t, "../udf/testdata/numeric.wasm")+", 'div'")
 	te.mustQuery(t, "SELECT plus(x, 1) FROM (SELECT 1 AS x UNION ALL SELECT 2) s")
@@ -79,17 +74,30 @@ func TestStatsTable(t *testing.T) {
 	if _, err := te.query(t, "INSERT INTO functions (name) VALUES ('x')"); err == nil {
 		t.Fatal("an INSERT into wasql.functions succeeded")
 	}
+	// Not listed among the tables; a table of that name comes first.
+	if got := fmt.Sprint(te.mustQuery(t, "SHOW TABLES")); got != "[]" {
+		t.Fatalf("SHOW TABLES: %s", got)
+	}
+	te.mustQuery(t, "CREATE TABLE functions (x int)")
+	te.mustQuery(t, "INSERT INTO functions VALUES (7)")
+	if got := fmt.Sprint(te.mustQuery(t, "SELECT * FROM functions")); got != "[[7]]" {
+		t.Fatalf("a user table named functions: %s", got)
+	}
 }
 
 // TestStatsColumnsUnquoted: every column of wasql.functions can be named without quotes on the
 // MySQL wire (no reserved words).
 func TestStatsColumnsUnquoted(t *testing.T) {
 	te := newTestEngine(t)
-	db, _ := te.pro.Database(te.ctx(), "wasql")
-	db.(*memory.Database).AddTable(StatsTable, NewStatsTable(te.reg, "wasql"))
+	withStats(t, te)
 	names := make([]string, len(StatsColumns))
 	for i, c := range StatsColumns {
 		names[i] = c.Name
 	}
 	te.mustQuery(t, "SELECT "+strings.Join(names, ", ")+" FROM functions")
+}
+
+func withStats(t *testing.T, te *testEngine) {
+	mp := te.e.Analyzer.Catalog.DbProvider.(*MemoryProvider)
+	mp.Stats, mp.StatsDatabase = te.reg, "wasql"
 }
