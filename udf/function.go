@@ -120,8 +120,8 @@ func (rt *Runtime) newFunction(def Definition, source func(context.Context) ([]b
 }
 
 // check instantiates the module once: link errors and traps in its start function or
-// _initialize surface here, at CREATE. The instance is closed; the compiled code goes to the
-// warmer (Runtime.warm).
+// _initialize surface here, at CREATE. The instance is closed; the compiled code stays in the
+// runtime's cache (and on disk, with a cache directory).
 //
 // Without the real clock or randomness an instance's initialization is deterministic: a module
 // that initialized under the same limits once does so again, and is not instantiated twice.
@@ -134,12 +134,11 @@ func (f *Function) check(ctx context.Context) error {
 	f.mu.Lock()
 	f.instances++
 	f.mu.Unlock()
-	in, err := f.instantiateCode(ctx, f.bin, true)
+	in, err := f.instantiateCode(ctx, f.bin)
 	if err != nil {
 		return err
 	}
 	in.close()
-	f.rt.warm(f.bin)
 	if deterministic {
 		f.rt.checked(key)
 	}

@@ -60,18 +60,13 @@ type instance struct {
 
 // newInstance instantiates the function's module, runs _initialize, reserves the host's region
 // for a default batch and snapshots the result.
+// It loads the function first if it is not loaded.
 func (f *Function) newInstance(ctx context.Context) (*instance, error) {
-	return f.instantiate(ctx, false)
-}
-
-// instantiate makes an instance, loading the function first if it is not loaded. For check (the
-// one instance CREATE makes) a module not compiled yet is compiled without the disk cache.
-func (f *Function) instantiate(ctx context.Context, check bool) (*instance, error) {
 	bin, loaded, err := f.code(ctx)
 	if err != nil {
 		return nil, err
 	}
-	in, err := f.instantiateCode(ctx, bin, check)
+	in, err := f.instantiateCode(ctx, bin)
 	if err != nil && loaded {
 		return nil, f.loadFailed(err)
 	}
@@ -80,12 +75,8 @@ func (f *Function) instantiate(ctx context.Context, check bool) (*instance, erro
 
 // instantiateCode instantiates bin, the function's rewritten module; on failure it gives back
 // the count of instances taken by code (an instance made gives it back when it closes).
-func (f *Function) instantiateCode(ctx context.Context, bin []byte, check bool) (*instance, error) {
-	acquire := f.rt.acquire
-	if check {
-		acquire = f.rt.acquireCheck
-	}
-	c, err := acquire(ctx, bin)
+func (f *Function) instantiateCode(ctx context.Context, bin []byte) (*instance, error) {
+	c, err := f.rt.acquire(ctx, bin)
 	if err != nil {
 		f.done()
 		var e *Error

@@ -27,12 +27,6 @@ type Runtime struct {
 	cfg   Config
 	wz    wazero.Runtime
 	cache wazero.CompilationCache
-	// checker compiles CREATE's modules when there is a disk cache: wazero writes a cache file
-	// (and syncs it) in every CompileModule of wz, which would cost each CREATE milliseconds.
-	// The warmer goroutines compile those modules in wz afterwards (warm), off the caller's path.
-	checker wazero.Runtime
-	warmq   chan []byte
-	warmers sync.WaitGroup
 
 	mu        sync.Mutex
 	compiled  map[[32]byte]*compiled
@@ -61,7 +55,6 @@ type compiled struct {
 	minMemory uint64 // bytes of linear memory an instance starts with
 	elem      *list.Element
 	unused    time.Time // when it went on lru
-	check     bool      // compiled by checker for one CREATE, closed at release
 }
 
 // NewRuntime starts a runtime with cfg; zero fields of cfg take their defaults.
@@ -85,17 +78,6 @@ func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
 	if rt.wz, err = newWazero(ctx, rc); err != nil {
 		return nil, err
 	}
-	if rt.cache != nil {
-		if rt.checker, err = newWazero(ctx, wazero.NewRuntimeConfig().WithCloseOnContextDone(false).WithDebugInfoEnabled(true)); err != nil {
-			rt.wz.Close(ctx)
-			return nil, err
-		}
-		rt.warmq = make(chan []byte, 4096)
-		for range 2 {
-			rt.warmers.Add(1)
-			go rt.warmer()
-		}
-	}
 	go rt.janitor()
 	return rt, nil
 }
@@ -115,14 +97,10 @@ func (rt *Runtime) Close(ctx context.Context) error {
 	rt.mu.Unlock()
 	close(rt.stop)
 	<-rt.done
-	rt.warmers.Wait()
 	for _, f := range fns {
 		f.Close()
 	}
 	err := rt.wz.Close(ctx)
-	if rt.checker != nil {
-		err = errors.Join(err, rt.checker.Close(ctx))
-	}
 	if rt.cache != nil {
 		err = errors.Join(err, rt.cache.Close(ctx))
 	}
@@ -199,32 +177,6 @@ func (rt *Runtime) sweep(before time.Time) bool {
 	return freed
 }
 
-// warm compiles bin in the serving runtime soon, so that its compiled code reaches the disk
-// cache; a module the queue has no room for is compiled at its first call instead.
-func (rt *Runtime) warm(bin []byte) {
-	if rt.warmq == nil {
-		return
-	}
-	select {
-	case rt.warmq <- bin:
-	default:
-	}
-}
-
-func (rt *Runtime) warmer() {
-	defer rt.warmers.Done()
-	for {
-		select {
-		case <-rt.stop:
-			return
-		case bin := <-rt.warmq:
-			if c, err := rt.acquire(context.Background(), bin); err == nil {
-				rt.release(c)
-			}
-		}
-	}
-}
-
 // acquire returns the compiled module for bin, compiling it at most once at a time, and holds a
 // reference until release.
 func (rt *Runtime) acquire(ctx context.Context, bin []byte) (*compiled, error) {
@@ -287,11 +239,6 @@ func (rt *Runtime) acquire(ctx context.Context, bin []byte) (*compiled, error) {
 // release drops a reference; unreferenced modules are evicted least recently used first once
 // their estimated size passes the budget.
 func (rt *Runtime) release(c *compiled) {
-	if c.check {
-		c.cm.Close(context.Background())
-		rt.budget.give(c.size)
-		return
-	}
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	c.refs--
@@ -304,32 +251,6 @@ func (rt *Runtime) release(c *compiled) {
 	for rt.idleBytes > rt.cfg.compiledBudget && rt.lru.Len() > 0 {
 		rt.evictLocked()
 	}
-}
-
-// acquireCheck is acquire for the one instance CREATE makes: a module not compiled yet is
-// compiled by the checker (no disk cache), for that instance only, and queued for the warmer.
-func (rt *Runtime) acquireCheck(ctx context.Context, bin []byte) (*compiled, error) {
-	key := sha256.Sum256(bin)
-	rt.mu.Lock()
-	_, ok := rt.compiled[key]
-	rt.mu.Unlock()
-	if ok || rt.checker == nil {
-		return rt.acquire(ctx, bin)
-	}
-	size := estimateCompiledSize(bin)
-	if err := rt.charge("", size, "compiling a module"); err != nil {
-		return nil, err
-	}
-	cm, err := rt.checker.CompileModule(ctx, bin)
-	if err != nil {
-		rt.budget.give(size)
-		return nil, err
-	}
-	c := &compiled{key: key, cm: cm, size: size, check: true}
-	if m, ok := cm.ExportedMemories()[rewrite.MemoryExport]; ok {
-		c.minMemory = uint64(m.Min()) * pageSize
-	}
-	return c, nil
 }
 
 // evictLocked closes the least recently used compiled module no instance uses; rt.mu is held.
@@ -361,9 +282,6 @@ func (rt *Runtime) instantiate(ctx context.Context, c *compiled, cfg wazero.Modu
 			mod, err = nil, fmt.Errorf("instantiate: %v", p)
 		}
 	}()
-	if c.check {
-		return rt.checker.InstantiateModule(ctx, c.cm, cfg)
-	}
 	return rt.wz.InstantiateModule(ctx, c.cm, cfg)
 }
 
