@@ -68,15 +68,15 @@ func (c *counters) count(msg pgproto3.BackendMessage) {
 func (c *counters) countRaw(p []byte) {
 	var done, failed int64
 	for len(p) >= 5 {
+		n := 1 + int(binary.BigEndian.Uint32(p[1:5]))
+		if n < 5 || n > len(p) {
+			break
+		}
 		switch p[0] {
 		case 'C':
 			done++
 		case 'E':
 			failed++
-		}
-		n := 1 + int(binary.BigEndian.Uint32(p[1:5]))
-		if n < 5 || n > len(p) {
-			break
 		}
 		p = p[n:]
 	}
