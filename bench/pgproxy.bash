@@ -43,7 +43,7 @@ CONF
   PROXY_URL="postgres://postgres:unused@127.0.0.1:$PROXY_PORT/bench?sslmode=disable"
   # pass-through authentication: the proxy asks for a password (any, the upstream trusts)
   "$WASQL_BIN" serve --upstream "$DIRECT_URL" --data-dir "$pgproxy_dir/wasql-data" \
-    --pg-addr "127.0.0.1:$PROXY_PORT" >"$pgproxy_dir/wasql.log" 2>&1 &
+    --pg-addr "127.0.0.1:$PROXY_PORT" --metrics-addr "" >"$pgproxy_dir/wasql.log" 2>&1 &
   PROXY_PID=$!
   local i
   for ((i = 0; i < 300; i++)); do

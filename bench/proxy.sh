@@ -76,7 +76,7 @@ done
 if [[ -n ${PROXY_CPUPROFILE:-} ]]; then
   prof_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   cp "$tmp/wasql" "$PROXY_CPUPROFILE.bin"
-  env -u PGSSLMODE "$tmp/wasql" serve --cpuprofile "$PROXY_CPUPROFILE" --data-dir "$tmp/prof" --pg-addr "127.0.0.1:$prof_port" \
+  env -u PGSSLMODE "$tmp/wasql" serve --cpuprofile "$PROXY_CPUPROFILE" --data-dir "$tmp/prof" --pg-addr "127.0.0.1:$prof_port" --metrics-addr "" \
     --upstream "postgres://wasql:wasql@127.0.0.1:$direct_port/wasql?sslmode=disable" >"$tmp/prof.log" 2>&1 &
   prof_pid=$!
   until psql -X -q -p "$prof_port" -c 'SELECT 1' >/dev/null 2>&1; do sleep 0.1; done

@@ -11,7 +11,7 @@ if [ -z "$bin" ]; then
   bin="$tmp/wasql"
 fi
 go build -o "$tmp/soak" ./bench/soak
-"$bin" serve --data-dir "$tmp/data" --mysql-addr 127.0.0.1:53317 --pg-addr "" >"$tmp/serve.log" 2>&1 &
+"$bin" serve --data-dir "$tmp/data" --mysql-addr 127.0.0.1:53317 --pg-addr "" --metrics-addr "" >"$tmp/serve.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 until mariadb -h 127.0.0.1 -P 53317 -u root -e "SELECT 1" >/dev/null 2>&1; do sleep 0.05; done

@@ -12,7 +12,7 @@ go build -o "$tmp/wasql" ./cmd/wasql
 
 # time to first query
 start=$(date +%s%N)
-"$tmp/wasql" serve --data-dir "$tmp/data" --mysql-addr 127.0.0.1:53307 --pg-addr 127.0.0.1:55434 >"$tmp/serve.log" 2>&1 &
+"$tmp/wasql" serve --data-dir "$tmp/data" --mysql-addr 127.0.0.1:53307 --pg-addr 127.0.0.1:55434 --metrics-addr "" >"$tmp/serve.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 until psql -X -q -A -t -h 127.0.0.1 -p 55434 -U app -d wasql -c "SELECT 1" >/dev/null 2>&1; do sleep 0.005; done

@@ -72,6 +72,9 @@ type Engine struct {
 
 	mu    sync.Mutex
 	mysql *server.SessionManager // of the MySQL wire server, once serving
+	guard *guardListener         // the MySQL wire's listener, once serving
+
+	stats mysqlStatements // the MySQL wire's statements (stats.go)
 
 	// TerminatePG, when set, closes the Postgres-wire connection with this backend pid: what
 	// pg_terminate_backend does besides interrupting the session's statement. Set it before
@@ -278,7 +281,8 @@ func (e *Engine) ServeMySQL(addr string) (*server.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := server.Config{Protocol: "tcp", Listener: newGuardListener(l, e.limits), Version: "8.0.31-wasql",
+	guard := newGuardListener(l, e.limits)
+	cfg := server.Config{Protocol: "tcp", Listener: guard, Version: "8.0.31-wasql",
 		ProtocolListenerFactory: guardedListener}
 	sessions := memory.NewSessionBuilder(e.Provider)
 	inWasql := func(ctx context.Context, c *mysql.Conn, addr string) (sql.Session, error) {
@@ -300,6 +304,7 @@ func (e *Engine) ServeMySQL(addr string) (*server.Server, error) {
 	}
 	e.mu.Lock()
 	e.mysql = s.SessionManager()
+	e.guard = guard
 	e.mu.Unlock()
 	return s, nil
 }
@@ -378,7 +383,9 @@ func (h *lockedHandler) ConnectionClosed(c *mysql.Conn) {
 }
 
 func (h *lockedHandler) run(ctx context.Context, c *mysql.Conn, q string, multi bool, do func(context.Context, ast.Statement) error) error {
-	return h.runAs(ctx, c, q, multi, lockDDL+1, do)
+	err := h.runAs(ctx, c, q, multi, lockDDL+1, do)
+	h.e.stats.count(err)
+	return err
 }
 
 // runAs runs do for statement q with the locks it needs, at most atMost.

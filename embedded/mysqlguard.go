@@ -90,6 +90,9 @@ type guardListener struct {
 	net.Listener
 	lim       MySQLLimits
 	open      atomic.Int64  // accepted, not closed
+	accepted  atomic.Int64  // accepted, refused ones included
+	refused   atomic.Int64  // refused with 1040
+	warned    atomic.Int64  // unix nanoseconds of the last refusal logged
 	handshake chan struct{} // a token per connection in the handshake
 	done      chan struct{} // closed by Close
 	closeOnce sync.Once
@@ -144,7 +147,9 @@ func (l *guardListener) accept() (net.Conn, error) {
 			continue
 		}
 		delay = 0
+		l.accepted.Add(1)
 		if l.open.Load() >= int64(l.lim.MaxConnections) {
+			l.refusedOne()
 			go refuse(c, erConCount, "08004", "Too many connections")
 			continue
 		}

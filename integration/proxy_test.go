@@ -104,7 +104,7 @@ func startRig() (*proxyRig, error) {
 // it reports its Postgres wire.
 func launchProxy(upstreamURL, dataDir string, extra ...string) (*server, error) {
 	args := append([]string{"serve", "--upstream", upstreamURL, "--data-dir", dataDir,
-		"--mysql-addr", "127.0.0.1:0", "--pg-addr", "127.0.0.1:0"}, extra...)
+		"--mysql-addr", "127.0.0.1:0", "--pg-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"}, extra...)
 	return launch(exec.Command(wasqlBin, args...), func(s *server, line string) bool {
 		s.pgWire(line)
 		return s.pgPort != ""

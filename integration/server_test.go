@@ -66,7 +66,7 @@ var (
 // it reports both.
 func startServer(t *testing.T, dataDir string, extra ...string) *server {
 	t.Helper()
-	args := append([]string{"serve", "--data-dir", dataDir, "--mysql-addr", "127.0.0.1:0", "--pg-addr", "127.0.0.1:0"}, extra...)
+	args := append([]string{"serve", "--data-dir", dataDir, "--mysql-addr", "127.0.0.1:0", "--pg-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"}, extra...)
 	s, err := launch(exec.Command(wasqlBin, args...), func(s *server, line string) bool {
 		if m := listening.FindStringSubmatch(line); m != nil {
 			s.addr = m[1]

@@ -815,7 +815,7 @@ func startProxy(t *testing.T, tp *topology, addr string) string {
 		env = append(env, kv)
 	}
 	cmd := exec.Command(wasqlBin, "serve")
-	cmd.Env = env
+	cmd.Env = append(env, "WASQL_METRICS_ADDR=127.0.0.1:0") // beside the script's proxies, on one host
 	banner := regexp.MustCompile(`Postgres wire on (\S+) in front of`)
 	var listen string
 	s, err := launch(cmd, func(s *server, line string) bool {

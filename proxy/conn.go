@@ -107,12 +107,14 @@ func panicError(who string, r any) error {
 // writer is the server's Writer: the sending half of the connection's pgproto3.Backend, whose
 // buffer a mutex guards (the receiving half is the connection goroutine's alone).
 type writer struct {
-	mu sync.Mutex
-	be *pgproto3.Backend
+	mu     sync.Mutex
+	be     *pgproto3.Backend
+	counts *counters // the server's: the statements answered
 }
 
 // Send implements the interface Writer.
 func (w *writer) Send(msg pgproto3.BackendMessage) {
+	w.counts.count(msg)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.be.Send(msg)
@@ -129,6 +131,7 @@ func (w *writer) Flush() error {
 // upstream's bytes without decoding them: proxy/upstream's RawWriter). They join the buffer in
 // order with Send's.
 func (w *writer) WriteRaw(p []byte) error {
+	w.counts.countRaw(p)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.be.Send(encoded(p))

@@ -76,6 +76,7 @@ type Server struct {
 	wg       sync.WaitGroup
 
 	nextPID atomic.Uint32
+	counts  counters
 }
 
 // NewServer returns a server for backend.
@@ -169,6 +170,11 @@ func (s *Server) admit(nc net.Conn) {
 	s.open[nc] = struct{}{}
 	s.wg.Add(1)
 	s.mu.Unlock()
+	s.counts.accepted.Add(1)
+	s.counts.open.Add(1)
+	if refused {
+		s.refusedOne()
+	}
 	go s.handle(nc, refused)
 }
 
@@ -237,6 +243,7 @@ func (s *Server) release(c *conn) {
 	if !started {
 		<-s.starting
 	}
+	s.counts.open.Add(-1)
 	s.wg.Done()
 }
 

@@ -149,7 +149,7 @@ func (c *conn) authenticate(m *pgproto3.StartupMessage) (bool, error) {
 // open opens the client's session in the backend, within the startup's deadline, and sends
 // AuthenticationOk, the session's parameters, the cancel key and ReadyForQuery.
 func (c *conn) open(client Client) (bool, error) {
-	c.out = &writer{be: c.be}
+	c.out = &writer{be: c.be, counts: &c.srv.counts}
 	client.Out = c.out
 	client.Hangup = func() {
 		c.out.Flush()

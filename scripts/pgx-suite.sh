@@ -81,7 +81,7 @@ go build -C "$repo" -o "$work/wasql" ./cmd/wasql
 proxyport=$(freeport)
 "$work/wasql" serve --upstream "postgres://pgx_md5:secret@127.0.0.1:$pgport/postgres?sslmode=disable" \
 	--data-dir "$work/wasql-data" --mysql-addr 127.0.0.1:0 --pg-addr "127.0.0.1:$proxyport" \
-	--pg-max-connections 290 >"$out/wasql.log" 2>&1 &
+	--pg-max-connections 290 --metrics-addr "" >"$out/wasql.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do
 	grep -q "Postgres wire on" "$out/wasql.log" && break

@@ -129,7 +129,7 @@ start() {
     mkdir -p "$dir/$p"
     local -a envs
     mapfile -t envs < <(proxy_env "127.0.0.1:$pgp" "127.0.0.1:${port[$p]}" "$dir/$p/data")
-    env "${envs[@]}" WASQL_MYSQL_ADDR=127.0.0.1:0 "$wasql" serve >"$dir/$p/log" 2>&1 &
+    env "${envs[@]}" WASQL_MYSQL_ADDR=127.0.0.1:0 WASQL_METRICS_ADDR=127.0.0.1:0 "$wasql" serve >"$dir/$p/log" 2>&1 &
     echo $! >"$dir/$p/pid"
     echo "$p 127.0.0.1:${port[$p]}" >>"$dir/addresses"
   done

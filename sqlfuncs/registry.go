@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sort"
 	"strings"
@@ -82,6 +83,7 @@ func (r *Registry) loadOrBroken(ctx context.Context, def catalog.Function) *Over
 		return ov
 	}
 	ov = &Overload{Def: def, Broken: udf.Broken(def.Name, err)}
+	slog.Warn("function broken: it failed to load", "function", def.Key().String(), "error", err)
 	ov.Args, _ = parseTypes(def.ArgTypes)
 	ov.Result, _ = udf.ParseType(def.ReturnType)
 	return ov
@@ -282,6 +284,10 @@ func (r *Registry) Create(ctx context.Context, s *CreateStmt) error {
 	if errors.Is(err, catalog.ErrExists) {
 		return exists
 	}
+	if err == nil {
+		slog.Info(map[bool]string{true: "function created", false: "function replaced"}[stored.Version == 1], "function", stored.Key().String(),
+			"module", stored.ModuleHash[:min(12, len(stored.ModuleHash))], "bytes", stored.ModuleSize, "owner", stored.Owner)
+	}
 	return err
 }
 
@@ -324,6 +330,7 @@ func (r *Registry) Drop(ctx context.Context, s *DropStmt) error {
 		return err
 	}
 	r.remove(s.Name, matches[0].Args, dropped.Version)
+	slog.Info("function dropped", "function", matches[0].Def.Key().String(), "owner", matches[0].Def.Owner)
 	return nil
 }
 

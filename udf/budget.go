@@ -4,10 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/tetratelabs/wazero/experimental"
 )
@@ -63,9 +66,21 @@ func memTotal() int64 {
 // budget is the server-wide memory budget: linear memories, reset snapshots and compiled code
 // are charged before they are allocated and given back when they are freed.
 type budget struct {
-	mu    sync.Mutex
-	limit int64
-	used  int64
+	mu     sync.Mutex
+	limit  int64
+	used   int64
+	warned atomic.Int64 // unix nanoseconds of the last refusal logged
+}
+
+// refused logs that the budget refused n bytes for what (of function fn, when known), once
+// every 10 s at most: a full budget refuses every batch that needs more.
+func (b *budget) refused(fn, what string, n int64) {
+	now := time.Now().UnixNano()
+	last := b.warned.Load()
+	if now-last < int64(10*time.Second) || !b.warned.CompareAndSwap(last, now) {
+		return
+	}
+	slog.Warn("wasm memory budget spent: refused", "function", fn, "for", what, "bytes", n, "in_use", b.inUse(), "budget", b.limit)
 }
 
 // take charges n bytes, reporting false (and charging nothing) when they do not fit.
@@ -109,6 +124,7 @@ func (rt *Runtime) charge(fn string, n int64, what string) error {
 			return nil
 		}
 	}
+	rt.budget.refused(fn, what, n)
 	limit := rt.budget.limit
 	return &Error{Kind: KindMemory, Function: fn, Row: -1,
 		Message: fmt.Sprintf("out of memory: the server's memory budget of %s is spent (%s in use), %s needs %s more",
@@ -176,6 +192,7 @@ func (m *linearMemory) Reallocate(size uint64) []byte {
 	}
 	if more := int64(size) - m.charged; more > 0 {
 		if !m.rt.budget.take(more) {
+			m.rt.budget.refused("", "memory.grow", more)
 			m.refused = true
 			return nil
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -213,6 +214,7 @@ func (f *Function) loadFailed(err error) error {
 	defer f.mu.Unlock()
 	if f.broken == nil {
 		f.broken = Broken(f.def.Name, err)
+		slog.Warn("function broken: it failed to load", "function", f.def.Name, "args", f.def.Args, "error", err)
 		if f.instances == 0 {
 			f.bin, f.def.Module = nil, nil
 		}

@@ -98,7 +98,7 @@ type server struct {
 
 func startServer(bin, data string, pgPort, myPort int, log *os.File) (*server, error) {
 	args := []string{"serve", "--data-dir", data,
-		"--pg-addr", fmt.Sprintf("127.0.0.1:%d", pgPort), "--mysql-addr", fmt.Sprintf("127.0.0.1:%d", myPort)}
+		"--pg-addr", fmt.Sprintf("127.0.0.1:%d", pgPort), "--mysql-addr", fmt.Sprintf("127.0.0.1:%d", myPort), "--metrics-addr", ""}
 	if p := os.Getenv("DENSITY_CPUPROFILE"); p != "" {
 		args = append(args, "--cpuprofile", p) // the first server only
 		os.Unsetenv("DENSITY_CPUPROFILE")

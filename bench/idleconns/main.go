@@ -48,7 +48,7 @@ func run(bin string, n int, hostile bool) error {
 	}
 	pgAddr, mysqlAddr := freeAddr(), freeAddr()
 	cmd := exec.Command(bin, "serve", "--config", cfg, "--data-dir", filepath.Join(dir, "data"),
-		"--pg-addr", pgAddr, "--mysql-addr", mysqlAddr)
+		"--pg-addr", pgAddr, "--mysql-addr", mysqlAddr, "--metrics-addr", "")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
 		return err

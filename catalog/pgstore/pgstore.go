@@ -486,6 +486,10 @@ func (s *Store) Version() int64 {
 // through other stores arrive by the periodic reconcile only; a health check may report it.
 func (s *Store) Listening() bool { return s.listenerPID.Load() != 0 }
 
+// Ping checks that the upstream answers: an empty statement on one of the store's pooled
+// connections (a new one if none is idle), within ctx. A readiness check uses it.
+func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
+
 // Close implements catalog.Store: it stops listening and delivering, waits for both goroutines
 // and for operations under way (each bounded by its context), and closes the connections. A
 // subscriber must not call it. Later operations fail; closing again returns nil.

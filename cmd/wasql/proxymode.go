@@ -16,6 +16,7 @@ import (
 
 	"github.com/wasql/wasql/catalog/pgstore"
 	"github.com/wasql/wasql/embedded"
+	"github.com/wasql/wasql/metrics"
 	"github.com/wasql/wasql/proxy"
 	"github.com/wasql/wasql/proxy/upstream"
 	"github.com/wasql/wasql/sqlfuncs"
@@ -34,9 +35,16 @@ func serveProxy(ctx context.Context, c *serveConfig, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("upstream: %w", err)
 	}
+	upstreamAt := fmt.Sprintf("%s:%d/%s", pgcfg.Host, pgcfg.Port, pgcfg.Database)
 	slog.Info("wasql serve (proxy mode)", "config_file", c.file, "data_dir", c.DataDir, "pg_addr", c.PGAddr,
-		"upstream", fmt.Sprintf("%s:%d/%s", pgcfg.Host, pgcfg.Port, pgcfg.Database), "upstream_auth", c.UpstreamAuth)
+		"metrics_addr", c.MetricsAddr, "upstream", upstreamAt, "upstream_auth", c.UpstreamAuth)
 	start := time.Now()
+	ms, err := startMetrics(c, out)
+	if err != nil {
+		return err
+	}
+	defer ms.Close()
+	ms.NotReady("starting: the catalog is not open in the upstream PostgreSQL yet")
 	cfg, err := c.pgConfig()
 	if err != nil {
 		return err
@@ -54,7 +62,8 @@ func serveProxy(ctx context.Context, c *serveConfig, out io.Writer) error {
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
 	defer srv.Close()
-	store, err := openCatalog(ctx, c.Upstream, l.Addr(), waiting, out)
+	ms.Wire("postgres", func() metrics.WireStats { return metrics.WireStats(srv.Stats()) })
+	store, err := openCatalog(ctx, c.Upstream, l.Addr(), waiting, ms, out)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
@@ -77,13 +86,25 @@ func serveProxy(ctx context.Context, c *serveConfig, out io.Writer) error {
 		return err
 	}
 	waiting.ready.Store(b)
+	ms.Functions(registryFunctions(reg))
+	ms.Runtime(rt.Stats)
+	ms.Ready(func(ctx context.Context) error {
+		if err := store.Ping(ctx); err != nil {
+			return fmt.Errorf("the upstream PostgreSQL does not answer: %w", err)
+		}
+		return nil
+	})
+	ready := time.Since(start).Round(time.Millisecond)
+	slog.Info("wasql ready (proxy mode)", "pg_addr", l.Addr().String(), "metrics_addr", addrOf(ms), "upstream", upstreamAt,
+		"data_dir", c.DataDir, "functions", len(reg.Functions()), "ready_in", ready)
 	fmt.Fprintf(out, "wasql %s: Postgres wire on %s in front of %s:%d (database %q), passwords checked by %s (ready in %s)\n",
 		version, l.Addr(), pgcfg.Host, pgcfg.Port, pgcfg.Database, map[bool]string{true: "the upstream", false: "wasql"}[pass],
-		time.Since(start).Round(time.Millisecond))
+		ready)
 	fmt.Fprintln(out, "wasql: proxy mode: the MySQL wire is off; functions are durable, in the upstream's schema wasql")
 	select {
 	case <-ctx.Done():
 		fmt.Fprintln(out, "wasql: shutting down")
+		ms.NotReady("shutting down")
 		srv.Close()
 		return nil
 	case err := <-done:
@@ -116,7 +137,7 @@ func (w *waitingBackend) Open(ctx context.Context, c proxy.Client) (proxy.Sessio
 // openCatalog opens the catalog in the upstream, retrying with backoff (up to 10 s apart) while
 // the upstream cannot be reached or is starting up, until ctx ends. Other errors (a wrong
 // password for the URL's user, a schema newer than this wasql) are returned at once.
-func openCatalog(ctx context.Context, url string, addr net.Addr, w *waitingBackend, out io.Writer) (*pgstore.Store, error) {
+func openCatalog(ctx context.Context, url string, addr net.Addr, w *waitingBackend, ms *metrics.Server, out io.Writer) (*pgstore.Store, error) {
 	for delay := 250 * time.Millisecond; ; delay = min(2*delay, 10*time.Second) {
 		store, err := pgstore.Open(ctx, url)
 		if err == nil || !retryable(err) || ctx.Err() != nil {
@@ -124,6 +145,7 @@ func openCatalog(ctx context.Context, url string, addr net.Addr, w *waitingBacke
 		}
 		reason := err.Error()
 		w.reason.Store(&reason)
+		ms.NotReady("starting: the catalog cannot be opened in the upstream PostgreSQL yet: " + reason)
 		fmt.Fprintf(out, "wasql: Postgres wire on %s answers 08001 until the catalog opens: %v; retrying in %s\n", addr, err, delay)
 		select {
 		case <-ctx.Done():

@@ -159,7 +159,7 @@ func serveUpstream(t *testing.T, url string) *upstreamServe {
 	stderr = s.logs
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
-		s.done <- serve(ctx, []string{"--data-dir", t.TempDir(), "--pg-addr", "127.0.0.1:0", "--upstream", url}, s.out)
+		s.done <- serve(ctx, []string{"--data-dir", t.TempDir(), "--pg-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--upstream", url}, s.out)
 	}()
 	t.Cleanup(func() {
 		cancel()

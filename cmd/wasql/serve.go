@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/wasql/wasql/embedded"
+	"github.com/wasql/wasql/metrics"
 	"github.com/wasql/wasql/proxy"
 	"github.com/wasql/wasql/udf"
 )
@@ -40,6 +41,9 @@ type serveConfig struct {
 	PGTLSKey  string `mapstructure:"pg_tls_key"`
 	// MySQLMaxConnections bounds the MySQL wire's open connections (embedded.MySQLLimits).
 	MySQLMaxConnections int `mapstructure:"mysql_max_connections"`
+	// MetricsAddr is the HTTP listener of /metrics, /healthz and /readyz (package metrics);
+	// empty turns it off.
+	MetricsAddr string `mapstructure:"metrics_addr"`
 	// Upstream, when set, is proxy mode: the Postgres wire in front of this PostgreSQL (its URL),
 	// the catalog in its database, the MySQL wire off. UpstreamAuth says who checks passwords.
 	Upstream     string `mapstructure:"upstream"`
@@ -49,10 +53,10 @@ type serveConfig struct {
 }
 
 // configKeys are the keys of wasql.yaml; each but users also has a flag and a WASQL_ variable.
-var configKeys = []string{"data_dir", "log_level", "mysql_addr", "mysql_max_connections", "pg_addr", "pg_auth_timeout", "pg_max_connections", "pg_tls_cert", "pg_tls_key", "upstream", "upstream_auth", "users"}
+var configKeys = []string{"data_dir", "log_level", "metrics_addr", "mysql_addr", "mysql_max_connections", "pg_addr", "pg_auth_timeout", "pg_max_connections", "pg_tls_cert", "pg_tls_key", "upstream", "upstream_auth", "users"}
 
 // flagOf is the flag of each config key that has one.
-var flagOf = map[string]string{"data_dir": "data-dir", "mysql_addr": "mysql-addr", "pg_addr": "pg-addr", "log_level": "log-level",
+var flagOf = map[string]string{"data_dir": "data-dir", "mysql_addr": "mysql-addr", "pg_addr": "pg-addr", "log_level": "log-level", "metrics_addr": "metrics-addr",
 	"pg_max_connections": "pg-max-connections", "pg_auth_timeout": "pg-auth-timeout", "mysql_max_connections": "mysql-max-connections",
 	"upstream": "upstream", "upstream_auth": "upstream-auth", "pg_tls_cert": "pg-tls-cert", "pg_tls_key": "pg-tls-key"}
 
@@ -74,6 +78,7 @@ func loadServeConfig(args []string, out, warn io.Writer) (c *serveConfig, help b
 	fs.Int("mysql-max-connections", 151, "MySQL wire: open connections at most; more get error 1040 (env WASQL_MYSQL_MAX_CONNECTIONS)")
 	fs.String("upstream", "", "proxy mode: serve the Postgres wire in front of this PostgreSQL (postgres://user:password@host/db?sslmode=...), with the function catalog in its database; the MySQL wire is off (env WASQL_UPSTREAM)")
 	fs.String("upstream-auth", "passthrough", "proxy mode: passthrough (clients log in to the upstream with their own user and password, over loopback or TLS) or wasql (clients authenticate to wasql with its users; the upstream connection uses the URL's credentials) (env WASQL_UPSTREAM_AUTH)")
+	fs.String("metrics-addr", defaultMetricsAddr, "HTTP listen address of /metrics (Prometheus), /healthz and /readyz, empty to disable; metrics hold no secrets (counts, function names), but beyond loopback anyone who reaches the port reads them (env WASQL_METRICS_ADDR)")
 	fs.String("log-level", "error", "log level: error, warn, info or debug; info shows connections (env WASQL_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -267,13 +272,19 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	if c.Upstream != "" {
 		return serveProxy(ctx, c, out)
 	}
-	slog.Info("wasql serve", "config_file", c.file, "data_dir", c.DataDir, "mysql_addr", c.MySQLAddr, "pg_addr", c.PGAddr, "users", len(c.Users))
+	slog.Info("wasql serve", "config_file", c.file, "data_dir", c.DataDir, "mysql_addr", c.MySQLAddr, "pg_addr", c.PGAddr,
+		"metrics_addr", c.MetricsAddr, "users", len(c.Users))
 	for _, addr := range []string{c.MySQLAddr, c.PGAddr} {
 		if addr != "" && len(c.Users) == 0 && !embedded.IsLoopback(addr) {
 			return fmt.Errorf("refusing to listen on %s without users: add users to the config file (users: {name: password}) or listen on 127.0.0.1", addr)
 		}
 	}
 	start := time.Now()
+	ms, err := startMetrics(c, out)
+	if err != nil {
+		return err
+	}
+	defer ms.Close()
 	e, err := embedded.Open(ctx, embedded.Config{DataDir: c.DataDir, Users: c.Users, UDF: udf.NewConfig(),
 		MySQL: embedded.MySQLLimits{MaxConnections: c.MySQLMaxConnections}})
 	if err != nil {
@@ -294,15 +305,28 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 		}
 		go func() { done <- pg.Serve(pgListener) }()
 	}
-	fmt.Fprintf(out, "wasql %s: MySQL wire on %s, database %q, data in %s (ready in %s)\n",
-		version, s.Listener.Addr(), embedded.Database, c.DataDir, time.Since(start).Round(time.Millisecond))
+	ms.Wire("mysql", func() metrics.WireStats { return metrics.WireStats(e.MySQLStats()) })
+	pgAddr := ""
 	if pg != nil {
-		fmt.Fprintf(out, "wasql: Postgres wire on %s (database %q)\n", pgListener.Addr(), embedded.Database)
+		ms.Wire("postgres", func() metrics.WireStats { return metrics.WireStats(pg.Stats()) })
+		pgAddr = pgListener.Addr().String()
+	}
+	ms.Functions(registryFunctions(e.Registry))
+	ms.Runtime(e.RuntimeStats)
+	ms.Ready(nil)
+	ready := time.Since(start).Round(time.Millisecond)
+	slog.Info("wasql ready", "mysql_addr", s.Listener.Addr().String(), "pg_addr", pgAddr, "metrics_addr", addrOf(ms),
+		"data_dir", c.DataDir, "functions", len(e.Registry.Functions()), "ready_in", ready)
+	fmt.Fprintf(out, "wasql %s: MySQL wire on %s, database %q, data in %s (ready in %s)\n",
+		version, s.Listener.Addr(), embedded.Database, c.DataDir, ready)
+	if pg != nil {
+		fmt.Fprintf(out, "wasql: Postgres wire on %s (database %q)\n", pgAddr, embedded.Database)
 	}
 	fmt.Fprintf(out, "wasql: table data is in memory and NOT durable; functions are durable, in %s\n", c.DataDir)
 	select {
 	case <-ctx.Done():
 		fmt.Fprintln(out, "wasql: shutting down")
+		ms.NotReady("shutting down")
 		s.Close()
 		if pg != nil {
 			pg.Close()

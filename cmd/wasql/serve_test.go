@@ -127,7 +127,7 @@ func startServe(t *testing.T, args ...string) (addr string, out, logs *syncBuffe
 	stderr = logs
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	args = append([]string{"--data-dir", t.TempDir(), "--mysql-addr", "127.0.0.1:0", "--pg-addr", "127.0.0.1:0"}, args...)
+	args = append([]string{"--data-dir", t.TempDir(), "--mysql-addr", "127.0.0.1:0", "--pg-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"}, args...)
 	go func() { done <- serve(ctx, args, out) }()
 	t.Cleanup(func() {
 		cancel()
