@@ -520,6 +520,9 @@ func (f *Function) Stats() Stats {
 	return Stats{Since: f.since, Buckets: make([]int64, latencyBuckets)}
 }
 
+// Called reports whether the function has counters: it was called (or reset) since it was made.
+func (f *Function) Called() bool { return f.stats.Load() != nil }
+
 // counters returns the function's counters, making them at first use.
 func (f *Function) counters() *stats {
 	if s := f.stats.Load(); s != nil {

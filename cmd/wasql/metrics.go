@@ -35,7 +35,7 @@ func startMetrics(c *serveConfig, out io.Writer) (*metrics.Server, error) {
 func registryFunctions(reg *sqlfuncs.Registry) metrics.Functions {
 	return func(yield func(string, []udf.Type, udf.Stats) bool) {
 		for _, ov := range reg.Functions() {
-			if ov.Fn == nil { // broken before it was ever loaded: no counters
+			if ov.Fn == nil || !ov.Fn.Called() { // no counters: no series (and no garbage)
 				continue
 			}
 			name := ov.Def.Name
