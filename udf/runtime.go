@@ -138,14 +138,16 @@ func (rt *Runtime) janitor() {
 	}
 	t := time.NewTicker(max(rt.cfg.idleTimeout/4, 10*time.Millisecond))
 	defer t.Stop()
+	first := true // the start's garbage (a catalog's definitions decoded) is returned too
 	for {
 		select {
 		case <-rt.stop:
 			return
 		case <-t.C:
-			if rt.sweep(time.Now().Add(-rt.cfg.idleTimeout)) {
+			if rt.sweep(time.Now().Add(-rt.cfg.idleTimeout)) || first {
 				debug.FreeOSMemory()
 			}
+			first = false
 		}
 	}
 }
