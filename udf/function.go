@@ -273,6 +273,9 @@ func (f *Function) unload(before time.Time) bool {
 func (f *Function) SetSource(source func(context.Context) ([]byte, error)) {
 	f.mu.Lock()
 	f.source = source
+	if f.instances == 0 { // CREATE's check instance is closed: until a call, a definition only
+		f.bin, f.def.Module = nil, nil
+	}
 	f.mu.Unlock()
 }
 
