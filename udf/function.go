@@ -75,10 +75,7 @@ type Function struct {
 // until it is called (its first call instantiates it again). Every failure is an *Error with the
 // SQLSTATE to report.
 func (rt *Runtime) Load(ctx context.Context, def Definition) (*Function, error) {
-	f, err := rt.newFunction(def, nil)
-	if err != nil {
-		return nil, err
-	}
+	f := rt.newFunction(def, nil)
 	if err := f.validate(); err != nil {
 		return nil, err
 	}
@@ -91,21 +88,18 @@ func (rt *Runtime) Load(ctx context.Context, def Definition) (*Function, error) 
 
 // Lazy makes a function that is loaded at its first call: its module is fetched from source
 // (and must hash to moduleHash), validated, rewritten, compiled (or taken from the disk cache)
-// and instantiated then. A load that fails makes the function broken: every call fails with
-// 55000 and the reason (Function.Broken). def.Module is ignored. Use it for functions that were
-// validated before, as a catalog's functions at server start; only the option values of def are
-// checked now.
+// and instantiated then. A load that fails for the module's own reason makes the function
+// broken: every call fails with 55000 and the reason (Function.Broken); a source that fails
+// fails that call only. def.Module is ignored and nothing is checked now: use it for functions
+// that were validated before, as a catalog's functions at server start.
 func (rt *Runtime) Lazy(def Definition, moduleHash string, source func(context.Context) ([]byte, error)) (*Function, error) {
 	def.Module = nil
-	f, err := rt.newFunction(def, source)
-	if err != nil {
-		return nil, err
-	}
+	f := rt.newFunction(def, source)
 	f.hash = moduleHash
 	return f, rt.register(f)
 }
 
-func (rt *Runtime) newFunction(def Definition, source func(context.Context) ([]byte, error)) (*Function, error) {
+func (rt *Runtime) newFunction(def Definition, source func(context.Context) ([]byte, error)) *Function {
 	if def.Name == "" {
 		def.Name = def.Export
 	}
@@ -117,7 +111,7 @@ func (rt *Runtime) newFunction(def Definition, source func(context.Context) ([]b
 	}
 	f.pool = newPool(rt.cfg.poolSize, f.newInstance)
 	f.since = time.Now()
-	return f, nil
+	return f
 }
 
 // check instantiates the module once: link errors and traps in its start function or
