@@ -138,8 +138,7 @@ func TestQuotaModuleBytes(t *testing.T) {
 // runtime's default (64MB) where WITH (memory) is not given; a use over a lowered quota may
 // still shrink.
 func TestQuotaMemory(t *testing.T) {
-	q := &Quotas{Default: Quota{MemoryBytes: 100 << 20}}
-	reg := quotaRegistry(t, q)
+	reg := quotaRegistry(t, &Quotas{Default: Quota{MemoryBytes: 100 << 20}})
 	mustCreate(t, reg, "alice", "a1", "numeric.wasm", "plus_hour", "", false)
 	err := create(t, reg, "alice", "a2", "numeric.wasm", "plus_hour", "", false)
 	quotaRefused(t, err, "54000", []string{`memory quota exceeded for user "alice"`, "100MB allowed", "64MB held", "adds 64MB"},
@@ -152,7 +151,7 @@ func TestQuotaMemory(t *testing.T) {
 		t.Fatalf("a refused OR REPLACE changed the function: memory %d", got)
 	}
 
-	q.Default.MemoryBytes = 50 << 20 // lowered below what alice holds
+	reg.SetQuotas(&Quotas{Default: Quota{MemoryBytes: 50 << 20}}) // lowered below what alice holds
 	mustCreate(t, reg, "alice", "a2", "numeric.wasm", "plus_hour", "WITH (memory = '16MB')", true)
 	quotaRefused(t, create(t, reg, "alice", "a3", "numeric.wasm", "plus_hour", "WITH (memory = '64kB')", false), "54000",
 		[]string{"50MB allowed", "84MB held", "adds 64kB"}, "quotas.default.memory")
