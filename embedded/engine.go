@@ -53,6 +53,8 @@ type Config struct {
 	MaxStatementBytes int
 	MaxStatementDepth int
 	MySQL             MySQLLimits // connection limits of the MySQL wire (mysqlguard.go)
+	// Quotas bound what each user's functions may hold (sqlfuncs.Quotas); nil, no bound.
+	Quotas *sqlfuncs.Quotas
 }
 
 // Engine is a running embedded engine.
@@ -132,6 +134,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	reg.SetRetire(en.locks.retire) // CREATE OR REPLACE runs beside the queries using the old version
+	reg.SetQuotas(cfg.Quotas)
 	en.SQL = e
 	// Users and grants made with SQL (CREATE USER, GRANT) persist in the data directory.
 	mdb := e.Analyzer.Catalog.MySQLDb

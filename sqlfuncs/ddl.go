@@ -189,7 +189,7 @@ func (c *CreateFunction) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, erro
 		}
 	}
 	if err := c.reg.Create(ctx, &stmt); err != nil {
-		return nil, wireError(err)
+		return nil, wireErrorIn(ctx, err) // the Postgres wire sends a quota's hint as its own field
 	}
 	warnShadow(ctx, stmt.Name)
 	return sql.RowsToRowIter(sql.NewRow(types.NewOkResult(0))), nil

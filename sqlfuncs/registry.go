@@ -35,6 +35,9 @@ type Registry struct {
 
 	privileges *mysql_db.MySQLDb // users and grants, for replacing and dropping (owner.go)
 
+	quotas  *Quotas    // per-user bounds (quota.go); nil: none
+	quotaMu sync.Mutex // held from a CREATE's quota check until it is stored and installed
+
 	mu      sync.RWMutex
 	gen     atomic.Uint64          // incremented at every change of byName's names (Names)
 	byName  map[string][]*Overload // by lower-case name; schema is not part of the lookup yet
@@ -256,6 +259,10 @@ func (r *Registry) Create(ctx context.Context, s *CreateStmt) error {
 	}
 	def = owned(ctx, def)
 	exists := catalog.Errorf(catalog.ErrExists, "function %s already exists with same argument types", def.Key())
+	quota := candidate{key: def.Key().String(), owner: def.Owner, size: int64(len(s.Module)), orReplace: s.OrReplace}
+	if r.quotas != nil {
+		quota.hash = catalog.ModuleHash(s.Module)
+	}
 	if old, err := r.store.Get(ctx, def.Key()); err == nil {
 		if !s.OrReplace {
 			return exists // before compiling anything
@@ -263,10 +270,28 @@ func (r *Registry) Create(ctx context.Context, s *CreateStmt) error {
 		if err := r.mayAlter(ctx, old, "replace"); err != nil {
 			return err
 		}
+		quota.owner = old.Owner // the store keeps it
+	}
+	if err := r.checkQuota(quota); err != nil { // the count and the bytes, before compiling
+		return err
 	}
 	ov, err := r.load(ctx, def, s.Module) // validation happens here, before anything is stored
 	if err != nil {
 		return err
+	}
+	if r.quotas != nil {
+		// Checked again with the memory limit, and under the lock until the function is
+		// installed: two CREATEs of one user do not both pass on the same remaining quota.
+		r.quotaMu.Lock()
+		defer r.quotaMu.Unlock()
+		if owner, ok := r.ownerOf(def.Key()); ok {
+			quota.owner = owner // created or replaced meanwhile
+		}
+		quota.memory = int64(ov.Fn.Definition().Limits.MemoryBytes)
+		if err := r.checkQuota(quota); err != nil {
+			ov.close()
+			return err
+		}
 	}
 	key := def.Key().String()
 	r.mu.Lock()

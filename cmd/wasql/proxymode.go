@@ -81,6 +81,7 @@ func serveProxy(ctx context.Context, c *serveConfig, out io.Writer) error {
 		return err
 	}
 	defer reg.Close()
+	reg.SetQuotas(c.quotas)
 	b, err := upstream.New(upstream.Config{URL: c.Upstream, PassThroughAuth: pass, Registry: reg})
 	if err != nil {
 		return err

@@ -21,6 +21,7 @@ import (
 	"github.com/wasql/wasql/embedded"
 	"github.com/wasql/wasql/metrics"
 	"github.com/wasql/wasql/proxy"
+	"github.com/wasql/wasql/sqlfuncs"
 	"github.com/wasql/wasql/udf"
 )
 
@@ -32,6 +33,9 @@ type serveConfig struct {
 	PGAddr    string            `mapstructure:"pg_addr"`
 	LogLevel  string            `mapstructure:"log_level"`
 	Users     map[string]string `mapstructure:"users"`
+	// Quotas bound what each user's functions may hold (parseQuotas, sqlfuncs.Quotas).
+	Quotas map[string]any `mapstructure:"quotas"`
+	quotas *sqlfuncs.Quotas
 	// PGMaxConnections and PGAuthTimeout bound the Postgres wire's clients (proxy.Config).
 	PGMaxConnections int           `mapstructure:"pg_max_connections"`
 	PGAuthTimeout    time.Duration `mapstructure:"pg_auth_timeout"`
@@ -52,8 +56,9 @@ type serveConfig struct {
 	cpuProfile   string // --cpuprofile: a CPU profile of the whole run goes there (hidden flag)
 }
 
-// configKeys are the keys of wasql.yaml; each but users also has a flag and a WASQL_ variable.
-var configKeys = []string{"data_dir", "log_level", "metrics_addr", "mysql_addr", "mysql_max_connections", "pg_addr", "pg_auth_timeout", "pg_max_connections", "pg_tls_cert", "pg_tls_key", "upstream", "upstream_auth", "users"}
+// configKeys are the keys of wasql.yaml; each but users and quotas also has a flag and a WASQL_
+// variable.
+var configKeys = []string{"data_dir", "log_level", "metrics_addr", "mysql_addr", "mysql_max_connections", "pg_addr", "pg_auth_timeout", "pg_max_connections", "pg_tls_cert", "pg_tls_key", "quotas", "upstream", "upstream_auth", "users"}
 
 // flagOf is the flag of each config key that has one.
 var flagOf = map[string]string{"data_dir": "data-dir", "mysql_addr": "mysql-addr", "pg_addr": "pg-addr", "log_level": "log-level", "metrics_addr": "metrics-addr",
@@ -137,6 +142,9 @@ func loadServeConfig(args []string, out, warn io.Writer) (c *serveConfig, help b
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return nil, false, err
+	}
+	if c.quotas, err = parseQuotas(c.Quotas); err != nil {
+		return nil, false, fmt.Errorf("config %s: %w", path, err)
 	}
 	return c, false, nil
 }
@@ -286,7 +294,7 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	}
 	defer ms.Close()
 	e, err := embedded.Open(ctx, embedded.Config{DataDir: c.DataDir, Users: c.Users, UDF: udf.NewConfig(),
-		MySQL: embedded.MySQLLimits{MaxConnections: c.MySQLMaxConnections}})
+		MySQL: embedded.MySQLLimits{MaxConnections: c.MySQLMaxConnections}, Quotas: c.quotas})
 	if err != nil {
 		return err
 	}

@@ -7,17 +7,18 @@ import "errors"
 
 // SQLSTATE codes used by wasql (PostgreSQL Appendix A).
 const (
-	FeatureNotSupported       = "0A000"
-	NumericValueOutOfRange    = "22003"
-	InvalidParameterValue     = "22023"
-	CharacterNotInRepertoire  = "22021"
-	ExternalRoutineException  = "38000"
-	InvalidFunctionDefinition = "42P13"
-	UndefinedFunction         = "42883"
-	OutOfMemory               = "53200"
-	ProgramLimitExceeded      = "54000"
-	QueryCanceled             = "57014"
-	InternalError             = "XX000"
+	FeatureNotSupported        = "0A000"
+	NumericValueOutOfRange     = "22003"
+	InvalidParameterValue      = "22023"
+	CharacterNotInRepertoire   = "22021"
+	ExternalRoutineException   = "38000"
+	InvalidFunctionDefinition  = "42P13"
+	UndefinedFunction          = "42883"
+	OutOfMemory                = "53200"
+	ConfigurationLimitExceeded = "53400"
+	ProgramLimitExceeded       = "54000"
+	QueryCanceled              = "57014"
+	InternalError              = "XX000"
 )
 
 // Carrier is implemented by errors that know their SQLSTATE.
