@@ -4,7 +4,7 @@
 # and its first query; first calls of functions not loaded since (disk-cache hits) against
 # second calls. Builds wasql and the client, runs them, prints the client's lines.
 #
-#   bench/density.sh [functions, default 100000] [modules, default 10000] [idle, default 70s]
+#   bench/density.sh [functions, default 100000] [modules, default 10000] [idle, default 90s: past the idle timeout (60 s) and the janitor's next sweep (every 15 s)]
 #
 # The work directory is made under bench/ (not /tmp: on the machine these numbers come from,
 # creating a file in /tmp costs ~1 ms of system time, and every module compiled writes one
@@ -16,5 +16,5 @@ trap 'rm -rf "$work"' EXIT
 go build -o "$work/wasql" ./cmd/wasql
 go build -o "$work/density" ./bench/density
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-"$work/density" -bin "$work/wasql" -dir "$work" -functions "${1:-100000}" -modules "${2:-10000}" -conns 4 -calls 200 -idle "${3:-70s}"
+"$work/density" -bin "$work/wasql" -dir "$work" -functions "${1:-100000}" -modules "${2:-10000}" -conns 4 -calls 200 -idle "${3:-90s}"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -99,6 +99,9 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	reg, err := sqlfuncs.NewRegistry(ctx, rt, store)
+	if err == nil {
+		err = store.Unmap() // the start read every definition: those pages need not stay resident
+	}
 	if err != nil {
 		rt.Close(ctx)
 		store.Close()
