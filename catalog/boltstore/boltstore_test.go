@@ -389,3 +389,26 @@ func FuzzUnmarshalRecord(f *testing.F) {
 		}
 	})
 }
+
+// TestUnmap: after Unmap the store reads and writes as before.
+func TestUnmap(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(filepath.Join(t.TempDir(), "catalog.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Create(ctx, testFunction("a"), []byte("module a"), false); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Unmap(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Create(ctx, testFunction("b"), []byte("module b"), false); err != nil {
+		t.Fatal(err)
+	}
+	fns, err := s.List(ctx)
+	if err != nil || len(fns) != 2 {
+		t.Fatalf("after Unmap: %d functions, %v", len(fns), err)
+	}
+}
