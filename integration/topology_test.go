@@ -431,7 +431,7 @@ func TestTopologyConcurrentReplace(t *testing.T) {
 		var export, comment string
 		err := up.QueryRow(ctx, `SELECT count(*) OVER (), export, version, catalog_version,
 			obj_description('wasql.race(bigint, bigint)'::regprocedure, 'pg_proc')
-			FROM wasql.functions WHERE name = 'race'`).Scan(&rows, &export, &version, &catalogVersion, &comment)
+			FROM wasql.function_defs WHERE name = 'race'`).Scan(&rows, &export, &version, &catalogVersion, &comment)
 		if err != nil {
 			t.Fatalf("round %d: the catalog row: %v", round, err)
 		}

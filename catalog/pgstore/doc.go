@@ -3,13 +3,25 @@
 //
 // # Schema
 //
-// Open creates the schema on first start and migrates it by version (schema version 1):
+// Open creates the schema on first start and migrates it by version (schema version 3):
 //
-//	wasql.schema_version   one row: the layout's version
-//	wasql.catalog_version  one row: a bigint, incremented by every write transaction
-//	wasql.functions        one row per function; key (schema_name, name, arg_types)
-//	wasql.modules          module bytes, once per SHA-256 (bytea key), shared by functions
-//	wasql.changes          the change log: (version, kind, function as JSON), the last 1000
+//	wasql.schema_version    one row: the layout's version
+//	wasql.catalog_version   one row: a bigint, incremented by every write transaction
+//	wasql.function_defs     one row per function; key (schema_name, name, arg_types)
+//	                        (the table was wasql.functions before version 3)
+//	wasql.modules           module bytes, once per SHA-256 (bytea key), shared by functions
+//	wasql.changes           the change log: (version, kind, function as JSON), the last 1000
+//	wasql.function_stats    each proxy's counters of each function (Statistics, below)
+//	wasql.proxies           the proxies writing them, with a heartbeat
+//	wasql.stats_generation  one row: the number of resets so far
+//	wasql.stats_resets      the last 1000 resets: (generation, name)
+//	wasql.functions         a view: definitions and counters, as embedded mode's table
+//	wasql.raise()           raises a wasm function's error where a planned statement reaches it
+//	wasql.reset_stats()     sets counters to zero in every proxy
+//
+// The tables are the owner's alone; the functions are everyone's to call, and wasql.functions
+// is everyone's to read (the stubs already show the functions' signatures to everyone, and in
+// embedded mode every user reads wasql.functions).
 //
 // Migrations run in order, in one transaction, under a transaction-level advisory lock, so
 // proxies starting together migrate once and none sees half a schema. A schema already current
@@ -90,6 +102,34 @@
 // whose name is longer than PostgreSQL's identifiers (max_identifier_length; it would be
 // truncated and could collide) or whose types are not canonical names. Stubs are a listing: the
 // catalog tables, not pg_proc, are what proxies read.
+//
+// # Statistics
+//
+// wasql.functions has the columns of embedded mode's table (sqlfuncs.StatsColumns, in order,
+// with the same names and meanings; times are timestamptz): a view, so that PostgreSQL evaluates
+// whatever a query does with it (joins, WHERE, ORDER BY). Counters live in each proxy's memory;
+// a Reporter (stats.go, ReportStats) writes that proxy's rows into wasql.function_stats: absolute
+// values, upserted in one statement, only the rows that changed, every second (DefaultFlushInterval),
+// before a statement that names wasql.functions goes upstream through that proxy (so a client
+// sees its own calls at once; other proxies' lag by up to their flush interval), and once at
+// shutdown, unloaded with no instances. A function that was never loaded or counted has no row.
+// The view sums the rows of the proxies heard from (wasql.proxies.heartbeat, renewed at least
+// every 30 s) in the last 5 minutes, for the function's current version and creation time; a
+// proxy's rows expire with it, deleted by the next proxy's heartbeat. Summing: counters and
+// latency buckets added (p50/p99 computed from the summed buckets, as udf.Stats does), state the
+// most active (broken if any proxy says so, with its error; then loaded, idle, unloaded),
+// peak_memory the largest, stats_since the earliest (or the creation, replacement or last reset
+// when no proxy has counted anything).
+//
+// wasql.reset_stats(name text DEFAULT NULL) returns how many functions it matched (names
+// compared case-insensitively; all when NULL), zeroes their rows, increments
+// wasql.stats_generation, logs the reset and notifies StatsChannel; each proxy's store LISTENs
+// on it on the catalog's listening connection, and its Reporter resets its own counters. A
+// Reporter's write holds the generation's row FOR SHARE and writes nothing unless it has applied
+// every reset up to the current generation (otherwise it applies them from wasql.stats_resets,
+// reads its counters again and writes those), so no proxy brings back counters a reset cleared,
+// even when its notification was lost. reset_stats runs as the owner (SECURITY DEFINER): anyone
+// may call it, as in embedded mode. A wasm function named reset_stats gets no stub.
 //
 // # Corruption
 //

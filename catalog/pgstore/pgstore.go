@@ -124,6 +124,7 @@ type Store struct {
 	stop   context.CancelFunc
 	wg     sync.WaitGroup
 	kick   chan struct{} // wakes the deliverer
+	resets chan struct{} // wakes the statistics reporter: a reset may have come (stats.go)
 	closed chan struct{} // closed by Close
 
 	// Delivery state, owned by the deliverer goroutine once Open returns.
@@ -167,7 +168,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	}
 	s := &Store{
 		pool: pool, cfg: cfg, opts: o, log: o.logger.With("component", "catalog", "database", target),
-		kick: make(chan struct{}, 1), closed: make(chan struct{}), advanced: make(chan struct{}),
+		kick: make(chan struct{}, 1), resets: make(chan struct{}, 1), closed: make(chan struct{}), advanced: make(chan struct{}),
 	}
 	if err := s.start(ctx); err != nil {
 		pool.Close()
@@ -295,9 +296,14 @@ func (s *Store) Drop(ctx context.Context, k catalog.Key) (catalog.Function, erro
 		if fn, err = get(ctx, tx, k, true); err != nil {
 			return catalog.Change{}, err
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM wasql.functions WHERE schema_name = $1 AND name = $2 AND arg_types = $3`,
+		if _, err := tx.Exec(ctx, `DELETE FROM wasql.function_defs WHERE schema_name = $1 AND name = $2 AND arg_types = $3`,
 			k.Schema, k.Name, argTypes(k.ArgTypes)); err != nil {
 			return catalog.Change{}, fmt.Errorf("delete function: %w", err)
+		}
+		// The proxies' counters of it (wasql.functions no longer shows them either way).
+		if _, err := tx.Exec(ctx, `DELETE FROM wasql.function_stats WHERE schema_name = $1 AND name = $2 AND arg_types = $3`,
+			k.Schema, k.Name, argTypes(k.ArgTypes)); err != nil {
+			return catalog.Change{}, fmt.Errorf("delete function statistics: %w", err)
 		}
 		if err := collectModule(ctx, tx, fn.ModuleHash); err != nil {
 			return catalog.Change{}, err
@@ -514,7 +520,7 @@ const functionColumns = `schema_name, name, arg_types, arg_names, return_type, v
 
 // get reads the function with key k; forUpdate locks its row.
 func get(ctx context.Context, q querier, k catalog.Key, forUpdate bool) (catalog.Function, error) {
-	sql := `SELECT ` + functionColumns + ` FROM wasql.functions WHERE schema_name = $1 AND name = $2 AND arg_types = $3`
+	sql := `SELECT ` + functionColumns + ` FROM wasql.function_defs WHERE schema_name = $1 AND name = $2 AND arg_types = $3`
 	if forUpdate {
 		sql += " FOR UPDATE"
 	}
@@ -534,7 +540,7 @@ func get(ctx context.Context, q querier, k catalog.Key, forUpdate bool) (catalog
 
 // list reads every function, in Key.Compare order.
 func list(ctx context.Context, q querier) ([]catalog.Function, error) {
-	rows, err := q.Query(ctx, `SELECT `+functionColumns+` FROM wasql.functions ORDER BY schema_name, name, arg_types`)
+	rows, err := q.Query(ctx, `SELECT `+functionColumns+` FROM wasql.function_defs ORDER BY schema_name, name, arg_types`)
 	if err != nil {
 		return nil, err
 	}
@@ -605,10 +611,10 @@ func put(ctx context.Context, tx pgx.Tx, fn *catalog.Function, version int64, ex
 	}
 	args := []any{fn.Schema, fn.Name, argTypes(fn.ArgTypes), argTypes(fn.ArgNames), fn.ReturnType, fn.Volatility, fn.Strict,
 		fn.Parallel, fn.Cost, fn.Export, options, sum, fn.ModuleSize, fn.Owner, fn.Version, fn.Created, replaced, version}
-	sql := `INSERT INTO wasql.functions (` + functionColumns + `, catalog_version)
+	sql := `INSERT INTO wasql.function_defs (` + functionColumns + `, catalog_version)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`
 	if exists {
-		sql = `UPDATE wasql.functions SET arg_names = $4, return_type = $5, volatility = $6, strict = $7, parallel = $8,
+		sql = `UPDATE wasql.function_defs SET arg_names = $4, return_type = $5, volatility = $6, strict = $7, parallel = $8,
 			cost = $9, export = $10, options = $11, module_hash = $12, module_size = $13, owner = $14, version = $15,
 			created = $16, replaced = $17, catalog_version = $18
 			WHERE schema_name = $1 AND name = $2 AND arg_types = $3`
@@ -623,7 +629,7 @@ func put(ctx context.Context, tx pgx.Tx, fn *catalog.Function, version int64, ex
 func collectModule(ctx context.Context, tx pgx.Tx, hash string) error {
 	sum, _ := hex.DecodeString(hash)
 	_, err := tx.Exec(ctx, `DELETE FROM wasql.modules WHERE hash = $1
-		AND NOT EXISTS (SELECT 1 FROM wasql.functions WHERE module_hash = $1)`, sum)
+		AND NOT EXISTS (SELECT 1 FROM wasql.function_defs WHERE module_hash = $1)`, sum)
 	if err != nil {
 		return fmt.Errorf("collect module %s: %w", hash, err)
 	}

@@ -92,7 +92,8 @@ func checkStubs(t *testing.T, s *Store, c *pgx.Conn) {
 		}
 	}
 	rows, err := c.Query(ctx, `SELECT 'wasql.' || quote_ident(p.proname) || '(' || oidvectortypes(p.proargtypes) || ') ' || format_type(p.prorettype, NULL)
-		FROM pg_proc p WHERE p.pronamespace = 'wasql'::regnamespace AND p.oid <> 'wasql.raise(text, text, text, anyelement)'::regprocedure`)
+		FROM pg_proc p WHERE p.pronamespace = 'wasql'::regnamespace AND p.oid <> 'wasql.raise(text, text, text, anyelement)'::regprocedure
+			AND p.oid <> 'wasql.reset_stats(text)'::regprocedure`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,7 +335,7 @@ func TestStub(t *testing.T) {
 	var routine, args, comment string
 	err = c.QueryRow(ctx, `SELECT r.routine_name, pg_get_function_arguments(p.oid), obj_description(p.oid, 'pg_proc')
 		FROM information_schema.routines r JOIN pg_proc p ON p.proname = r.routine_name AND p.pronamespace = 'wasql'::regnamespace
-		WHERE r.routine_schema = 'wasql' AND r.routine_name <> 'raise'`).Scan(&routine, &args, &comment)
+		WHERE r.routine_schema = 'wasql' AND r.routine_name NOT IN ('raise', 'reset_stats')`).Scan(&routine, &args, &comment)
 	if err != nil {
 		t.Fatalf("information_schema.routines: %v", err)
 	}
@@ -388,7 +389,17 @@ func TestStub(t *testing.T) {
 	mustCreate(t, s, inSchema, module("m"), false)
 	mustCreate(t, s, testFn("u", "bigintx"), module("u"), false)
 	mustCreate(t, s, testFn(strings.Repeat("x", 64)), module("x"), false)
+	// Nor a name of wasql's own functions: reset_stats(text) stays wasql's.
+	reserved := testFn("reset_stats", "text")
+	mustCreate(t, s, reserved, module("r"), false)
 	checkStubs(t, s, c)
+	if _, err := s.Drop(ctx, reserved.Key()); err != nil {
+		t.Fatal(err)
+	}
+	var matched int64
+	if err := c.QueryRow(ctx, "SELECT wasql.reset_stats('plus')").Scan(&matched); err != nil || matched != 1 {
+		t.Errorf("wasql.reset_stats('plus') after a wasm reset_stats(text) came and went: %d, %v", matched, err)
+	}
 
 	if _, err := s.Drop(ctx, plus.Key()); err != nil {
 		t.Fatal(err)
@@ -522,7 +533,7 @@ func TestCorrupt(t *testing.T) {
 	if _, err := s.Module(ctx, f.ModuleHash); err != nil {
 		t.Errorf("Module after repair: %v", err)
 	}
-	exec(t, c, "UPDATE wasql.functions SET version = 0")
+	exec(t, c, "UPDATE wasql.function_defs SET version = 0")
 	if _, err := s.Get(ctx, f.Key()); !errors.Is(err, catalog.ErrCorrupt) {
 		t.Errorf("Get of a damaged row: %v, want ErrCorrupt", err)
 	}

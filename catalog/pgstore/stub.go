@@ -40,11 +40,16 @@ type stub struct {
 	comment   string // COMMENT ON FUNCTION ...
 }
 
+// reservedStubs are the names of wasql's own functions in schema wasql whose signatures a stub
+// could take: a wasm function of such a name gets no stub (its CREATE OR REPLACE would replace
+// wasql's function).
+var reservedStubs = map[string]bool{"reset_stats": true}
+
 // stubFor returns fn's stub, or false if fn gets none: a function in a schema of its own (see
-// the package documentation), one with a type outside pgTypes, or a name longer than
-// PostgreSQL's identifiers (it would be truncated, and could collide with another).
+// the package documentation), one with a type outside pgTypes, a name longer than PostgreSQL's
+// identifiers (it would be truncated, and could collide with another), or one of reservedStubs.
 func (s *Store) stubFor(fn *catalog.Function) (stub, bool) {
-	if fn.Schema != "" || len(fn.Name) > s.ident {
+	if fn.Schema != "" || len(fn.Name) > s.ident || reservedStubs[fn.Name] {
 		return stub{}, false
 	}
 	ret, ok := pgTypes[fn.ReturnType]

@@ -34,7 +34,8 @@ func (s *Store) wake() {
 
 // listen keeps a dedicated connection LISTENing on Channel and wakes the deliverer on every
 // notification newer than what was delivered, and on every (re)connect (notifications sent
-// while it was down are lost). It reconnects with exponential backoff. While idle it pings the
+// while it was down are lost); it also LISTENs on StatsChannel for the statistics reporter
+// (stats.go), woken the same way. It reconnects with exponential backoff. While idle it pings the
 // connection every reconcile interval, so that a silently dead connection is replaced.
 func (s *Store) listen() {
 	defer s.wg.Done()
@@ -71,7 +72,7 @@ func (s *Store) listenOnce() (err error) {
 	ctx, cancel := context.WithTimeout(s.ctx, queryTimeout)
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err == nil {
-		_, err = conn.Exec(ctx, "LISTEN "+Channel)
+		_, err = conn.Exec(ctx, "LISTEN "+Channel+"; LISTEN "+StatsChannel)
 	}
 	cancel()
 	if err != nil {
@@ -84,6 +85,7 @@ func (s *Store) listenOnce() (err error) {
 	s.listenerPID.Store(conn.PgConn().PID())
 	defer s.listenerPID.Store(0)
 	s.wake() // notifications sent while not listening are lost: reconcile now
+	s.wakeStats()
 	for {
 		ctx, cancel := context.WithTimeout(s.ctx, s.opts.reconcile)
 		n, werr := conn.WaitForNotification(ctx)
@@ -91,6 +93,8 @@ func (s *Store) listenOnce() (err error) {
 		switch {
 		case s.ctx.Err() != nil:
 			return nil
+		case werr == nil && n.Channel == StatsChannel:
+			s.wakeStats()
 		case werr == nil:
 			if v, err := strconv.ParseInt(n.Payload, 10, 64); err != nil || v > s.Version() {
 				s.wake()

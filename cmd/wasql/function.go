@@ -502,15 +502,18 @@ func (c *conn) functions(ctx context.Context) ([]fn, error) {
 }
 
 // pgFunctions reads the functions on the Postgres wire: in proxy mode from the catalog table
-// wasql.functions (every field), on the embedded engine from pg_proc (the wasm language's).
+// wasql.function_defs (wasql.functions before schema version 3; every field), on the embedded
+// engine from pg_proc (the wasm language's).
 func (c *conn) pgFunctions(ctx context.Context) ([]fn, error) {
-	proxy := false
-	if err := c.pg.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace n JOIN pg_class r ON r.relnamespace = n.oid WHERE n.nspname = 'wasql' AND r.relname = 'functions')`).Scan(&proxy); err != nil {
+	var table string // the catalog table: function_defs sorts before functions
+	err := c.pg.QueryRow(ctx, `SELECT r.relname FROM pg_namespace n JOIN pg_class r ON r.relnamespace = n.oid
+		WHERE n.nspname = 'wasql' AND r.relname IN ('function_defs', 'functions') AND r.relkind = 'r' ORDER BY r.relname LIMIT 1`).Scan(&table)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return nil, err
 	}
 	var fns []fn
-	if proxy {
-		rows, err := c.pg.Query(ctx, `SELECT CASE WHEN schema_name = '' THEN '' ELSE schema_name || '.' END || name, arg_types, arg_names, return_type, strict, volatility, parallel, options::text, export, encode(module_hash, 'hex'), module_size, owner FROM wasql.functions ORDER BY schema_name, name, arg_types`)
+	if table != "" {
+		rows, err := c.pg.Query(ctx, `SELECT CASE WHEN schema_name = '' THEN '' ELSE schema_name || '.' END || name, arg_types, arg_names, return_type, strict, volatility, parallel, options::text, export, encode(module_hash, 'hex'), module_size, owner FROM wasql.`+table+` ORDER BY schema_name, name, arg_types`)
 		if err != nil {
 			return nil, err
 		}
