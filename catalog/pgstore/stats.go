@@ -117,6 +117,7 @@ type Reporter struct {
 	known     bool      // wasql.proxies has had this proxy's row
 	ticks     int
 	fullEvery int
+	scanned   int64 // the catalog version (Store.Version) of the last full scan
 	closed    bool
 	failing   bool // the last background write failed (logged once)
 
@@ -231,6 +232,10 @@ func (r *Reporter) flush(ctx context.Context, all, final bool) error {
 	if r.closed {
 		return nil
 	}
+	// After a change to the catalog, a full scan: a function created, replaced or dropped
+	// changes rows without any statement using it.
+	version := r.s.Version()
+	all = all || version != r.scanned
 	for attempt := 0; ; attempt++ {
 		rows := r.src.Stats(all)
 		put, del := r.changes(rows, all, final)
@@ -238,6 +243,9 @@ func (r *Reporter) flush(ctx context.Context, all, final bool) error {
 			r.fullEvery = min(max(len(rows)/fullScanFunctions, 1), fullScanTicks)
 		}
 		if len(put) == 0 && len(del) == 0 && r.gen >= 0 && time.Since(r.written) < heartbeatInterval {
+			if all {
+				r.scanned = version
+			}
 			return nil
 		}
 		gen, inserted, err := r.write(ctx, put, del)
@@ -245,11 +253,14 @@ func (r *Reporter) flush(ctx context.Context, all, final bool) error {
 			return err
 		}
 		if gen == r.gen {
+			if all {
+				r.scanned = version
+			}
 			if inserted && r.known {
 				// This proxy's row had expired (silent for 5 minutes): its other rows went with
-				// it. Write them all again next time.
+				// it. The next write is a full one, of every row.
 				clear(r.flushed)
-				r.ticks = -1
+				r.scanned = -1
 			}
 			for _, f := range put {
 				r.flushed[encodeKey(f.Key)] = f

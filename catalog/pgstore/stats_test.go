@@ -369,12 +369,13 @@ func TestStatsExpire(t *testing.T) {
 		t.Errorf("%d rows of the expired proxy (%v)", n, err)
 	}
 	// Proxy 1 comes back with one changed row: it learns its row had gone and, at its next
-	// full write, writes every row again.
+	// write, writes every row again.
 	src1.set(counted(add, 6))
 	flush(t, r1)
-	if err := r1.flush(ctx, true, false); err != nil {
-		t.Fatal(err)
+	if got := readView(t, c, "ORDER BY name"); len(got) != 2 || got[0].calls != 11 || got[1].calls != 0 {
+		t.Errorf("proxy 1's changed row: %+v", got)
 	}
+	flush(t, r1)
 	if got := readView(t, c, "ORDER BY name"); len(got) != 2 || got[0].calls != 11 || got[1].calls != 4 {
 		t.Errorf("after proxy 1 came back: %+v", got)
 	}
@@ -561,5 +562,109 @@ func TestStatsLimits(t *testing.T) {
 		if timeout != tc.timeout || memory != tc.memory || fuel != tc.fuel {
 			t.Errorf("options %v: timeout %v, memory %d, fuel %d; want %v, %d, %d", tc.options, timeout, memory, fuel, tc.timeout, tc.memory, tc.fuel)
 		}
+	}
+}
+
+// TestStatsHammer: counters changing in two proxies while both write in the background, flush
+// on demand and hear resets: at the end, each proxy's rows are its counters, and the view their
+// sum. Run it under -race.
+func TestStatsHammer(t *testing.T) {
+	url := pgtest.Start(t)
+	s1, s2 := open(t, url), open(t, url)
+	ctx := context.Background()
+	var fns []catalog.Function
+	for i := range 5 {
+		fns = append(fns, mustCreate(t, s1, testFn(fmt.Sprintf("f%d", i)), module(fmt.Sprint(i)), false))
+	}
+	srcs := []*fakeSource{newFakeSource(), newFakeSource()}
+	reps := []*Reporter{s1.ReportStats(srcs[0], 5*time.Millisecond), s2.ReportStats(srcs[1], 5*time.Millisecond)}
+	defer func() {
+		for _, r := range reps {
+			r.Close(ctx)
+		}
+	}()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			src, rep := srcs[i%2], reps[i%2]
+			for n := 0; ; n++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				fn := fns[n%len(fns)]
+				src.mu.Lock()
+				f, ok := src.rows[encodeKey(fn.Key())]
+				if !ok {
+					f = counted(fn, 0)
+				}
+				f.Evals++
+				f.Rows += 10
+				src.rows[encodeKey(fn.Key())] = f
+				src.mu.Unlock()
+				if n%50 == 0 {
+					if err := rep.Flush(ctx); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}
+		}()
+	}
+	c := connect(t, url)
+	for i := range 20 {
+		name := any(nil)
+		if i%2 == 0 {
+			name = fns[i%len(fns)].Name
+		}
+		if _, err := c.Exec(ctx, "SELECT wasql.reset_stats($1)", name); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	// Quiet now: once each proxy has applied every reset and written, the rows are its counters.
+	var gen int64
+	if err := c.QueryRow(ctx, "SELECT generation FROM wasql.stats_generation").Scan(&gen); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range reps {
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			flush(t, r)
+			r.mu.Lock()
+			caught := r.gen == gen
+			r.mu.Unlock()
+			if caught {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("proxy %d never caught up with the resets", i+1)
+			}
+		}
+		flush(t, r)
+		for _, f := range srcs[i].Stats(true) {
+			var evals, rows int64
+			err := c.QueryRow(ctx, "SELECT evals, rows FROM wasql.function_stats WHERE proxy = $1 AND name = $2", r.ID(), f.Key.Name).Scan(&evals, &rows)
+			if errors.Is(err, pgx.ErrNoRows) && f.quiet() {
+				continue
+			}
+			if err != nil || evals != f.Evals || rows != f.Rows {
+				t.Errorf("proxy %d, %s: table %d evals, %d rows (%v); counters %d, %d", i+1, f.Key.Name, evals, rows, err, f.Evals, f.Rows)
+			}
+		}
+	}
+	var sum, view int64
+	for _, src := range srcs {
+		for _, f := range src.Stats(true) {
+			sum += f.Evals
+		}
+	}
+	if err := c.QueryRow(ctx, "SELECT sum(calls) FROM wasql.functions").Scan(&view); err != nil || view != sum {
+		t.Errorf("wasql.functions: %d calls (%v), the proxies' counters %d", view, err, sum)
 	}
 }

@@ -82,7 +82,19 @@ func serveProxy(ctx context.Context, c *serveConfig, out io.Writer) error {
 	}
 	defer reg.Close()
 	reg.SetQuotas(c.quotas)
-	b, err := upstream.New(upstream.Config{URL: c.Upstream, PassThroughAuth: pass, Registry: reg})
+	// The counters of wasql.functions: written into the upstream every second, before a
+	// statement that names the view, and at shutdown (deferred last, so done first).
+	stats := upstream.NewStats(reg)
+	reporter := store.ReportStats(stats, 0)
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := reporter.Close(ctx); err != nil {
+			slog.Warn("function statistics not written at shutdown", "err", err)
+		}
+	}()
+	b, err := upstream.New(upstream.Config{URL: c.Upstream, PassThroughAuth: pass, Registry: reg, Stats: stats,
+		FlushStats: func(ctx context.Context) { _ = reporter.Flush(ctx) }})
 	if err != nil {
 		return err
 	}

@@ -188,3 +188,76 @@ func (s *upstreamServe) wait(t *testing.T, re *regexp.Regexp) string {
 	t.Fatalf("no %s after 30 s:\n%s%s", re, s.out, s.logs)
 	return ""
 }
+
+// TestServeProxyStats: wasql serve --upstream writes its counters into the upstream: a client
+// straight to PostgreSQL sees a call made through the proxy within a few seconds (the
+// background write), and at shutdown the function's row says unloaded with the counts kept;
+// wasql.reset_stats() in the upstream sets them to zero.
+func TestServeProxyStats(t *testing.T) {
+	url := pgtest.Start(t)
+	out, logs := &syncBuffer{}, &syncBuffer{}
+	old := stderr
+	stderr = logs
+	defer func() { stderr = old }()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := &upstreamServe{out: out, logs: logs, done: make(chan error, 1)}
+	go func() {
+		s.done <- serve(ctx, []string{"--data-dir", t.TempDir(), "--pg-addr", "127.0.0.1:0", "--upstream", url}, out)
+	}()
+	addr := s.wait(t, banner)
+	db := url[strings.LastIndex(url, "/")+1 : strings.Index(url, "?")]
+	qctx, qcancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer qcancel()
+	c, err := pgx.Connect(qctx, "postgres://root@"+addr+"/"+db+"?sslmode=disable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(qctx)
+	module, err := os.ReadFile("../../sqlfuncs/testdata/twice.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Exec(qctx, `CREATE FUNCTION twice(integer) RETURNS integer LANGUAGE wasm AS $1, 'twice_int'`, module); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := c.QueryRow(qctx, "SELECT twice(x) FROM (VALUES (21)) v(x)").Scan(&n); err != nil || n != 42 {
+		t.Fatalf("a call: %v %d", err, n)
+	}
+	direct, err := pgx.Connect(qctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer direct.Close(qctx)
+	var state string
+	var rows, instances int64
+	read := func() {
+		t.Helper()
+		if err := direct.QueryRow(qctx, "SELECT state, rows_evaluated, instances FROM wasql.functions WHERE name = 'twice'").Scan(&state, &rows, &instances); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if read(); rows == 1 && state == "loaded" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("straight to PostgreSQL, after 10 s: %s, %d rows, want loaded and 1", state, rows)
+		}
+	}
+	cancel()
+	if err := <-s.done; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	if read(); state != "unloaded" || rows != 1 || instances != 0 {
+		t.Errorf("after shutdown: %s, %d rows, %d instances; want unloaded, 1, 0", state, rows, instances)
+	}
+	var matched int64
+	if err := direct.QueryRow(qctx, "SELECT wasql.reset_stats()").Scan(&matched); err != nil || matched != 1 {
+		t.Fatalf("wasql.reset_stats(): %d %v", matched, err)
+	}
+	if read(); rows != 0 {
+		t.Errorf("after wasql.reset_stats(): %d rows", rows)
+	}
+}

@@ -31,6 +31,14 @@ type Config struct {
 	// Registry holds the wasm functions: CREATE and DROP FUNCTION of wasm functions run against
 	// it. Nil: no statement is wasql's, everything passes through.
 	Registry *sqlfuncs.Registry
+	// Stats, when set, hears of the functions each statement used, so that the statistics
+	// written for wasql.functions (pgstore.Reporter) read those first.
+	Stats *Stats
+	// FlushStats, when set, is called before a statement that names wasql.functions goes
+	// upstream (a Query, or the Bind of a statement Parsed with that text): it writes this
+	// proxy's counters, so that the statement sees the calls made through this proxy up to it.
+	// Its context bounds it to a couple of seconds.
+	FlushStats func(context.Context)
 }
 
 // DefaultDialTimeout bounds connecting to the upstream when Config.DialTimeout is 0.

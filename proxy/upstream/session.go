@@ -42,6 +42,7 @@ type Session struct {
 	executedWork bool
 	beginStmts   map[string]bool
 	beginPortals map[string]bool
+	statsStmts   map[string]bool // statements whose text names wasql.functions (Config.FlushStats)
 
 	mu       sync.Mutex
 	q        []expect // what the messages sent so far still expect, in order
@@ -62,7 +63,7 @@ type Session struct {
 func (b *Backend) newSession(hc *pgconn.HijackedConn, cancelConn *pgconn.PgConn, st Startup, out Writer) *Session {
 	s := &Session{b: b, out: out, hangup: st.Hangup, user: st.User, superuser: hc.ParameterStatuses["is_superuser"] == "on", conn: hc.Conn, cancel: cancelConn, pid: hc.PID, params: parameters(hc.ParameterStatuses),
 		txStatus: hc.TxStatus, stmts: map[string]*localStmt{}, portals: map[string]*localPortal{},
-		beginStmts: map[string]bool{}, beginPortals: map[string]bool{},
+		beginStmts: map[string]bool{}, beginPortals: map[string]bool{}, statsStmts: map[string]bool{},
 		deadCh: make(chan struct{}), pumpDone: make(chan struct{})}
 	if s.txStatus == 0 {
 		s.txStatus = 'I'
@@ -91,7 +92,7 @@ func (s *Session) Handle(ctx context.Context, msg pgproto3.FrontendMessage) erro
 	case *pgproto3.Parse:
 		return s.parse(ctx, m)
 	case *pgproto3.Bind:
-		return s.bind(m)
+		return s.bind(ctx, m)
 	case *pgproto3.Describe:
 		return s.describe(m)
 	case *pgproto3.Execute:

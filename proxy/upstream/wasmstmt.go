@@ -190,6 +190,9 @@ func (s *Session) runWasm(ctx context.Context, ws *wasmStmt, params [][]byte, pf
 	}
 	st := udf.NewStatement()
 	defer st.Close()
+	if stats := s.b.cfg.Stats; stats != nil {
+		defer func() { stats.used(st.Uses()) }()
+	}
 	notices := &noticeBuf{}
 	st.SetLog(notices.log())
 	defer func() {

@@ -118,6 +118,7 @@ func (s *Session) classifyQuery(q string) []statement {
 
 // query handles a simple Query.
 func (s *Session) query(ctx context.Context, m *pgproto3.Query) error {
+	s.flushStats(ctx, m.String)
 	sts := s.classifyQuery(m.String)
 	if sts == nil {
 		return s.forward(m, expect{kind: 'Q'}, true)
@@ -307,6 +308,11 @@ func (s *Session) failLocal(err error) error {
 }
 
 func (s *Session) parse(ctx context.Context, m *pgproto3.Parse) error {
+	if s.b.cfg.FlushStats != nil && mentionsStats(m.Query) {
+		s.statsStmts[m.Name] = true
+	} else {
+		delete(s.statsStmts, m.Name)
+	}
 	sts := s.classifyQuery(m.Query)
 	if sts == nil {
 		delete(s.stmts, m.Name)
@@ -355,7 +361,10 @@ func (s *Session) failedPipeline() bool {
 	return s.failed
 }
 
-func (s *Session) bind(m *pgproto3.Bind) error {
+func (s *Session) bind(ctx context.Context, m *pgproto3.Bind) error {
+	if s.statsStmts[m.PreparedStatement] {
+		s.flushStats(ctx, statsText)
+	}
 	ls, ok := s.stmts[m.PreparedStatement]
 	if !ok {
 		delete(s.portals, m.DestinationPortal)
