@@ -650,7 +650,7 @@ func TestStatsHammer(t *testing.T) {
 		for _, f := range srcs[i].Stats(true) {
 			var evals, rows int64
 			err := c.QueryRow(ctx, "SELECT evals, rows FROM wasql.function_stats WHERE proxy = $1 AND name = $2", r.ID(), f.Key.Name).Scan(&evals, &rows)
-			if errors.Is(err, pgx.ErrNoRows) && f.quiet() {
+			if errors.Is(err, pgx.ErrNoRows) && f.Quiet() {
 				continue
 			}
 			if err != nil || evals != f.Evals || rows != f.Rows {

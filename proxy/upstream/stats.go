@@ -13,9 +13,10 @@ import (
 
 // Stats is proxy mode's source of statistics (pgstore.StatsSource): the state and counters of
 // the registry's functions, for pgstore's Reporter to write into wasql.function_stats. Reading
-// every function's counters costs about 0.2 µs a function, so between the Reporter's full scans
-// it reads only the functions statements used (Config.Stats hears of them), for as long as they
-// may still change without a call: until they are unloaded again.
+// every function's counters costs about 0.2 µs a function (and sqlfuncs.Registry.Functions
+// sorts them all), so between the Reporter's full scans it reads only the functions statements
+// used (Config.Stats hears of them), for as long as they may still change without a call: until
+// they are unloaded again.
 type Stats struct {
 	reg *sqlfuncs.Registry
 
@@ -61,9 +62,10 @@ func (s *Stats) overload(fn *udf.Function) *sqlfuncs.Overload {
 	return nil
 }
 
-// Stats implements pgstore.StatsSource: with all, every function's row; else the rows of the
-// functions used since they were last quiet. A function unloaded (or broken) is not read again
-// until a statement uses it: nothing else changes it.
+// Stats implements pgstore.StatsSource: with all, the row of every function that is not quiet
+// (pgstore.FunctionStats.Quiet); else the rows of the functions used since they were last
+// quiet. A function unloaded (or broken) is not read again until a statement uses it: nothing
+// else changes it.
 func (s *Stats) Stats(all bool) []pgstore.FunctionStats {
 	var ovs []*sqlfuncs.Overload
 	if all {
@@ -85,7 +87,9 @@ func (s *Stats) Stats(all bool) []pgstore.FunctionStats {
 			continue // replaced or dropped since it was used: not the function of its key now
 		}
 		f := functionStats(ov)
-		rows = append(rows, f)
+		if !all || !f.Quiet() { // a full scan leaves quiet functions out: most of a large catalog
+			rows = append(rows, f)
+		}
 		if f.State != "idle" && f.State != "loaded" {
 			quiet = append(quiet, ov)
 		} else if _, ok := seen[ov]; !ok && s.current(ov) {
