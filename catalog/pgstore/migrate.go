@@ -80,9 +80,7 @@ const migration3 = `ALTER TABLE wasql.functions RENAME TO function_defs;
 ALTER TABLE wasql.function_defs RENAME CONSTRAINT functions_pkey TO function_defs_pkey;
 ALTER TABLE wasql.function_defs RENAME CONSTRAINT functions_module_hash_fkey TO function_defs_module_hash_fkey;
 ALTER INDEX wasql.functions_module_hash RENAME TO function_defs_module_hash;
-ALTER TABLE wasql.function_defs ADD COLUMN stats_reset timestamptz;
 COMMENT ON TABLE wasql.function_defs IS 'wasql: the catalog, one row per wasm function (overload)';
-COMMENT ON COLUMN wasql.function_defs.stats_reset IS 'wasql: when wasql.reset_stats() last matched this function';
 
 CREATE TABLE wasql.proxies (
 	id        text PRIMARY KEY,
@@ -128,6 +126,8 @@ CREATE TABLE wasql.stats_generation (
 	generation bigint NOT NULL
 );
 INSERT INTO wasql.stats_generation (generation) VALUES (0);
+-- The last 1000 resets: what a proxy that missed their notification applies, and (in the view)
+-- the start of the counters of a function no proxy has counted since.
 CREATE TABLE wasql.stats_resets (
 	generation bigint PRIMARY KEY,
 	name       text,
@@ -164,8 +164,9 @@ SELECT d.schema_name, d.name, array_to_string(d.arg_types, ', ') AS arg_types, d
 	coalesce(s.batches, 0) AS batches, coalesce(s.errors, 0) AS errors, coalesce(k.kinds, '{}') AS errors_by_kind,
 	coalesce(s.total_ms, 0) AS total_ms, coalesce(q.p50_ms, 0) AS p50_ms, coalesce(q.p99_ms, 0) AS p99_ms,
 	coalesce(s.fuel, 0) AS fuel, coalesce(s.peak_memory, 0) AS peak_memory, coalesce(s.loads, 0) AS loads,
-	coalesce(s.since, greatest(coalesce(d.replaced, d.created), d.stats_reset)) AS stats_since
+	coalesce(s.since, greatest(coalesce(d.replaced, d.created), r.at, (SELECT max(at) FROM wasql.stats_resets WHERE name IS NULL))) AS stats_since
 FROM wasql.function_defs d
+LEFT JOIN (SELECT lower(name) AS name, max(at) AS at FROM wasql.stats_resets WHERE name IS NOT NULL GROUP BY lower(name)) r ON r.name = lower(d.name)
 CROSS JOIN LATERAL (
 	SELECT coalesce('{' || string_agg(to_json(e.key)::text || ':' || to_json(e.value)::text, ',' ORDER BY e.key COLLATE "C") || '}', '{}') AS options,
 		(array_agg(btrim(e.value) ORDER BY e.key COLLATE "C" DESC) FILTER (WHERE lower(e.key) = 'timeout'))[1] AS timeout,
@@ -227,9 +228,7 @@ BEGIN
 	UPDATE wasql.stats_generation SET generation = generation + 1 RETURNING generation INTO g;
 	INSERT INTO wasql.stats_resets (generation, name) VALUES (g, reset_stats.name);
 	DELETE FROM wasql.stats_resets WHERE generation <= g - 1000;
-	UPDATE wasql.function_defs d SET stats_reset = now()
-		WHERE reset_stats.name IS NULL OR lower(d.name) = lower(reset_stats.name);
-	GET DIAGNOSTICS n = ROW_COUNT;
+	SELECT count(*) INTO n FROM wasql.function_defs d WHERE reset_stats.name IS NULL OR lower(d.name) = lower(reset_stats.name);
 	UPDATE wasql.function_stats f SET evals = 0, rows = 0, batches = 0, errors = 0, errors_by_kind = '{}', total_ms = 0,
 		buckets = array_fill(0::bigint, ARRAY[cardinality(f.buckets)]), fuel = 0, peak_memory = 0, loads = 0, since = now(), updated = now()
 		WHERE reset_stats.name IS NULL OR lower(f.name) = lower(reset_stats.name);

@@ -453,11 +453,28 @@ func TestStatsPrivileges(t *testing.T) {
 			t.Errorf("SELECT * FROM wasql.%s as %s: %v, want 42501", table, role, err)
 		}
 	}
+	// A function no proxy counted: its counters start at its creation, or its last reset.
+	mustCreate(t, s, testFn("none"), module("none"), false)
+	exec(t, admin, "UPDATE wasql.function_defs SET created = created - interval '1 hour' WHERE name = 'none'")
+	since := func() time.Duration {
+		var at time.Time
+		if err := c.QueryRow(ctx, "SELECT stats_since FROM wasql.functions WHERE name = 'none'").Scan(&at); err != nil {
+			t.Fatal(err)
+		}
+		return time.Since(at)
+	}
+	if d := since(); d < time.Hour-time.Minute {
+		t.Errorf("stats_since of a function never counted, created an hour ago: %v ago", d)
+	}
+	exec(t, c, "SELECT wasql.reset_stats('NONE')") // as the role
+	if d := since(); d > time.Minute {
+		t.Errorf("stats_since after reset_stats('NONE'): %v ago", d)
+	}
 	var n int64
-	if err := c.QueryRow(ctx, "SELECT wasql.reset_stats()").Scan(&n); err != nil || n != 1 {
+	if err := c.QueryRow(ctx, "SELECT wasql.reset_stats()").Scan(&n); err != nil || n != 2 {
 		t.Errorf("wasql.reset_stats() as %s: %d (%v)", role, n, err)
 	}
-	if got := readView(t, c, ""); len(got) != 1 || got[0].calls != 0 {
+	if got := readView(t, c, "WHERE name = 'add'"); len(got) != 1 || got[0].calls != 0 {
 		t.Errorf("after the reset: %+v", got)
 	}
 }
