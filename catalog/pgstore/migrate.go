@@ -150,64 +150,73 @@ CREATE VIEW wasql.functions AS
 SELECT d.schema_name, d.name, array_to_string(d.arg_types, ', ') AS arg_types, d.return_type,
 	d.name || '(' || array_to_string(d.arg_types, ', ') || ') RETURNS ' || d.return_type AS signature,
 	d.volatility, d.strict, d.parallel, encode(d.module_hash, 'hex') AS module_hash, d.module_size,
-	coalesce((SELECT sum(m[1]::numeric * CASE m[2] WHEN 'ns' THEN 0.000001 WHEN 'ms' THEN 1 WHEN 's' THEN 1000
-			WHEN 'm' THEN 60000 WHEN 'h' THEN 3600000 ELSE 0.001 END)
-		FROM regexp_matches(o.timeout, '([0-9]*[.]?[0-9]+|[0-9]+[.])([^0-9.]+)', 'g') AS m)::double precision, 1000) AS timeout_ms,
-	coalesce((SELECT trunc(m[1]::numeric * CASE lower(m[2]) WHEN '' THEN 1 WHEN 'b' THEN 1
-			WHEN 'k' THEN 1024 WHEN 'kb' THEN 1024 WHEN 'kib' THEN 1024 WHEN 'm' THEN 1048576 WHEN 'mb' THEN 1048576 WHEN 'mib' THEN 1048576
-			WHEN 'g' THEN 1073741824 WHEN 'gb' THEN 1073741824 WHEN 'gib' THEN 1073741824 END)::bigint
-		FROM regexp_match(o.memory, '^([0-9]*[.]?[0-9]+|[0-9]+[.])[[:space:]]*([A-Za-z]*)$') AS m), 67108864) AS memory_limit,
-	CASE WHEN o.fuel ~ '^[0-9_]*[0-9][0-9_]*$' THEN least(replace(o.fuel, '_', '')::numeric, 9223372036854775807)::bigint ELSE 0 END AS fuel_limit,
+	o.timeout_ms, o.memory_limit, o.fuel_limit,
 	o.options, d.owner, d.version, d.created, d.replaced,
 	coalesce((ARRAY['unloaded', 'idle', 'loaded', 'broken'])[s.state], 'unloaded') AS state, s.error,
 	coalesce(s.instances, 0) AS instances, coalesce(s.evals, 0) AS calls, coalesce(s.rows, 0) AS rows_evaluated,
-	coalesce(s.batches, 0) AS batches, coalesce(s.errors, 0) AS errors, coalesce(k.kinds, '{}') AS errors_by_kind,
-	coalesce(s.total_ms, 0) AS total_ms, coalesce(q.p50_ms, 0) AS p50_ms, coalesce(q.p99_ms, 0) AS p99_ms,
+	coalesce(s.batches, 0) AS batches, coalesce(s.errors, 0) AS errors, coalesce(s.kinds, '{}') AS errors_by_kind,
+	coalesce(s.total_ms, 0) AS total_ms, coalesce(s.p50_ms, 0) AS p50_ms, coalesce(s.p99_ms, 0) AS p99_ms,
 	coalesce(s.fuel, 0) AS fuel, coalesce(s.peak_memory, 0) AS peak_memory, coalesce(s.loads, 0) AS loads,
 	coalesce(s.since, greatest(coalesce(d.replaced, d.created), r.at, (SELECT max(at) FROM wasql.stats_resets WHERE name IS NULL))) AS stats_since
 FROM wasql.function_defs d
 LEFT JOIN (SELECT lower(name) AS name, max(at) AS at FROM wasql.stats_resets WHERE name IS NOT NULL GROUP BY lower(name)) r ON r.name = lower(d.name)
+-- Computed once per distinct options (PostgreSQL memoizes the lateral).
 CROSS JOIN LATERAL (
-	SELECT coalesce('{' || string_agg(to_json(e.key)::text || ':' || to_json(e.value)::text, ',' ORDER BY e.key COLLATE "C") || '}', '{}') AS options,
-		(array_agg(btrim(e.value) ORDER BY e.key COLLATE "C" DESC) FILTER (WHERE lower(e.key) = 'timeout'))[1] AS timeout,
-		(array_agg(btrim(e.value) ORDER BY e.key COLLATE "C" DESC) FILTER (WHERE lower(e.key) = 'memory'))[1] AS memory,
-		(array_agg(btrim(e.value) ORDER BY e.key COLLATE "C" DESC) FILTER (WHERE lower(e.key) = 'fuel'))[1] AS fuel
-	FROM jsonb_each_text(d.options) AS e
+	SELECT v.options,
+		coalesce((SELECT sum(m[1]::numeric * CASE m[2] WHEN 'ns' THEN 0.000001 WHEN 'ms' THEN 1 WHEN 's' THEN 1000
+				WHEN 'm' THEN 60000 WHEN 'h' THEN 3600000 ELSE 0.001 END)
+			FROM regexp_matches(v.timeout, '([0-9]*[.]?[0-9]+|[0-9]+[.])([^0-9.]+)', 'g') AS m)::double precision, 1000) AS timeout_ms,
+		coalesce((SELECT trunc(m[1]::numeric * CASE lower(m[2]) WHEN '' THEN 1 WHEN 'b' THEN 1
+				WHEN 'k' THEN 1024 WHEN 'kb' THEN 1024 WHEN 'kib' THEN 1024 WHEN 'm' THEN 1048576 WHEN 'mb' THEN 1048576 WHEN 'mib' THEN 1048576
+				WHEN 'g' THEN 1073741824 WHEN 'gb' THEN 1073741824 WHEN 'gib' THEN 1073741824 END)::bigint
+			FROM regexp_match(v.memory, '^([0-9]*[.]?[0-9]+|[0-9]+[.])[[:space:]]*([A-Za-z]*)$') AS m), 67108864) AS memory_limit,
+		CASE WHEN v.fuel ~ '^[0-9_]*[0-9][0-9_]*$' THEN least(replace(v.fuel, '_', '')::numeric, 9223372036854775807)::bigint ELSE 0 END AS fuel_limit
+	FROM (
+		SELECT coalesce('{' || string_agg(to_json(e.key)::text || ':' || to_json(e.value)::text, ',' ORDER BY e.key COLLATE "C") || '}', '{}') AS options,
+			(array_agg(btrim(e.value) ORDER BY e.key COLLATE "C" DESC) FILTER (WHERE lower(e.key) = 'timeout'))[1] AS timeout,
+			(array_agg(btrim(e.value) ORDER BY e.key COLLATE "C" DESC) FILTER (WHERE lower(e.key) = 'memory'))[1] AS memory,
+			(array_agg(btrim(e.value) ORDER BY e.key COLLATE "C" DESC) FILTER (WHERE lower(e.key) = 'fuel'))[1] AS fuel
+		FROM jsonb_each_text(d.options) AS e
+	) v
 ) o
 LEFT JOIN (
-	SELECT f.schema_name, f.name, f.arg_types, f.version, f.created,
-		max(CASE f.state WHEN 'broken' THEN 4 WHEN 'loaded' THEN 3 WHEN 'idle' THEN 2 ELSE 1 END) AS state,
-		min(f.error) FILTER (WHERE f.state = 'broken') AS error,
-		sum(f.instances)::bigint AS instances, sum(f.evals)::bigint AS evals, sum(f.rows)::bigint AS rows,
-		sum(f.batches)::bigint AS batches, sum(f.errors)::bigint AS errors, sum(f.total_ms) AS total_ms,
-		sum(f.fuel)::bigint AS fuel, max(f.peak_memory) AS peak_memory, sum(f.loads)::bigint AS loads, min(f.since) AS since
-	FROM wasql.function_stats f JOIN wasql.proxies p ON p.id = f.proxy AND p.heartbeat > now() - interval '5 minutes'
-	GROUP BY f.schema_name, f.name, f.arg_types, f.version, f.created
-) s ON s.schema_name = d.schema_name AND s.name = d.name AND s.arg_types = d.arg_types AND s.version = d.version AND s.created = d.created
-LEFT JOIN (
-	SELECT x.schema_name, x.name, x.arg_types, x.version, x.created,
-		min(x.bound) FILTER (WHERE x.seen >= div(x.total * 50 + 99, 100)) AS p50_ms,
-		min(x.bound) FILTER (WHERE x.seen >= div(x.total * 99 + 99, 100)) AS p99_ms
+	-- DISTINCT ON (one row a key already): so PostgreSQL sees the join can drop no row, and
+	-- leaves the statistics out of a query that reads none of them.
+	SELECT DISTINCT ON (g.schema_name, g.name, g.arg_types, g.version, g.created)
+		g.schema_name, g.name, g.arg_types, g.version, g.created, g.state, g.error, g.instances, g.evals, g.rows,
+		g.batches, g.errors, g.total_ms, g.fuel, g.peak_memory, g.loads, g.since, q.p50_ms, q.p99_ms, k.kinds
 	FROM (
-		SELECT f.schema_name, f.name, f.arg_types, f.version, f.created, (power(2, least(b.i - 1, 24)) / 1000)::double precision AS bound,
-			sum(sum(b.n)) OVER (PARTITION BY f.schema_name, f.name, f.arg_types, f.version, f.created ORDER BY b.i) AS seen, sum(sum(b.n)) OVER (PARTITION BY f.schema_name, f.name, f.arg_types, f.version, f.created) AS total
-		FROM wasql.function_stats f JOIN wasql.proxies p ON p.id = f.proxy AND p.heartbeat > now() - interval '5 minutes', unnest(f.buckets) WITH ORDINALITY AS b(n, i)
-		GROUP BY f.schema_name, f.name, f.arg_types, f.version, f.created, b.i
-	) x
-	WHERE x.total > 0
-	GROUP BY x.schema_name, x.name, x.arg_types, x.version, x.created
-) q ON q.schema_name = d.schema_name AND q.name = d.name AND q.arg_types = d.arg_types AND q.version = d.version AND q.created = d.created
-LEFT JOIN (
-	SELECT x.schema_name, x.name, x.arg_types, x.version, x.created,
-		'{' || string_agg(to_json(x.kind)::text || ':' || x.n, ',' ORDER BY x.kind COLLATE "C") || '}' AS kinds
-	FROM (
-		SELECT f.schema_name, f.name, f.arg_types, f.version, f.created, e.key AS kind, sum(e.value::numeric) AS n
-		FROM wasql.function_stats f JOIN wasql.proxies p ON p.id = f.proxy AND p.heartbeat > now() - interval '5 minutes', jsonb_each_text(f.errors_by_kind) AS e
-		GROUP BY f.schema_name, f.name, f.arg_types, f.version, f.created, e.key
-	) x
-	WHERE x.n <> 0
-	GROUP BY x.schema_name, x.name, x.arg_types, x.version, x.created
-) k ON k.schema_name = d.schema_name AND k.name = d.name AND k.arg_types = d.arg_types AND k.version = d.version AND k.created = d.created;
+		SELECT f.schema_name, f.name, f.arg_types, f.version, f.created,
+			max(CASE f.state WHEN 'broken' THEN 4 WHEN 'loaded' THEN 3 WHEN 'idle' THEN 2 ELSE 1 END) AS state,
+			min(f.error) FILTER (WHERE f.state = 'broken') AS error,
+			sum(f.instances)::bigint AS instances, sum(f.evals)::bigint AS evals, sum(f.rows)::bigint AS rows,
+			sum(f.batches)::bigint AS batches, sum(f.errors)::bigint AS errors, sum(f.total_ms) AS total_ms,
+			sum(f.fuel)::bigint AS fuel, max(f.peak_memory) AS peak_memory, sum(f.loads)::bigint AS loads, min(f.since) AS since,
+			-- udf.Stats' 26 buckets, summed position by position
+			ARRAY[sum(f.buckets[1]), sum(f.buckets[2]), sum(f.buckets[3]), sum(f.buckets[4]), sum(f.buckets[5]), sum(f.buckets[6]), sum(f.buckets[7]), sum(f.buckets[8]), sum(f.buckets[9]), sum(f.buckets[10]), sum(f.buckets[11]), sum(f.buckets[12]), sum(f.buckets[13]), sum(f.buckets[14]), sum(f.buckets[15]), sum(f.buckets[16]), sum(f.buckets[17]), sum(f.buckets[18]), sum(f.buckets[19]), sum(f.buckets[20]), sum(f.buckets[21]), sum(f.buckets[22]), sum(f.buckets[23]), sum(f.buckets[24]), sum(f.buckets[25]), sum(f.buckets[26])] AS buckets,
+			jsonb_agg(f.errors_by_kind) FILTER (WHERE f.errors <> 0) AS kind_objects
+		FROM wasql.function_stats f JOIN wasql.proxies p ON p.id = f.proxy AND p.heartbeat > now() - interval '5 minutes'
+		GROUP BY f.schema_name, f.name, f.arg_types, f.version, f.created
+	) g
+	CROSS JOIN LATERAL (
+		SELECT min(x.bound) FILTER (WHERE x.seen >= div(x.total * 50 + 99, 100)) AS p50_ms,
+			min(x.bound) FILTER (WHERE x.seen >= div(x.total * 99 + 99, 100)) AS p99_ms
+		FROM (
+			SELECT (power(2, least(b.i - 1, 24)) / 1000)::double precision AS bound, sum(b.n) OVER (ORDER BY b.i) AS seen, sum(b.n) OVER () AS total
+			FROM unnest(g.buckets) WITH ORDINALITY AS b(n, i) WHERE g.batches > 0
+		) x
+		WHERE x.total > 0
+	) q
+	CROSS JOIN LATERAL (
+		SELECT '{' || string_agg(to_json(x.kind)::text || ':' || x.n, ',' ORDER BY x.kind COLLATE "C") || '}' AS kinds
+		FROM (
+			SELECT e.key AS kind, sum(e.value::numeric) AS n
+			FROM jsonb_array_elements(g.kind_objects) AS o, jsonb_each_text(o) AS e
+			GROUP BY e.key
+		) x
+		WHERE x.n <> 0
+	) k
+) s ON s.schema_name = d.schema_name AND s.name = d.name AND s.arg_types = d.arg_types AND s.version = d.version AND s.created = d.created;
 COMMENT ON VIEW wasql.functions IS 'wasql: every wasm function with its definition, state and counters, summed over the proxies (each writes its own about every second)';
 GRANT SELECT ON wasql.functions TO PUBLIC;
 
