@@ -180,7 +180,7 @@ func (r *Reporter) run(ctx context.Context) {
 
 // background runs one step of run, bounded, logging the first failure of a run of them.
 func (r *Reporter) background(ctx context.Context, step func(context.Context) error) {
-	ctx, cancel := context.WithTimeout(ctx, flushTimeout)
+	sctx, cancel := context.WithTimeout(ctx, flushTimeout)
 	defer cancel()
 	err := func() (err error) {
 		defer func() {
@@ -188,9 +188,9 @@ func (r *Reporter) background(ctx context.Context, step func(context.Context) er
 				err = fmt.Errorf("statistics reporter panicked: %v\n%s", p, debug.Stack())
 			}
 		}()
-		return step(ctx)
+		return step(sctx)
 	}()
-	if ctx.Err() != nil && r.s.ctx.Err() != nil {
+	if ctx.Err() != nil {
 		return // closing
 	}
 	r.mu.Lock()
