@@ -220,13 +220,10 @@ func identIs(q string, k tokKind, start, end int, name string) bool {
 // wasql.functions: past it, the statement goes on and sees them a little older.
 const statsFlushTimeout = 2 * time.Second
 
-// statsText is a text that names wasql.functions, for flushStats.
-const statsText = "wasql.functions"
-
-// flushStats writes this proxy's counters that changed (Config.FlushStats), if q names
-// wasql.functions.
-func (s *Session) flushStats(ctx context.Context, q string) {
-	if s.b.cfg.FlushStats == nil || !mentionsStats(q) {
+// flushStats writes this proxy's counters that changed (Config.FlushStats): called before a
+// statement naming wasql.functions goes upstream.
+func (s *Session) flushStats(ctx context.Context) {
+	if s.b.cfg.FlushStats == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, statsFlushTimeout)

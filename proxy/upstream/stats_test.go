@@ -189,6 +189,19 @@ func TestStatsThroughProxy(t *testing.T) {
 		}
 	}
 
+	// The simple protocol: a Query naming the view.
+	if _, err := c.Exec(ctx, "SELECT plus(1, 2)"); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := c.PgConn().Exec(ctx, "SELECT rows_evaluated FROM wasql.functions WHERE name = 'plus'").ReadAll()
+	if err != nil || len(rs) != 1 || len(rs[0].Rows) != 1 || string(rs[0].Rows[0][0]) != "3011" {
+		var got [][]byte
+		if err == nil && len(rs) == 1 {
+			got = slices.Concat(rs[0].Rows...)
+		}
+		t.Errorf("a simple Query after one more call: %q %v, want 3011 rows evaluated", got, err)
+	}
+
 	// PostgreSQL's SQL: WHERE, ORDER BY, a join with a table.
 	if _, err := c.Exec(ctx, "CREATE TABLE owners (fn text, team text); INSERT INTO owners VALUES ('plus', 'core'), ('divide', 'math')"); err != nil {
 		t.Fatal(err)

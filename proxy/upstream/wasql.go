@@ -118,7 +118,9 @@ func (s *Session) classifyQuery(q string) []statement {
 
 // query handles a simple Query.
 func (s *Session) query(ctx context.Context, m *pgproto3.Query) error {
-	s.flushStats(ctx, m.String)
+	if s.b.cfg.FlushStats != nil && mentionsStats(m.String) {
+		s.flushStats(ctx)
+	}
 	sts := s.classifyQuery(m.String)
 	if sts == nil {
 		return s.forward(m, expect{kind: 'Q'}, true)
@@ -363,7 +365,7 @@ func (s *Session) failedPipeline() bool {
 
 func (s *Session) bind(ctx context.Context, m *pgproto3.Bind) error {
 	if s.statsStmts[m.PreparedStatement] {
-		s.flushStats(ctx, statsText)
+		s.flushStats(ctx)
 	}
 	ls, ok := s.stmts[m.PreparedStatement]
 	if !ok {
