@@ -202,6 +202,14 @@ func TestStatsView(t *testing.T) {
 	if err := c.QueryRow(ctx, "SELECT count(*) FROM wasql.function_stats WHERE name = 'sub'").Scan(&n); err != nil || n != 0 {
 		t.Errorf("%d rows of a dropped function (%v)", n, err)
 	}
+	// Created again: version 1 again, a new creation time. A proxy still reporting the old
+	// function (it has not heard of the drop) does not count for the new one.
+	mustCreate(t, s1, testFn("sub", "bigint"), module("sub"), false)
+	src2.set(counted(sub, 8))
+	flush(t, r2)
+	if got := readView(t, c, "WHERE name = 'sub'"); len(got) != 1 || got[0].calls != 0 || got[0].state != "unloaded" {
+		t.Errorf("sub dropped and created again, the old one's counters written: %+v, want none", got)
+	}
 	src1.remove(add.Key())
 	if err := r1.flush(ctx, true, false); err != nil {
 		t.Fatal(err)
