@@ -13,10 +13,10 @@ import (
 
 // Stats is proxy mode's source of statistics (pgstore.StatsSource): the state and counters of
 // the registry's functions, for pgstore's Reporter to write into wasql.function_stats. Reading
-// every function's counters costs about 0.2 µs a function (and sqlfuncs.Registry.Functions
-// sorts them all), so between the Reporter's full scans it reads only the functions statements
-// used (Config.Stats hears of them), for as long as they may still change without a call: until
-// they are unloaded again.
+// every function costs about 0.2 µs a function (sqlfuncs.Registry.Functions sorts them all; a
+// function never called is skipped without reading its counters), so between the Reporter's
+// full scans it reads only the functions statements used (Config.Stats hears of them), for as
+// long as they may still change without a call: until they are unloaded again.
 type Stats struct {
 	reg *sqlfuncs.Registry
 
@@ -86,6 +86,13 @@ func (s *Stats) Stats(all bool) []pgstore.FunctionStats {
 		if !all && !s.current(ov) {
 			continue // replaced or dropped since it was used: not the function of its key now
 		}
+		if all && ov.Fn != nil && !ov.Fn.Called() && ov.Fn.State() == "unloaded" {
+			// Quiet, known without reading counters it does not have (Stats would make some).
+			if _, ok := seen[ov]; ok {
+				quiet = append(quiet, ov)
+			}
+			continue
+		}
 		f := functionStats(ov)
 		if !all || !f.Quiet() { // a full scan leaves quiet functions out: most of a large catalog
 			rows = append(rows, f)
@@ -144,7 +151,7 @@ func (s *Stats) ResetStats(name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, ov := range ovs {
-		if ov.Fn == nil {
+		if ov.Fn == nil || !ov.Fn.Called() {
 			continue
 		}
 		if st := ov.Fn.Stats(); st.Evals != 0 || st.Calls != 0 || st.Rows != 0 || st.Loads != 0 || st.PeakMemory != 0 || st.Fuel != 0 || st.ErrorCount() != 0 {
