@@ -32,6 +32,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -150,6 +152,22 @@ func (s *server) rss() float64 {
 	return float64(v) / (1 << 20)
 }
 
+// split is the resident memory's anonymous and file-backed parts (the binary's code, the
+// catalog file bbolt maps), in MB.
+func (s *server) split() string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	out := ""
+	for _, line := range strings.Split(string(b), "\n") {
+		for _, k := range []string{"RssAnon:", "RssFile:"} {
+			if v, ok := strings.CutPrefix(line, k); ok {
+				kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+				out += fmt.Sprintf(" %s_mb=%d", strings.ToLower(strings.TrimSuffix(k, ":")), kb>>10)
+			}
+		}
+	}
+	return out
+}
+
 func freePort() int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -225,7 +243,7 @@ func run(bin, dir string, nfn, nmod, conns, calls int, idle time.Duration) error
 	fmt.Printf("create_s=%.2f create_per_s=%.0f\n", el.Seconds(), float64(nfn)/el.Seconds())
 	fmt.Printf("rss_after_create_mb=%.0f\n", s.rss())
 	time.Sleep(idle)
-	fmt.Printf("rss_idle_mb=%.0f\n", s.rss())
+	fmt.Printf("rss_idle_mb=%.0f%s\n", s.rss(), s.split())
 
 	// Restart.
 	if err := s.stop(); err != nil {
@@ -278,7 +296,7 @@ func run(bin, dir string, nfn, nmod, conns, calls int, idle time.Duration) error
 		ms(pct(cold, 50)), ms(pct(cold, 99)), ms(pct(warm, 50)), ms(pct(warm, 99)), len(cold))
 	fmt.Printf("rss_after_calls_mb=%.0f\n", s.rss())
 	time.Sleep(idle)
-	fmt.Printf("rss_idle_after_calls_mb=%.0f\n", s.rss())
+	fmt.Printf("rss_idle_after_calls_mb=%.0f%s\n", s.rss(), s.split())
 	return nil
 }
 
