@@ -262,10 +262,17 @@ func (s *pgSession) describe(ctx context.Context, query string, nparams int) ([]
 		}
 	}
 	var n sql.Node
+	sctx := s.context(ctx)
 	if parsed != nil {
-		n, err = s.e.SQL.PrepareParsedQuery(s.context(ctx), st.SQL, st.SQL, parsed)
+		n, err = s.e.SQL.PrepareParsedQuery(sctx, st.SQL, st.SQL, parsed)
 	} else {
-		n, err = s.e.SQL.PrepareQuery(s.context(ctx), st.SQL)
+		n, err = s.e.SQL.PrepareQuery(sctx, st.SQL)
+	}
+	// go-mysql-server keeps every statement it prepared for the session until the session ends;
+	// a client preparing ever new texts (pgx caches 512 and closes the rest) would grow it without
+	// bound. Past maxPrepared, a new one is not kept: it is parsed again at each execution.
+	if c := s.e.SQL.PreparedDataCache; len(c.CachedStatementsForSession(sctx.Session.ID())) > maxPrepared {
+		c.UncacheStmt(sctx.Session.ID(), st.SQL)
 	}
 	if err != nil {
 		return nil, nil, err
@@ -279,6 +286,9 @@ func (s *pgSession) describe(ctx context.Context, query string, nparams int) ([]
 	}
 	return columns(n.Schema()), params, nil
 }
+
+// maxPrepared bounds the statements go-mysql-server keeps parsed for one session.
+const maxPrepared = 1024
 
 // parse parses a statement with RETURNING, which MySQL's grammar lacks: the statement and the
 // select list are parsed apart and joined in the tree, RETURNING * spelled out. Other
