@@ -39,8 +39,8 @@ func (l *lazyPool) get() *Pool {
 	return l.pool
 }
 
-func (l *lazyPool) Get() api.Module      { return l.get().Get() }
-func (l *lazyPool) Put(mod api.Module)   { l.get().Put(mod) }
+func (l *lazyPool) Get() api.Module    { return l.get().Get() }
+func (l *lazyPool) Put(mod api.Module) { l.get().Put(mod) }
 
 // RuntimeTracker tracks all relevant information that the Pool needs regarding a runtime.
 type RuntimeTracker struct {
