@@ -359,6 +359,17 @@ func (r *Registry) Drop(ctx context.Context, s *DropStmt) error {
 	return nil
 }
 
+// Count is the number of overloads, without listing them.
+func (r *Registry) Count() int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	n := 0
+	for _, ovs := range r.byName {
+		n += len(ovs)
+	}
+	return n
+}
+
 // Functions lists the loaded overloads, by name and then argument types.
 func (r *Registry) Functions() []*Overload {
 	r.mu.RLock()

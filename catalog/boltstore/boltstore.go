@@ -64,7 +64,9 @@ var _ catalog.Store = (*Store)(nil)
 // ErrLocked if another Store keeps the file open for longer than LockTimeout, and with ErrFormat
 // if the file is not a catalog this build can read.
 func Open(path string) (*Store, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: LockTimeout})
+	// The file is mapped with its pages read in at once (MAP_POPULATE on Linux): a start reads
+	// every function, and faulting 80 MB in page by page took 0.5 s; Unmap maps it again lazily.
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: LockTimeout, MmapFlags: populate})
 	switch {
 	case errors.Is(err, berrors.ErrTimeout):
 		return nil, fmt.Errorf("open catalog %s: %w (waited %s; is another wasql running on it?)", path, ErrLocked, LockTimeout)

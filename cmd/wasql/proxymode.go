@@ -109,7 +109,7 @@ func serveProxy(ctx context.Context, c *serveConfig, out io.Writer) error {
 	})
 	ready := time.Since(start).Round(time.Millisecond)
 	slog.Info("wasql ready (proxy mode)", "pg_addr", l.Addr().String(), "metrics_addr", addrOf(ms), "upstream", upstreamAt,
-		"data_dir", c.DataDir, "functions", len(reg.Functions()), "ready_in", ready)
+		"data_dir", c.DataDir, "functions", reg.Count(), "ready_in", ready)
 	fmt.Fprintf(out, "wasql %s: Postgres wire on %s in front of %s:%d (database %q), passwords checked by %s (ready in %s)\n",
 		version, l.Addr(), pgcfg.Host, pgcfg.Port, pgcfg.Database, map[bool]string{true: "the upstream", false: "wasql"}[pass],
 		ready)

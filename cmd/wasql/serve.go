@@ -324,7 +324,7 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	ms.Ready(nil)
 	ready := time.Since(start).Round(time.Millisecond)
 	slog.Info("wasql ready", "mysql_addr", s.Listener.Addr().String(), "pg_addr", pgAddr, "metrics_addr", addrOf(ms),
-		"data_dir", c.DataDir, "functions", len(e.Registry.Functions()), "ready_in", ready)
+		"data_dir", c.DataDir, "functions", e.Registry.Count(), "ready_in", ready)
 	fmt.Fprintf(out, "wasql %s: MySQL wire on %s, database %q, data in %s (ready in %s)\n",
 		version, s.Listener.Addr(), embedded.Database, c.DataDir, ready)
 	if pg != nil {
