@@ -135,12 +135,7 @@ func (rt *Runtime) charge(fn string, n int64, what string) error {
 // evictIdle closes the instance that has been idle longest, across all functions, or else the
 // least recently used compiled module no instance uses. It reports false when there was none.
 func (rt *Runtime) evictIdle() bool {
-	rt.mu.Lock()
-	fns := make([]*Function, 0, len(rt.functions))
-	for f := range rt.functions {
-		fns = append(fns, f)
-	}
-	rt.mu.Unlock()
+	fns := rt.functionList()
 	var oldest *pool
 	for _, f := range fns {
 		if t, ok := f.pool.oldestIdle(); ok {

@@ -126,10 +126,7 @@ func (f *Function) check(ctx context.Context) error {
 	if deterministic && f.rt.wasChecked(key) {
 		return nil
 	}
-	f.mu.Lock()
-	f.instances++
-	f.mu.Unlock()
-	in, err := f.instantiateCode(ctx, f.bin)
+	in, err := f.newInstance(ctx)
 	if err != nil {
 		return err
 	}

@@ -55,7 +55,6 @@ type instance struct {
 	idleSince time.Time
 	slot      bool  // holds one of its pool's slots (else it was lent beyond the pool's size)
 	calls     int64 // guest calls made
-
 }
 
 // newInstance instantiates the function's module, runs _initialize, reserves the host's region
@@ -111,7 +110,7 @@ func (f *Function) instantiateCode(ctx context.Context, bin []byte) (*instance, 
 	} else {
 		cfg = cfg.WithRandSource(&in.env)
 	}
-	in.mod, err = f.rt.instantiate(experimental.WithMemoryAllocator(in.callCtx, f.rt.allocator(&in.lm, initial)), c, cfg)
+	in.mod, err = f.rt.instantiate(experimental.WithMemoryAllocator(in.callCtx, f.rt.allocator(&in.lm, initial)), c.cm, cfg)
 	if in.lm == nil {
 		f.rt.budget.give(initial) // no memory was allocated
 	}

@@ -90,10 +90,7 @@ func (rt *Runtime) Close(ctx context.Context) error {
 		return nil
 	}
 	rt.closed = true
-	fns := make([]*Function, 0, len(rt.functions))
-	for f := range rt.functions {
-		fns = append(fns, f)
-	}
+	fns := rt.functionListLocked()
 	rt.mu.Unlock()
 	close(rt.stop)
 	<-rt.done
@@ -105,6 +102,22 @@ func (rt *Runtime) Close(ctx context.Context) error {
 		err = errors.Join(err, rt.cache.Close(ctx))
 	}
 	return err
+}
+
+// functionList returns the runtime's functions now, for a walk without rt.mu.
+func (rt *Runtime) functionList() []*Function {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.functionListLocked()
+}
+
+// functionListLocked is functionList with rt.mu held.
+func (rt *Runtime) functionListLocked() []*Function {
+	fns := make([]*Function, 0, len(rt.functions))
+	for f := range rt.functions {
+		fns = append(fns, f)
+	}
+	return fns
 }
 
 // newWazero is a wazero runtime with the host modules guests may import: WASI and wasql's fuel
@@ -155,12 +168,7 @@ func (rt *Runtime) janitor() {
 // sweep closes what has been idle since before the given time, reporting whether it closed
 // anything.
 func (rt *Runtime) sweep(before time.Time) bool {
-	rt.mu.Lock()
-	fns := make([]*Function, 0, len(rt.functions))
-	for f := range rt.functions {
-		fns = append(fns, f)
-	}
-	rt.mu.Unlock()
+	fns := rt.functionList()
 	freed := false
 	for _, f := range fns {
 		if f.pool.trim(before) {
@@ -278,13 +286,13 @@ func (rt *Runtime) evictCompiled() bool {
 
 // instantiate is wazero's InstantiateModule with a panic in it (a bug, or a memory allocator
 // refused what wazero assumed) turned into an error.
-func (rt *Runtime) instantiate(ctx context.Context, c *compiled, cfg wazero.ModuleConfig) (mod api.Module, err error) {
+func (rt *Runtime) instantiate(ctx context.Context, cm wazero.CompiledModule, cfg wazero.ModuleConfig) (mod api.Module, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			mod, err = nil, fmt.Errorf("instantiate: %v", p)
 		}
 	}()
-	return rt.wz.InstantiateModule(ctx, c.cm, cfg)
+	return rt.wz.InstantiateModule(ctx, cm, cfg)
 }
 
 // MemoryInUse reports the bytes charged against the server-wide memory budget, and the budget.
@@ -311,10 +319,7 @@ type RuntimeStats struct {
 // Stats describes the runtime now: it visits every function.
 func (rt *Runtime) Stats() RuntimeStats {
 	rt.mu.Lock()
-	fns := make([]*Function, 0, len(rt.functions))
-	for f := range rt.functions {
-		fns = append(fns, f)
-	}
+	fns := rt.functionListLocked()
 	s := RuntimeStats{Functions: len(fns), Compiled: len(rt.compiled), CompiledIdle: rt.lru.Len()}
 	rt.mu.Unlock()
 	for _, f := range fns {
