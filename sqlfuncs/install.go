@@ -2,6 +2,7 @@ package sqlfuncs
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/dolthub/go-mysql-server/memory"
 	"github.com/dolthub/go-mysql-server/sql"
@@ -13,7 +14,8 @@ import (
 // Install adds wasm functions to a go-mysql-server engine: the CREATE/DROP FUNCTION statements
 // (through the engine's parser), the functions themselves, the batch rule, and the functions in
 // information_schema.routines and .parameters (so SHOW FUNCTION STATUS) and SHOW CREATE
-// FUNCTION, and EXPLAIN ANALYZE with the wasm functions' counts (explain.go). Call it once, before the engine serves queries.
+// FUNCTION, and EXPLAIN ANALYZE with the wasm functions' counts (explain.go). Call it once,
+// before the engine serves queries.
 //
 // Functions are found through the engine's database provider, so that each engine of a process
 // has its own (go-mysql-server's analyzer.ExternalFunctionProvider is one per process and is not
@@ -49,6 +51,9 @@ type MemoryProvider struct {
 	// named StatsDatabase.
 	Stats         *Registry
 	StatsDatabase string
+
+	statsOnce  sync.Once
+	statsTable sql.Table
 }
 
 // Database implements sql.DatabaseProvider.
@@ -58,7 +63,8 @@ func (p *MemoryProvider) Database(ctx *sql.Context, name string) (sql.Database, 
 		return db, err
 	}
 	if mdb, ok := db.(*memory.Database); ok {
-		return &statsDB{Database: mdb, stats: NewStatsTable(p.Stats, mdb.Name())}, nil
+		p.statsOnce.Do(func() { p.statsTable = NewStatsTable(p.Stats, p.StatsDatabase) })
+		return &statsDB{Database: mdb, stats: p.statsTable}, nil
 	}
 	return db, nil
 }

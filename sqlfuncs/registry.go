@@ -310,8 +310,12 @@ func (r *Registry) Create(ctx context.Context, s *CreateStmt) error {
 		return exists
 	}
 	if err == nil {
-		slog.Info(map[bool]string{true: "function created", false: "function replaced"}[stored.Version == 1], "function", stored.Key().String(),
-			"module", stored.ModuleHash[:min(12, len(stored.ModuleHash))], "bytes", stored.ModuleSize, "owner", stored.Owner)
+		event := "function created"
+		if stored.Version > 1 {
+			event = "function replaced"
+		}
+		slog.Info(event, "function", stored.Key().String(), "module", stored.ModuleHash[:min(12, len(stored.ModuleHash))],
+			"bytes", stored.ModuleSize, "owner", stored.Owner)
 	}
 	return err
 }
