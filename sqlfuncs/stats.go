@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/dolthub/go-mysql-server/memory"
 	"github.com/dolthub/go-mysql-server/sql"
@@ -96,7 +95,6 @@ func StatsRow(ov *Overload) sql.Row {
 	if !d.Replaced.IsZero() {
 		replaced = d.Replaced.UTC()
 	}
-	ms := func(t time.Duration) float64 { return float64(t) / float64(time.Millisecond) }
 	return sql.Row{d.Schema, d.Name, strings.Join(d.ArgTypes, ", "), d.ReturnType,
 		fmt.Sprintf("%s(%s) RETURNS %s", d.Name, strings.Join(d.ArgTypes, ", "), d.ReturnType),
 		d.Volatility, d.Strict, d.Parallel, d.ModuleHash, d.ModuleSize,
