@@ -37,6 +37,8 @@ const (
 	fullScanShare = 1000
 	fullScanTicks = 60
 	flushTimeout  = 10 * time.Second
+	// maxResetRetries bounds a flush's rereads when resets keep landing during its writes.
+	maxResetRetries = 50
 )
 
 // FunctionStats is one function's state and counters in one proxy: a row of
@@ -286,7 +288,9 @@ func (r *Reporter) flush(ctx context.Context, all, final bool) error {
 		if err := r.applyResets(ctx, gen); err != nil {
 			return err
 		}
-		if attempt >= 3 {
+		// Resets are rare and a write takes milliseconds, but on a loaded machine several can
+		// land during one; only a flood outlasts the attempts (or the caller's deadline).
+		if attempt >= maxResetRetries || ctx.Err() != nil {
 			return fmt.Errorf("write function statistics: resets keep coming (generation %d)", gen)
 		}
 	}
