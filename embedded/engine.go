@@ -100,7 +100,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	reg, err := sqlfuncs.NewRegistry(ctx, rt, store)
 	if err == nil {
-		err = store.Unmap() // the start read every definition: those pages need not stay resident
+		err = store.Release() // the start read every definition: those pages need not stay resident
 	}
 	if err != nil {
 		rt.Close(ctx)

@@ -56,6 +56,15 @@ type Overload struct {
 	Broken error
 }
 
+// setDef sets the definition the store gave back for ov, sharing its module hash's text with
+// the function's.
+func (ov *Overload) setDef(def catalog.Function) {
+	if ov.Fn != nil && ov.Fn.Hash() == def.ModuleHash {
+		def.ModuleHash = ov.Fn.Hash()
+	}
+	ov.Def = def
+}
+
 func (ov *Overload) close() {
 	if ov.Fn != nil {
 		ov.Fn.Close()
@@ -215,7 +224,7 @@ func (r *Registry) apply(c catalog.Change) {
 	switch c.Kind {
 	case catalog.Created, catalog.Replaced:
 		if ov := r.takePending(c.Function.Key().String()); ov != nil {
-			ov.Def = c.Function
+			ov.setDef(c.Function)
 			r.install(ov)
 			return
 		}
@@ -257,7 +266,7 @@ func (r *Registry) Create(ctx context.Context, s *CreateStmt) error {
 	for _, t := range s.Args {
 		def.ArgTypes = append(def.ArgTypes, t.String())
 	}
-	def = owned(ctx, def)
+	def = detached(owned(ctx, def))
 	exists := catalog.Errorf(catalog.ErrExists, "function %s already exists with same argument types", def.Key())
 	quota := candidate{key: def.Key().String(), owner: def.Owner, size: int64(len(s.Module)), orReplace: s.OrReplace}
 	if r.quotas != nil {
@@ -302,7 +311,7 @@ func (r *Registry) Create(ctx context.Context, s *CreateStmt) error {
 		if err != nil {
 			ov.close()
 		} else {
-			ov.Def = stored
+			ov.setDef(stored)
 			r.install(ov)
 		}
 	}
@@ -318,6 +327,25 @@ func (r *Registry) Create(ctx context.Context, s *CreateStmt) error {
 			"bytes", stored.ModuleSize, "owner", stored.Owner)
 	}
 	return err
+}
+
+// detached returns def with its own copies of the strings the parser cut out of the statement's
+// text: a registered function does not keep the whole CREATE text alive.
+func detached(def catalog.Function) catalog.Function {
+	def.Schema, def.Name, def.Export = strings.Clone(def.Schema), strings.Clone(def.Name), strings.Clone(def.Export)
+	names := make([]string, len(def.ArgNames))
+	for i, n := range def.ArgNames {
+		names[i] = strings.Clone(n)
+	}
+	def.ArgNames = names
+	if def.Options != nil {
+		opts := make(map[string]string, len(def.Options))
+		for k, v := range def.Options {
+			opts[strings.Clone(k)] = strings.Clone(v)
+		}
+		def.Options = opts
+	}
+	return def
 }
 
 func (r *Registry) takePending(key string) *Overload {

@@ -33,7 +33,8 @@ func benchAdd(b *testing.B, meter bool) {
 		}
 		f.bin = rw.Module
 		f.pool.close()
-		f.pool = newPool(1, f.newInstance)
+		f.pool = pool{}
+		f.pool.init(1, f.newInstance)
 	}
 	x, y := NewColumn(Bigint, batch), NewColumn(Bigint, batch)
 	for i := range batch {

@@ -140,9 +140,9 @@ func (rt *Runtime) evictIdle() bool {
 	for _, f := range fns {
 		if t, ok := f.pool.oldestIdle(); ok {
 			if oldest == nil {
-				oldest = f.pool
+				oldest = &f.pool
 			} else if o, _ := oldest.oldestIdle(); t.Before(o) {
-				oldest = f.pool
+				oldest = &f.pool
 			}
 		}
 	}

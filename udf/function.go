@@ -51,7 +51,7 @@ type Function struct {
 	def    Definition // Limits resolved against the runtime's defaults; Module nil while unloaded
 	hash   string
 	source func(context.Context) ([]byte, error) // the module's bytes, for a function made by Lazy
-	pool   *pool
+	pool   pool
 	stats  atomic.Pointer[stats] // nil until first used: a function never called costs no counters
 	since  time.Time             // when it was made, the start of counters made later
 	closed atomic.Bool
@@ -109,7 +109,7 @@ func (rt *Runtime) newFunction(def Definition, source func(context.Context) ([]b
 		sum := sha256.Sum256(def.Module)
 		f.hash = hex.EncodeToString(sum[:])
 	}
-	f.pool = newPool(rt.cfg.poolSize, f.newInstance)
+	f.pool.init(rt.cfg.poolSize, f.newInstance)
 	f.since = time.Now()
 	return f
 }

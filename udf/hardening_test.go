@@ -182,7 +182,7 @@ func TestTrySession(t *testing.T) {
 	if _, ok := st.TrySession(ctx, div); ok {
 		t.Fatal("TrySession took an instance from a pool at its size")
 	}
-	if n := len(div.pool.slots); n != 2 {
+	if n := len(div.pool.slots()); n != 2 {
 		t.Fatalf("%d slots in use, want 2", n)
 	}
 	// The statement holds an instance, so its own session is lent one instead of waiting.
@@ -215,7 +215,7 @@ func TestTrySession(t *testing.T) {
 		t.Fatalf("Statement.Close left instances: extra %v, held %d", b.in != nil, st.held.Load())
 	}
 	busy.Close()
-	if n := len(div.pool.slots); n != 0 {
+	if n := len(div.pool.slots()); n != 0 {
 		t.Fatalf("%d slots still in use", n)
 	}
 	div.Close()

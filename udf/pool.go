@@ -10,9 +10,14 @@ import (
 // pool holds the instances of one function: at most size exist at once, idle ones are reused
 // last-in first-out, and an instance serves one session at a time. (Not sync.Pool: it drops items
 // without closing them, and wazero keeps every unclosed instance alive.)
+//
+// A pool costs little until used: its slots are made at the first checkout (a registered
+// function never called has one pool, idle).
 type pool struct {
-	slots  chan struct{} // one token per existing-or-creatable instance in use
-	create func(context.Context) (*instance, error)
+	size      int
+	create    func(context.Context) (*instance, error)
+	slotsOnce sync.Once
+	slotsCh   chan struct{} // one token per existing-or-creatable instance in use; see slots
 
 	mu     sync.Mutex
 	idle   []*instance
@@ -24,8 +29,13 @@ var (
 	errWoken  = errors.New("the wait for an instance was woken")
 )
 
-func newPool(size int, create func(context.Context) (*instance, error)) *pool {
-	return &pool{slots: make(chan struct{}, size), create: create}
+func (p *pool) init(size int, create func(context.Context) (*instance, error)) {
+	p.size, p.create = size, create
+}
+
+func (p *pool) slots() chan struct{} {
+	p.slotsOnce.Do(func() { p.slotsCh = make(chan struct{}, p.size) })
+	return p.slotsCh
 }
 
 // get checks out an instance, waiting for a free slot while the pool is at its size. With
@@ -36,14 +46,14 @@ func newPool(size int, create func(context.Context) (*instance, error)) *pool {
 func (p *pool) get(ctx context.Context, lend bool, wake <-chan struct{}) (*instance, error) {
 	slot := true
 	select {
-	case p.slots <- struct{}{}:
+	case p.slots() <- struct{}{}:
 	default:
 		if lend {
 			slot = false
 			break
 		}
 		select {
-		case p.slots <- struct{}{}:
+		case p.slots() <- struct{}{}:
 		case <-wake:
 			return nil, errWoken
 		case <-ctx.Done():
@@ -58,7 +68,7 @@ func (p *pool) get(ctx context.Context, lend bool, wake <-chan struct{}) (*insta
 // closed, or the instance cannot be created (the memory budget, a broken module).
 func (p *pool) tryGet(ctx context.Context) (*instance, bool) {
 	select {
-	case p.slots <- struct{}{}:
+	case p.slots() <- struct{}{}:
 	default:
 		return nil, false
 	}
@@ -71,7 +81,7 @@ func (p *pool) tryGet(ctx context.Context) (*instance, bool) {
 func (p *pool) take(ctx context.Context, slot bool) (*instance, error) {
 	release := func() {
 		if slot {
-			<-p.slots
+			<-p.slots()
 		}
 	}
 	p.mu.Lock()
@@ -101,11 +111,11 @@ func (p *pool) take(ctx context.Context, slot bool) (*instance, error) {
 // a lent one when the pool already keeps as many idle instances as its size.
 func (p *pool) put(in *instance, reusable bool) {
 	if in.slot {
-		defer func() { <-p.slots }()
+		defer func() { <-p.slots() }()
 	}
 	if reusable {
 		p.mu.Lock()
-		if !p.closed && len(p.idle) < cap(p.slots) {
+		if !p.closed && len(p.idle) < p.size {
 			in.idleSince = time.Now()
 			p.idle = append(p.idle, in)
 			p.mu.Unlock()

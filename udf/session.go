@@ -118,7 +118,7 @@ func (s *Session) instance(ctx context.Context) (*instance, error) {
 			return nil, newError(KindCanceled, s.f.def.Name, "%v", err)
 		case err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
 			return nil, &Error{Kind: KindCanceled, Function: s.f.def.Name, Row: -1, Message: "canceling statement due to statement timeout (waiting for an instance)", Err: err,
-				Hint: fmt.Sprintf("all %d instances of the function were busy; raise the pool size (udf.Config.WithPoolSize) or the statement timeout", cap(s.f.pool.slots))}
+				Hint: fmt.Sprintf("all %d instances of the function were busy; raise the pool size (udf.Config.WithPoolSize) or the statement timeout", s.f.pool.size)}
 		case err != nil && ctx.Err() != nil:
 			return nil, &Error{Kind: KindCanceled, Function: s.f.def.Name, Row: -1, Message: "canceling statement due to user request", Err: err}
 		case err != nil:

@@ -52,7 +52,8 @@ type Store struct {
 	// subscribers see changes in commit order.
 	wmu sync.Mutex
 
-	subs catalog.Subscribers
+	subs     catalog.Subscribers
+	releaser *time.Timer // see releaseLater; under wmu
 
 	closeOnce sync.Once
 	closeErr  error
@@ -65,7 +66,7 @@ var _ catalog.Store = (*Store)(nil)
 // if the file is not a catalog this build can read.
 func Open(path string) (*Store, error) {
 	// The file is mapped with its pages read in at once (MAP_POPULATE on Linux): a start reads
-	// every function, and faulting 80 MB in page by page took 0.5 s; Unmap maps it again lazily.
+	// every function, and faulting 80 MB in page by page took 0.5 s; Release drops them again.
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: LockTimeout, MmapFlags: populate})
 	switch {
 	case errors.Is(err, berrors.ErrTimeout):
@@ -182,6 +183,7 @@ func (s *Store) Create(ctx context.Context, fn catalog.Function, module []byte, 
 	if err != nil {
 		return catalog.Function{}, fmt.Errorf("create %s: %w", key, err)
 	}
+	s.releaseLater()
 	s.notify(catalog.Change{Kind: kind, Function: fn})
 	return fn.Clone(), nil
 }
@@ -218,6 +220,7 @@ func (s *Store) Drop(ctx context.Context, k catalog.Key) (catalog.Function, erro
 	if err != nil {
 		return catalog.Function{}, fmt.Errorf("drop %s: %w", k, err)
 	}
+	s.releaseLater()
 	s.notify(catalog.Change{Kind: catalog.Dropped, Function: fn})
 	return fn.Clone(), nil
 }
@@ -259,22 +262,30 @@ func (s *Store) Get(ctx context.Context, k catalog.Key) (catalog.Function, error
 	return fn, nil
 }
 
-// Unmap closes and reopens the catalog file, so that the pages a scan of every function (List,
-// at a server's start) brought into memory are no longer resident: 100,000 functions map about
-// 80 MB. Call it while no transaction runs; if the file cannot be opened again the store is
-// unusable and the error says so.
-func (s *Store) Unmap() error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	if err := s.db.Close(); err != nil {
-		return fmt.Errorf("unmap catalog %s: %w", s.path, err)
-	}
-	db, err := bolt.Open(s.path, 0o600, &bolt.Options{Timeout: LockTimeout})
+// Release drops the catalog's mapped pages from this process's resident memory: a scan of every
+// function (List, at a server's start) or a run of CREATEs brings them in, and 100,000
+// functions map about 80 MB. They stay in the page cache; later reads fault in what they touch.
+// A store releases by itself a minute after its last write.
+func (s *Store) Release() error {
+	err := s.db.View(func(tx *bolt.Tx) error { // a read transaction: no remap meanwhile
+		return dontNeed(s.db.Info().Data, uintptr(tx.Size()))
+	})
 	if err != nil {
-		return fmt.Errorf("reopen catalog %s: %w", s.path, err)
+		return fmt.Errorf("release catalog %s: %w", s.path, err)
 	}
-	s.db = db
 	return nil
+}
+
+// releaseAfter is how long after its last write a store releases its pages.
+const releaseAfter = time.Minute
+
+// releaseLater (re)starts the countdown to the next Release. The caller holds wmu.
+func (s *Store) releaseLater() {
+	if s.releaser == nil {
+		s.releaser = time.AfterFunc(releaseAfter, func() { s.Release() })
+		return
+	}
+	s.releaser.Reset(releaseAfter)
 }
 
 // List implements catalog.Store. A record that does not decode fails the whole call with
@@ -361,6 +372,11 @@ func (s *Store) notify(c catalog.Change) { s.subs.Notify(c, nil) }
 // twice returns the first result.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.wmu.Lock()
+		if s.releaser != nil {
+			s.releaser.Stop()
+		}
+		s.wmu.Unlock()
 		if err := s.db.Close(); err != nil {
 			s.closeErr = fmt.Errorf("close catalog %s: %w", s.path, err)
 		}
