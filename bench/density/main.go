@@ -100,7 +100,10 @@ type server struct {
 
 func startServer(bin, data string, pgPort, myPort int, log *os.File) (*server, error) {
 	args := []string{"serve", "--data-dir", data,
-		"--pg-addr", fmt.Sprintf("127.0.0.1:%d", pgPort), "--mysql-addr", fmt.Sprintf("127.0.0.1:%d", myPort), "--metrics-addr", ""}
+		"--pg-addr", fmt.Sprintf("127.0.0.1:%d", pgPort), "--mysql-addr", fmt.Sprintf("127.0.0.1:%d", myPort)}
+	if help, _ := exec.Command(bin, "serve", "--help").CombinedOutput(); strings.Contains(string(help), "--metrics-addr") {
+		args = append(args, "--metrics-addr", "") // builds before metrics (a baseline) have no such flag
+	}
 	if p := os.Getenv("DENSITY_CPUPROFILE"); p != "" {
 		args = append(args, "--cpuprofile", p) // the first server only
 		os.Unsetenv("DENSITY_CPUPROFILE")
