@@ -151,16 +151,22 @@ func (rt *Runtime) janitor() {
 	}
 	t := time.NewTicker(max(rt.cfg.idleTimeout/4, 10*time.Millisecond))
 	defer t.Stop()
-	first := true // the start's garbage (a catalog's definitions decoded) is returned too
+	// Memory is returned after a sweep that freed something, and once more at the next tick:
+	// wazero releases compiled code in finalizers, which run after the collection that found it
+	// unreachable, so what they drop is collected only by the next one (else by the runtime's
+	// forced collection, two minutes later). The start's garbage (a catalog's definitions
+	// decoded) is returned at the first tick.
+	again := true
 	for {
 		select {
 		case <-rt.stop:
 			return
 		case <-t.C:
-			if rt.sweep(time.Now().Add(-rt.cfg.idleTimeout)) || first {
+			freed := rt.sweep(time.Now().Add(-rt.cfg.idleTimeout))
+			if freed || again {
 				debug.FreeOSMemory()
 			}
-			first = false
+			again = freed
 		}
 	}
 }

@@ -150,6 +150,17 @@ func (s *server) stop() error {
 	}
 }
 
+// idle waits d, reading the server's RSS every 10 s: the janitor sweeps every 15 s and unloads
+// what was not used for 60 s, so the series shows when the memory came back.
+func (s *server) idle(d time.Duration) string {
+	var series []string
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		time.Sleep(min(10*time.Second, time.Until(end)))
+		series = append(series, fmt.Sprintf("%.0f", s.rss()))
+	}
+	return strings.Join(series, ",")
+}
+
 func (s *server) rss() float64 {
 	v, _ := procmem.VmRSS(s.cmd.Process.Pid)
 	return float64(v) / (1 << 20)
@@ -245,7 +256,7 @@ func run(bin, dir string, nfn, nmod, conns, calls int, idle time.Duration) error
 	el := time.Since(begin)
 	fmt.Printf("create_s=%.2f create_per_s=%.0f\n", el.Seconds(), float64(nfn)/el.Seconds())
 	fmt.Printf("rss_after_create_mb=%.0f\n", s.rss())
-	time.Sleep(idle)
+	fmt.Printf("rss_idle_series_mb=%s\n", s.idle(idle))
 	fmt.Printf("rss_idle_mb=%.0f%s\n", s.rss(), s.split())
 
 	// Restart.
@@ -298,7 +309,7 @@ func run(bin, dir string, nfn, nmod, conns, calls int, idle time.Duration) error
 	fmt.Printf("first_call_ms p50=%.2f p99=%.2f; second_call_ms p50=%.2f p99=%.2f (n=%d)\n",
 		ms(pct(cold, 50)), ms(pct(cold, 99)), ms(pct(warm, 50)), ms(pct(warm, 99)), len(cold))
 	fmt.Printf("rss_after_calls_mb=%.0f\n", s.rss())
-	time.Sleep(idle)
+	fmt.Printf("rss_idle_series_mb=%s\n", s.idle(idle))
 	fmt.Printf("rss_idle_after_calls_mb=%.0f%s\n", s.rss(), s.split())
 	return nil
 }
