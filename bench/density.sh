@@ -8,14 +8,14 @@
 # BASELINE=none skips it) and this build, both with a tenth of the functions and modules (the
 # old build held 1.9 GB for 10,000 functions: 100,000 would not fit).
 #
-#   bench/density.sh [functions, default 100000] [modules, default 10000] [idle, default 90s: past the idle timeout (60 s) and the janitor's next sweep (every 15 s)]
+#   bench/density.sh [functions, default 100000] [modules, default 10000] [idle, default 150s: the idle timeout (60 s), the janitor's sweeps (every 15 s) and the collections after them]
 #
 # The work directory is made under bench/ (not /tmp: on the machine these numbers come from,
 # creating a file in /tmp costs ~1 ms of system time, and every module compiled writes one
 # into the compiled-code cache).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-fns=${1:-100000} mods=${2:-10000} idle=${3:-90s}
+fns=${1:-100000} mods=${2:-10000} idle=${3:-150s}
 baseline=${BASELINE:-463ca51^} # the commit before lazy loading
 work=$(mktemp -d "$PWD/bench/.density.XXXXXX")
 trap 'rm -rf "$work"' EXIT
