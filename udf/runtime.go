@@ -151,22 +151,16 @@ func (rt *Runtime) janitor() {
 	}
 	t := time.NewTicker(max(rt.cfg.idleTimeout/4, 10*time.Millisecond))
 	defer t.Stop()
-	// Memory is returned after a sweep that freed something, and once more at the next tick:
-	// wazero releases compiled code in finalizers, which run after the collection that found it
-	// unreachable, so what they drop is collected only by the next one (else by the runtime's
-	// forced collection, two minutes later). The start's garbage (a catalog's definitions
-	// decoded) is returned at the first tick.
-	again := true
+	first := true // the start's garbage (a catalog's definitions decoded) is returned too
 	for {
 		select {
 		case <-rt.stop:
 			return
 		case <-t.C:
-			freed := rt.sweep(time.Now().Add(-rt.cfg.idleTimeout))
-			if freed || again {
+			if rt.sweep(time.Now().Add(-rt.cfg.idleTimeout)) || first {
 				debug.FreeOSMemory()
 			}
-			again = freed
+			first = false
 		}
 	}
 }
