@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -141,8 +142,9 @@ func newWazero(ctx context.Context, rc wazero.RuntimeConfig) (wazero.Runtime, er
 }
 
 // janitor closes instances that stayed idle too long, unloads functions without instances and
-// closes compiled code no function used meanwhile, so idle functions cost little; when it freed
-// something, it returns the memory to the system.
+// closes compiled code no function used meanwhile, so idle functions cost little; it returns
+// free memory to the system when that sweep freed something, and when the heap has gone quiet
+// (heapWatch).
 func (rt *Runtime) janitor() {
 	defer close(rt.done)
 	if rt.cfg.idleTimeout <= 0 {
@@ -151,18 +153,50 @@ func (rt *Runtime) janitor() {
 	}
 	t := time.NewTicker(max(rt.cfg.idleTimeout/4, 10*time.Millisecond))
 	defer t.Stop()
+	var w heapWatch
 	first := true // the start's garbage (a catalog's definitions decoded) is returned too
 	for {
 		select {
 		case <-rt.stop:
 			return
 		case <-t.C:
-			if rt.sweep(time.Now().Add(-rt.cfg.idleTimeout)) || first {
-				debug.FreeOSMemory()
-			}
+			freed := rt.sweep(time.Now().Add(-rt.cfg.idleTimeout))
+			w.tick(freed || first)
 			first = false
 		}
 	}
+}
+
+// heapWatch returns free heap to the system once the heap has gone quiet. Go's background
+// scavenger keeps free heap up to the collector's goal, about twice the live heap, so after a
+// burst of work (100,000 CREATEs) an idle server would hold hundreds of megabytes it no longer
+// uses until the next forced collection, minutes later. A tick with no collection since the
+// one before means nothing is allocating much; then, when a collection has run since the last
+// return and left at least returnThreshold free, the janitor returns it. A busy server
+// collects more often than the janitor ticks, so it is never forced to.
+type heapWatch struct {
+	cycles   uint64 // collections counted at the last tick
+	returned uint64 // collections counted right after the last return
+}
+
+// returnThreshold is the free heap worth a forced collection to return.
+const returnThreshold = 16 << 20
+
+// tick reads the heap's counters and returns free memory to the system when asked to (must) or
+// when the heap has gone quiet with enough left free, reporting whether it did.
+func (w *heapWatch) tick(must bool) bool {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/memory/classes/heap/free:bytes"}}
+	metrics.Read(s)
+	cycles, free := s[0].Value.Uint64(), s[1].Value.Uint64()
+	quiet := cycles == w.cycles
+	w.cycles = cycles
+	if !must && !(quiet && cycles != w.returned && free >= returnThreshold) {
+		return false
+	}
+	debug.FreeOSMemory()
+	metrics.Read(s[:1])
+	w.cycles, w.returned = s[0].Value.Uint64(), s[0].Value.Uint64()
+	return true
 }
 
 // sweep closes what has been idle since before the given time, reporting whether it closed

@@ -277,7 +277,7 @@ func (s *Store) Release() error {
 }
 
 // releaseAfter is how long after its last write a store releases its pages.
-const releaseAfter = time.Minute
+const releaseAfter = 10 * time.Second
 
 // releaseLater (re)starts the countdown to the next Release. The caller holds wmu.
 func (s *Store) releaseLater() {
