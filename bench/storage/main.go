@@ -5,7 +5,7 @@
 // It is its own Go module so that the candidates' dependencies stay out of wasql's build until
 // one is chosen:
 //
-//	cd bench/storage && go build -o /work/storage-probe . &&
+//	mkdir -p /work/st/home && cd bench/storage && go build -o /work/storage-probe . &&
 //	  DOLT_METRICS_DISABLED=1 DOLT_ROOT_PATH=/work/st/home /work/storage-probe -dir /work/st -what all
 //
 // (DOLT_METRICS_DISABLED stops the driver's daily usage event; DOLT_ROOT_PATH keeps Dolt's
