@@ -108,7 +108,6 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	db := memory.NewDatabase(Database)
-	db.BaseDatabase.EnablePrimaryKeyIndexes()
 	pro := memory.NewDBProvider(db)
 	roles := slices.Sorted(maps.Keys(cfg.Users))
 	cat := pgcatalog.New(pgcatalog.Source{Provider: pro, Database: Database, Functions: reg.Functions,
@@ -124,9 +123,8 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	if en.maxDepth <= 0 {
 		en.maxDepth = DefaultMaxStatementDepth
 	}
-	e := sqle.NewDefault(&sqlfuncs.MemoryProvider{DbProvider: pro, Functions: pgFunctions{catalog: cat, registry: reg, e: en},
-		Stats: reg, StatsDatabase: Database})
-	sqlfuncs.Install(e, reg)
+	e := sqlfuncs.NewEngine(&sqlfuncs.MemoryProvider{DbProvider: pro, Functions: pgFunctions{catalog: cat, registry: reg, e: en},
+		Stats: reg, StatsDatabase: Database}, reg)
 	installPGRules(e.Analyzer)
 	installPGDateRule(e.Analyzer)
 	installNoWritesInTransaction(e)

@@ -552,7 +552,7 @@ func (p pgFunctions) Function(ctx *sql.Context, name string) (sql.Function, bool
 		switch n := strings.ToLower(name); n {
 		case "pg_cancel_backend", "pg_terminate_backend":
 			return sql.Function1{Name: n, Fn: func(pid sql.Expression) sql.Expression {
-				return &signalBackend{UnaryExpression: expression.UnaryExpression{Child: pid}, e: p.e, name: n}
+				return &signalBackend{UnaryExpressionStub: expression.UnaryExpressionStub{Child: pid}, e: p.e, name: n}
 			}}, true
 		}
 		if f, ok := p.catalog.Function(ctx, name); ok {

@@ -12,7 +12,7 @@ import (
 // they interrupt the statement of a session of this engine (either wire's: the ids are one
 // space), at once, whatever it is doing; terminate also ends the session.
 type signalBackend struct {
-	expression.UnaryExpression
+	expression.UnaryExpressionStub
 	e    *Engine
 	name string
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/plan"
-	"github.com/dolthub/go-mysql-server/sql/rowexec"
 
 	"github.com/wasql/wasql/udf"
 )
@@ -33,7 +32,7 @@ type LiftedCall struct {
 	Args []sql.Expression
 }
 
-var _ sql.ExecSourceRel = (*BatchEval)(nil)
+var _ sql.ExecBuilderNode = (*BatchEval)(nil)
 var _ sql.Expressioner = (*BatchEval)(nil)
 
 // Schema implements the interface sql.Node: the child's columns, then one per call.
@@ -93,9 +92,9 @@ func (b *BatchEval) WithExpressions(exprs ...sql.Expression) (sql.Node, error) {
 	return &n, nil
 }
 
-// RowIter implements the interface sql.ExecSourceRel.
-func (b *BatchEval) RowIter(ctx *sql.Context, row sql.Row) (sql.RowIter, error) {
-	child, err := rowexec.DefaultBuilder.Build(ctx, b.Child, row)
+// BuildRowIter implements the interface sql.ExecBuilderNode.
+func (b *BatchEval) BuildRowIter(ctx *sql.Context, build sql.NodeExecBuilder, row sql.Row) (sql.RowIter, error) {
+	child, err := build.Build(ctx, b.Child, row)
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +212,7 @@ type Trim struct {
 	Width int
 }
 
-var _ sql.ExecSourceRel = (*Trim)(nil)
+var _ sql.ExecBuilderNode = (*Trim)(nil)
 
 // Schema implements the interface sql.Node.
 func (t *Trim) Schema() sql.Schema { return t.Child.Schema()[:t.Width] }
@@ -239,9 +238,9 @@ func (t *Trim) WithChildren(children ...sql.Node) (sql.Node, error) {
 // IsReadOnly implements the interface sql.Node.
 func (t *Trim) IsReadOnly() bool { return t.Child.IsReadOnly() }
 
-// RowIter implements the interface sql.ExecSourceRel.
-func (t *Trim) RowIter(ctx *sql.Context, row sql.Row) (sql.RowIter, error) {
-	child, err := rowexec.DefaultBuilder.Build(ctx, t.Child, row)
+// BuildRowIter implements the interface sql.ExecBuilderNode.
+func (t *Trim) BuildRowIter(ctx *sql.Context, build sql.NodeExecBuilder, row sql.Row) (sql.RowIter, error) {
+	child, err := build.Build(ctx, t.Child, row)
 	if err != nil {
 		return nil, err
 	}

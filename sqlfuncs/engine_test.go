@@ -42,10 +42,8 @@ func newTestEngine(t testing.TB) *testEngine {
 	}
 	t.Cleanup(func() { reg.Close(); rt.Close(ctx); store.Close() })
 	db := memory.NewDatabase("wasql")
-	db.BaseDatabase.EnablePrimaryKeyIndexes()
 	pro := memory.NewDBProvider(db)
-	e := sqle.NewDefault(pro)
-	Install(e, reg)
+	e := NewEngine(pro, reg)
 	return &testEngine{e: e, pro: pro, reg: reg, path: path}
 }
 

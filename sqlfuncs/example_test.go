@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 
-	sqle "github.com/dolthub/go-mysql-server"
 	"github.com/dolthub/go-mysql-server/memory"
 	"github.com/dolthub/go-mysql-server/sql"
 
@@ -33,8 +32,7 @@ func Example() {
 	defer reg.Close()
 
 	pro := memory.NewDBProvider(memory.NewDatabase("app"))
-	engine := sqle.NewDefault(pro)
-	sqlfuncs.Install(engine, reg)
+	engine := sqlfuncs.NewEngine(pro, reg)
 
 	query := func(q string) []sql.Row {
 		sctx := sql.NewContext(ctx, sql.WithSession(memory.NewSession(sql.NewBaseSession(), pro)))

@@ -8,26 +8,26 @@ import (
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/plan"
-	"github.com/dolthub/go-mysql-server/sql/rowexec"
 
 	"github.com/wasql/wasql/internal/sqlstate"
 )
 
-// explainBuilder builds go-mysql-server's EXPLAIN ANALYZE (which runs the statement and then
-// prints the plan alone) as explainAnalyze, and everything else as inner does.
-type explainBuilder struct{ inner sql.NodeExecBuilder }
+// explainBuilder is go-mysql-server's priority builder: it builds EXPLAIN ANALYZE (which
+// go-mysql-server runs and then prints the plan alone) as explainAnalyze, with base building the
+// statement, and leaves everything else to base (a nil iterator).
+type explainBuilder struct{ base sql.NodeExecBuilder }
 
 func (b explainBuilder) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.RowIter, error) {
 	if d, ok := n.(*plan.DescribeQuery); ok && d.Format.Analyze {
-		return explainAnalyze(ctx, d.Child, row)
+		return explainAnalyze(ctx, b.base, d.Child, row)
 	}
-	return b.inner.Build(ctx, n, row)
+	return nil, nil
 }
 
 // explainAnalyze runs child to its last row, then prints go-mysql-server's plan, a line per wasm
 // function the statement evaluated (its calls, rows, batches, errors and time within this
 // statement), and the statement's rows and time. A statement that writes is refused.
-func explainAnalyze(ctx *sql.Context, child sql.Node, row sql.Row) (sql.RowIter, error) {
+func explainAnalyze(ctx *sql.Context, build sql.NodeExecBuilder, child sql.Node, row sql.Row) (sql.RowIter, error) {
 	if !child.IsReadOnly() {
 		return nil, &ParseError{Code: sqlstate.FeatureNotSupported, Msg: "EXPLAIN ANALYZE of a statement that writes is not supported"}
 	}
@@ -36,7 +36,7 @@ func explainAnalyze(ctx *sql.Context, child sql.Node, row sql.Row) (sql.RowIter,
 	st, release := statement(ctx)
 	defer release()
 	start := time.Now()
-	iter, err := rowexec.DefaultBuilder.Build(ctx, child, row)
+	iter, err := build.Build(ctx, child, row)
 	if err != nil {
 		return nil, err
 	}

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	sqle "github.com/dolthub/go-mysql-server"
 	"github.com/dolthub/go-mysql-server/memory"
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/vitess/go/mysql"
@@ -39,10 +38,8 @@ func openEngine(t testing.TB, path string, cfg udf.Config) (te *testEngine, clos
 		t.Fatalf("the registry must open whatever its functions do: %v", err)
 	}
 	db := memory.NewDatabase("wasql")
-	db.BaseDatabase.EnablePrimaryKeyIndexes()
 	pro := memory.NewDBProvider(db)
-	e := sqle.NewDefault(pro)
-	Install(e, reg)
+	e := NewEngine(pro, reg)
 	var once sync.Once
 	return &testEngine{e: e, pro: pro, reg: reg, path: path}, func() {
 		once.Do(func() { reg.Close(); rt.Close(ctx); store.Close() })

@@ -11,36 +11,35 @@ import (
 	sqle "github.com/dolthub/go-mysql-server"
 )
 
-// Install adds wasm functions to a go-mysql-server engine: the CREATE/DROP FUNCTION statements
-// (through the engine's parser), the functions themselves, the batch rule, and the functions in
-// information_schema.routines and .parameters (so SHOW FUNCTION STATUS) and SHOW CREATE
-// FUNCTION, and EXPLAIN ANALYZE with the wasm functions' counts (explain.go). Call it once,
-// before the engine serves queries.
+// NewEngine returns a go-mysql-server engine over pro with wasm functions added: the CREATE/DROP
+// FUNCTION statements (through the engine's parser), the functions themselves, the batch rule,
+// the functions in information_schema.routines and .parameters (so SHOW FUNCTION STATUS) and
+// SHOW CREATE FUNCTION, and EXPLAIN ANALYZE with the wasm functions' counts (explain.go).
 //
 // Functions are found through the engine's database provider, so that each engine of a process
 // has its own (go-mysql-server's analyzer.ExternalFunctionProvider is one per process and is not
 // used). A provider that implements sql.FunctionProvider must itself return reg's functions
 // (reg.Function); a go-mysql-server memory provider is wrapped in a MemoryProvider that does.
-func Install(e *sqle.Engine, reg *Registry) {
-	inner := e.Parser
-	if inner == nil {
-		inner = sql.GlobalParser
-	}
-	e.Parser = NewParser(inner, reg)
-	cat := e.Analyzer.Catalog
-	cat.InfoSchema = &infoSchema{Database: cat.InfoSchema, reg: reg}
-	if _, ok := cat.DbProvider.(sql.FunctionProvider); !ok {
-		if mp, ok := cat.DbProvider.(*memory.DbProvider); ok {
-			cat.DbProvider = &MemoryProvider{DbProvider: mp, Functions: reg}
+func NewEngine(pro sql.DatabaseProvider, reg *Registry) *sqle.Engine {
+	if _, ok := pro.(sql.FunctionProvider); !ok {
+		if mp, ok := pro.(*memory.DbProvider); ok {
+			pro = &MemoryProvider{DbProvider: mp, Functions: reg}
 		}
 	}
+	parser := NewParser(sql.NewMysqlParser(), reg)
+	a := analyzer.NewBuilder(pro).AddOverrides(sql.EngineOverrides{Builder: sql.BuilderOverrides{Parser: parser}}).Build()
+	e := sqle.New(a, nil)
+	cat := a.Catalog
+	cat.InfoSchema = &infoSchema{Database: cat.InfoSchema, reg: reg}
 	reg.SetPrivileges(cat.MySQLDb)
-	e.Analyzer.ExecBuilder = explainBuilder{inner: e.Analyzer.ExecBuilder}
-	for _, b := range e.Analyzer.Batches {
+	a.ExecBuilder.PriorityBuilder = explainBuilder{base: a.ExecBuilder}
+	fixGroupByValidation(a)
+	for _, b := range a.Batches {
 		if b.Desc == "post-validation" { // after validation, which must see the query as written
 			b.Rules = append(b.Rules, analyzer.Rule{Id: RuleID, Apply: reg.liftCalls})
 		}
 	}
+	return e
 }
 
 // MemoryProvider is a go-mysql-server memory database provider that also provides functions.

@@ -146,7 +146,7 @@ func setValue(ctx *sql.Context, c *udf.Column, i int, v any) error {
 		case []byte:
 			c.Bytes[i] = x
 		case sql.JSONWrapper:
-			s, err := types.JsonToMySqlString(x)
+			s, err := types.JsonToMySqlString(ctx, x)
 			if err != nil {
 				return err
 			}

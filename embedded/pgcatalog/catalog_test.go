@@ -40,7 +40,6 @@ var testFunctions = []*sqlfuncs.Overload{
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	db := memory.NewDatabase("wasql")
-	db.BaseDatabase.EnablePrimaryKeyIndexes()
 	pro := memory.NewDBProvider(db)
 	cat := New(Source{Provider: pro, Database: "wasql", Functions: func() []*sqlfuncs.Overload { return testFunctions },
 		Users: func() []string { return []string{"app", "reader"} }})

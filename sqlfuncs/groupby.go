@@ -1,0 +1,86 @@
+package sqlfuncs
+
+import (
+	"strings"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/analyzer"
+	"github.com/dolthub/go-mysql-server/sql/expression"
+	"github.com/dolthub/go-mysql-server/sql/plan"
+	"github.com/dolthub/go-mysql-server/sql/transform"
+)
+
+// fixGroupByValidation wraps go-mysql-server's validateGroupBy rule, which refuses an ORDER BY
+// of a select-list alias of a GROUP BY expression when the query also has a HAVING
+// ("SELECT id % 2 AS g, sum(a) FROM t GROUP BY id % 2 HAVING sum(a) > 1 ORDER BY g", which
+// MySQL and PostgreSQL answer): with a HAVING, the aliases are defined in the Project under it,
+// which the rule skips. The rule is given a copy of the plan in which such an ORDER BY names
+// the alias's expression instead; the plan that runs is not changed.
+func fixGroupByValidation(a *analyzer.Analyzer) {
+	for _, b := range a.Batches {
+		for i, r := range b.Rules {
+			if r.Id.String() != "validateGroupBy" {
+				continue
+			}
+			validate := r.Apply
+			b.Rules[i].Apply = func(ctx *sql.Context, a *analyzer.Analyzer, n sql.Node, scope *plan.Scope, sel analyzer.RuleSelector, qf *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
+				view, _, err := transform.Node(n, sortByHavingAliases)
+				if err != nil {
+					return nil, transform.SameTree, err
+				}
+				if _, _, err := validate(ctx, a, view, scope, sel, qf); err != nil {
+					return nil, transform.SameTree, err
+				}
+				return n, transform.SameTree, nil
+			}
+		}
+	}
+}
+
+// sortByHavingAliases rewrites a Sort over a Having over a Project so that its references to
+// the Project's aliases are the aliased expressions.
+func sortByHavingAliases(n sql.Node) (sql.Node, transform.TreeIdentity, error) {
+	s, ok := n.(*plan.Sort)
+	if !ok {
+		return n, transform.SameTree, nil
+	}
+	var aliases map[string]sql.Expression
+	for c := s.Child; c != nil && aliases == nil; {
+		switch x := c.(type) {
+		case *plan.Having:
+			if p, ok := x.Child.(*plan.Project); ok {
+				aliases = map[string]sql.Expression{}
+				for _, e := range p.Projections {
+					if al, ok := e.(*expression.Alias); ok {
+						aliases[strings.ToLower(al.Name())] = al.Child
+					}
+				}
+			}
+			c = nil
+		case *plan.GroupBy, *plan.Project:
+			c = nil
+		default:
+			if len(c.Children()) != 1 {
+				c = nil
+			} else {
+				c = c.Children()[0]
+			}
+		}
+	}
+	if len(aliases) == 0 {
+		return n, transform.SameTree, nil
+	}
+	exprs, same, err := transform.Exprs(s.Expressions(), func(e sql.Expression) (sql.Expression, transform.TreeIdentity, error) {
+		if gf, ok := e.(*expression.GetField); ok {
+			if x, ok := aliases[strings.ToLower(gf.Name())]; ok {
+				return x, transform.NewTree, nil
+			}
+		}
+		return e, transform.SameTree, nil
+	})
+	if err != nil || same {
+		return n, transform.SameTree, err
+	}
+	ns, err := s.WithExpressions(exprs...)
+	return ns, transform.NewTree, err
+}
