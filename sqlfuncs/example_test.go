@@ -15,7 +15,7 @@ import (
 )
 
 // Add wasm functions to any go-mysql-server engine: a catalog for the definitions, a runtime to
-// run them, a Registry joining the two, and Install.
+// run them, a Registry joining the two, and NewEngine.
 func Example() {
 	ctx := context.Background()
 	dir, _ := os.MkdirTemp("", "wasql-example")

@@ -14,12 +14,16 @@ import (
 
 // explainBuilder is go-mysql-server's priority builder: it builds EXPLAIN ANALYZE (which
 // go-mysql-server runs and then prints the plan alone) as explainAnalyze, with base building the
-// statement, and leaves everything else to base (a nil iterator).
-type explainBuilder struct{ base sql.NodeExecBuilder }
+// statement, and leaves everything else to next, the priority builder before it (Dolt's), or to
+// base (a nil iterator).
+type explainBuilder struct{ base, next sql.NodeExecBuilder }
 
 func (b explainBuilder) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.RowIter, error) {
 	if d, ok := n.(*plan.DescribeQuery); ok && d.Format.Analyze {
 		return explainAnalyze(ctx, b.base, d.Child, row)
+	}
+	if b.next != nil {
+		return b.next.Build(ctx, n, row)
 	}
 	return nil, nil
 }

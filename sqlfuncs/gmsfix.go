@@ -1,6 +1,9 @@
 package sqlfuncs
 
+// Fixes of go-mysql-server's analyzer, applied by Extend.
+
 import (
+	"reflect"
 	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -9,6 +12,11 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/go-mysql-server/sql/transform"
 )
+
+func fixAnalyzer(a *analyzer.Analyzer) {
+	fixGroupByValidation(a)
+	fixTopN(a)
+}
 
 // fixGroupByValidation wraps go-mysql-server's validateGroupBy rule, which refuses an ORDER BY
 // of a select-list alias of a GROUP BY expression when the query also has a HAVING
@@ -83,4 +91,63 @@ func sortByHavingAliases(n sql.Node) (sql.Node, transform.TreeIdentity, error) {
 	}
 	ns, err := s.WithExpressions(exprs...)
 	return ns, transform.NewTree, err
+}
+
+// maxTopN is the largest LIMIT (plus OFFSET) an ORDER BY ... LIMIT keeps as go-mysql-server's
+// TopN node.
+const maxTopN = 1 << 16
+
+// ruleBoundTopN identifies fixTopN's rule among the analyzer's rules.
+const ruleBoundTopN analyzer.RuleId = 9_000_002
+
+// fixTopN follows go-mysql-server's insertTopNNodes rule with one that turns a TopN back into a Limit
+// over a Sort unless its limit is a constant of at most maxTopN rows: TopN allocates room for
+// limit+1 rows before it reads one, so `ORDER BY id LIMIT 1000000000` asked for 24 GB and
+// `ORDER BY id OFFSET 2` (LIMIT 2^64-1 OFFSET 2) panicked. A Sort holds the rows it reads.
+func fixTopN(a *analyzer.Analyzer) {
+	for _, b := range a.Batches {
+		for i, r := range b.Rules {
+			if r.Id.String() == "insertTopNNodes" {
+				b.Rules = append(b.Rules[:i+1:i+1], append([]analyzer.Rule{{Id: ruleBoundTopN, Apply: boundTopN}}, b.Rules[i+1:]...)...)
+				break
+			}
+		}
+	}
+}
+
+func boundTopN(ctx *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Scope, _ analyzer.RuleSelector, _ *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
+	return transform.Node(n, func(n sql.Node) (sql.Node, transform.TreeIdentity, error) {
+		t, ok := n.(*plan.TopN)
+		if !ok || smallLimit(ctx, t.Limit) {
+			return n, transform.SameTree, nil
+		}
+		return plan.NewLimit(t.Limit, plan.NewSort(t.Fields, t.Child)).WithCalcFoundRows(t.CalcFoundRows), transform.NewTree, nil
+	})
+}
+
+// smallLimit reports whether limit is made of constants and is at most maxTopN.
+func smallLimit(ctx *sql.Context, limit sql.Expression) bool {
+	static := true
+	sql.Inspect(limit, func(e sql.Expression) bool {
+		switch e.(type) {
+		case nil, *expression.Literal, *expression.Arithmetic:
+		default:
+			static = false
+		}
+		return static
+	})
+	if !static {
+		return false
+	}
+	v, err := limit.Eval(ctx, nil)
+	if err != nil {
+		return false
+	}
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return rv.Int() >= 0 && rv.Int() <= maxTopN
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return rv.Uint() <= maxTopN
+	}
+	return false
 }

@@ -30,3 +30,29 @@ func TestGroupByValidation(t *testing.T) {
 		}
 	}
 }
+
+// TestLargeLimit: ORDER BY with a LIMIT far beyond the rows, or an OFFSET alone (the Postgres
+// translation's LIMIT 2^64-1), answers without allocating room for the limit; a small LIMIT keeps
+// go-mysql-server's TopN.
+func TestLargeLimit(t *testing.T) {
+	te := newTestEngine(t)
+	scriptSetUp(t, te)
+	for q, want := range map[string]string{
+		"SELECT id FROM t ORDER BY id LIMIT 18446744073709551615 OFFSET 3": "[[4] [5]]",
+		"SELECT id FROM t ORDER BY id DESC LIMIT 4000000000":               "[[5] [4] [3] [2] [1]]",
+		"SELECT id FROM t ORDER BY id LIMIT 2 OFFSET 1":                    "[[2] [3]]",
+		"SELECT plus(id, 1) AS p FROM t ORDER BY p DESC LIMIT 1000000000":  "[[6] [5] [4] [3] [2]]",
+	} {
+		if got := fmt.Sprint(te.mustQuery(t, q)); got != want {
+			t.Errorf("%s: %s, want %s", q, got, want)
+		}
+	}
+	plan, err := Explain(te.ctx(), te.e, "SELECT id FROM t ORDER BY a LIMIT 2")
+	if err != nil || !strings.Contains(plan, "TopN") {
+		t.Errorf("a small LIMIT lost its TopN: %v\n%s", err, plan)
+	}
+	plan, err = Explain(te.ctx(), te.e, "SELECT id FROM t ORDER BY a LIMIT 1000000000")
+	if err != nil || strings.Contains(plan, "TopN") {
+		t.Errorf("a large LIMIT kept its TopN: %v\n%s", err, plan)
+	}
+}
