@@ -100,10 +100,11 @@ const maxTopN = 1 << 16
 // ruleBoundTopN identifies fixTopN's rule among the analyzer's rules.
 const ruleBoundTopN analyzer.RuleId = 9_000_002
 
-// fixTopN follows go-mysql-server's insertTopNNodes rule with one that turns a TopN back into a Limit
-// over a Sort unless its limit is a constant of at most maxTopN rows: TopN allocates room for
-// limit+1 rows before it reads one, so `ORDER BY id LIMIT 1000000000` asked for 24 GB and
-// `ORDER BY id OFFSET 2` (LIMIT 2^64-1 OFFSET 2) panicked. A Sort holds the rows it reads.
+// fixTopN follows go-mysql-server's insertTopNNodes rule with one that turns a TopN back into a
+// Limit over a Sort unless its limit is made of constants of at most maxTopN rows: TopN allocates
+// room for limit+1 rows before it reads one, so `ORDER BY a LIMIT 1000000000` asked for 24 GB,
+// and its limit+offset overflowed for `ORDER BY a OFFSET 2` (LIMIT 2^64-1 OFFSET 2). A Sort
+// holds only the rows it reads.
 func fixTopN(a *analyzer.Analyzer) {
 	for _, b := range a.Batches {
 		for i, r := range b.Rules {
@@ -115,39 +116,46 @@ func fixTopN(a *analyzer.Analyzer) {
 	}
 }
 
+// boundTopN undoes insertTopNNodes where the limit is not small: Offset(o, TopN(l+o, ...))
+// becomes Limit(l, Offset(o, Sort(...))), and TopN(l, ...) becomes Limit(l, Sort(...)).
 func boundTopN(ctx *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Scope, _ analyzer.RuleSelector, _ *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
 	return transform.Node(n, func(n sql.Node) (sql.Node, transform.TreeIdentity, error) {
-		t, ok := n.(*plan.TopN)
-		if !ok || smallLimit(ctx, t.Limit) {
-			return n, transform.SameTree, nil
+		switch x := n.(type) {
+		case *plan.Offset:
+			t, ok := x.Child.(*plan.TopN)
+			if !ok || smallLimit(ctx, t.Limit) {
+				break
+			}
+			if sum, ok := t.Limit.(*expression.Arithmetic); ok && sum.Operator() == "+" { // insertTopNNodes's limit + offset
+				return plan.NewLimit(sum.Left(), plan.NewOffset(x.Offset, plan.NewSort(t.Fields, t.Child))).WithCalcFoundRows(t.CalcFoundRows), transform.NewTree, nil
+			}
+		case *plan.TopN:
+			if _, sum := x.Limit.(*expression.Arithmetic); sum || smallLimit(ctx, x.Limit) {
+				break // the sum of an Offset's: above
+			}
+			return plan.NewLimit(x.Limit, plan.NewSort(x.Fields, x.Child)).WithCalcFoundRows(x.CalcFoundRows), transform.NewTree, nil
 		}
-		return plan.NewLimit(t.Limit, plan.NewSort(t.Fields, t.Child)).WithCalcFoundRows(t.CalcFoundRows), transform.NewTree, nil
+		return n, transform.SameTree, nil
 	})
 }
 
-// smallLimit reports whether limit is made of constants and is at most maxTopN.
+// smallLimit reports whether limit is a constant, or a sum of constants, each of at most
+// maxTopN (a sum is never evaluated: it could overflow).
 func smallLimit(ctx *sql.Context, limit sql.Expression) bool {
-	static := true
-	sql.Inspect(limit, func(e sql.Expression) bool {
-		switch e.(type) {
-		case nil, *expression.Literal, *expression.Arithmetic:
-		default:
-			static = false
+	switch x := limit.(type) {
+	case *expression.Arithmetic:
+		return x.Operator() == "+" && smallLimit(ctx, x.Left()) && smallLimit(ctx, x.Right())
+	case *expression.Literal:
+		v, err := x.Eval(ctx, nil)
+		if err != nil {
+			return false
 		}
-		return static
-	})
-	if !static {
-		return false
-	}
-	v, err := limit.Eval(ctx, nil)
-	if err != nil {
-		return false
-	}
-	switch rv := reflect.ValueOf(v); rv.Kind() {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return rv.Int() >= 0 && rv.Int() <= maxTopN
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return rv.Uint() <= maxTopN
+		switch rv := reflect.ValueOf(v); rv.Kind() {
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			return rv.Int() >= 0 && rv.Int() <= maxTopN
+		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+			return rv.Uint() <= maxTopN
+		}
 	}
 	return false
 }

@@ -41,6 +41,9 @@ func TestLargeLimit(t *testing.T) {
 		"SELECT id FROM t ORDER BY id LIMIT 18446744073709551615 OFFSET 3": "[[4] [5]]",
 		"SELECT id FROM t ORDER BY id DESC LIMIT 4000000000":               "[[5] [4] [3] [2] [1]]",
 		"SELECT id FROM t ORDER BY id LIMIT 2 OFFSET 1":                    "[[2] [3]]",
+		"SELECT id FROM t ORDER BY b LIMIT 18446744073709551615 OFFSET 2":  "[[1] [2] [3]]",
+		"SELECT id FROM t ORDER BY b DESC LIMIT 1000000000 OFFSET 1":       "[[2] [1] [5] [4]]",
+		"SELECT id FROM t ORDER BY b LIMIT 2 OFFSET 1":                     "[[5] [1]]",
 		"SELECT plus(id, 1) AS p FROM t ORDER BY p DESC LIMIT 1000000000":  "[[6] [5] [4] [3] [2]]",
 	} {
 		if got := fmt.Sprint(te.mustQuery(t, q)); got != want {
