@@ -35,6 +35,7 @@ import (
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 
 	"github.com/wasql/wasql/catalog/boltstore"
+	"github.com/wasql/wasql/embedded/dolttables"
 	"github.com/wasql/wasql/embedded/pgcatalog"
 	"github.com/wasql/wasql/sqlfuncs"
 	"github.com/wasql/wasql/udf"
@@ -55,12 +56,24 @@ type Config struct {
 	MySQL             MySQLLimits // connection limits of the MySQL wire (mysqlguard.go)
 	// Quotas bound what each user's functions may hold (sqlfuncs.Quotas); nil, no bound.
 	Quotas *sqlfuncs.Quotas
+	// Tables is where table data lives: TablesMemory (the default when empty) or TablesDolt.
+	Tables string
 }
+
+// Where table data lives (Config.Tables).
+const (
+	// TablesMemory is go-mysql-server's memory database: not durable.
+	TablesMemory = "memory"
+	// TablesDolt is Dolt's storage engine in the data directory's tables/ (embedded/dolttables):
+	// durable.
+	TablesDolt = "dolt"
+)
 
 // Engine is a running embedded engine.
 type Engine struct {
-	SQL      *sqle.Engine
-	Provider *memory.DbProvider
+	SQL *sqle.Engine
+	// Provider holds the wasql database (and any other made with CREATE DATABASE).
+	Provider sql.DatabaseProvider
 	Registry *sqlfuncs.Registry
 	runtime  *udf.Runtime
 	store    *boltstore.Store
@@ -71,6 +84,13 @@ type Engine struct {
 	maxBytes int
 	maxDepth int
 	limits   MySQLLimits
+	// newSession makes a session of the table storage; closeTables closes that storage.
+	newSession  func(ctx context.Context, base *sql.BaseSession) (sql.Session, error)
+	closeTables func() error
+	durable     bool
+
+	// Notice, when set, is for the operator at start: what Open found in the data directory.
+	Notice string
 
 	mu    sync.Mutex
 	mysql *server.SessionManager // of the MySQL wire server, once serving
@@ -89,6 +109,8 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
+	_, err := os.Stat(filepath.Join(cfg.DataDir, "catalog.db"))
+	used := err == nil // the data directory was used before
 	store, err := boltstore.Open(filepath.Join(cfg.DataDir, "catalog.db"))
 	if err != nil {
 		return nil, err
@@ -107,14 +129,8 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		store.Close()
 		return nil, err
 	}
-	db := memory.NewDatabase(Database)
-	pro := memory.NewDBProvider(db)
 	roles := slices.Sorted(maps.Keys(cfg.Users))
-	cat := pgcatalog.New(pgcatalog.Source{Provider: pro, Database: Database, Functions: reg.Functions,
-		Users: func() []string { return roles }, ServerVersion: PGVersion,
-		Settings: func(ctx *sql.Context) map[string]string { return pgSettings(ctx) }})
-	pro.WithOption(memory.WithDbsOption(append([]sql.Database{db}, cat.Databases()...)))
-	en := &Engine{Provider: pro, Registry: reg, runtime: rt, store: store, locks: newStmtLocks(),
+	en := &Engine{Registry: reg, runtime: rt, store: store, locks: newStmtLocks(),
 		sessions: newSessions(), supers: map[string]bool{}, maxBytes: cfg.MaxStatementBytes, maxDepth: cfg.MaxStatementDepth,
 		limits: cfg.MySQL}
 	if en.maxBytes <= 0 {
@@ -123,11 +139,52 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	if en.maxDepth <= 0 {
 		en.maxDepth = DefaultMaxStatementDepth
 	}
-	e := sqlfuncs.NewEngine(&sqlfuncs.MemoryProvider{DbProvider: pro, Functions: pgFunctions{catalog: cat, registry: reg, e: en},
-		Stats: reg, StatsDatabase: Database}, reg)
+	src := pgcatalog.Source{Database: Database, Functions: reg.Functions,
+		Users: func() []string { return roles }, ServerVersion: PGVersion,
+		Settings: func(ctx *sql.Context) map[string]string { return pgSettings(ctx) }}
+	var e *sqle.Engine
+	switch cfg.Tables {
+	case "", TablesMemory:
+		db := memory.NewDatabase(Database)
+		pro := memory.NewDBProvider(db)
+		src.Provider = pro
+		cat := pgcatalog.New(src)
+		pro.WithOption(memory.WithDbsOption(append([]sql.Database{db}, cat.Databases()...)))
+		e = sqlfuncs.NewEngine(&sqlfuncs.MemoryProvider{DbProvider: pro, Functions: pgFunctions{catalog: cat, registry: reg, e: en},
+			Stats: reg, StatsDatabase: Database}, reg)
+		en.Provider = pro
+		en.newSession = func(_ context.Context, base *sql.BaseSession) (sql.Session, error) { return memory.NewSession(base, pro), nil }
+		en.closeTables = e.Close
+		installNoWritesInTransaction(e)
+	case TablesDolt:
+		dir := filepath.Join(cfg.DataDir, "tables")
+		if _, err := os.Stat(dir); used && os.IsNotExist(err) {
+			en.Notice = "this data directory's functions are kept; it had no tables/ directory, so any table made before was in memory and was never persisted"
+		}
+		st, err := dolttables.Open(ctx, dir, Database, sqlfuncs.Overrides(reg))
+		if err != nil {
+			reg.Close()
+			rt.Close(ctx)
+			store.Close()
+			return nil, err
+		}
+		e = st.Engine()
+		src.Provider = e.Analyzer.Catalog.DbProvider
+		cat := pgcatalog.New(src)
+		en.Provider = st.Provider(cat.Databases(), pgFunctions{catalog: cat, registry: reg, e: en},
+			map[string][]sql.Table{Database: {sqlfuncs.NewStatsTable(reg, Database)}})
+		e.Analyzer.Catalog.DbProvider = en.Provider
+		sqlfuncs.Extend(e, reg)
+		en.newSession, en.closeTables, en.durable = st.NewSession, st.Close, true // st.Close closes e
+		installNoWritesInTransaction(e) // until a transaction holds the write lock to its end
+	default:
+		reg.Close()
+		rt.Close(ctx)
+		store.Close()
+		return nil, fmt.Errorf("tables: %q is neither %q nor %q", cfg.Tables, TablesMemory, TablesDolt)
+	}
 	installPGRules(e.Analyzer)
 	installPGDateRule(e.Analyzer)
-	installNoWritesInTransaction(e)
 	if err := installHostFileGuard(e.Analyzer); err != nil {
 		reg.Close()
 		rt.Close(ctx)
@@ -197,12 +254,18 @@ func (e *Engine) Close(ctx context.Context) error {
 		r.fn()
 	}
 	e.Registry.Close()
-	return errors.Join(e.SQL.Close(), e.runtime.Close(ctx), e.store.Close())
+	return errors.Join(e.closeTables(), e.runtime.Close(ctx), e.store.Close())
 }
+
+// Durable reports whether table data survives a restart (TablesDolt).
+func (e *Engine) Durable() bool { return e.durable }
 
 // NewContext returns a query context on the wasql database, for Go callers.
 func (e *Engine) NewContext(ctx context.Context) *sql.Context {
-	sess := memory.NewSession(sql.NewBaseSession(), e.Provider)
+	sess, err := e.newSession(ctx, sql.NewBaseSession())
+	if err != nil { // neither storage fails to make a session once open
+		panic(fmt.Sprintf("embedded: a session of the table storage: %v", err))
+	}
 	c := sql.NewContext(ctx, sql.WithSession(sess))
 	c.SetCurrentDatabase(Database)
 	return c
@@ -288,9 +351,12 @@ func (e *Engine) ServeMySQL(addr string) (*server.Server, error) {
 	guard := newGuardListener(l, e.limits)
 	cfg := server.Config{Protocol: "tcp", Listener: guard, Version: "8.0.31-wasql",
 		ProtocolListenerFactory: guardedListener}
-	sessions := memory.NewSessionBuilder(e.Provider)
 	inWasql := func(ctx context.Context, c *mysql.Conn, addr string) (sql.Session, error) {
-		s, err := sessions(ctx, c, addr)
+		var client sql.Client
+		if u, ok := c.UserData.(sql.MysqlConnectionUser); ok {
+			client = sql.Client{Address: u.Host, User: u.User, Capabilities: c.Capabilities}
+		}
+		s, err := e.newSession(ctx, sql.NewBaseSessionWithClientServer(addr, client, c.ConnectionID))
 		if err != nil {
 			return nil, err
 		}

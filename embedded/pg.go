@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dolthub/go-mysql-server/memory"
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/expression"
 	"github.com/dolthub/go-mysql-server/sql/expression/function"
@@ -53,7 +52,10 @@ func (e *Engine) openPG(user string, pid uint32, params map[string]string) (*pgS
 	if err := startupSettings(settings, params); err != nil {
 		return nil, err
 	}
-	sess := memory.NewSession(sql.NewBaseSessionWithClientServer("127.0.0.1", sql.Client{User: user, Address: "127.0.0.1"}, pid), e.Provider)
+	sess, err := e.newSession(context.Background(), sql.NewBaseSessionWithClientServer("127.0.0.1", sql.Client{User: user, Address: "127.0.0.1"}, pid))
+	if err != nil {
+		return nil, err
+	}
 	return &pgSession{e: e, sess: sess, pid: pid, user: user, settings: settings, txStatus: 'I',
 		reg: e.sessions.open(pid, user, true, sess)}, nil
 }
@@ -61,7 +63,7 @@ func (e *Engine) openPG(user string, pid uint32, params map[string]string) (*pgS
 // pgSession is a Postgres-wire session of the engine: the proxy.Executor of one client.
 type pgSession struct {
 	e        *Engine
-	sess     *memory.Session
+	sess     sql.Session
 	pid      uint32
 	user     string
 	reg      *session          // the session in the engine's registry: what pg_cancel_backend interrupts

@@ -32,6 +32,8 @@ type serveConfig struct {
 	MySQLAddr string            `mapstructure:"mysql_addr"`
 	PGAddr    string            `mapstructure:"pg_addr"`
 	LogLevel  string            `mapstructure:"log_level"`
+	// Tables is where embedded mode keeps table data: memory or dolt (embedded.Config.Tables).
+	Tables string `mapstructure:"tables"`
 	Users     map[string]string `mapstructure:"users"`
 	// Quotas bound what each user's functions may hold (parseQuotas, sqlfuncs.Quotas).
 	Quotas map[string]any `mapstructure:"quotas"`
@@ -58,12 +60,12 @@ type serveConfig struct {
 
 // configKeys are the keys of wasql.yaml; each but users and quotas also has a flag and a WASQL_
 // variable.
-var configKeys = []string{"data_dir", "log_level", "metrics_addr", "mysql_addr", "mysql_max_connections", "pg_addr", "pg_auth_timeout", "pg_max_connections", "pg_tls_cert", "pg_tls_key", "quotas", "upstream", "upstream_auth", "users"}
+var configKeys = []string{"data_dir", "log_level", "metrics_addr", "mysql_addr", "mysql_max_connections", "pg_addr", "pg_auth_timeout", "pg_max_connections", "pg_tls_cert", "pg_tls_key", "quotas", "tables", "upstream", "upstream_auth", "users"}
 
 // flagOf is the flag of each config key that has one.
 var flagOf = map[string]string{"data_dir": "data-dir", "mysql_addr": "mysql-addr", "pg_addr": "pg-addr", "log_level": "log-level", "metrics_addr": "metrics-addr",
 	"pg_max_connections": "pg-max-connections", "pg_auth_timeout": "pg-auth-timeout", "mysql_max_connections": "mysql-max-connections",
-	"upstream": "upstream", "upstream_auth": "upstream-auth", "pg_tls_cert": "pg-tls-cert", "pg_tls_key": "pg-tls-key"}
+	"upstream": "upstream", "upstream_auth": "upstream-auth", "pg_tls_cert": "pg-tls-cert", "pg_tls_key": "pg-tls-key", "tables": "tables"}
 
 // loadServeConfig reads the configuration; help is true when the flags asked for --help (printed
 // to out). Warnings (unknown WASQL_ variables) go to warn.
@@ -74,6 +76,7 @@ func loadServeConfig(args []string, out, warn io.Writer) (c *serveConfig, help b
 	fs.MarkHidden("cpuprofile")
 	fs.String("config", "", "config file (default: wasql.yaml in the working directory, if present)")
 	fs.String("data-dir", "./wasql-data", "data directory: function catalog and compiled code (env WASQL_DATA_DIR)")
+	fs.String("tables", embedded.TablesMemory, "embedded mode: where table data lives: memory (not durable) or dolt (Dolt's storage engine in the data directory's tables/: durable) (env WASQL_TABLES)")
 	fs.String("mysql-addr", "127.0.0.1:3307", "MySQL wire listen address (env WASQL_MYSQL_ADDR)")
 	fs.String("pg-addr", "127.0.0.1:5433", "Postgres wire listen address, empty to disable (env WASQL_PG_ADDR)")
 	fs.Int("pg-max-connections", proxy.DefaultMaxConnections, "Postgres wire: connections served at once; more are refused with 53300 (env WASQL_PG_MAX_CONNECTIONS)")
@@ -134,6 +137,10 @@ func loadServeConfig(args []string, out, warn io.Writer) (c *serveConfig, help b
 	switch {
 	case c.Upstream != "" && c.UpstreamAuth != "passthrough" && c.UpstreamAuth != "wasql":
 		return nil, false, fmt.Errorf("upstream_auth is %q: want passthrough or wasql (--upstream-auth, WASQL_UPSTREAM_AUTH or upstream_auth:)", c.UpstreamAuth)
+	case c.Tables != embedded.TablesMemory && c.Tables != embedded.TablesDolt:
+		return nil, false, fmt.Errorf("tables is %q: want memory or dolt (--tables, WASQL_TABLES or tables:)", c.Tables)
+	case c.Upstream != "" && c.Tables != embedded.TablesMemory:
+		return nil, false, errors.New("tables is embedded mode's: in proxy mode (upstream) the tables are the upstream PostgreSQL's")
 	case c.Upstream != "" && c.PGAddr == "":
 		return nil, false, errors.New("pg_addr is empty: proxy mode (upstream) serves only the Postgres wire (--pg-addr, WASQL_PG_ADDR or pg_addr:)")
 	}
@@ -294,7 +301,7 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	}
 	defer ms.Close()
 	e, err := embedded.Open(ctx, embedded.Config{DataDir: c.DataDir, Users: c.Users, UDF: udf.NewConfig(),
-		MySQL: embedded.MySQLLimits{MaxConnections: c.MySQLMaxConnections}, Quotas: c.quotas})
+		MySQL: embedded.MySQLLimits{MaxConnections: c.MySQLMaxConnections}, Quotas: c.quotas, Tables: c.Tables})
 	if err != nil {
 		return err
 	}
@@ -330,7 +337,15 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	if pg != nil {
 		fmt.Fprintf(out, "wasql: Postgres wire on %s (database %q)\n", pgAddr, embedded.Database)
 	}
-	fmt.Fprintf(out, "wasql: table data is in memory and NOT durable; functions are durable, in %s\n", c.DataDir)
+	if e.Notice != "" {
+		fmt.Fprintf(out, "wasql: %s\n", e.Notice)
+		slog.Warn("wasql: " + e.Notice)
+	}
+	if e.Durable() {
+		fmt.Fprintf(out, "wasql: tables and functions are durable, in %s\n", c.DataDir)
+	} else {
+		fmt.Fprintf(out, "wasql: table data is in memory and NOT durable; functions are durable, in %s\n", c.DataDir)
+	}
 	select {
 	case <-ctx.Done():
 		fmt.Fprintln(out, "wasql: shutting down")
