@@ -153,7 +153,9 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		e = sqlfuncs.NewEngine(&sqlfuncs.MemoryProvider{DbProvider: pro, Functions: pgFunctions{catalog: cat, registry: reg, e: en},
 			Stats: reg, StatsDatabase: Database}, reg)
 		en.Provider = pro
-		en.newSession = func(_ context.Context, base *sql.BaseSession) (sql.Session, error) { return memory.NewSession(base, pro), nil }
+		en.newSession = func(_ context.Context, base *sql.BaseSession) (sql.Session, error) {
+			return memory.NewSession(base, pro), nil
+		}
 		en.closeTables = e.Close
 		installNoWritesInTransaction(e)
 	case TablesDolt:
@@ -176,7 +178,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		e.Analyzer.Catalog.DbProvider = en.Provider
 		sqlfuncs.Extend(e, reg)
 		en.newSession, en.closeTables, en.durable = st.NewSession, st.Close, true // st.Close closes e
-		installNoWritesInTransaction(e) // until a transaction holds the write lock to its end
+		installNoWritesInTransaction(e)                                           // until a transaction holds the write lock to its end
 	default:
 		reg.Close()
 		rt.Close(ctx)

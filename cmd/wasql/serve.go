@@ -28,13 +28,13 @@ import (
 // serveConfig is what wasql serve reads from flags, WASQL_* variables and wasql.yaml, in that
 // order of precedence.
 type serveConfig struct {
-	DataDir   string            `mapstructure:"data_dir"`
-	MySQLAddr string            `mapstructure:"mysql_addr"`
-	PGAddr    string            `mapstructure:"pg_addr"`
-	LogLevel  string            `mapstructure:"log_level"`
+	DataDir   string `mapstructure:"data_dir"`
+	MySQLAddr string `mapstructure:"mysql_addr"`
+	PGAddr    string `mapstructure:"pg_addr"`
+	LogLevel  string `mapstructure:"log_level"`
 	// Tables is where embedded mode keeps table data: memory or dolt (embedded.Config.Tables).
-	Tables string `mapstructure:"tables"`
-	Users     map[string]string `mapstructure:"users"`
+	Tables string            `mapstructure:"tables"`
+	Users  map[string]string `mapstructure:"users"`
 	// Quotas bound what each user's functions may hold (parseQuotas, sqlfuncs.Quotas).
 	Quotas map[string]any `mapstructure:"quotas"`
 	quotas *sqlfuncs.Quotas
