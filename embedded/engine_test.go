@@ -24,7 +24,7 @@ func module(t *testing.T, path string) []byte {
 
 func open(t *testing.T) *Engine {
 	t.Helper()
-	e, err := Open(context.Background(), Config{DataDir: t.TempDir(), UDF: udf.NewConfig()})
+	e, err := Open(context.Background(), Config{DataDir: t.TempDir(), UDF: udf.NewConfig(), Tables: os.Getenv("WASQL_TEST_TABLES")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -279,6 +279,13 @@ func sessionLocation(ctx *sql.Context) (*time.Location, error) {
 // when v stays as it is.
 func outputValue(ctx *sql.Context, c *sql.Column, v any) (out any, changed bool, err error) {
 	switch x := v.(type) {
+	case sql.AnyWrapper: // Dolt's text and blob values, read when sent
+		u, err := x.UnwrapAny(ctx)
+		if err != nil {
+			return nil, false, err
+		}
+		out, _, err := outputValue(ctx, c, u)
+		return out, true, err
 	case decimal.Decimal:
 		return numericText(x, c.Type), true, nil
 	case float64: // a sum of integers, typed by sumTypes

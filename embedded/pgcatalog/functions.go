@@ -104,6 +104,9 @@ func (c *call) Eval(ctx *sql.Context, r sql.Row) (any, error) {
 	vals := make([]any, len(c.args))
 	for i, a := range c.args {
 		v, err := a.Eval(ctx, r)
+		if err == nil {
+			v, err = sql.UnwrapAny(ctx, v) // a Dolt text or blob value
+		}
 		if err != nil {
 			return nil, err
 		}
