@@ -26,7 +26,7 @@ const slack = 5 * time.Second
 // holdLock takes the engine's locks as a stuck statement would, until the test ends or release.
 func holdLock(t *testing.T, e *Engine, c class) (release func()) {
 	t.Helper()
-	rel, err := e.locks.acquire(context.Background(), c)
+	rel, err := e.locks.acquire(context.Background(), c, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func withTable(t *testing.T, e *Engine, rows int) {
 // write), statements that read no table or only the catalog run, and a statement waiting for the
 // lock is canceled at once (CancelRequest) with 57014.
 func TestStuckWriterDoesNotStopOthers(t *testing.T) {
-	e := open(t)
+	e := openTables(t, TablesMemory) // statements wait behind the memory tables' locks
 	withTable(t, e, 3)
 	addr := servePG(t, e, proxy.Config{})
 	other, err := pgConnect(t, addr, "app", "", pgx.QueryExecModeExec)
@@ -111,14 +111,14 @@ func TestStuckWriterDoesNotStopOthers(t *testing.T) {
 // behind it; a new reader of a table queues behind the writer (neither side starves), but
 // select 1 and catalog queries do not wait at all.
 func TestQueuedWriterDoesNotStallSelectOne(t *testing.T) {
-	e := open(t)
+	e := openTables(t, TablesMemory) // statements wait behind the memory tables' locks
 	withTable(t, e, 3)
 	holdLock(t, e, lockRead)
 	queued := make(chan error, 1)
 	wctx, wcancel := context.WithCancel(context.Background())
 	defer wcancel()
 	go func() {
-		rel, err := e.locks.acquire(wctx, lockWrite)
+		rel, err := e.locks.acquire(wctx, lockWrite, nil)
 		if err == nil {
 			rel()
 		}
@@ -196,7 +196,7 @@ func TestStatementDeadline(t *testing.T) {
 // TestPGCancelBackend: pg_cancel_backend interrupts another session's statement at once, even
 // while it waits for a lock; pg_terminate_backend ends the session.
 func TestPGCancelBackend(t *testing.T) {
-	e := open(t)
+	e := openTables(t, TablesMemory) // statements wait behind the memory tables' locks
 	withTable(t, e, 3)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -376,7 +376,7 @@ func rootDB(t *testing.T, e *Engine) *gosql.DB {
 // TestMySQLKill: KILL QUERY interrupts a statement waiting for the lock at once (1317), and
 // KILL itself does not wait for the lock.
 func TestMySQLKill(t *testing.T) {
-	e := open(t)
+	e := openTables(t, TablesMemory) // statements wait behind the memory tables' locks
 	withTable(t, e, 3)
 	db := rootDB(t, e)
 	victim, id := mysqlConn(t, db)
@@ -412,7 +412,7 @@ func TestMySQLKill(t *testing.T) {
 // TestMySQLMaxExecutionTime: max_execution_time (session, ms) and the MAX_EXECUTION_TIME hint
 // are deadlines, while waiting and while running: error 3024.
 func TestMySQLMaxExecutionTime(t *testing.T) {
-	e := open(t)
+	e := openTables(t, TablesMemory) // statements wait behind the memory tables' locks
 	withTable(t, e, 400)
 	db := rootDB(t, e)
 	c, _ := mysqlConn(t, db)
@@ -498,7 +498,7 @@ func TestReplaceBesideRunningQuery(t *testing.T) {
 // TestMySQLLimits: the MySQL wire refuses a statement nested too deep before parsing it (1064,
 // with the limit in the message), and KILL CONNECTION ends a session waiting for the lock.
 func TestMySQLLimits(t *testing.T) {
-	e := open(t)
+	e := openTables(t, TablesMemory) // statements wait behind the memory tables' locks
 	withTable(t, e, 3)
 	db := rootDB(t, e)
 	c, _ := mysqlConn(t, db)
@@ -537,7 +537,7 @@ func TestMySQLLimits(t *testing.T) {
 // TestMySQLClientGone: a statement waiting for the lock stops when its client goes away, not
 // when the lock is free.
 func TestMySQLClientGone(t *testing.T) {
-	e := open(t)
+	e := openTables(t, TablesMemory) // statements wait behind the memory tables' locks
 	withTable(t, e, 3)
 	db := rootDB(t, e)
 	victim, id := mysqlConn(t, db)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -140,5 +141,148 @@ func TestDoltOpensOlderDataDir(t *testing.T) {
 	defer e.Close(ctx)
 	if e.Notice != "" {
 		t.Fatalf("a second start with Dolt: notice %q", e.Notice)
+	}
+}
+
+// TestDoltTransactions: with Dolt, BEGIN / COMMIT / ROLLBACK are real on both wires: a rolled
+// back write is gone, a committed one stays, other sessions do not see a transaction's writes
+// before its COMMIT, and concurrent read-modify-write transactions lose no update (one writing
+// transaction at a time; each statement before the first write reads the latest commits).
+func TestDoltTransactions(t *testing.T) {
+	ctx := context.Background()
+	e := openDolt(t, t.TempDir())
+	t.Cleanup(func() { e.Close(ctx) })
+	db := mysqlDB(t, serveMySQL(t, e), "root", "", "interpolateParams=true")
+	pgAddr := servePG(t, e, proxy.Config{})
+	for _, q := range []string{"CREATE TABLE acct (id bigint primary key, n bigint)", "INSERT INTO acct VALUES (1, 0), (2, 100)"} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pg, err := pgConnect(t, pgAddr, "postgres", "", pgx.QueryExecModeCacheStatement)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close(ctx)
+	read := func(id int) int64 {
+		t.Helper()
+		var n int64
+		if err := db.QueryRow("SELECT n FROM acct WHERE id = ?", id).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	// Postgres wire: ROLLBACK undoes, COMMIT keeps, and nothing shows before the COMMIT.
+	tx, err := pg.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "UPDATE acct SET n = n + 5 WHERE id = 1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(1); got != 0 {
+		t.Fatalf("another session sees an uncommitted write: n = %d", got)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(1); got != 0 {
+		t.Fatalf("after ROLLBACK: n = %d, want 0", got)
+	}
+	tx, err = pg.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"UPDATE acct SET n = n - 30 WHERE id = 2", "UPDATE acct SET n = n + 30 WHERE id = 1", "CREATE TABLE audit (id bigint primary key)"} {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := read(1), read(2); a != 30 || b != 70 {
+		t.Fatalf("after COMMIT: %d and %d, want 30 and 70", a, b)
+	}
+
+	// MySQL wire: autocommit off, ROLLBACK, then COMMIT.
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"SET autocommit = 0", "UPDATE acct SET n = 999 WHERE id = 1", "ROLLBACK",
+		"UPDATE acct SET n = n + 1 WHERE id = 1", "COMMIT", "SET autocommit = 1"} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	conn.Close()
+	if got := read(1); got != 31 {
+		t.Fatalf("the MySQL wire's transactions: n = %d, want 31", got)
+	}
+
+	// Lost updates: 6 sessions, each 20 transactions of read, then write what it read + 1.
+	const sessions, rounds = 6, 20
+	errs := make(chan error, sessions)
+	for range sessions {
+		go func() {
+			c, err := pgConnect(t, pgAddr, "postgres", "", pgx.QueryExecModeCacheStatement)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close(ctx)
+			for range rounds {
+				tx, err := c.Begin(ctx)
+				if err != nil {
+					errs <- err
+					return
+				}
+				var n int64
+				if err := tx.QueryRow(ctx, "SELECT n FROM acct WHERE id = 2").Scan(&n); err != nil {
+					errs <- err
+					return
+				}
+				if _, err := tx.Exec(ctx, "UPDATE acct SET n = n + 1 WHERE id = 2"); err != nil {
+					errs <- err
+					return
+				}
+				if err := tx.Commit(ctx); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range sessions {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := read(2); got != 70+sessions*rounds {
+		t.Fatalf("after %d concurrent increments: n = %d, want %d", sessions*rounds, got, 70+sessions*rounds)
+	}
+
+	// A session that ends inside a transaction lets the next writer go, its writes undone.
+	c, err := pgConnect(t, pgAddr, "postgres", "", pgx.QueryExecModeCacheStatement)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Exec(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Exec(ctx, "UPDATE acct SET n = -1 WHERE id = 1"); err != nil {
+		t.Fatal(err)
+	}
+	c.Close(ctx)
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := pg.Exec(wctx, "UPDATE acct SET n = n + 1 WHERE id = 1"); err != nil {
+		t.Fatalf("a write after a session ended in its transaction: %v", err)
+	}
+	if got := read(1); got != 32 {
+		t.Fatalf("n = %d, want 32 (the ended session's write undone)", got)
 	}
 }

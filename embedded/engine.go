@@ -56,7 +56,8 @@ type Config struct {
 	MySQL             MySQLLimits // connection limits of the MySQL wire (mysqlguard.go)
 	// Quotas bound what each user's functions may hold (sqlfuncs.Quotas); nil, no bound.
 	Quotas *sqlfuncs.Quotas
-	// Tables is where table data lives: TablesMemory (the default when empty) or TablesDolt.
+	// Tables is where table data lives: TablesDolt or TablesMemory (the default when empty, for
+	// Go callers and tests; wasql serve defaults to TablesDolt).
 	Tables string
 }
 
@@ -178,7 +179,8 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		e.Analyzer.Catalog.DbProvider = en.Provider
 		sqlfuncs.Extend(e, reg)
 		en.newSession, en.closeTables, en.durable = st.NewSession, st.Close, true // st.Close closes e
-		installNoWritesInTransaction(e)                                           // until a transaction holds the write lock to its end
+		en.locks.mvcc = true
+		installTransactionalDDL(e)
 	default:
 		reg.Close()
 		rt.Close(ctx)
@@ -282,7 +284,7 @@ func (e *Engine) Query(ctx *sql.Context, q string) (sql.Schema, []sql.Row, error
 	if err != nil {
 		return nil, nil, err
 	}
-	unlock, err := e.locks.acquire(ctx, c)
+	unlock, err := e.locks.acquire(ctx, c, ctx.Session)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -450,6 +452,9 @@ func (h *lockedHandler) ComStmtExecute(ctx context.Context, c *mysql.Conn, p *my
 
 // ConnectionClosed implements the interface mysql.Handler.
 func (h *lockedHandler) ConnectionClosed(c *mysql.Conn) {
+	if s := h.e.sessions.get(c.ConnectionID); s != nil && s.sess != nil {
+		defer h.e.locks.endTransaction(s.sess) // its open transaction ends unwritten
+	}
 	h.e.sessions.close(c.ConnectionID)
 	h.Handler.ConnectionClosed(c)
 }
@@ -507,7 +512,7 @@ func (h *lockedHandler) runAs(ctx context.Context, c *mysql.Conn, q string, mult
 		sctx, cancel = context.WithTimeout(sctx, d)
 		defer cancel()
 	}
-	unlock, err := h.e.locks.acquire(sctx, cls)
+	unlock, err := h.e.locks.acquire(sctx, cls, s.sess)
 	if err != nil {
 		return mysqlError(err)
 	}

@@ -22,9 +22,16 @@ func module(t *testing.T, path string) []byte {
 	return b
 }
 
+// open opens an engine on the table storage WASQL_TEST_TABLES names (scripts/test.sh runs the
+// package on each).
 func open(t *testing.T) *Engine {
 	t.Helper()
-	e, err := Open(context.Background(), Config{DataDir: t.TempDir(), UDF: udf.NewConfig(), Tables: os.Getenv("WASQL_TEST_TABLES")})
+	return openTables(t, os.Getenv("WASQL_TEST_TABLES"))
+}
+
+func openTables(t *testing.T, tables string) *Engine {
+	t.Helper()
+	e, err := Open(context.Background(), Config{DataDir: t.TempDir(), UDF: udf.NewConfig(), Tables: tables})
 	if err != nil {
 		t.Fatal(err)
 	}

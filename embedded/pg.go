@@ -150,7 +150,7 @@ func (s *pgSession) execute(ctx context.Context, query string, params []any) (re
 	if err != nil {
 		return nil, err
 	}
-	unlock, err := s.e.locks.acquire(ctx, cls)
+	unlock, err := s.e.locks.acquire(ctx, cls, s.sess)
 	if err != nil {
 		end()
 		return nil, err
@@ -253,7 +253,7 @@ func (s *pgSession) describe(ctx context.Context, query string, nparams int) ([]
 		return nil, nil, err
 	}
 	defer end()
-	unlock, err := s.e.locks.acquire(ctx, min(cls, lockRead)) // analysis only reads
+	unlock, err := s.e.locks.acquire(ctx, min(cls, lockRead), s.sess) // analysis only reads
 	if err != nil {
 		return nil, nil, err
 	}
@@ -534,7 +534,8 @@ var arrayOIDs = map[uint32]uint32{proxy.OIDBool: 1000, proxy.OIDInt2: 1005, prox
 // Close implements the interface proxy.Executor.
 func (s *pgSession) Close() error {
 	s.e.sessions.close(s.pid)
-	s.e.SQL.CloseSession(s.pid) // drops the statements go-mysql-server prepared for it
+	s.e.SQL.CloseSession(s.pid)      // drops the statements go-mysql-server prepared for it
+	s.e.locks.endTransaction(s.sess) // its open transaction ends unwritten
 	return nil
 }
 

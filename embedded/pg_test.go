@@ -464,7 +464,7 @@ func TestPGStatementTimeout(t *testing.T) {
 // TestPGCancelLockWait: a CancelRequest for a statement waiting on the statement lock is
 // answered 57014 "canceling statement due to user request", not 42000 "context canceled".
 func TestPGCancelLockWait(t *testing.T) {
-	e := open(t)
+	e := openTables(t, TablesMemory) // statements wait behind the memory tables' locks
 	addr := servePG(t, e, proxy.Config{})
 	mod := module(t, "../udf/testdata/fib.wasm")
 	ctx := context.Background()

@@ -92,6 +92,12 @@ func fromEngine(err error) string {
 		return "23505"
 	case sql.ErrInsertIntoNonNullableProvidedNull.Is(err):
 		return "23502"
+	case sql.ErrForeignKeyChildViolation.Is(err), sql.ErrForeignKeyParentViolation.Is(err):
+		return "23503"
+	case sql.ErrCheckConstraintViolated.Is(err):
+		return "23514"
+	case sql.ErrLockDeadlock.Is(err):
+		return "40001"
 	case strings.Contains(err.Error(), "syntax error"):
 		return "42601"
 	}

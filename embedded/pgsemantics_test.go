@@ -25,7 +25,7 @@ import (
 // fails with 0A000 (and says what to do), the block is aborted as Postgres aborts it after any
 // error (25P02 until ROLLBACK), and the table keeps its rows. Read-only blocks work.
 func TestPGWriteInTransactionRefused(t *testing.T) {
-	e := open(t)
+	e := openTables(t, TablesMemory) // the memory tables refuse writes in a transaction
 	addr := servePG(t, e, proxy.Config{})
 	ctx := context.Background()
 	mod := module(t, "../udf/testdata/numeric.wasm")
@@ -112,7 +112,7 @@ func TestPGWriteInTransactionRefused(t *testing.T) {
 // TestMySQLWriteInTransactionRefused: the same refusal on the MySQL wire, after START
 // TRANSACTION and with autocommit off, in single and multi-statement strings.
 func TestMySQLWriteInTransactionRefused(t *testing.T) {
-	e := open(t)
+	e := openTables(t, TablesMemory) // the memory tables refuse writes in a transaction
 	db := mysqlDB(t, serveMySQL(t, e), "root", "", "multiStatements=true")
 	ctx := context.Background()
 	conn, err := db.Conn(ctx)

@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"slices"
 	"sync"
 	"time"
 	_ "time/tzdata" // the session TimeZone may name any IANA zone
@@ -36,11 +37,47 @@ const pgCoerceRule analyzer.RuleId = 10_000
 // list at each analysis; the rule is idempotent and does nothing outside Postgres sessions).
 func installPGRules(a *analyzer.Analyzer) {
 	rule := analyzer.Rule{Id: pgCoerceRule, Apply: pgCoerce}
-	a.Batches = append([]*analyzer.Batch{{Desc: "wasql-pg-coerce", Iterations: 1, Rules: []analyzer.Rule{rule}}}, a.Batches...)
+	a.Batches = append([]*analyzer.Batch{{Desc: "wasql-pg-coerce", Iterations: 1,
+		Rules: []analyzer.Rule{rule, {Id: pgTextIndexRule, Apply: pgTextIndex}}}}, a.Batches...)
 	installOnce.Do(func() { analyzer.AlwaysBeforeDefault = append([]analyzer.Rule{rule}, analyzer.AlwaysBeforeDefault...) })
 }
 
 var installOnce sync.Once
+
+// pgTextIndexRule identifies pgTextIndex among the analyzer's rules.
+const pgTextIndexRule analyzer.RuleId = 10_002
+
+// textIndexPrefix is the prefix, in characters, that pgTextIndex gives a text column: MySQL's
+// longest key (3,072 bytes) of 4-byte characters.
+const textIndexPrefix = 768
+
+// pgTextIndex lets a Postgres-wire CREATE INDEX name a text column, as PostgreSQL does:
+// go-mysql-server, like MySQL, wants a prefix length for a TEXT column in a non-unique index,
+// and it gets textIndexPrefix. The index is then an access path over the first 768 characters;
+// the query still compares whole values, so answers do not change. A UNIQUE index on text needs
+// no prefix (go-mysql-server hashes the whole value).
+func pgTextIndex(ctx *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Scope, _ analyzer.RuleSelector, _ *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
+	ai, ok := n.(*plan.AlterIndex)
+	if !ok || !onPGWire(ctx) || ai.Action != plan.IndexAction_Create || ai.Constraint != sql.IndexConstraint_None {
+		return n, transform.SameTree, nil
+	}
+	sch := ai.Table.Schema()
+	var cols []sql.IndexColumn
+	for i, c := range ai.Columns {
+		if j := sch.IndexOfColName(c.Name); c.Length == 0 && j >= 0 && types.IsTextBlob(sch[j].Type) && types.IsText(sch[j].Type) {
+			if cols == nil {
+				cols = slices.Clone(ai.Columns)
+			}
+			cols[i].Length = textIndexPrefix
+		}
+	}
+	if cols == nil {
+		return n, transform.SameTree, nil
+	}
+	cp := *ai
+	cp.Columns = cols
+	return &cp, transform.NewTree, nil
+}
 
 // pgCoerce types the string literals of a Postgres-wire statement that stand for a boolean,
 // bytea or timestamp column: the values of INSERT, the assignments of UPDATE and ON CONFLICT,

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/dolthub/go-mysql-server/sql"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 	"golang.org/x/sync/semaphore"
 
@@ -28,6 +29,9 @@ const (
 	lockCatalog
 	// lockRead: it reads tables: the table lock, shared.
 	lockRead
+	// lockTx: it begins or ends a transaction (BEGIN, COMMIT, ROLLBACK): the table lock, alone;
+	// with a storage that isolates transactions, nothing (stmtLocks.mvcc).
+	lockTx
 	// lockWrite: it writes table data (INSERT, UPDATE, DELETE, COMMIT): the table lock, alone.
 	lockWrite
 	// lockDDL: it changes table metadata, or is not known: the table lock and then the schema
@@ -36,7 +40,7 @@ const (
 )
 
 func (c class) String() string {
-	return [...]string{"none", "catalog", "read", "write", "ddl"}[c]
+	return [...]string{"none", "catalog", "read", "tx", "write", "ddl"}[c]
 }
 
 // exclusiveWeight is what an exclusive holder takes of a semaphore: every reader's share.
@@ -62,9 +66,23 @@ func (l rwLock) lock(ctx context.Context, exclusive bool) (func(), error) {
 
 // stmtLocks are the engine's two locks: the table lock (data) and the schema lock (metadata);
 // and the statements holding them, for retire.
+//
+// With mvcc (Dolt's storage, which isolates transactions itself) statements take neither: reads
+// run beside everything, and the writer lock lets one transaction write at a time, from its
+// first write to its end (COMMIT, ROLLBACK, the session's end), or for the one statement in
+// autocommit. Dolt merges concurrent writing transactions cell by cell at COMMIT, which loses an
+// update that two of them make from the same old value (docs/RATIONALE.md): with one writer at
+// a time no merge happens. Each statement of a transaction that has not written yet starts
+// from a fresh snapshot (the Dolt transaction is begun again: it has nothing to lose), so it
+// sees every commit before it, as PostgreSQL's READ COMMITTED does; once a transaction writes,
+// no other commits until it ends.
 type stmtLocks struct {
 	table  rwLock
 	schema rwLock
+
+	mvcc    bool
+	writer  rwLock
+	holders map[sql.Session]func() // sessions whose transaction holds the writer lock, and its release
 
 	mu       sync.Mutex
 	seq      uint64              // the last statement's number
@@ -79,7 +97,8 @@ type retiree struct {
 }
 
 func newStmtLocks() *stmtLocks {
-	return &stmtLocks{table: newRWLock(), schema: newRWLock(), running: map[uint64]struct{}{}}
+	return &stmtLocks{table: newRWLock(), schema: newRWLock(), writer: newRWLock(), running: map[uint64]struct{}{},
+		holders: map[sql.Session]func(){}}
 }
 
 // retire runs fn once every statement running now has ended (at once when none is): a replaced
@@ -126,10 +145,13 @@ func (l *stmtLocks) end(n uint64) {
 	}
 }
 
-// acquire takes what c needs, waiting at most as long as ctx lives: a canceled or expired wait
-// returns the statement's interruption error (57014) at once. The returned release is
-// idempotent.
-func (l *stmtLocks) acquire(ctx context.Context, c class) (func(), error) {
+// acquire takes what c needs for a statement of sess, waiting at most as long as ctx lives: a
+// canceled or expired wait returns the statement's interruption error (57014) at once. The
+// returned release, called when the statement has ended, is idempotent.
+func (l *stmtLocks) acquire(ctx context.Context, c class, sess sql.Session) (func(), error) {
+	if l.mvcc {
+		return l.acquireMVCC(ctx, c, sess)
+	}
 	var releases []func()
 	take := func(r rwLock, exclusive bool) error {
 		rel, err := r.lock(ctx, exclusive)
@@ -149,7 +171,7 @@ func (l *stmtLocks) acquire(ctx context.Context, c class) (func(), error) {
 		err = take(l.schema, false)
 	case lockRead:
 		err = take(l.table, false)
-	case lockWrite:
+	case lockTx, lockWrite:
 		err = take(l.table, true)
 	default:
 		if err = take(l.table, true); err == nil {
@@ -169,6 +191,83 @@ func (l *stmtLocks) acquire(ctx context.Context, c class) (func(), error) {
 			l.end(n)
 		})
 	}, nil
+}
+
+// acquireMVCC is acquire with mvcc.
+func (l *stmtLocks) acquireMVCC(ctx context.Context, c class, sess sql.Session) (func(), error) {
+	l.mu.Lock()
+	held := l.holders[sess] != nil
+	l.mu.Unlock()
+	explicit := sess != nil && inExplicitTransaction(sql.NewContext(ctx, sql.WithSession(sess)))
+	var hold func() // the writer lock, for this statement or its transaction
+	if c >= lockWrite && !held {
+		rel, err := l.writer.lock(ctx, true)
+		if err != nil {
+			return nil, interruption(ctx)
+		}
+		hold = rel
+	}
+	if explicit && !held && (c == lockRead || c >= lockWrite) {
+		if err := freshSnapshot(ctx, sess); err != nil {
+			if hold != nil {
+				hold()
+			}
+			return nil, err
+		}
+	}
+	if hold != nil && explicit {
+		l.mu.Lock()
+		l.holders[sess] = hold
+		l.mu.Unlock()
+		hold = nil
+	}
+	n := l.begin()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			if hold != nil {
+				hold()
+			} else if sess != nil && !inTransaction(sql.NewContext(context.Background(), sql.WithSession(sess))) {
+				l.endTransaction(sess)
+			}
+			l.end(n)
+		})
+	}, nil
+}
+
+// endTransaction releases the writer lock sess's transaction holds, if it holds it: at its
+// COMMIT or ROLLBACK, or when the session ends.
+func (l *stmtLocks) endTransaction(sess sql.Session) {
+	l.mu.Lock()
+	rel := l.holders[sess]
+	delete(l.holders, sess)
+	l.mu.Unlock()
+	if rel != nil {
+		rel()
+	}
+}
+
+// inTransaction reports whether the session is in an explicit transaction that is still open:
+// after COMMIT or ROLLBACK with autocommit off, the session has no transaction until its next
+// statement.
+func inTransaction(ctx *sql.Context) bool {
+	return inExplicitTransaction(ctx) && ctx.GetTransaction() != nil
+}
+
+// freshSnapshot begins sess's transaction again, so that its next statement reads the latest
+// commits. The transaction has not written (it does not hold the writer lock), so nothing is
+// lost.
+func freshSnapshot(ctx context.Context, sess sql.Session) error {
+	tx := sess.GetTransaction()
+	ts, ok := sess.(sql.TransactionSession)
+	if tx == nil || !ok {
+		return nil
+	}
+	if err := ts.Rollback(sql.NewContext(ctx, sql.WithSession(sess)), tx); err != nil {
+		return err
+	}
+	sess.SetTransaction(nil)
+	return nil
 }
 
 // Interrupted is the error of a statement stopped before it finished: canceled (KILL QUERY,
@@ -429,8 +528,10 @@ func classOf(st ast.Statement) class {
 		return max(lockRead, classOf(s.Statement))
 	case ast.SelectStatement:
 		return reads(s)
-	case *ast.Insert, *ast.Update, *ast.Delete, *ast.Load, *ast.Begin, *ast.Commit, *ast.Rollback,
-		*ast.Savepoint, *ast.RollbackSavepoint, *ast.ReleaseSavepoint, *ast.LockTables, *ast.UnlockTables:
+	case *ast.Begin, *ast.Commit, *ast.Rollback:
+		return lockTx
+	case *ast.Insert, *ast.Update, *ast.Delete, *ast.Load, *ast.Savepoint, *ast.RollbackSavepoint,
+		*ast.ReleaseSavepoint, *ast.LockTables, *ast.UnlockTables:
 		return lockWrite
 	}
 	return lockDDL

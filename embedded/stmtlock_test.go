@@ -39,7 +39,7 @@ func TestClassify(t *testing.T) {
 		"WITH c AS (SELECT 1) DELETE FROM t WHERE a IN (SELECT * FROM c)": lockWrite,
 		"with c as (select 1) update t set a = 1":                         lockWrite,
 		"WITH c AS (SELECT 1) INSERT INTO t SELECT * FROM c":              lockWrite,
-		"COMMIT":                         lockWrite,
+		"COMMIT":                         lockTx,
 		"CREATE TABLE u (a int)":         lockDDL,
 		"DROP TABLE t":                   lockDDL,
 		"GRANT SELECT ON *.* TO someone": lockDDL,
@@ -142,7 +142,7 @@ func TestDepthBounded(t *testing.T) {
 
 func TestLockWaitEndsWithContext(t *testing.T) {
 	l := newStmtLocks()
-	hold, err := l.acquire(context.Background(), lockWrite)
+	hold, err := l.acquire(context.Background(), lockWrite, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +150,7 @@ func TestLockWaitEndsWithContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() {
-		_, err := l.acquire(ctx, lockRead)
+		_, err := l.acquire(ctx, lockRead, nil)
 		done <- err
 	}()
 	time.Sleep(20 * time.Millisecond)
@@ -167,7 +167,7 @@ func TestLockWaitEndsWithContext(t *testing.T) {
 	// A deadline ends it as a timeout.
 	ctx, cancel = context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	_, err = l.acquire(ctx, lockDDL)
+	_, err = l.acquire(ctx, lockDDL, nil)
 	var in *Interrupted
 	if !errors.As(err, &in) || !in.Timeout || sqlstate.Of(err) != sqlstate.QueryCanceled {
 		t.Fatalf("expired wait: %v", err)
@@ -175,7 +175,7 @@ func TestLockWaitEndsWithContext(t *testing.T) {
 	// Statements that read no table, or only the catalog, do not wait for the table lock.
 	for _, c := range []class{lockNone, lockCatalog} {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		rel, err := l.acquire(ctx, c)
+		rel, err := l.acquire(ctx, c, nil)
 		cancel()
 		if err != nil {
 			t.Fatalf("%v behind a writer: %v", c, err)
@@ -184,7 +184,7 @@ func TestLockWaitEndsWithContext(t *testing.T) {
 	}
 	hold()
 	hold() // release is idempotent
-	rel, err := l.acquire(context.Background(), lockDDL)
+	rel, err := l.acquire(context.Background(), lockDDL, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +215,7 @@ func TestLockHammer(t *testing.T) {
 				if i%7 == 0 {
 					cancel() // some give up at once
 				}
-				rel, err := l.acquire(ctx, c)
+				rel, err := l.acquire(ctx, c, nil)
 				if err != nil {
 					cancel()
 					if sqlstate.Of(err) != sqlstate.QueryCanceled {
@@ -263,7 +263,7 @@ func TestLockHammer(t *testing.T) {
 	default:
 	}
 	// Nothing is left held.
-	rel, err := l.acquire(context.Background(), lockDDL)
+	rel, err := l.acquire(context.Background(), lockDDL, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,9 +281,9 @@ func TestRetire(t *testing.T) {
 	if ran != 1 {
 		t.Fatal("with no statement running, retire runs at once")
 	}
-	a, _ := l.acquire(context.Background(), lockNone)
+	a, _ := l.acquire(context.Background(), lockNone, nil)
 	l.retire(func() { ran++ })
-	b, _ := l.acquire(context.Background(), lockNone) // began after: not waited for
+	b, _ := l.acquire(context.Background(), lockNone, nil) // began after: not waited for
 	if ran != 1 {
 		t.Fatal("retired while a statement runs")
 	}

@@ -12,10 +12,11 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/transform"
 	"github.com/dolthub/vitess/go/mysql"
 
+	"github.com/wasql/wasql/embedded/pgsql"
 	"github.com/wasql/wasql/internal/sqlstate"
 )
 
-// Table data has no real transactions yet: go-mysql-server's memory tables keep a transaction's
+// With the memory tables (Config.Tables memory), table data has no real transactions: go-mysql-server's memory tables keep a transaction's
 // writes in a private copy of each table and put the copy back at COMMIT, over whatever other
 // sessions committed meanwhile, and DDL commits at once. So a write inside an explicit
 // transaction (BEGIN/START TRANSACTION, or autocommit off on the MySQL wire) is refused before
@@ -31,6 +32,7 @@ var noWritesRule = analyzer.Rule{Id: ruleNoWritesInTransaction, Apply: refuseWri
 // installNoWritesInTransaction adds the rule to every plan's last batch: the engine's own and
 // the one go-mysql-server builds for a simple INSERT or UPDATE (the package's OnceAfterAll).
 func installNoWritesInTransaction(e *sqle.Engine) {
+	refusing.Store(e.Analyzer, true)
 	onceGlobal.Do(func() { analyzer.OnceAfterAll = withRule(analyzer.OnceAfterAll) })
 	for _, b := range e.Analyzer.Batches {
 		if b.Desc == "after-all" {
@@ -40,6 +42,10 @@ func installNoWritesInTransaction(e *sqle.Engine) {
 }
 
 var onceGlobal sync.Once
+
+// refusing holds the analyzers of the engines that refuse writes in a transaction: the rule in
+// the package's OnceAfterAll runs for every engine of the process, those over Dolt included.
+var refusing sync.Map
 
 func withRule(rules []analyzer.Rule) []analyzer.Rule {
 	for _, r := range rules {
@@ -52,8 +58,8 @@ func withRule(rules []analyzer.Rule) []analyzer.Rule {
 
 // refuseWriteInTransaction fails a statement that writes (changes rows, tables, functions or
 // users) while the session is in an explicit transaction.
-func refuseWriteInTransaction(ctx *sql.Context, _ *analyzer.Analyzer, n sql.Node, scope *plan.Scope, _ analyzer.RuleSelector, _ *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
-	if !scope.IsEmpty() || n.IsReadOnly() || !inExplicitTransaction(ctx) {
+func refuseWriteInTransaction(ctx *sql.Context, a *analyzer.Analyzer, n sql.Node, scope *plan.Scope, _ analyzer.RuleSelector, _ *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
+	if _, ok := refusing.Load(a); !ok || !scope.IsEmpty() || n.IsReadOnly() || !inExplicitTransaction(ctx) {
 		return n, transform.SameTree, nil
 	}
 	return n, transform.SameTree, errWriteInTransaction(statementKind(n))
@@ -110,6 +116,10 @@ func statementKind(n sql.Node) string {
 		return "DROP VIEW"
 	case *plan.AlterIndex:
 		return "CREATE/DROP INDEX"
+	case *plan.CreateDB:
+		return "CREATE DATABASE"
+	case *plan.DropDB:
+		return "DROP DATABASE"
 	}
 	name := strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(
 		strings.ToUpper(fmt.Sprintf("%T", n)), "*"), "PLAN."), "SQLFUNCS.")
@@ -120,4 +130,34 @@ func statementKind(n sql.Node) string {
 		return "DROP FUNCTION"
 	}
 	return "a statement that writes (" + name + ")"
+}
+
+// ruleTransactionalDDL identifies keepDDLInTransaction among the analyzer's rules.
+const ruleTransactionalDDL analyzer.RuleId = 9_000_102
+
+// installTransactionalDDL makes DDL on the Postgres wire part of the transaction it runs in, as
+// in PostgreSQL, with Dolt's tables (which keep DDL in the transaction like any write):
+// go-mysql-server commits the open transaction at each DDL statement, as MySQL does (the MySQL
+// wire keeps that), so `BEGIN; UPDATE ...; CREATE TABLE ...; ROLLBACK` would keep both.
+func installTransactionalDDL(e *sqle.Engine) {
+	for _, b := range e.Analyzer.Batches {
+		if b.Desc == "after-all" {
+			b.Rules = append(b.Rules, analyzer.Rule{Id: ruleTransactionalDDL, Apply: keepDDLInTransaction})
+		}
+	}
+}
+
+// keepDDLInTransaction clears the flags that make go-mysql-server commit at a DDL statement of
+// a Postgres-wire transaction; CREATE or DROP DATABASE there is refused, as PostgreSQL does
+// (25001).
+func keepDDLInTransaction(ctx *sql.Context, _ *analyzer.Analyzer, n sql.Node, scope *plan.Scope, _ analyzer.RuleSelector, qf *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
+	if !scope.IsEmpty() || qf == nil || !onPGWire(ctx) || !inExplicitTransaction(ctx) {
+		return n, transform.SameTree, nil
+	}
+	if qf.IsSet(sql.QFlagDBDDL) {
+		return nil, transform.SameTree, &pgsql.Error{Code: "25001", Msg: statementKind(n) + " cannot run inside a transaction block"}
+	}
+	qf.Unset(sql.QFlagDDL)
+	qf.Unset(sql.QFlagAlterTable)
+	return n, transform.SameTree, nil
 }

@@ -2,7 +2,8 @@
 # The project's tests.
 #
 #   scripts/test.sh         everything: gofmt, the WAT fixtures match their source, go vet (the
-#                           main module, the Go SDK, the Go test guest), every package under -race,
+#                           main module, the Go SDK, the Go test guest), every package under -race
+#                           (the embedded engine's twice: on the memory tables and on Dolt's),
 #                           the integration tests with real clients and a real PostgreSQL 15, and
 #                           a short run of each fuzzer (FUZZTIME, default 10s each). About 10
 #                           minutes on 2 cores with a warm Go build cache, more the first time.
@@ -109,6 +110,7 @@ go vet ./...
 if [ "$mode" = quick ]; then
   echo "== go test"
   go test -count=1 ./...
+  WASQL_TEST_TABLES=dolt go test -count=1 ./embedded/
   (cd sdk/go && go test -count=1 ./...)
   exit 0
 fi
@@ -116,6 +118,8 @@ fi
 echo "== go test -race"
 go test -race -count=1 ./...
 (cd sdk/go && go test -race -count=1 ./...)
+echo "== the embedded engine's tests again, on Dolt's tables (the run above uses the memory tables)"
+WASQL_TEST_TABLES=dolt go test -race -count=1 ./embedded/
 
 echo "== integration: the wasql binary with real clients"
 go test -tags integration -count=1 ./integration/

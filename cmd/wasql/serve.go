@@ -32,7 +32,7 @@ type serveConfig struct {
 	MySQLAddr string `mapstructure:"mysql_addr"`
 	PGAddr    string `mapstructure:"pg_addr"`
 	LogLevel  string `mapstructure:"log_level"`
-	// Tables is where embedded mode keeps table data: memory or dolt (embedded.Config.Tables).
+	// Tables is where embedded mode keeps table data: dolt or memory (embedded.Config.Tables).
 	Tables string            `mapstructure:"tables"`
 	Users  map[string]string `mapstructure:"users"`
 	// Quotas bound what each user's functions may hold (parseQuotas, sqlfuncs.Quotas).
@@ -76,7 +76,7 @@ func loadServeConfig(args []string, out, warn io.Writer) (c *serveConfig, help b
 	fs.MarkHidden("cpuprofile")
 	fs.String("config", "", "config file (default: wasql.yaml in the working directory, if present)")
 	fs.String("data-dir", "./wasql-data", "data directory: function catalog and compiled code (env WASQL_DATA_DIR)")
-	fs.String("tables", embedded.TablesMemory, "embedded mode: where table data lives: memory (not durable) or dolt (Dolt's storage engine in the data directory's tables/: durable) (env WASQL_TABLES)")
+	fs.String("tables", embedded.TablesDolt, "embedded mode: where table data lives: dolt (Dolt's storage engine in the data directory's tables/: durable, transactional) or memory (go-mysql-server's memory database: NOT durable, no transactions); proxy mode ignores it (env WASQL_TABLES)")
 	fs.String("mysql-addr", "127.0.0.1:3307", "MySQL wire listen address (env WASQL_MYSQL_ADDR)")
 	fs.String("pg-addr", "127.0.0.1:5433", "Postgres wire listen address, empty to disable (env WASQL_PG_ADDR)")
 	fs.Int("pg-max-connections", proxy.DefaultMaxConnections, "Postgres wire: connections served at once; more are refused with 53300 (env WASQL_PG_MAX_CONNECTIONS)")
@@ -139,8 +139,6 @@ func loadServeConfig(args []string, out, warn io.Writer) (c *serveConfig, help b
 		return nil, false, fmt.Errorf("upstream_auth is %q: want passthrough or wasql (--upstream-auth, WASQL_UPSTREAM_AUTH or upstream_auth:)", c.UpstreamAuth)
 	case c.Tables != embedded.TablesMemory && c.Tables != embedded.TablesDolt:
 		return nil, false, fmt.Errorf("tables is %q: want memory or dolt (--tables, WASQL_TABLES or tables:)", c.Tables)
-	case c.Upstream != "" && c.Tables != embedded.TablesMemory:
-		return nil, false, errors.New("tables is embedded mode's: in proxy mode (upstream) the tables are the upstream PostgreSQL's")
 	case c.Upstream != "" && c.PGAddr == "":
 		return nil, false, errors.New("pg_addr is empty: proxy mode (upstream) serves only the Postgres wire (--pg-addr, WASQL_PG_ADDR or pg_addr:)")
 	}

@@ -138,7 +138,7 @@ func startServe(t *testing.T, args ...string) (addr string, out, logs *syncBuffe
 	})
 	re := regexp.MustCompile(`MySQL wire on (\S+),`)
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if strings.Contains(out.String(), "NOT durable") {
+		if strings.Contains(out.String(), "durable, in ") {
 			if m := re.FindStringSubmatch(out.String()); m != nil {
 				return m[1], out, logs
 			}

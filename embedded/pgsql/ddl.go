@@ -496,3 +496,96 @@ func (p *printer) drop(s *pg.DropStmt) {
 		p.rangeVar(rv)
 	})
 }
+
+// alterTable prints ALTER TABLE: ADD and DROP COLUMN, ADD and DROP CONSTRAINT, ALTER COLUMN
+// SET/DROP DEFAULT; anything else is refused.
+func (p *printer) alterTable(s *pg.AlterTableStmt) {
+	if s.Objtype != pg.ObjectType_OBJECT_TABLE || s.MissingOk {
+		p.unsupported("ALTER of anything but a table, and ALTER TABLE IF EXISTS")
+		return
+	}
+	p.WriteString("ALTER TABLE ")
+	p.rangeVar(s.Relation)
+	for i, n := range s.Cmds {
+		if i > 0 {
+			p.WriteString(",")
+		}
+		p.WriteString(" ")
+		c := n.GetAlterTableCmd()
+		if c.Behavior == pg.DropBehavior_DROP_CASCADE {
+			p.unsupported("CASCADE in ALTER TABLE")
+			return
+		}
+		switch c.Subtype {
+		case pg.AlterTableType_AT_AddColumn:
+			def := c.Def.GetColumnDef()
+			for _, k := range def.Constraints {
+				switch k.GetConstraint().Contype {
+				case pg.ConstrType_CONSTR_PRIMARY, pg.ConstrType_CONSTR_UNIQUE, pg.ConstrType_CONSTR_FOREIGN:
+					p.unsupported("a key or REFERENCES in ALTER TABLE ADD COLUMN (add it as a constraint)")
+					return
+				}
+			}
+			if c.MissingOk {
+				p.unsupported("ADD COLUMN IF NOT EXISTS")
+				return
+			}
+			p.WriteString("ADD COLUMN ")
+			p.column(def, false)
+		case pg.AlterTableType_AT_DropColumn:
+			if c.MissingOk {
+				p.unsupported("DROP COLUMN IF EXISTS")
+				return
+			}
+			p.WriteString("DROP COLUMN ")
+			p.ident(c.Name)
+		case pg.AlterTableType_AT_AddConstraint:
+			p.WriteString("ADD ")
+			p.tableConstraint(s.Relation.Relname, c.Def.GetConstraint())
+		case pg.AlterTableType_AT_DropConstraint:
+			if c.MissingOk {
+				p.unsupported("DROP CONSTRAINT IF EXISTS")
+				return
+			}
+			p.WriteString("DROP CONSTRAINT ")
+			p.ident(c.Name)
+		case pg.AlterTableType_AT_ColumnDefault:
+			p.WriteString("ALTER COLUMN ")
+			p.ident(c.Name)
+			if c.Def == nil {
+				p.WriteString(" DROP DEFAULT")
+			} else {
+				p.WriteString(" SET DEFAULT (")
+				p.expr(c.Def)
+				p.WriteString(")")
+			}
+		default:
+			p.unsupported("ALTER TABLE %s", strings.TrimPrefix(c.Subtype.String(), "AT_"))
+			return
+		}
+	}
+}
+
+// rename prints ALTER TABLE ... RENAME COLUMN and RENAME TO; other renames are refused.
+func (p *printer) rename(s *pg.RenameStmt) {
+	if s.MissingOk || s.Relation == nil {
+		p.unsupported("ALTER ... RENAME")
+		return
+	}
+	switch s.RenameType {
+	case pg.ObjectType_OBJECT_COLUMN:
+		p.WriteString("ALTER TABLE ")
+		p.rangeVar(s.Relation)
+		p.WriteString(" RENAME COLUMN ")
+		p.ident(s.Subname)
+		p.WriteString(" TO ")
+		p.ident(s.Newname)
+	case pg.ObjectType_OBJECT_TABLE:
+		p.WriteString("ALTER TABLE ")
+		p.rangeVar(s.Relation)
+		p.WriteString(" RENAME TO ")
+		p.ident(s.Newname)
+	default:
+		p.unsupported("ALTER ... RENAME")
+	}
+}

@@ -195,6 +195,10 @@ func (p *printer) stmt(n *pg.Node) {
 		p.createIndex(s.IndexStmt)
 	case *pg.Node_DropStmt:
 		p.drop(s.DropStmt)
+	case *pg.Node_AlterTableStmt:
+		p.alterTable(s.AlterTableStmt)
+	case *pg.Node_RenameStmt:
+		p.rename(s.RenameStmt)
 	case *pg.Node_TruncateStmt:
 		if len(s.TruncateStmt.Relations) != 1 {
 			p.unsupported("TRUNCATE of several tables")
@@ -291,6 +295,8 @@ func command(n *pg.Node) string {
 		return "DROP " + strings.TrimPrefix(s.DropStmt.RemoveType.String(), "OBJECT_")
 	case *pg.Node_TruncateStmt:
 		return "TRUNCATE TABLE"
+	case *pg.Node_AlterTableStmt, *pg.Node_RenameStmt:
+		return "ALTER TABLE"
 	case *pg.Node_ExplainStmt:
 		return "EXPLAIN"
 	case *pg.Node_TransactionStmt:

@@ -28,6 +28,13 @@ var translateCases = []struct{ in, want string }{
 	{"select a from t order by a desc nulls last limit 5 offset 2", "SELECT `a` AS `a` FROM `t` ORDER BY (`a`) IS NULL, `a` DESC LIMIT 5 OFFSET 2"},
 	{"select a as x, b from t order by x desc, 2", "SELECT `a` AS `x`, `b` AS `b` FROM `t` ORDER BY (`a`) IS NULL DESC, `x` DESC, (`b`) IS NULL, 2"},
 	{"select a from t offset 3", "SELECT `a` AS `a` FROM `t` LIMIT 18446744073709551615 OFFSET 3"},
+	{"alter table t add column c text default 'x', drop column d", "ALTER TABLE `t` ADD COLUMN `c` LONGTEXT DEFAULT 'x', DROP COLUMN `d`"},
+	{"alter table t add constraint c_pos check (c > 0)", "ALTER TABLE `t` ADD CONSTRAINT `c_pos` CHECK ((`c` > 0))"},
+	{"alter table t add foreign key (u) references u (id)", "ALTER TABLE `t` ADD FOREIGN KEY (`u`) REFERENCES `u` (`id`)"},
+	{"alter table t drop constraint c_pos", "ALTER TABLE `t` DROP CONSTRAINT `c_pos`"},
+	{"alter table t alter column c set default 3, alter column d drop default", "ALTER TABLE `t` ALTER COLUMN `c` SET DEFAULT (3), ALTER COLUMN `d` DROP DEFAULT"},
+	{"alter table t rename column a to b", "ALTER TABLE `t` RENAME COLUMN `a` TO `b`"},
+	{"alter table t rename to u", "ALTER TABLE `t` RENAME TO `u`"},
 	{"select * from public.t join u using (id) left join v on v.id = t.id",
 		"SELECT * FROM ((`t` JOIN `u` USING (`id`)) LEFT JOIN `v` ON (`v`.`id` = `t`.`id`))"},
 	{"select * from (values (1, 'a'), (2, 'b')) as v(id, name)",
@@ -142,6 +149,11 @@ func TestUnsupported(t *testing.T) {
 		"select date_part('dow', d) from t":                       "date_part(",
 		"savepoint a":                                             "SAVEPOINT",
 		"rollback to savepoint a":                                 "SAVEPOINT",
+		"alter table t alter column c type bigint":                "ALTER TABLE AlterColumnType",
+		"alter table t drop column c cascade":                     "CASCADE in ALTER TABLE",
+		"alter table if exists t add column c int":                "ALTER TABLE IF EXISTS",
+		"alter table t add column c int references u (id)":        "REFERENCES in ALTER TABLE ADD COLUMN",
+		"alter index i rename to j":                               "ALTER ... RENAME",
 	} {
 		_, err := Translate(in)
 		if err == nil || sqlstate.Of(err) != sqlstate.FeatureNotSupported || !strings.Contains(err.Error(), want) {
