@@ -4,6 +4,7 @@ package sqlfuncs
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -16,6 +17,17 @@ import (
 func fixAnalyzer(a *analyzer.Analyzer) {
 	fixGroupByValidation(a)
 	fixTopN(a)
+	dropReplaceAgg(a)
+}
+
+// dropReplaceAgg removes go-mysql-server's replaceAgg rule, which answers max or min of the
+// first primary-key column with ORDER BY ... LIMIT 1: over an empty table (or no row passing a
+// WHERE) that is no row, where the aggregate is one row holding NULL. `SELECT max(id) FROM t`
+// then reads the whole key.
+func dropReplaceAgg(a *analyzer.Analyzer) {
+	for _, b := range a.Batches {
+		b.Rules = slices.DeleteFunc(b.Rules, func(r analyzer.Rule) bool { return r.Id.String() == "replaceAgg" })
+	}
 }
 
 // fixGroupByValidation wraps go-mysql-server's validateGroupBy rule, which refuses an ORDER BY

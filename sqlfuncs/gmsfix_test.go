@@ -59,3 +59,22 @@ func TestLargeLimit(t *testing.T) {
 		t.Errorf("a large LIMIT kept its TopN: %v\n%s", err, plan)
 	}
 }
+
+// TestAggregateOfEmptyKey: max and min of a primary key over no rows are one row of NULL
+// (go-mysql-server's replaceAgg answered no row).
+func TestAggregateOfEmptyKey(t *testing.T) {
+	te := newTestEngine(t)
+	scriptSetUp(t, te)
+	te.mustQuery(t, "CREATE TABLE nothing (id bigint primary key, v bigint)")
+	for q, want := range map[string]string{
+		"SELECT max(id) FROM nothing":               "[[<nil>]]",
+		"SELECT coalesce(min(id), -1) FROM nothing": "[[-1]]",
+		"SELECT max(id) FROM t WHERE id > 100":      "[[<nil>]]",
+		"SELECT max(id), min(id) FROM t":            "[[5 1]]",
+		"SELECT max(id) FROM t":                     "[[5]]",
+	} {
+		if got := fmt.Sprint(te.mustQuery(t, q)); got != want {
+			t.Errorf("%s: %s, want %s", q, got, want)
+		}
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql"
 
 	"github.com/dolthub/dolt/go/cmd/dolt/commands/engine"
+	"github.com/dolthub/dolt/go/libraries/doltcore/dbfactory"
 	"github.com/dolthub/dolt/go/libraries/doltcore/env"
 	dsqle "github.com/dolthub/dolt/go/libraries/doltcore/sqle"
 	"github.com/dolthub/dolt/go/libraries/utils/config"
@@ -54,8 +55,10 @@ func Open(ctx context.Context, dir, database string, overrides sql.EngineOverrid
 	if err != nil {
 		return nil, fmt.Errorf("tables %s: %w", dir, err)
 	}
+	// Without Dolt's process-wide cache of open stores, Close lets go of the files and their
+	// lock, so that another process (or this one, again) can open them.
 	se, err := engine.NewSqlEngine(ctx, mrEnv, &engine.SqlEngineConfig{ServerUser: "root", Autocommit: true,
-		EngineOverrides: overrides})
+		EngineOverrides: overrides, DBLoadParams: map[string]any{dbfactory.DisableSingletonCacheParam: struct{}{}}})
 	if err != nil {
 		return nil, fmt.Errorf("tables %s: %w", dir, err)
 	}
