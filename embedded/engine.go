@@ -3,11 +3,14 @@
 // backend of the Postgres wire (PGBackend: a proxy.Executor per session, with Postgres's
 // session settings, transaction status and error wording; pg.go, pgsettings.go, pgerrors.go).
 //
-// Table data lives in go-mysql-server's memory database: it is NOT durable (functions are). That
-// database is not safe for concurrent writers, so statements run under the engine's locks
-// (stmtlock.go): each statement is parsed once and classified, reads share the table lock,
-// writes take it alone, statements that read no table take none; every wait ends when the
-// statement's context does (cancel, KILL, deadline).
+// Table data lives in Dolt's storage engine (Config.Tables dolt, embedded/dolttables: durable,
+// transactional; the binary's default) or go-mysql-server's memory database (memory: NOT
+// durable, no transactions; functions are durable either way). Statements run under the
+// engine's locks (stmtlock.go): each statement is parsed once and classified. With the memory
+// database, which is not safe for concurrent writers, reads share the table lock, writes take
+// it alone, statements that read no table take none; with Dolt's, only writes wait, one
+// writing transaction at a time. Every wait ends when the statement's context does (cancel,
+// KILL, deadline).
 package embedded
 
 import (
@@ -46,7 +49,7 @@ const Database = "wasql"
 
 // Config configures an Engine.
 type Config struct {
-	DataDir string            // catalog.db and the compiled-code cache live here
+	DataDir string            // catalog.db, the compiled-code cache and (with Dolt) tables/ live here
 	Users   map[string]string // MySQL users and passwords; none means no authentication
 	UDF     udf.Config        // runtime configuration; the cache dir is set from DataDir
 	// MaxStatementBytes and MaxStatementDepth bound a statement's text before it is parsed (0:

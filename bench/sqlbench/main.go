@@ -1,9 +1,10 @@
 // Command sqlbench measures wasm functions in the embedded engine against the same queries
 // written with built-in expressions, in one run: 1M rows (a bigint, b bigint, s text), each
-// query run -runs times (interleaved), medians reported. bench/run.sh runs it next to the same
-// workloads in PostgreSQL 15 (bench/postgres.sh).
+// query run -runs times (interleaved), medians reported, on each table storage -tables names
+// (the memory database and Dolt's, one after the other in the same run). bench/run.sh runs it
+// next to the same workloads in PostgreSQL 15 (bench/postgres.sh).
 //
-//	go run ./bench/sqlbench [-rows 1000000] [-runs 5]
+//	go run ./bench/sqlbench [-rows 1000000] [-runs 5] [-tables memory,dolt]
 package main
 
 import (
@@ -17,9 +18,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dolthub/go-mysql-server/memory"
 	"github.com/dolthub/go-mysql-server/sql"
 
+	"github.com/wasql/wasql/bench/internal/tableload"
 	"github.com/wasql/wasql/embedded"
 	"github.com/wasql/wasql/udf"
 )
@@ -36,28 +37,52 @@ func row(i int64) (a, b int64, s string) {
 func main() {
 	rows := flag.Int64("rows", 1_000_000, "rows in the table")
 	runs := flag.Int("runs", 5, "timed runs per query (plus one warm-up)")
+	tables := flag.String("tables", embedded.TablesMemory+","+embedded.TablesDolt, "table storages to measure, comma-separated")
 	flag.Parse()
-	if err := run(*rows, *runs, os.Stdout); err != nil {
+	if err := run(*rows, *runs, strings.Split(*tables, ","), os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "sqlbench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n int64, runs int, out io.Writer) error {
+func run(n int64, runs int, storages []string, out io.Writer) error {
 	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "sqlbench")
-	if err != nil {
-		return err
+	engines := make([]*embedded.Engine, len(storages))
+	for k, st := range storages {
+		dir, err := os.MkdirTemp("", "sqlbench")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		e, err := embedded.Open(ctx, embedded.Config{DataDir: dir, UDF: udf.NewConfig(), Tables: st})
+		if err != nil {
+			return err
+		}
+		defer e.Close(ctx)
+		engines[k] = e
+		if err := setUp(e); err != nil {
+			return err
+		}
+		start := time.Now()
+		if err := tableload.Rows(e, "t", n, func(i int64) sql.Row { a, b, s := row(i); return sql.NewRow(a, b, s) }); err != nil {
+			return fmt.Errorf("%s: %w", st, err)
+		}
+		fmt.Fprintf(out, "%s: %d rows loaded through one inserter in %.1f s\n", st, n, time.Since(start).Seconds())
 	}
-	defer os.RemoveAll(dir)
-	e, err := embedded.Open(ctx, embedded.Config{DataDir: dir, UDF: udf.NewConfig()})
-	if err != nil {
-		return err
+	for k, st := range storages {
+		if err := measure(engines[k], st, n, runs, out); err != nil {
+			return err
+		}
 	}
-	defer e.Close(ctx)
-	q := func(query string) ([]sql.Row, error) {
-		_, rows, err := e.Query(e.NewContext(ctx), query)
-		return rows, err
+	return nil
+}
+
+// setUp creates t and the functions.
+func setUp(e *embedded.Engine) error {
+	ctx := context.Background()
+	q := func(query string) error {
+		_, _, err := e.Query(e.NewContext(ctx), query)
+		return err
 	}
 	mod := func(path string) string {
 		b, err := os.ReadFile(filepath.Join(path))
@@ -72,12 +97,19 @@ func run(n int64, runs int, out io.Writer) error {
 		"CREATE FUNCTION fib(bigint) RETURNS bigint LANGUAGE wasm AS " + mod("udf/testdata/fib.wasm") + ", 'fib_iter'",
 		"CREATE FUNCTION slugify(text) RETURNS text LANGUAGE wasm AS " + mod("udf/testdata/guests/c_funcs.wasm"),
 	} {
-		if _, err := q(s); err != nil {
+		if err := q(s); err != nil {
 			return fmt.Errorf("%s: %w", s[:40], err)
 		}
 	}
-	if err := load(e, n); err != nil {
-		return err
+	return nil
+}
+
+// measure runs the queries on e and prints their table.
+func measure(e *embedded.Engine, storage string, n int64, runs int, out io.Writer) error {
+	ctx := context.Background()
+	q := func(query string) ([]sql.Row, error) {
+		_, rows, err := e.Query(e.NewContext(ctx), query)
+		return rows, err
 	}
 	type query struct {
 		name, sql string
@@ -117,7 +149,7 @@ func run(n int64, runs int, out io.Writer) error {
 		return d[len(d)/2]
 	}
 	perRow := func(i, base int) float64 { return float64(med(i)-med(base)) / float64(n) }
-	fmt.Fprintf(out, "wasql embedded engine, %d rows, median of %d runs\n\n", n, runs)
+	fmt.Fprintf(out, "\nwasql embedded engine, %s tables, %d rows, median of %d runs\n\n", storage, n, runs)
 	fmt.Fprintln(out, "| query | median ms | ns/row over its base | runs (ms) | result |")
 	fmt.Fprintln(out, "|---|---:|---:|---|---|")
 	for i, qu := range queries {
@@ -141,28 +173,4 @@ func run(n int64, runs int, out io.Writer) error {
 	fmt.Fprintf(out, "\nsum(plus(a,b)) / sum(a+b): %.3f (target ≤ 1.10)\n", float64(med(4))/float64(med(3)))
 	fmt.Fprintf(out, "batching off / on: %.2f\n", float64(med(5))/float64(med(4)))
 	return nil
-}
-
-// load fills t through one table inserter (SQL INSERTs of 1M rows would take minutes).
-func load(e *embedded.Engine, n int64) error {
-	ctx := e.NewContext(context.Background())
-	db, err := e.Provider.Database(ctx, embedded.Database)
-	if err != nil {
-		return err
-	}
-	tbl, ok, err := db.GetTableInsensitive(ctx, "t")
-	if err != nil || !ok {
-		return fmt.Errorf("table t: %v", err)
-	}
-	ins := tbl.(*memory.Table).Inserter(ctx)
-	for i := int64(1); i <= n; i++ {
-		a, b, s := row(i)
-		if err := ins.Insert(ctx, sql.NewRow(a, b, s)); err != nil {
-			return err
-		}
-	}
-	if err := ins.Close(ctx); err != nil {
-		return err
-	}
-	return memory.SessionFromContext(ctx).CommitTransaction(ctx, nil)
 }
