@@ -198,6 +198,8 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		store.Close()
 		return nil, err
 	}
+	// LOAD DATA LOCAL INFILE reads the file the client sends (hostfiles.go refuses the server's).
+	sql.SystemVariables.AssignValues(map[string]any{"local_infile": int8(1)})
 	reg.SetRetire(en.locks.retire) // CREATE OR REPLACE runs beside the queries using the old version
 	reg.SetQuotas(cfg.Quotas)
 	en.SQL = e
@@ -374,7 +376,9 @@ func (e *Engine) ServeMySQL(addr string) (*server.Server, error) {
 		return s, nil
 	}
 	s, err := server.NewServerWithHandler(cfg, e.SQL, sql.NewContext, inWasql, nil,
-		func(h mysql.Handler) (mysql.Handler, error) { return &lockedHandler{Handler: h, e: e}, nil })
+		func(h mysql.Handler) (mysql.Handler, error) {
+			return &lockedHandler{Handler: h, e: e, rest: map[uint32]string{}}, nil
+		})
 	if err != nil {
 		l.Close()
 		return nil, err
@@ -405,6 +409,9 @@ func IsLoopback(addr string) bool {
 type lockedHandler struct {
 	mysql.Handler
 	e *Engine
+
+	mu   sync.Mutex
+	rest map[uint32]string // per connection, the rest of a multi-statement query still to run
 }
 
 // ComQuery implements the interface mysql.Handler.
@@ -425,7 +432,30 @@ type parsedHandler interface {
 
 // ComMultiQuery implements the interface mysql.Handler: it runs the first statement of q and
 // returns the rest, which the connection passes back: each statement takes its own locks.
+//
+// LOAD DATA LOCAL INFILE is refused after the first statement of such a query: the connection
+// guard follows the server's packets to let the client's file through only where a statement's
+// answer begins, which it knows only for the first (mysqlguard.go).
 func (h *lockedHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, q string, cb mysql.ResultSpoolFn) (rest string, err error) {
+	h.mu.Lock()
+	later := h.rest[c.ConnectionID] == q && q != ""
+	delete(h.rest, c.ConnectionID)
+	h.mu.Unlock()
+	if later {
+		if st, _, err := h.e.SQL.Parser.ParseOneWithOptions(ctx, q, ast.ParserOptions{}); err == nil {
+			if l, ok := st.(*ast.Load); ok && bool(l.Local) {
+				return "", mysql.NewSQLError(mysql.ERNotSupportedYet, "0A000",
+					"LOAD DATA LOCAL INFILE after another statement of the same query is not supported: send it as a query of its own")
+			}
+		}
+	}
+	defer func() {
+		if rest != "" {
+			h.mu.Lock()
+			h.rest[c.ConnectionID] = rest
+			h.mu.Unlock()
+		}
+	}()
 	err = h.run(ctx, c, q, true, func(ctx context.Context, _ ast.Statement) error {
 		h.clearWarnings(c, q)
 		var err error
@@ -455,6 +485,9 @@ func (h *lockedHandler) ComStmtExecute(ctx context.Context, c *mysql.Conn, p *my
 
 // ConnectionClosed implements the interface mysql.Handler.
 func (h *lockedHandler) ConnectionClosed(c *mysql.Conn) {
+	h.mu.Lock()
+	delete(h.rest, c.ConnectionID)
+	h.mu.Unlock()
 	if s := h.e.sessions.get(c.ConnectionID); s != nil && s.sess != nil {
 		defer h.e.locks.endTransaction(s.sess) // its open transaction ends unwritten
 	}

@@ -19,9 +19,10 @@ import (
 //   - functions (LOAD_FILE): hostFileFunctions answers for them before go-mysql-server's
 //     built-ins do, with a function whose construction fails, so the refusal holds wherever the
 //     call stands (a select list, a view, a prepared statement, a nested call, a procedure);
-//   - statements (SELECT ... INTO OUTFILE / DUMPFILE, LOAD DATA [LOCAL] INFILE): the analyzer
-//     rule refuseHostFiles, first of the once-before batch, walks the whole plan, subqueries
-//     included.
+//   - statements (SELECT ... INTO OUTFILE / DUMPFILE, LOAD DATA INFILE): the analyzer rule
+//     refuseHostFiles, first of the once-before batch, walks the whole plan, subqueries
+//     included. LOAD DATA LOCAL INFILE is served: the client sends its own file (the MySQL
+//     wire's LOCAL INFILE request), the server's are not read.
 
 // hostFileFunctions are go-mysql-server's functions that touch the host's files, by lower-case
 // name. (Its registry has no other: every other built-in computes on its arguments.)
@@ -108,10 +109,9 @@ func hostFileUse(n sql.Node, depth int) error {
 			return errHostFiles("SELECT ... INTO DUMPFILE")
 		}
 	case *plan.LoadData:
-		if x.Local {
-			return errHostFiles("LOAD DATA LOCAL INFILE")
+		if !x.Local { // LOCAL reads the client's file, which the client sends
+			return errHostFiles("LOAD DATA INFILE")
 		}
-		return errHostFiles("LOAD DATA INFILE")
 	case *plan.PrepareQuery:
 		if err := hostFileUse(x.Child, depth+1); err != nil {
 			return err

@@ -33,8 +33,9 @@ import (
 //   - guardConn wraps each connection: it reads the client's packets ahead of vitess and
 //     passes on only those vitess handles safely (the rest get an error packet, or the
 //     connection is closed), and it follows the server's packets to learn when authentication
-//     succeeded, which statement ids COM_STMT_PREPARE returned, and to clean every error
-//     message (wiretext.Clean) before it reaches the client;
+//     succeeded, which statement ids COM_STMT_PREPARE returned, when the server asked for a
+//     LOCAL INFILE (the client's file packets then pass as they are, to the empty one that ends
+//     them), and to clean every error message (wiretext.Clean) before it reaches the client;
 //   - uniformAuth wraps the auth server so that an unknown user and a wrong password get the
 //     same answer.
 
@@ -201,6 +202,11 @@ type guardConn struct {
 	counted  atomic.Bool // holds a token of l.handshake
 	stmts    map[uint32]*stmt
 	awaiting bool // a COM_STMT_PREPARE was passed on; its answer is the next server packet
+	// answer: a COM_QUERY was passed on, and the next server packet begins the answer to its
+	// first statement, which may be a LOCAL INFILE request (0xfb, like a NULL in a row); the
+	// handler refuses LOAD DATA LOCAL in the statements after the first.
+	answer bool
+	infile bool // the server asked for a LOCAL INFILE: the client's packets are the file's, to an empty one
 
 	// Write side: the parse of the server's packets.
 	mode outMode
@@ -310,7 +316,11 @@ func (g *guardConn) next() error {
 			return errGuardClosed
 		}
 	} else if authed {
-		if pass := g.command(seq+1, payload); !pass {
+		g.mu.Lock()
+		infile := g.infile
+		g.infile = infile && len(payload) > 0 // an empty packet ends the file
+		g.mu.Unlock()
+		if pass := infile || g.command(seq+1, payload); !pass {
 			return nil
 		}
 	}
@@ -338,6 +348,8 @@ func (g *guardConn) command(seq byte, p []byte) bool {
 		return id, g.stmts[id]
 	}
 	switch p[0] {
+	case mysql.ComQuery:
+		g.answer = true
 	case mysql.ComPrepare:
 		g.awaiting = true
 	case mysql.ComStmtExecute:
@@ -649,6 +661,11 @@ func (g *guardConn) inspect(pkt []byte) []byte {
 		return pkt
 	}
 	p := pkt[headerSize:]
+	answer := g.answer
+	g.answer = false
+	if answer && p[0] == 0xfb {
+		g.infile = true
+	}
 	switch {
 	case p[0] == 0xff:
 		g.awaiting = false
