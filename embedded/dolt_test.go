@@ -222,7 +222,8 @@ func TestDoltTransactions(t *testing.T) {
 		t.Fatalf("the MySQL wire's transactions: n = %d, want 31", got)
 	}
 
-	// Lost updates: 6 sessions, each 20 transactions of read, then write what it read + 1.
+	// Lost updates: 6 sessions, each 20 transactions of SELECT ... FOR UPDATE, then a write of
+	// what it read + 1.
 	const sessions, rounds = 6, 20
 	errs := make(chan error, sessions)
 	for range sessions {
@@ -239,12 +240,12 @@ func TestDoltTransactions(t *testing.T) {
 					errs <- err
 					return
 				}
-				var n int64
-				if err := tx.QueryRow(ctx, "SELECT n FROM acct WHERE id = 2").Scan(&n); err != nil {
+				var n int64 // read FOR UPDATE, then written back + 1 by the client, as an application does
+				if err := tx.QueryRow(ctx, "SELECT n FROM acct WHERE id = 2 FOR UPDATE").Scan(&n); err != nil {
 					errs <- err
 					return
 				}
-				if _, err := tx.Exec(ctx, "UPDATE acct SET n = n + 1 WHERE id = 2"); err != nil {
+				if _, err := tx.Exec(ctx, "UPDATE acct SET n = $1 WHERE id = 2", n+1); err != nil {
 					errs <- err
 					return
 				}

@@ -32,7 +32,8 @@ const (
 	// lockTx: it begins or ends a transaction (BEGIN, COMMIT, ROLLBACK): the table lock, alone;
 	// with a storage that isolates transactions, nothing (stmtLocks.mvcc).
 	lockTx
-	// lockWrite: it writes table data (INSERT, UPDATE, DELETE, COMMIT): the table lock, alone.
+	// lockWrite: it writes table data (INSERT, UPDATE, DELETE, SELECT ... FOR UPDATE): the table
+	// lock, alone; with mvcc, the writer lock.
 	lockWrite
 	// lockDDL: it changes table metadata, or is not known: the table lock and then the schema
 	// lock, both alone.
@@ -538,13 +539,18 @@ func classOf(st ast.Statement) class {
 }
 
 // reads classifies a statement that only reads: by the tables its tree names. SELECT ... INTO
-// writes (a variable, or a file, which another guard refuses): lockWrite.
+// writes (a variable, or a file, which another guard refuses), and SELECT ... FOR UPDATE / FOR
+// SHARE holds what it read as a write would: lockWrite.
 func reads(n ast.SQLNode) class {
 	c := lockNone
 	_ = ast.Walk(func(node ast.SQLNode) (bool, error) {
 		switch x := node.(type) {
 		case *ast.Into:
 			if x != nil {
+				c = max(c, lockWrite)
+			}
+		case *ast.Select:
+			if x != nil && x.Lock != nil && x.Lock.Type != "" { // FOR UPDATE / SHARE: what it read stays as read until its end
 				c = max(c, lockWrite)
 			}
 		case ast.TableName:

@@ -348,9 +348,6 @@ func (p *printer) orderLimit(s *pg.SelectStmt) {
 		p.WriteString(" ORDER BY ")
 		list(p, s.SortClause, func(n *pg.Node) { p.sortBy(n.GetSortBy()) })
 	}
-	// FOR UPDATE/SHARE (s.LockingClause) is dropped: the memory database has no row locks; each
-	// write statement runs alone under the engine's lock, but nothing holds rows between
-	// statements of a transaction (see RATIONALE.md, "Postgres SQL").
 	if s.LimitOption == pg.LimitOption_LIMIT_OPTION_WITH_TIES {
 		p.unsupported("FETCH ... WITH TIES")
 	}
@@ -367,6 +364,19 @@ func (p *printer) orderLimit(s *pg.SelectStmt) {
 	if s.LimitOffset != nil {
 		p.WriteString(" OFFSET ")
 		p.expr(s.LimitOffset)
+	}
+	// FOR UPDATE / FOR SHARE: the statement counts as a write (embedded/stmtlock.go), so with
+	// Dolt's tables its transaction takes the writer lock and keeps it to its end, and no other
+	// transaction writes meanwhile: stronger than PostgreSQL's row locks, never weaker. SKIP
+	// LOCKED and NOWAIT, whose answers depend on the locks other sessions hold, are refused.
+	if len(s.LockingClause) > 0 {
+		for _, n := range s.LockingClause {
+			if n.GetLockingClause().WaitPolicy != pg.LockWaitPolicy_LockWaitBlock {
+				p.unsupported("FOR UPDATE/SHARE with SKIP LOCKED or NOWAIT")
+				return
+			}
+		}
+		p.WriteString(" FOR UPDATE")
 	}
 }
 

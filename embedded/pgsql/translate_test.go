@@ -35,6 +35,8 @@ var translateCases = []struct{ in, want string }{
 	{"alter table t alter column c set default 3, alter column d drop default", "ALTER TABLE `t` ALTER COLUMN `c` SET DEFAULT (3), ALTER COLUMN `d` DROP DEFAULT"},
 	{"alter table t rename column a to b", "ALTER TABLE `t` RENAME COLUMN `a` TO `b`"},
 	{"alter table t rename to u", "ALTER TABLE `t` RENAME TO `u`"},
+	{"select a from t where id = 1 for update", "SELECT `a` AS `a` FROM `t` WHERE (`id` = 1) FOR UPDATE"},
+	{"select a from t order by a limit 1 for share", "SELECT `a` AS `a` FROM `t` ORDER BY (`a`) IS NULL, `a` LIMIT 1 FOR UPDATE"},
 	{"select * from public.t join u using (id) left join v on v.id = t.id",
 		"SELECT * FROM ((`t` JOIN `u` USING (`id`)) LEFT JOIN `v` ON (`v`.`id` = `t`.`id`))"},
 	{"select * from (values (1, 'a'), (2, 'b')) as v(id, name)",
@@ -154,6 +156,8 @@ func TestUnsupported(t *testing.T) {
 		"alter table if exists t add column c int":                "ALTER TABLE IF EXISTS",
 		"alter table t add column c int references u (id)":        "REFERENCES in ALTER TABLE ADD COLUMN",
 		"alter index i rename to j":                               "ALTER ... RENAME",
+		"select a from t for update skip locked":                  "SKIP LOCKED or NOWAIT",
+		"select a from t for update nowait":                       "SKIP LOCKED or NOWAIT",
 	} {
 		_, err := Translate(in)
 		if err == nil || sqlstate.Of(err) != sqlstate.FeatureNotSupported || !strings.Contains(err.Error(), want) {
