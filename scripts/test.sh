@@ -5,7 +5,7 @@
 #                           main module, the Go SDK, the Go test guest), every package under -race
 #                           (the embedded engine's twice: on the memory tables and on Dolt's),
 #                           the integration tests with real clients and a real PostgreSQL 15, and
-#                           a short run of each fuzzer (FUZZTIME, default 10s each). About 10
+#                           a short run of each fuzzer (FUZZTIME, default 10s each). About 12
 #                           minutes on 2 cores with a warm Go build cache, more the first time.
 #   scripts/test.sh quick   gofmt, fixtures, vet and the unit tests without -race: no clients,
 #                           no PostgreSQL, no fuzzing.
