@@ -133,6 +133,15 @@ func TestDoltOpensOlderDataDir(t *testing.T) {
 	if err != nil || fmt.Sprint(rows) != "[[42]]" {
 		t.Fatalf("the function after the move to Dolt: %v, %v", rows, err)
 	}
+	c = e.NewContext(ctx)
+	for _, q := range []string{"CREATE TABLE kept (id bigint primary key, s text, b blob)", "INSERT INTO kept VALUES (1, 'text', 'bytes')"} {
+		if _, _, err := e.Query(c, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, rows, err := e.Query(c, "SELECT s, b FROM kept"); err != nil || fmt.Sprintf("%q", rows) != `[["text" "bytes"]]` {
+		t.Fatalf("Query of Dolt's text and blob: %q, %v, want plain values", rows, err)
+	}
 	if _, _, err := e.Query(e.NewContext(ctx), "SELECT * FROM lost"); err == nil {
 		t.Fatal("a memory table was found after the restart")
 	}

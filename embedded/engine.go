@@ -194,6 +194,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	installPGDateRule(e.Analyzer)
 	if err := installHostFileGuard(e.Analyzer); err != nil {
 		reg.Close()
+		en.closeTables()
 		rt.Close(ctx)
 		store.Close()
 		return nil, err
@@ -280,7 +281,8 @@ func (e *Engine) NewContext(ctx context.Context) *sql.Context {
 	return c
 }
 
-// Query runs one statement and returns all its rows, under the engine's locks.
+// Query runs one statement and returns all its rows, under the engine's locks. Values are
+// plain Go values (a text column's are strings, on either storage).
 func (e *Engine) Query(ctx *sql.Context, q string) (sql.Schema, []sql.Row, error) {
 	if err := checkText(q, mysqlDialect, e.maxBytes, e.maxDepth); err != nil {
 		return nil, nil, err
@@ -305,6 +307,13 @@ func (e *Engine) Query(ctx *sql.Context, q string) (sql.Schema, []sql.Row, error
 		return nil, nil, statementError(ctx, err)
 	}
 	rows, err := sql.RowIterToRows(ctx, iter)
+	for _, r := range rows {
+		for i, v := range r {
+			if w, ok := v.(sql.AnyWrapper); ok && err == nil { // Dolt's text and blob values
+				r[i], err = w.UnwrapAny(ctx)
+			}
+		}
+	}
 	return sch, rows, statementError(ctx, err)
 }
 
