@@ -17,7 +17,6 @@ import (
 
 	"github.com/wasql/wasql/bench/internal/tableload"
 	"github.com/wasql/wasql/embedded"
-	"github.com/wasql/wasql/udf"
 )
 
 func main() {
@@ -37,16 +36,11 @@ func main() {
 
 func run(storage string, rows int64, inserts int) error {
 	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "growth")
+	e, closeAll, err := tableload.Open(ctx, storage)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	e, err := embedded.Open(ctx, embedded.Config{DataDir: dir, UDF: udf.NewConfig(), Tables: storage})
-	if err != nil {
-		return err
-	}
-	defer e.Close(ctx)
+	defer closeAll()
 	q := func(s string) error {
 		_, _, err := e.Query(e.NewContext(ctx), s)
 		return err

@@ -22,7 +22,6 @@ import (
 
 	"github.com/wasql/wasql/bench/internal/tableload"
 	"github.com/wasql/wasql/embedded"
-	"github.com/wasql/wasql/udf"
 )
 
 // Row i of the table, the same in bench/postgres.sh.
@@ -49,16 +48,11 @@ func run(n int64, runs int, storages []string, out io.Writer) error {
 	ctx := context.Background()
 	engines := make([]*embedded.Engine, len(storages))
 	for k, st := range storages {
-		dir, err := os.MkdirTemp("", "sqlbench")
+		e, closeAll, err := tableload.Open(ctx, st)
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(dir)
-		e, err := embedded.Open(ctx, embedded.Config{DataDir: dir, UDF: udf.NewConfig(), Tables: st})
-		if err != nil {
-			return err
-		}
-		defer e.Close(ctx)
+		defer closeAll()
 		engines[k] = e
 		if err := setUp(e); err != nil {
 			return err

@@ -1,4 +1,4 @@
-// Package tableload fills a table of the embedded engine fast, for the benchmarks: through one
+// Package tableload opens throwaway engines for the benchmarks and fills a table fast: through one
 // table inserter in one transaction, on either table storage (SQL INSERTs of 1M rows would take
 // minutes).
 package tableload
@@ -6,10 +6,12 @@ package tableload
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/dolthub/go-mysql-server/sql"
 
 	"github.com/wasql/wasql/embedded"
+	"github.com/wasql/wasql/udf"
 )
 
 // Rows inserts row(1) .. row(n) into table of the wasql database and commits.
@@ -50,4 +52,19 @@ func Rows(e *embedded.Engine, table string, n int64, row func(i int64) sql.Row) 
 		return err
 	}
 	return sess.CommitTransaction(ctx, tx)
+}
+
+// Open opens an engine on the table storage named storage in a new temporary data directory;
+// closing it removes the directory.
+func Open(ctx context.Context, storage string) (e *embedded.Engine, closeAll func(), err error) {
+	dir, err := os.MkdirTemp("", "wasql-bench")
+	if err != nil {
+		return nil, nil, err
+	}
+	e, err = embedded.Open(ctx, embedded.Config{DataDir: dir, UDF: udf.NewConfig(), Tables: storage})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	return e, func() { e.Close(ctx); os.RemoveAll(dir) }, nil
 }
