@@ -24,10 +24,17 @@ import (
 	"github.com/dolthub/go-mysql-server/sql"
 
 	"github.com/dolthub/dolt/go/cmd/dolt/commands/engine"
+	"github.com/dolthub/dolt/go/libraries/doltcore/branch_control"
 	"github.com/dolthub/dolt/go/libraries/doltcore/dbfactory"
+	"github.com/dolthub/dolt/go/libraries/doltcore/doltdb"
 	"github.com/dolthub/dolt/go/libraries/doltcore/env"
 	dsqle "github.com/dolthub/dolt/go/libraries/doltcore/sqle"
+	"github.com/dolthub/dolt/go/libraries/doltcore/sqle/dsess"
+	"github.com/dolthub/dolt/go/libraries/doltcore/sqle/globalstate"
+	"github.com/dolthub/dolt/go/libraries/doltcore/sqle/writer"
+	"github.com/dolthub/dolt/go/libraries/doltcore/table/editor"
 	"github.com/dolthub/dolt/go/libraries/utils/config"
+	"github.com/dolthub/dolt/go/libraries/doltcore/doltdb/gcctx"
 	"github.com/dolthub/dolt/go/libraries/utils/filesys"
 )
 
@@ -36,15 +43,48 @@ const Version = "0.40.5"
 
 // Store is an open Dolt directory and the engine over it.
 type Store struct {
-	se  *engine.SqlEngine
-	pro *dsqle.DoltDatabaseProvider
+	se      *engine.SqlEngine
+	pro     *dsqle.DoltDatabaseProvider
+	session sessionParts
+	release func() // lets go of the text format (useFormat)
+}
+
+// sessionParts are what Dolt's engine builds its sessions from, taken from one of its sessions:
+// NewSession builds them the same way with another write session (writeSession).
+type sessionParts struct {
+	cfg     config.ReadWriteConfig
+	branch  *branch_control.Controller
+	stats   sql.StatsProvider
+	gc      *gcctx.GCSafepointController
+	tracker *doltdb.BranchActivityTracker
 }
 
 // Open opens the Dolt directory dir (made if missing), with database made if it does not exist,
 // and builds its engine with overrides.
 func Open(ctx context.Context, dir, database string, overrides sql.EngineOverrides) (*Store, error) {
+	f, err := dirFormat(dir)
+	if err != nil {
+		return nil, err
+	}
+	return open(ctx, dir, database, overrides, f)
+}
+
+// open opens dir in text format f; a new directory is marked with it.
+func open(ctx context.Context, dir, database string, overrides sql.EngineOverrides, f format) (_ *Store, err error) {
+	release, err := useFormat(dir, f)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			release()
+		}
+	}()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("tables directory: %w", err)
+	}
+	if err := markFormat(dir, f); err != nil {
+		return nil, err
 	}
 	fs, err := filesys.LocalFS.WithWorkingDir(dir)
 	if err != nil {
@@ -62,22 +102,30 @@ func Open(ctx context.Context, dir, database string, overrides sql.EngineOverrid
 	if err != nil {
 		return nil, fmt.Errorf("tables %s: %w", dir, err)
 	}
-	s := &Store{se: se}
+	defer func() {
+		if err != nil {
+			se.Close()
+		}
+	}()
+	s := &Store{se: se, release: release}
 	e := se.GetUnderlyingEngine()
 	pro, ok := e.Analyzer.Catalog.DbProvider.(*dsqle.DoltDatabaseProvider)
 	if !ok {
-		se.Close()
 		return nil, fmt.Errorf("tables %s: Dolt's engine has a provider of type %T", dir, e.Analyzer.Catalog.DbProvider)
 	}
 	s.pro = pro
+	ds, err := se.NewDoltSession(ctx, sql.NewBaseSession())
+	if err != nil {
+		return nil, err
+	}
+	s.session = sessionParts{cfg: mrEnv.Config(), branch: ds.GetController(), stats: ds.StatsProvider(),
+		gc: ds.GCSafepointController(), tracker: ds.GetBranchActivityTracker()}
 	c, err := se.NewLocalContext(ctx)
 	if err != nil {
-		se.Close()
 		return nil, err
 	}
 	if !pro.HasDatabase(c, database) {
 		if err := pro.CreateDatabase(c, database); err != nil {
-			se.Close()
 			return nil, fmt.Errorf("tables %s: creating database %s: %w", dir, database, err)
 		}
 	}
@@ -88,14 +136,45 @@ func Open(ctx context.Context, dir, database string, overrides sql.EngineOverrid
 // Provider of the store.
 func (s *Store) Engine() *gms.Engine { return s.se.GetUnderlyingEngine() }
 
-// NewSession returns a Dolt session on base.
-func (s *Store) NewSession(ctx context.Context, base *sql.BaseSession) (sql.Session, error) {
-	return s.se.NewDoltSession(ctx, base)
+// NewSession returns a Dolt session on base, in autocommit, as Dolt's engine makes them but for
+// its write session (writeSession).
+func (s *Store) NewSession(_ context.Context, base *sql.BaseSession) (sql.Session, error) {
+	p := s.session
+	ds, err := dsess.NewDoltSession(base, s.pro, p.cfg, p.branch, p.stats, writeSession, p.gc, p.tracker)
+	if err != nil {
+		return nil, err
+	}
+	if err := ds.SetSessionVariable(nil, sql.AutoCommitSessionVar, true); err != nil {
+		return nil, err
+	}
+	return ds, nil
+}
+
+// writeSession is Dolt's write session with rowTracker for its auto-increment tracker.
+func writeSession(ws *doltdb.WorkingSet, ait globalstate.AutoIncrementTracker, opts editor.Options) dsess.WriteSession {
+	return writer.NewWriteSession(ws, rowTracker{ait}, opts)
+}
+
+// rowTracker answers at once the call Dolt's table writer makes for every row it inserts,
+// Next(table, row): the row is not a value, so the tracker's answer is always an error (which
+// the writer drops) and its sequence stays as it is, but the error carries a stack trace that
+// cost half the time of an insert. Other calls go to the tracker.
+type rowTracker struct{ globalstate.AutoIncrementTracker }
+
+var errRowNotValue = errors.New("an auto-increment value is not a row")
+
+// Next implements globalstate.AutoIncrementTracker.
+func (t rowTracker) Next(ctx *sql.Context, table string, v any) (uint64, error) {
+	if _, ok := v.(sql.Row); ok {
+		return 0, errRowNotValue
+	}
+	return t.AutoIncrementTracker.Next(ctx, table, v)
 }
 
 // Close closes the engine and the store. The engine's background threads end with
 // context.Canceled, which is not an error here.
 func (s *Store) Close() error {
+	defer s.release()
 	if err := s.se.Close(); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
