@@ -27,6 +27,7 @@ import (
 	"github.com/dolthub/dolt/go/libraries/doltcore/branch_control"
 	"github.com/dolthub/dolt/go/libraries/doltcore/dbfactory"
 	"github.com/dolthub/dolt/go/libraries/doltcore/doltdb"
+	"github.com/dolthub/dolt/go/libraries/doltcore/doltdb/gcctx"
 	"github.com/dolthub/dolt/go/libraries/doltcore/env"
 	dsqle "github.com/dolthub/dolt/go/libraries/doltcore/sqle"
 	"github.com/dolthub/dolt/go/libraries/doltcore/sqle/dsess"
@@ -34,7 +35,6 @@ import (
 	"github.com/dolthub/dolt/go/libraries/doltcore/sqle/writer"
 	"github.com/dolthub/dolt/go/libraries/doltcore/table/editor"
 	"github.com/dolthub/dolt/go/libraries/utils/config"
-	"github.com/dolthub/dolt/go/libraries/doltcore/doltdb/gcctx"
 	"github.com/dolthub/dolt/go/libraries/utils/filesys"
 )
 
@@ -159,7 +159,9 @@ func writeSession(ws *doltdb.WorkingSet, ait globalstate.AutoIncrementTracker, o
 // Next(table, row): the row is not a value, so the tracker's answer is always an error (which
 // the writer drops) and its sequence stays as it is, but the error carries a stack trace that
 // cost half the time of an insert. Other calls go to the tracker.
-type rowTracker struct{ globalstate.AutoIncrementTracker }
+type rowTracker struct {
+	globalstate.AutoIncrementTracker
+}
 
 var errRowNotValue = errors.New("an auto-increment value is not a row")
 
