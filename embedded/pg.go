@@ -102,6 +102,15 @@ func (s *pgSession) Execute(ctx context.Context, query string, params []any) (pr
 		return res, pgError(err)
 	}
 	ctx, stop := s.timeout(ctx)
+	if verb(query) == "COPY" {
+		r, err := s.copyFrom(ctx, query)
+		if err != nil {
+			stop()
+			return nil, pgError(err)
+		}
+		r.stop = stop
+		return r, nil
+	}
 	r, err := s.execute(ctx, query, params)
 	if err != nil {
 		stop()
@@ -131,11 +140,17 @@ func (s *pgSession) Failed() {
 // it needs (none for a statement that reads no table); a wait for them ends when ctx does
 // (CancelRequest, statement_timeout, pg_cancel_backend) with 57014. The locks pass to the result
 // (released by Close); on an error or a panic in the engine they are released here.
-func (s *pgSession) execute(ctx context.Context, query string, params []any) (res *pgResult, err error) {
+func (s *pgSession) execute(ctx context.Context, query string, params []any) (*pgResult, error) {
 	st, err := s.e.translate(query)
 	if err != nil {
 		return nil, err
 	}
+	return s.run(ctx, st, params, nil)
+}
+
+// run runs a translated statement; with src, a COPY's INSERT, whose rows src gives when the
+// result is drained (copy.go).
+func (s *pgSession) run(ctx context.Context, st *pgsql.Statement, params []any, src *copySource) (res *pgResult, err error) {
 	cls, parsed, err := s.e.classify(ctx, st.SQL, ast.ParserOptions{}, false)
 	if err != nil {
 		return nil, err
@@ -180,15 +195,21 @@ func (s *pgSession) execute(ctx context.Context, query string, params []any) (re
 	sctx := s.context(ctx)
 	var sch sql.Schema
 	var iter sql.RowIter
-	if st.Returning != "" {
+	switch {
+	case src != nil:
+		sch, iter, err = s.copyPlan(sctx, st.SQL, parsed, src)
+	case st.Returning != "":
 		sch, iter, err = s.returning(sctx, st.SQL, parsed, bindings)
-	} else {
+	default:
 		sch, iter, _, err = s.e.SQL.QueryWithBindings(sctx, st.SQL, parsed, bindings, nil)
 	}
 	if err != nil {
 		return nil, err
 	}
 	r = &pgResult{ctx: sctx, iter: iter, unlock: release, command: st.Command, sch: sch, upserted: int64(st.Upserted)}
+	if src != nil { // drained by Load, as the data comes
+		return r, nil
+	}
 	if len(sch) > 0 && !isOK(sch) {
 		r.cols = columns(sch)
 		return r, nil
@@ -232,6 +253,9 @@ func engineFault(p any) error {
 func (s *pgSession) Describe(ctx context.Context, query string, nparams int) ([]proxy.Column, []uint32, error) {
 	if cols, ok := sessionColumns(query); ok {
 		return cols, nil, nil
+	}
+	if verb(query) == "COPY" { // no rows: its data comes after CopyInResponse
+		return nil, nil, nil
 	}
 	ctx, stop := s.timeout(ctx)
 	defer stop()

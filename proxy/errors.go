@@ -59,8 +59,13 @@ func toErrorResponse(err error) *pgproto3.ErrorResponse {
 	if errors.As(err, &ud) {
 		detail = ud.DetailText()
 	}
+	var where string
+	var uw interface{ WhereText() string }
+	if errors.As(err, &uw) {
+		where = uw.WhereText()
+	}
 	e := &pgproto3.ErrorResponse{Severity: "ERROR", SeverityUnlocalized: "ERROR", Code: code, Message: msg,
-		Detail: detail, Hint: sqlstate.Hint(err)}
+		Detail: detail, Hint: sqlstate.Hint(err), Where: where}
 	sanitize(e)
 	return e
 }

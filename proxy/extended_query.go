@@ -102,6 +102,10 @@ func (s *executorSession) extended(ctx context.Context, msg pgproto3.FrontendMes
 		if err != nil {
 			return err
 		}
+		if s.copy != nil {
+			s.copy.extended = true
+			return nil
+		}
 		p.out = out
 	case *pgproto3.Close:
 		if m.ObjectType == 'S' {

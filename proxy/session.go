@@ -28,7 +28,8 @@ type executorSession struct {
 
 	stmts      map[string]*prepared
 	portals    map[string]*portal
-	skipToSync bool // an extended-protocol message failed: messages up to Sync are dropped
+	skipToSync bool     // an extended-protocol message failed: messages up to Sync are dropped
+	copy       *copying // a COPY FROM STDIN in progress (copy.go)
 
 	mu      sync.Mutex
 	running context.CancelCauseFunc // cancels the statement in progress
@@ -37,8 +38,11 @@ type executorSession struct {
 // Parameters implements the interface Session.
 func (s *executorSession) Parameters() []pgproto3.ParameterStatus { return s.ex.Parameters() }
 
-// Close implements the interface Session.
-func (s *executorSession) Close() error { return s.ex.Close() }
+// Close implements the interface Session. A COPY in progress loads nothing.
+func (s *executorSession) Close() error {
+	s.closeCopy()
+	return s.ex.Close()
+}
 
 // Cancel implements the interface Session: the running statement's context ends with 57014.
 func (s *executorSession) Cancel() {
@@ -52,6 +56,9 @@ func (s *executorSession) Cancel() {
 // Handle implements the interface Session. A panic in a message's handling (the adapter's or
 // the executor's) is that message's XX000 error, and the session goes on.
 func (s *executorSession) Handle(ctx context.Context, msg pgproto3.FrontendMessage) error {
+	if s.copy != nil {
+		return s.copyMessage(ctx, msg)
+	}
 	if s.skipToSync {
 		if _, ok := msg.(*pgproto3.Sync); !ok {
 			return nil
@@ -62,6 +69,9 @@ func (s *executorSession) Handle(ctx context.Context, msg pgproto3.FrontendMessa
 	case *pgproto3.Query:
 		if err := s.guard(func() error { return s.simpleQuery(ctx, m.String) }); err != nil {
 			s.fail(err)
+		}
+		if s.copy != nil { // ReadyForQuery follows the COPY's data
+			return nil
 		}
 		return s.ready()
 	case *pgproto3.Parse, *pgproto3.Bind, *pgproto3.Describe, *pgproto3.Execute, *pgproto3.Close:
@@ -134,14 +144,20 @@ type output struct {
 // run executes one statement and sends its rows: with describe (the simple protocol) after a
 // RowDescription; with limit > 0 (an Execute's row count) only that many, the others returned
 // for the portal to send later (then PortalSuspended ends what is sent now). The result is read
-// to its end and closed before run returns.
+// to its end and closed before run returns, but that of a COPY FROM STDIN: run begins the COPY
+// (startCopy) and returns nil.
 func (s *executorSession) run(ctx context.Context, query string, params []any, formats []int16, describe bool, limit int) (*output, error) {
 	ctx, done := s.statementContext(ctx)
-	defer done()
 	res, err := s.ex.Execute(ctx, query, params)
 	if err != nil {
-		return nil, interrupted(ctx, err)
+		err = interrupted(ctx, err)
+		done()
+		return nil, err
 	}
+	if in, ok := res.(CopyIn); ok {
+		return nil, s.startCopy(ctx, in, done)
+	}
+	defer done()
 	closed := false
 	defer func() {
 		if !closed {

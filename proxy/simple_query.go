@@ -15,9 +15,19 @@ func (s *executorSession) simpleQuery(ctx context.Context, q string) error {
 		s.out.Send(&pgproto3.EmptyQueryResponse{})
 		return nil
 	}
-	for _, stmt := range stmts {
+	return s.statements(ctx, stmts)
+}
+
+// statements runs the statements of a Query in turn, up to the first error or the first COPY
+// FROM STDIN: the statements after it run when its data has come (endCopy).
+func (s *executorSession) statements(ctx context.Context, stmts []string) error {
+	for i, stmt := range stmts {
 		if _, err := s.run(ctx, stmt, nil, nil, true, 0); err != nil {
 			return err
+		}
+		if s.copy != nil {
+			s.copy.rest = stmts[i+1:]
+			return nil
 		}
 	}
 	return nil

@@ -1,0 +1,202 @@
+package pgsql
+
+import (
+	"fmt"
+	"strings"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+
+	"github.com/wasql/wasql/internal/sqlstate"
+)
+
+// Copy is a COPY table [(columns)] FROM STDIN [WITH (options)], its options read as PostgreSQL
+// reads them (both the option list and the older syntax: CSV HEADER, DELIMITER ',').
+type Copy struct {
+	Schema, Table string
+	Columns       []string // nil: all the table's
+	Binary, CSV   bool
+	Delimiter     byte
+	Null          string
+	Header        bool
+	HeaderMatch   bool
+	Quote, Escape byte
+	// ForceNull, ForceNotNull name columns (CSV); ForceNotNullAll is FORCE_NOT_NULL *.
+	ForceNull, ForceNotNull []string
+	ForceNotNullAll         bool
+}
+
+// ParseCopy reads a COPY statement. COPY TO, COPY FROM a file or a program, WHERE and the
+// options this version does not load (FREEZE, ENCODING other than UTF8, DEFAULT, ON_ERROR) fail
+// with 0A000; an option that is not one of COPY's, or a wrong value, with PostgreSQL's error.
+func ParseCopy(query string) (*Copy, error) {
+	tree, err := pg.Parse(query)
+	if err != nil {
+		return nil, &Error{Code: "42601", Msg: err.Error()}
+	}
+	if len(tree.Stmts) != 1 {
+		return nil, &Error{Code: "42601", Msg: "cannot run several statements at once"}
+	}
+	n, ok := tree.Stmts[0].Stmt.Node.(*pg.Node_CopyStmt)
+	if !ok {
+		return nil, &Error{Code: "42601", Msg: "not a COPY statement"}
+	}
+	s := n.CopyStmt
+	switch {
+	case !s.IsFrom:
+		return nil, unsupported("COPY TO")
+	case s.IsProgram:
+		return nil, unsupported("COPY FROM PROGRAM")
+	case s.Filename != "":
+		return nil, unsupported("COPY FROM a file of the server (send the data with COPY FROM STDIN: psql's \\copy)")
+	case s.WhereClause != nil:
+		return nil, unsupported("COPY FROM ... WHERE")
+	case s.Relation == nil:
+		return nil, unsupported("this COPY")
+	}
+	c := &Copy{Schema: s.Relation.Schemaname, Table: s.Relation.Relname}
+	for _, a := range s.Attlist {
+		c.Columns = append(c.Columns, a.GetString_().Sval)
+	}
+	var delimiter, null, quote, escape *string
+	seen := map[string]bool{}
+	for _, o := range s.Options {
+		d := o.GetDefElem()
+		if d == nil {
+			return nil, unsupported("this COPY option")
+		}
+		name := d.Defname
+		if seen[name] {
+			return nil, &Error{Code: "42601", Msg: "conflicting or redundant options"}
+		}
+		seen[name] = true
+		switch name {
+		case "format":
+			switch v := strings.ToLower(argString(d.Arg)); v {
+			case "text":
+			case "csv":
+				c.CSV = true
+			case "binary":
+				c.Binary = true
+			default:
+				return nil, &Error{Code: "22023", Msg: fmt.Sprintf("COPY format %q not recognized", v)}
+			}
+		case "delimiter":
+			v := argString(d.Arg)
+			delimiter = &v
+		case "null":
+			v := argString(d.Arg)
+			null = &v
+		case "quote":
+			v := argString(d.Arg)
+			quote = &v
+		case "escape":
+			v := argString(d.Arg)
+			escape = &v
+		case "header":
+			switch v := strings.ToLower(argString(d.Arg)); v {
+			case "", "true", "on", "1", "yes":
+				c.Header = true
+			case "false", "off", "0", "no":
+			case "match":
+				c.Header, c.HeaderMatch = true, true
+			default:
+				return nil, &Error{Code: "22023", Msg: fmt.Sprintf("%s requires a Boolean value or \"match\"", name)}
+			}
+		case "force_not_null":
+			if _, star := d.Arg.GetNode().(*pg.Node_AStar); star {
+				c.ForceNotNullAll = true
+			} else {
+				c.ForceNotNull = argNames(d.Arg)
+			}
+		case "force_null":
+			c.ForceNull = argNames(d.Arg)
+		case "encoding":
+			if v := strings.ToUpper(strings.ReplaceAll(argString(d.Arg), "-", "")); v != "UTF8" && v != "UNICODE" {
+				return nil, unsupported("COPY ENCODING %q (the data must be UTF8)", argString(d.Arg))
+			}
+		case "freeze", "default", "on_error", "force_quote", "oids":
+			return nil, unsupported("the COPY FROM option %s", strings.ToUpper(name))
+		default:
+			return nil, &Error{Code: "42601", Msg: fmt.Sprintf("option %q not recognized", name)}
+		}
+	}
+	return c, c.options(delimiter, null, quote, escape)
+}
+
+// options sets the format's separators, checking them as PostgreSQL does.
+func (c *Copy) options(delimiter, null, quote, escape *string) error {
+	bad := func(msg string) error { return &Error{Code: sqlstate.FeatureNotSupported, Msg: msg} }
+	if c.Binary && (delimiter != nil || null != nil || c.Header) {
+		return bad("cannot specify DELIMITER, NULL or HEADER in BINARY mode")
+	}
+	if !c.CSV && (quote != nil || escape != nil || c.ForceNull != nil || c.ForceNotNull != nil || c.ForceNotNullAll) {
+		return bad("COPY QUOTE, ESCAPE, FORCE_NULL and FORCE_NOT_NULL are available only in CSV mode")
+	}
+	c.Delimiter, c.Null = '\t', `\N`
+	if c.CSV {
+		c.Delimiter, c.Null, c.Quote = ',', "", '"'
+	}
+	one := func(s *string, what string, b *byte) error {
+		if s == nil {
+			return nil
+		}
+		if len(*s) != 1 {
+			return bad("COPY " + what + " must be a single one-byte character")
+		}
+		*b = (*s)[0]
+		return nil
+	}
+	if err := one(delimiter, "delimiter", &c.Delimiter); err != nil {
+		return err
+	}
+	if err := one(quote, "quote", &c.Quote); err != nil {
+		return err
+	}
+	c.Escape = c.Quote
+	if err := one(escape, "escape", &c.Escape); err != nil {
+		return err
+	}
+	if null != nil {
+		c.Null = *null
+	}
+	switch {
+	case c.Delimiter == '\n' || c.Delimiter == '\r':
+		return bad("COPY delimiter cannot be newline or carriage return")
+	case strings.ContainsAny(c.Null, "\r\n"):
+		return bad("COPY null representation cannot use newline or carriage return")
+	case !c.CSV && !c.Binary && (c.Delimiter == '\\' || c.Delimiter >= 'a' && c.Delimiter <= 'z' || c.Delimiter >= '0' && c.Delimiter <= '9' || c.Delimiter == '.'):
+		return bad(fmt.Sprintf("COPY delimiter cannot be %q", c.Delimiter))
+	case c.CSV && c.Delimiter == c.Quote:
+		return bad("COPY delimiter and quote must be different")
+	case c.CSV && strings.IndexByte(c.Null, c.Delimiter) >= 0 || !c.CSV && !c.Binary && strings.IndexByte(c.Null, c.Delimiter) >= 0:
+		return bad("COPY delimiter must not appear in the NULL specification")
+	}
+	return nil
+}
+
+// argString is an option's value as text: a string, a number, a Boolean, or nothing (an option
+// named alone, as HEADER).
+func argString(n *pg.Node) string {
+	switch v := n.GetNode().(type) {
+	case *pg.Node_String_:
+		return v.String_.Sval
+	case *pg.Node_Integer:
+		return fmt.Sprint(v.Integer.Ival)
+	case *pg.Node_Boolean:
+		return fmt.Sprint(v.Boolean.Boolval)
+	case *pg.Node_Float:
+		return v.Float.Fval
+	}
+	return ""
+}
+
+// argNames is an option's list of column names.
+func argNames(n *pg.Node) []string {
+	var out []string
+	if l := n.GetList(); l != nil {
+		for _, item := range l.Items {
+			out = append(out, argString(item))
+		}
+	}
+	return out
+}
