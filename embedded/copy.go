@@ -41,7 +41,12 @@ func (s *pgSession) copyFrom(ctx context.Context, query string) (*copyResult, er
 	if cp.Schema != "" && cp.Schema != "public" {
 		return nil, &pgsql.Error{Code: "0A000", Msg: fmt.Sprintf("COPY into a table of schema %s is not supported", cp.Schema)}
 	}
+	endCommand, err := command(s.sess)
+	if err != nil {
+		return nil, err
+	}
 	t, err := s.table(s.context(ctx), cp.Table)
+	endCommand()
 	if err != nil {
 		return nil, err
 	}

@@ -291,6 +291,11 @@ func (e *Engine) Query(ctx *sql.Context, q string) (sql.Schema, []sql.Row, error
 	if err != nil {
 		return nil, nil, err
 	}
+	endCommand, err := command(ctx.Session)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer endCommand()
 	unlock, err := e.locks.acquire(ctx, c, ctx.Session)
 	if err != nil {
 		return nil, nil, err

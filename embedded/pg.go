@@ -165,12 +165,18 @@ func (s *pgSession) run(ctx context.Context, st *pgsql.Statement, params []any, 
 	if err != nil {
 		return nil, err
 	}
-	unlock, err := s.e.locks.acquire(ctx, cls, s.sess)
+	endCommand, err := command(s.sess)
 	if err != nil {
 		end()
 		return nil, err
 	}
-	release := func() { unlock(); end() }
+	unlock, err := s.e.locks.acquire(ctx, cls, s.sess)
+	if err != nil {
+		endCommand()
+		end()
+		return nil, err
+	}
+	release := func() { unlock(); endCommand(); end() }
 	var r *pgResult
 	defer func() {
 		if p := recover(); p != nil {
@@ -217,6 +223,17 @@ func (s *pgSession) run(ctx context.Context, st *pgsql.Statement, params []any, 
 	// A statement without rows runs now, so that its error (a duplicate key, a NOT NULL
 	// violation) is the statement's error.
 	return r, r.drain()
+}
+
+// command begins a statement of sess for Dolt's garbage collector (CALL dolt_gc(), and its
+// automatic runs): a collection waits for the statement to end, and between statements it
+// visits the chunks the session holds (an open transaction's); the function returned ends it.
+// A session never begun is unknown to the collector, which could then drop what it reads.
+func command(sess sql.Session) (func(), error) {
+	if err := sql.SessionCommandBegin(sess); err != nil {
+		return nil, err
+	}
+	return func() { sql.SessionCommandEnd(sess) }, nil
 }
 
 // countMatchedRows makes the engine count the rows an UPDATE matches, as Postgres does, and not
@@ -277,6 +294,11 @@ func (s *pgSession) describe(ctx context.Context, query string, nparams int) ([]
 		return nil, nil, err
 	}
 	defer end()
+	endCommand, err := command(s.sess)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer endCommand()
 	unlock, err := s.e.locks.acquire(ctx, min(cls, lockRead), s.sess) // analysis only reads
 	if err != nil {
 		return nil, nil, err
@@ -560,6 +582,7 @@ func (s *pgSession) Close() error {
 	s.e.sessions.close(s.pid)
 	s.e.SQL.CloseSession(s.pid)      // drops the statements go-mysql-server prepared for it
 	s.e.locks.endTransaction(s.sess) // its open transaction ends unwritten
+	sql.SessionEnd(s.sess)
 	return nil
 }
 
