@@ -189,6 +189,13 @@ const psqlWant = `== create
 == unknown function
 == after the error
 42
+== copy
+4|2|tab	here
+5|NULL|NULL
+3|60|2
+4
+11
+NULL
 `
 
 // TestPGPsql runs clients/psql_test.sql: modules from psql variables (\set m ` + "`base64 ...`" + `,

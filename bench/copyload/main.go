@@ -2,7 +2,8 @@
 // b bigint, s text) in at most 10 s; the data directory at most 3x their CSV after compaction).
 // Each run loads the rows into a table with a primary key and into one without, each in a new
 // data directory of Dolt's tables served by this process: with psql's \copy of a CSV file (COPY
-// ... FROM STDIN, CSV) and with pgx's CopyFrom (the binary format). The first run also prints
+// ... FROM STDIN, CSV), with pgx's CopyFrom (the binary format) and with LOAD DATA LOCAL INFILE
+// over the MySQL wire (the mariadb client). The first run also prints
 // the size of tables/ after the \copy and after CALL dolt_gc(). The baseline, in the same run, is
 // the same \copy into a PostgreSQL 15 (fsync off).
 //
@@ -86,6 +87,10 @@ func run(n int64, runs int, pg bool) error {
 				return err
 			}
 			times["wasql pgx CopyFrom "+kind] = append(times["wasql pgx CopyFrom "+kind], d)
+			if d, err = loadWasql(ctx, work, kind, csv, n, false, 0, loadData); err != nil {
+				return err
+			}
+			times["wasql LOAD DATA LOCAL "+kind] = append(times["wasql LOAD DATA LOCAL "+kind], d)
 			if srv != nil {
 				d, err := loadPG(ctx, srv, kind, csv, n)
 				if err != nil {
@@ -109,8 +114,9 @@ func run(n int64, runs int, pg bool) error {
 	return nil
 }
 
-// loader loads the CSV file (or its rows) over the Postgres wire at url.
-type loader func(ctx context.Context, url, csv string, n int64) error
+// loader loads the CSV file (or its rows) over the Postgres wire at url (or the MySQL wire at
+// the address of its host).
+type loader func(ctx context.Context, url, mysqlAddr, csv string, n int64) error
 
 // loadWasql loads into a new data directory served on a loopback port, and checks the count;
 // with sizes, it prints tables/'s size after the load and after CALL dolt_gc().
@@ -132,12 +138,17 @@ func loadWasql(ctx context.Context, work, kind, csv string, n int64, sizes bool,
 	s := proxy.NewServer(proxy.Config{}, e.PGBackend())
 	go s.Serve(l)
 	defer s.Close()
+	ms, err := e.ServeMySQL("127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ms.Close()
 	url := fmt.Sprintf("postgres://app@%s/wasql?sslmode=disable", l.Addr())
 	if err := exec1(ctx, url, tables[kind]); err != nil {
 		return 0, err
 	}
 	start := time.Now()
-	if err := load(ctx, url, csv, n); err != nil {
+	if err := load(ctx, url, ms.Listener.Addr().String(), csv, n); err != nil {
 		return 0, err
 	}
 	d := time.Since(start)
@@ -148,28 +159,14 @@ func loadWasql(ctx context.Context, work, kind, csv string, n int64, sizes bool,
 		tdir := filepath.Join(dir, "tables")
 		loaded := size(tdir)
 		fmt.Printf("%-5s tables/ after \\copy %.1f MB (%.2fx the CSV)\n", kind, mb(loaded), float64(loaded)/float64(csvSize))
-		// Dolt's automatic collection runs after a commit that grew the journal by 128 MB.
-		waited := time.Now()
-		for time.Since(waited) < 30*time.Second && size(tdir) >= loaded {
-			time.Sleep(500 * time.Millisecond)
-		}
-		if now := size(tdir); now < loaded {
-			time.Sleep(5 * time.Second) // let it finish
-			now = size(tdir)
-			fmt.Printf("%-5s tables/ after the automatic collection (begun within %.1f s): %.1f MB (%.2fx)\n", kind,
-				time.Since(waited).Seconds()-5, mb(now), float64(now)/float64(csvSize))
-		} else {
-			fmt.Printf("%-5s no automatic collection within 30 s (the journal grew by less than 128 MB)\n", kind)
-		}
-		before := size(tdir)
 		sctx := e.NewContext(ctx)
 		gcStart := time.Now()
 		if _, _, err := e.Query(sctx, "CALL dolt_gc()"); err != nil {
 			return 0, err
 		}
-		after := size(filepath.Join(dir, "tables"))
-		fmt.Printf("%-5s tables/ before CALL dolt_gc() %.1f MB; after it (%.1f s) %.1f MB (%.2fx the CSV)\n", kind,
-			mb(before), time.Since(gcStart).Seconds(), mb(after), float64(after)/float64(csvSize))
+		after := size(tdir)
+		fmt.Printf("%-5s tables/ after CALL dolt_gc() (%.1f s) %.1f MB (%.2fx the CSV)\n", kind,
+			time.Since(gcStart).Seconds(), mb(after), float64(after)/float64(csvSize))
 	}
 	return d, nil
 }
@@ -184,14 +181,14 @@ func loadPG(ctx context.Context, srv *pgtest.Server, kind, csv string, n int64) 
 		return 0, err
 	}
 	start := time.Now()
-	if err := psqlCopy(ctx, url, csv, n); err != nil {
+	if err := psqlCopy(ctx, url, "", csv, n); err != nil {
 		return 0, err
 	}
 	return time.Since(start), count(ctx, url, n)
 }
 
 // psqlCopy is psql's \copy of the CSV file: COPY t FROM STDIN (FORMAT csv) with the file's bytes.
-func psqlCopy(ctx context.Context, url, csv string, _ int64) error {
+func psqlCopy(ctx context.Context, url, _, csv string, _ int64) error {
 	out, err := exec.CommandContext(ctx, "psql", url, "-X", "-q", "-v", "ON_ERROR_STOP=1",
 		"-c", fmt.Sprintf(`\copy t from '%s' with (format csv)`, csv)).CombinedOutput()
 	if err != nil {
@@ -200,8 +197,19 @@ func psqlCopy(ctx context.Context, url, csv string, _ int64) error {
 	return nil
 }
 
+// loadData is LOAD DATA LOCAL INFILE of the CSV file through the mariadb client.
+func loadData(ctx context.Context, _, mysqlAddr, csv string, _ int64) error {
+	host, port, _ := net.SplitHostPort(mysqlAddr)
+	out, err := exec.CommandContext(ctx, "mariadb", "-h", host, "-P", port, "-u", "app", "--local-infile=1", "wasql",
+		"-e", fmt.Sprintf("LOAD DATA LOCAL INFILE '%s' INTO TABLE t FIELDS TERMINATED BY ','", csv)).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("mariadb LOAD DATA LOCAL INFILE: %v: %s", err, out)
+	}
+	return nil
+}
+
 // pgxCopy sends the rows with pgx's CopyFrom (binary COPY).
-func pgxCopy(ctx context.Context, url, _ string, n int64) error {
+func pgxCopy(ctx context.Context, url, _, _ string, n int64) error {
 	c, err := pgx.Connect(ctx, url)
 	if err != nil {
 		return err

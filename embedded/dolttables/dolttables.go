@@ -17,7 +17,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
@@ -37,8 +36,6 @@ import (
 	"github.com/dolthub/dolt/go/libraries/doltcore/table/editor"
 	"github.com/dolthub/dolt/go/libraries/utils/config"
 	"github.com/dolthub/dolt/go/libraries/utils/filesys"
-	"github.com/dolthub/dolt/go/store/chunks"
-	"github.com/sirupsen/logrus"
 )
 
 // Version is the Dolt format version written into new databases' metadata.
@@ -100,13 +97,8 @@ func open(ctx context.Context, dir, database string, overrides sql.EngineOverrid
 	}
 	// Without Dolt's process-wide cache of open stores, Close lets go of the files and their
 	// lock, so that another process (or this one, again) can open them.
-	// Dolt's automatic garbage collection runs, as in its SQL server, when the chunk journal has
-	// grown by 128 MB: it copies what is live into a compressed archive and drops the rest.
-	quiet := logrus.New()
-	quiet.SetOutput(io.Discard)
 	se, err := engine.NewSqlEngine(ctx, mrEnv, &engine.SqlEngineConfig{ServerUser: "root", Autocommit: true,
-		EngineOverrides: overrides, DBLoadParams: map[string]any{dbfactory.DisableSingletonCacheParam: struct{}{}},
-		AutoGCController: dsqle.NewAutoGCController(chunks.SimpleArchive, quiet)})
+		EngineOverrides: overrides, DBLoadParams: map[string]any{dbfactory.DisableSingletonCacheParam: struct{}{}}})
 	if err != nil {
 		return nil, fmt.Errorf("tables %s: %w", dir, err)
 	}

@@ -46,3 +46,13 @@ SELECT no_such_function_:uid(1);
 \set ON_ERROR_STOP 1
 \echo == after the error
 SELECT :plus(a, b) FROM :t WHERE id = 2;
+\echo == copy
+COPY :t (id, a, b, s) FROM STDIN;
+4	1	1	tab\there
+5	\N	7	\N
+\.
+SELECT id, :plus(a, b), s FROM :t WHERE id >= 4 ORDER BY id;
+CREATE TABLE psql_copy (id bigint primary key, a bigint, s text);
+\copy psql_copy from 'integration/clients/copy_rows.csv' with (format csv, header)
+SELECT count(*), sum(a), count(s) FROM psql_copy;
+SELECT length(s) FROM psql_copy ORDER BY id;

@@ -166,6 +166,25 @@ def after_error():
     conn.commit()
 
 
+def copy_from_stdin():
+    import io
+    table = "pg2_copy_" + UID
+    cur.execute("CREATE TABLE %s (id bigint primary key, n integer, s text)" % table)
+    cur.copy_expert("COPY %s (id, n, s) FROM STDIN" % table, io.StringIO("1\t10\ttab\\there\n2\t\\N\t\\N\n"))
+    cur.copy_expert("COPY %s FROM STDIN WITH (FORMAT csv, HEADER)" % table,
+                    io.StringIO('id,n,s\n3,30,"a, ""b""\nc"\n'))
+    cur.execute("SELECT id, n, s FROM %s ORDER BY id" % table)
+    expect(cur.fetchall(), [(1, 10, "tab\there"), (2, None, None), (3, 30, 'a, "b"\nc')], "rows copied")
+    try:
+        cur.copy_expert("COPY %s (id, n) FROM STDIN" % table, io.StringIO("4\t4\n5\tfive\n"))
+    except psycopg2.Error as e:
+        expect(e.pgcode, "22P02", "SQLSTATE of a field that does not read")
+    else:
+        raise AssertionError("no error for a field that does not read")
+    cur.execute("SELECT count(*) FROM %s" % table)
+    expect(cur.fetchone()[0], 3, "rows after the failed COPY (none of it stays)")
+
+
 check("create_table", create_table)
 if not check("create_plus_bytea_param", create_plus_param):
     check("create_plus_literal", create_plus_literal)
@@ -176,6 +195,7 @@ check("wasm_arg_params", wasm_arg_params)
 check("aggregate", aggregate)
 check("unknown_function_sqlstate", unknown_function)
 check("after_error", after_error)
+check("copy_from_stdin", copy_from_stdin)
 conn.close()
 
 print("%d passed, %d failed" % (len(passed), len(failed)))

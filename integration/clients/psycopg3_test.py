@@ -186,6 +186,21 @@ def after_error():
     conn.commit()
 
 
+def copy_from_stdin():
+    table = "pg3_copy_" + UID
+    conn.execute("CREATE TABLE %s (id bigint primary key, n integer, s text)" % table)
+    with conn.cursor() as cur:
+        with cur.copy("COPY %s (id, n, s) FROM STDIN" % table) as copy:
+            copy.write_row((1, 10, "tab\there"))
+            copy.write_row((2, None, None))
+        with cur.copy("COPY %s (id, n, s) FROM STDIN (FORMAT BINARY)" % table) as copy:
+            copy.set_types(["int8", "int4", "text"])
+            copy.write_row((3, 30, "bin"))
+    rows = conn.execute("SELECT id, n, s FROM %s ORDER BY id" % table).fetchall()
+    expect(rows, [(1, 10, "tab\there"), (2, None, None), (3, 30, "bin")], "rows copied")
+    conn.commit()
+
+
 check("create_table", create_table)
 if not check("create_plus_bytea_param", create_plus_param):
     check("create_plus_literal", create_plus_literal)
@@ -202,6 +217,7 @@ check("unknown_function_sqlstate", unknown_function)
 # prepared_repeat left server-side prepared statements
 check("rollback_after_error", conn.rollback)
 check("after_error", after_error)
+check("copy_from_stdin", copy_from_stdin)
 conn.close()
 
 print("%d passed, %d failed" % (len(passed), len(failed)))

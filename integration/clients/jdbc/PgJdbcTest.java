@@ -307,6 +307,21 @@ public class PgJdbcTest {
             }
         });
 
+        check("copy_from_stdin", () -> {
+            String table = TABLE + "_copy";
+            try (Statement st = conn.createStatement()) {
+                st.execute("CREATE TABLE " + table + " (id bigint primary key, s text)");
+            }
+            org.postgresql.copy.CopyManager cm = conn.unwrap(org.postgresql.PGConnection.class).getCopyAPI();
+            long n = cm.copyIn("COPY " + table + " (id, s) FROM STDIN WITH (FORMAT csv)",
+                new java.io.StringReader("1,one\n2,\"t,wo\"\n3,\n"));
+            expect(n, 3L, "rows COPY reports");
+            try (Statement st = conn.createStatement()) {
+                expect(rows(st.executeQuery("SELECT id, s FROM " + table + " ORDER BY id")),
+                    List.of(row(1L, "one"), row(2L, "t,wo"), row(3L, null)), "rows copied");
+            }
+        });
+
         check("metadata_schemas", () -> {
             List<String> schemas = new java.util.ArrayList<>();
             try (ResultSet rs = conn.getMetaData().getSchemas()) {
