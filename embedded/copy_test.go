@@ -45,6 +45,17 @@ func dump(t *testing.T, conn *pgx.Conn) string {
 	return strings.Join(out, "\n")
 }
 
+// copyConn connects to a new engine's Postgres wire, with copyTable made.
+func copyConn(t *testing.T) (*pgx.Conn, context.Context) {
+	t.Helper()
+	conn := pgServeConnect(t, pgx.QueryExecModeSimpleProtocol)
+	ctx := context.Background()
+	if _, err := conn.Exec(ctx, copyTable); err != nil {
+		t.Fatal(err)
+	}
+	return conn, ctx
+}
+
 func copyIn(conn *pgx.Conn, data, stmt string) (pgconn.CommandTag, error) {
 	return conn.PgConn().CopyFrom(context.Background(), strings.NewReader(data), stmt)
 }
@@ -52,11 +63,7 @@ func copyIn(conn *pgx.Conn, data, stmt string) (pgconn.CommandTag, error) {
 // TestCopyText: COPY FROM STDIN in the text format, with its escapes and NULL, a column left to
 // its default, Postgres's input of booleans, numerics, timestamps and bytea.
 func TestCopyText(t *testing.T) {
-	conn := pgServeConnect(t, pgx.QueryExecModeSimpleProtocol)
-	ctx := context.Background()
-	if _, err := conn.Exec(ctx, copyTable); err != nil {
-		t.Fatal(err)
-	}
+	conn, _ := copyConn(t)
 	data := "1\t10\tplain\tt\t1.5\t2024-05-02 10:00:00+02\t\\\\x4142\n" +
 		"2\t\\N\ttab\\there\\\\back\\nline\tno\t-0.25\t\\N\t\\N\n" +
 		"3\t-7\t\\x41\\101\\\\N\tFALSE\t100\t2024-01-01 00:00:00Z\t\\\\x\r\n" +
@@ -79,11 +86,7 @@ func TestCopyText(t *testing.T) {
 // TestCopyCSV: the CSV format with a header, quotes around delimiters, newlines and quotes,
 // NULL as an empty unquoted field, FORCE_NULL and FORCE_NOT_NULL, another delimiter.
 func TestCopyCSV(t *testing.T) {
-	conn := pgServeConnect(t, pgx.QueryExecModeSimpleProtocol)
-	ctx := context.Background()
-	if _, err := conn.Exec(ctx, copyTable); err != nil {
-		t.Fatal(err)
-	}
+	conn, _ := copyConn(t)
 	data := "a,s,b\n1,\"x, \"\"quoted\"\"\ny\",5\n2,,\n3,\"\",\"\"\n"
 	tag, err := copyIn(conn, data, "COPY t (a, s, b) FROM STDIN WITH (FORMAT csv, HEADER true, FORCE_NULL (b))")
 	if err != nil {
@@ -95,8 +98,7 @@ func TestCopyCSV(t *testing.T) {
 	if _, err := copyIn(conn, "4;;\n", "COPY t (a, s, b) FROM STDIN CSV DELIMITER ';' FORCE NOT NULL s"); err != nil {
 		t.Fatal(err)
 	}
-	want := "[1 10 x, \"quoted\"\ny <nil> <nil> <nil> <nil> 7]"
-	want = strings.Replace(want, "10", "5", 1) +
+	want := "[1 5 x, \"quoted\"\ny <nil> <nil> <nil> <nil> 7]" +
 		"\n[2 <nil> <nil> <nil> <nil> <nil> <nil> 7]" +
 		"\n[3 <nil>  <nil> <nil> <nil> <nil> 7]" +
 		"\n[4 <nil>  <nil> <nil> <nil> <nil> 7]"
@@ -110,11 +112,7 @@ func TestCopyCSV(t *testing.T) {
 
 // TestCopyBinary: pgx's CopyFrom, which sends the binary format.
 func TestCopyBinary(t *testing.T) {
-	conn := pgServeConnect(t, pgx.QueryExecModeSimpleProtocol)
-	ctx := context.Background()
-	if _, err := conn.Exec(ctx, copyTable); err != nil {
-		t.Fatal(err)
-	}
+	conn, ctx := copyConn(t)
 	at := time.Date(2024, 5, 2, 8, 0, 0, 0, time.UTC)
 	rows := [][]any{
 		{int64(1), int32(10), "héllo", true, at, []byte("AB")},
@@ -137,11 +135,7 @@ func TestCopyBinary(t *testing.T) {
 // unknown column each fail the whole COPY (no row of it stays) with PostgreSQL's SQLSTATE and the
 // line in the context; the session goes on.
 func TestCopyErrors(t *testing.T) {
-	conn := pgServeConnect(t, pgx.QueryExecModeSimpleProtocol)
-	ctx := context.Background()
-	if _, err := conn.Exec(ctx, copyTable); err != nil {
-		t.Fatal(err)
-	}
+	conn, ctx := copyConn(t)
 	for _, c := range []struct{ stmt, data, code, where string }{
 		{"COPY t (a, b) FROM STDIN", "1\t1\n2\t2\n3\tthree\n4\t4\n", "22P02", `COPY t, line 3, column b: "three"`},
 		{"COPY t (a, b) FROM STDIN", "1\t1\n2\t99999999999\n", "22003", "COPY t, line 2, column b"},

@@ -137,4 +137,5 @@ go test -run XXX -fuzz '^FuzzTranslate$' -fuzztime "$FUZZTIME" ./embedded/pgsql/
 go test -run XXX -fuzz '^FuzzClean$' -fuzztime "$FUZZTIME" ./internal/wiretext/
 go test -run XXX -fuzz '^FuzzGuardCommand$' -fuzztime "$FUZZTIME" ./embedded/
 go test -run XXX -fuzz '^FuzzDecodeArray$' -fuzztime "$FUZZTIME" ./proxy/
+go test -run XXX -fuzz '^FuzzCopyReader$' -fuzztime "$FUZZTIME" ./proxy/
 go test -run XXX -fuzz '^FuzzParseMillis$' -fuzztime "$FUZZTIME" ./embedded/

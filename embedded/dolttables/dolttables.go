@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 
 	gms "github.com/dolthub/go-mysql-server"
@@ -230,11 +231,16 @@ func (p *Provider) HasDatabase(ctx *sql.Context, name string) bool {
 	return p.DoltDatabaseProvider.HasDatabase(ctx, name)
 }
 
-// AllDatabases implements sql.DatabaseProvider.
+// AllDatabases implements sql.DatabaseProvider: Dolt's, then the others by name.
 func (p *Provider) AllDatabases(ctx *sql.Context) []sql.Database {
 	all := p.DoltDatabaseProvider.AllDatabases(ctx)
-	for _, db := range p.extra {
-		all = append(all, db)
+	names := make([]string, 0, len(p.extra))
+	for name := range p.extra {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		all = append(all, p.extra[name])
 	}
 	return all
 }

@@ -57,7 +57,7 @@ func ParseCopy(query string) (*Copy, error) {
 	for _, a := range s.Attlist {
 		c.Columns = append(c.Columns, a.GetString_().Sval)
 	}
-	var delimiter, null, quote, escape *string
+	seps := map[string]*string{} // DELIMITER, NULL, QUOTE, ESCAPE as given
 	seen := map[string]bool{}
 	for _, o := range s.Options {
 		d := o.GetDefElem()
@@ -80,18 +80,9 @@ func ParseCopy(query string) (*Copy, error) {
 			default:
 				return nil, &Error{Code: "22023", Msg: fmt.Sprintf("COPY format %q not recognized", v)}
 			}
-		case "delimiter":
+		case "delimiter", "null", "quote", "escape":
 			v := argString(d.Arg)
-			delimiter = &v
-		case "null":
-			v := argString(d.Arg)
-			null = &v
-		case "quote":
-			v := argString(d.Arg)
-			quote = &v
-		case "escape":
-			v := argString(d.Arg)
-			escape = &v
+			seps[name] = &v
 		case "header":
 			switch v := strings.ToLower(argString(d.Arg)); v {
 			case "", "true", "on", "1", "yes":
@@ -120,7 +111,7 @@ func ParseCopy(query string) (*Copy, error) {
 			return nil, &Error{Code: "42601", Msg: fmt.Sprintf("option %q not recognized", name)}
 		}
 	}
-	return c, c.options(delimiter, null, quote, escape)
+	return c, c.options(seps["delimiter"], seps["null"], seps["quote"], seps["escape"])
 }
 
 // options sets the format's separators, checking them as PostgreSQL does.
