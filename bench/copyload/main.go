@@ -142,6 +142,7 @@ func loadWasql(ctx context.Context, work, kind, csv string, n int64, sizes bool,
 	if err != nil {
 		return 0, err
 	}
+	go ms.Start()
 	defer ms.Close()
 	url := fmt.Sprintf("postgres://app@%s/wasql?sslmode=disable", l.Addr())
 	if err := exec1(ctx, url, tables[kind]); err != nil {
