@@ -8,10 +8,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/go-mysql-server/sql/transform"
+	sqltypes "github.com/dolthub/vitess/go/sqltypes"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 	"github.com/shopspring/decimal"
 
@@ -263,6 +265,9 @@ func (c *copySource) Next(ctx *sql.Context) (sql.Row, error) {
 	row := make(sql.Row, len(fields))
 	for i, f := range fields {
 		v, err := copyValue(ctx, f, c.format.OIDs[i])
+		if err == nil {
+			v, err = fit(v, c.cols[i].Type)
+		}
 		if err != nil {
 			c.err = &proxy.CopyError{Err: pgError(err), Where: c.rd.Where(i, f)}
 			return nil, c.err
@@ -294,6 +299,55 @@ func copyValue(ctx *sql.Context, v any, oid uint32) (any, error) {
 		return decimal.NewFromString(string(x))
 	case proxy.TimestampTZ:
 		return time.Time(x), nil
+	}
+	return v, nil
+}
+
+// fit checks a value against its column's type as PostgreSQL's input does, where the engine's
+// checks would answer with other words and codes: a numeric rounded to the column's scale must
+// fit its precision (22003), and a string longer than a varchar(n) or char(n) is refused (22001)
+// unless what is too much is spaces, which are cut.
+func fit(v any, t sql.Type) (any, error) {
+	switch x := v.(type) {
+	case decimal.Decimal:
+		dt, ok := t.(sql.DecimalType)
+		if !ok || !dt.IsDecimalType() {
+			return v, nil
+		}
+		r := x.Round(int32(dt.Scale()))
+		if r.Abs().Cmp(dt.ExclusiveUpperBound()) >= 0 {
+			return nil, &pgtext.Error{Code: "22003", Msg: "numeric field overflow"}
+		}
+		return r, nil
+	case string:
+		st, ok := t.(sql.StringType)
+		if !ok {
+			return v, nil
+		}
+		name := "character varying"
+		switch t.Type() {
+		case sqltypes.Char:
+			name = "character"
+		case sqltypes.VarChar:
+		default:
+			return v, nil
+		}
+		n := int(st.Length())
+		if utf8.RuneCountInString(x) <= n {
+			return v, nil
+		}
+		cut := x
+		for i := range x {
+			if n == 0 {
+				cut = x[:i]
+				break
+			}
+			n--
+		}
+		if strings.TrimRight(x[len(cut):], " ") != "" {
+			return nil, &pgtext.Error{Code: "22001", Msg: fmt.Sprintf("value too long for type %s(%d)", name, st.Length())}
+		}
+		return cut, nil
 	}
 	return v, nil
 }

@@ -116,9 +116,17 @@ func ParseCopy(query string) (*Copy, error) {
 
 // options sets the format's separators, checking them as PostgreSQL does.
 func (c *Copy) options(delimiter, null, quote, escape *string) error {
+	// PostgreSQL's codes: 0A000 for what COPY could take but does not, 22023 for a value that
+	// cannot work, 42601 for an option that has no meaning in the format.
 	bad := func(msg string) error { return &Error{Code: sqlstate.FeatureNotSupported, Msg: msg} }
-	if c.Binary && (delimiter != nil || null != nil || c.Header) {
-		return bad("cannot specify DELIMITER, NULL or HEADER in BINARY mode")
+	invalid := func(msg string) error { return &Error{Code: "22023", Msg: msg} }
+	switch {
+	case c.Binary && delimiter != nil:
+		return &Error{Code: "42601", Msg: "cannot specify DELIMITER in BINARY mode"}
+	case c.Binary && null != nil:
+		return &Error{Code: "42601", Msg: "cannot specify NULL in BINARY mode"}
+	case c.Binary && c.Header:
+		return bad("cannot specify HEADER in BINARY mode")
 	}
 	if !c.CSV && (quote != nil || escape != nil || c.ForceNull != nil || c.ForceNotNull != nil || c.ForceNotNullAll) {
 		return bad("COPY QUOTE, ESCAPE, FORCE_NULL and FORCE_NOT_NULL are available only in CSV mode")
@@ -152,15 +160,15 @@ func (c *Copy) options(delimiter, null, quote, escape *string) error {
 	}
 	switch {
 	case c.Delimiter == '\n' || c.Delimiter == '\r':
-		return bad("COPY delimiter cannot be newline or carriage return")
+		return invalid("COPY delimiter cannot be newline or carriage return")
 	case strings.ContainsAny(c.Null, "\r\n"):
-		return bad("COPY null representation cannot use newline or carriage return")
+		return invalid("COPY null representation cannot use newline or carriage return")
 	case !c.CSV && !c.Binary && (c.Delimiter == '\\' || c.Delimiter >= 'a' && c.Delimiter <= 'z' || c.Delimiter >= '0' && c.Delimiter <= '9' || c.Delimiter == '.'):
-		return bad(fmt.Sprintf("COPY delimiter cannot be %q", c.Delimiter))
+		return invalid(fmt.Sprintf("COPY delimiter cannot be %q", c.Delimiter))
 	case c.CSV && c.Delimiter == c.Quote:
-		return bad("COPY delimiter and quote must be different")
+		return invalid("COPY delimiter and quote must be different")
 	case c.CSV && strings.IndexByte(c.Null, c.Delimiter) >= 0 || !c.CSV && !c.Binary && strings.IndexByte(c.Null, c.Delimiter) >= 0:
-		return bad("COPY delimiter must not appear in the NULL specification")
+		return invalid("COPY delimiter must not appear in the NULL specification")
 	}
 	return nil
 }
