@@ -23,16 +23,17 @@ import (
 	"github.com/wasql/wasql/proxy"
 )
 
-// This file loads COPY ... FROM STDIN on the Postgres wire. The statement runs as the INSERT of
-// its columns, whose rows come from the client's data (copySource in place of its VALUES): the
+// This file runs COPY on the Postgres wire. COPY ... TO STDOUT is the SELECT of its columns (or
+// its query), whose rows the session sends in the COPY format. COPY ... FROM STDIN is the INSERT
+// of its columns, whose rows come from the client's data (copySource in place of its VALUES): the
 // engine checks each row as it checks an inserted one (types, NOT NULL, keys, CHECK, foreign
 // keys, defaults of the columns left out), and the whole COPY is one statement: in autocommit it
 // commits at its end, or loads nothing. Fields are read by the column's Postgres type as
-// PostgreSQL reads them (copyValue); the formats are proxy's (proxy.CopyReader).
+// PostgreSQL reads them (copyValue); the formats are proxy's (proxy.CopyReader, encodeCopyRow).
 
-// copyFrom prepares the COPY FROM STDIN query: the table and columns are checked and the locks
-// taken now; the data is loaded by the result's Load.
-func (s *pgSession) copyFrom(ctx context.Context, query string) (*copyResult, error) {
+// copy runs a COPY statement: FROM STDIN (copyFrom) or TO STDOUT (copyTo); stop ends its
+// statement_timeout when the result closes.
+func (s *pgSession) copy(ctx context.Context, query string, stop func()) (proxy.Result, error) {
 	if err := checkText(query, pgDialect, s.e.maxBytes, s.e.maxDepth); err != nil {
 		return nil, err
 	}
@@ -40,19 +41,87 @@ func (s *pgSession) copyFrom(ctx context.Context, query string) (*copyResult, er
 	if err != nil {
 		return nil, err
 	}
+	if cp.To {
+		r, err := s.copyTo(ctx, cp)
+		if err != nil {
+			return nil, err
+		}
+		r.stop = stop
+		return r, nil
+	}
+	r, err := s.copyFrom(ctx, cp)
+	if err != nil {
+		return nil, err
+	}
+	r.stop = stop
+	return r, nil
+}
+
+// copyTo runs COPY ... TO STDOUT as the SELECT of its columns (or its query); the session sends
+// the rows in the format.
+func (s *pgSession) copyTo(ctx context.Context, cp *pgsql.Copy) (*copyOutResult, error) {
+	q := cp.Query
+	if q == "" {
+		t, cols, err := s.copyTarget(ctx, cp)
+		if err != nil {
+			return nil, err
+		}
+		names := make([]string, len(cols))
+		for i, c := range cols {
+			names[i] = `"` + strings.ReplaceAll(c.Name, `"`, `""`) + `"`
+		}
+		q = fmt.Sprintf(`SELECT %s FROM "%s"`, strings.Join(names, ", "), strings.ReplaceAll(t.Name(), `"`, `""`))
+	}
+	r, err := s.execute(ctx, q, nil)
+	if err != nil {
+		return nil, err
+	}
+	f := proxy.CopyFormat{Binary: cp.Binary, CSV: cp.CSV, Delimiter: cp.Delimiter, Null: cp.Null, Header: cp.Header,
+		Quote: cp.Quote, Escape: cp.Escape, Table: cp.Table}
+	for _, c := range r.cols {
+		f.Columns = append(f.Columns, c.Name)
+	}
+	if f.ForceQuote, err = forced(cp.ForceQuote, f.Columns, "FORCE_QUOTE", cp.ForceQuoteAll); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return &copyOutResult{pgResult: r, format: f}, nil
+}
+
+// copyOutResult is the proxy.CopyOut of a COPY TO: its SELECT's result.
+type copyOutResult struct {
+	*pgResult
+	format proxy.CopyFormat
+}
+
+// CopyFormat implements the interface proxy.CopyOut.
+func (r *copyOutResult) CopyFormat() proxy.CopyFormat { return r.format }
+
+// Tag implements the interface proxy.Result.
+func (r *copyOutResult) Tag() string { return fmt.Sprintf("COPY %d", r.rows) }
+
+// copyTarget is the table a COPY names, in the current database, and the columns it copies.
+func (s *pgSession) copyTarget(ctx context.Context, cp *pgsql.Copy) (sql.Table, []*sql.Column, error) {
 	if cp.Schema != "" && cp.Schema != "public" {
-		return nil, &pgsql.Error{Code: "0A000", Msg: fmt.Sprintf("COPY into a table of schema %s is not supported", cp.Schema)}
+		return nil, nil, &pgsql.Error{Code: "0A000", Msg: fmt.Sprintf("COPY with a table of schema %s is not supported", cp.Schema)}
 	}
 	endCommand, err := command(s.sess)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	t, err := s.table(s.context(ctx), cp.Table)
 	endCommand()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cols, err := copyColumns(cp, t)
+	return t, cols, err
+}
+
+// copyFrom prepares a COPY FROM STDIN: the table and columns are checked and the locks taken
+// now; the data is loaded by the result's Load.
+func (s *pgSession) copyFrom(ctx context.Context, cp *pgsql.Copy) (*copyResult, error) {
+	t, cols, err := s.copyTarget(ctx, cp)
 	if err != nil {
 		return nil, err
 	}

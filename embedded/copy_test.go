@@ -146,7 +146,7 @@ func TestCopyErrors(t *testing.T) {
 		{"COPY t (a, s) FROM STDIN", "1\t\xff\xfe\n", "22021", "COPY t, line 1"},
 		{"COPY t (a, nope) FROM STDIN", "", "42703", ""},
 		{"COPY nope FROM STDIN", "", "42P01", ""},
-		{"COPY t TO STDOUT", "", "0A000", ""},
+		{"COPY t TO PROGRAM 'cat'", "", "0A000", ""},
 		{"COPY t FROM '/etc/passwd'", "", "0A000", ""},
 		{"COPY t FROM STDIN (FORMAT xml)", "", "22023", ""},
 		{"COPY t (a, n) FROM STDIN", "1\t\\N\n", "23502", ""},
@@ -291,5 +291,48 @@ func TestCopyProtocol(t *testing.T) {
 	}
 	if count != "3" {
 		t.Errorf("rows: %s, want 3 (the COPY failed by a Query loads nothing)", count)
+	}
+}
+
+// TestCopyTo: COPY TO STDOUT of a table and of a query, in the text format (escapes, NULL), CSV
+// (header, quotes, FORCE_QUOTE) and binary, which loads back into a table of the same shape.
+func TestCopyTo(t *testing.T) {
+	conn, ctx := copyConn(t)
+	data := "1\t10\ttab\\there\tt\t1.5\t2024-05-02 08:00:00+00\t\\\\x4142\n2\t\\N\ta,\"b\"\tf\t\\N\t\\N\t\\N\n"
+	if _, err := copyIn(conn, data, "COPY t (a, b, s, f, d, ts, bin) FROM STDIN"); err != nil {
+		t.Fatal(err)
+	}
+	copyOut := func(stmt string) string {
+		var b strings.Builder
+		tag, err := conn.PgConn().CopyTo(ctx, &b, stmt)
+		if err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+		if tag.String() != "COPY 2" {
+			t.Errorf("%s: tag %q", stmt, tag)
+		}
+		return b.String()
+	}
+	for stmt, want := range map[string]string{
+		"COPY t (a, b, s, f, d, ts, bin) TO STDOUT": "1\t10\ttab\\there\tt\t1.50\t2024-05-02 08:00:00+00\t\\\\x4142\n" +
+			"2\t\\N\ta,\"b\"\tf\t\\N\t\\N\t\\N\n",
+		"COPY (SELECT a, s FROM t ORDER BY a) TO STDOUT WITH (FORMAT csv, HEADER)": "a,s\n1,tab\there\n2,\"a,\"\"b\"\"\"\n",
+		"COPY t (a, b) TO STDOUT (FORMAT csv, FORCE_QUOTE (b))":                    "1,\"10\"\n2,\n",
+	} {
+		if got := copyOut(stmt); got != want {
+			t.Errorf("%s:\n got %q\nwant %q", stmt, got, want)
+		}
+	}
+	bin := copyOut("COPY t TO STDOUT (FORMAT binary)")
+	if _, err := conn.Exec(ctx, "CREATE TABLE t2 (LIKE t)"); err != nil {
+		if _, err := conn.Exec(ctx, strings.Replace(copyTable, "TABLE t ", "TABLE t2 ", 1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := copyIn(conn, bin, "COPY t2 FROM STDIN (FORMAT binary)"); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := copyOut("COPY (SELECT * FROM t ORDER BY a) TO STDOUT"), copyOut("COPY (SELECT * FROM t2 ORDER BY a) TO STDOUT"); a != b {
+		t.Errorf("binary round trip:\n%q\n%q", a, b)
 	}
 }

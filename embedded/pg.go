@@ -103,12 +103,11 @@ func (s *pgSession) Execute(ctx context.Context, query string, params []any) (pr
 	}
 	ctx, stop := s.timeout(ctx)
 	if verb(query) == "COPY" {
-		r, err := s.copyFrom(ctx, query)
+		r, err := s.copy(ctx, query, stop)
 		if err != nil {
 			stop()
 			return nil, pgError(err)
 		}
-		r.stop = stop
 		return r, nil
 	}
 	r, err := s.execute(ctx, query, params)

@@ -403,7 +403,7 @@ func TestPGErrors(t *testing.T) {
 		"SELECT 1 / 0":                      "22012 division by zero",
 		"CREATE TABLE x (a interval)":       "0A000 the type interval is not supported",
 		"SELECT * FROM other.t":             `3F000 schema "other" does not exist`,
-		"COPY x TO STDOUT":                  "0A000 COPY TO is not supported",
+		"COPY x TO '/tmp/x'":                "0A000 COPY with a file of the server (send the data with COPY FROM STDIN or TO STDOUT: psql's \\copy) is not supported",
 		"SELECT current_setting('no.such')": `42704 unrecognized configuration parameter "no.such"`,
 		"SELECT 1 FROM pg_class WHERE oid = 'nope'::regclass": `42P01 relation "nope" does not exist`,
 	} {

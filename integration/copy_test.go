@@ -150,5 +150,17 @@ func copyAnswer(ctx context.Context, t *testing.T, c *pgx.Conn, i int, cc copyCa
 			out = "ERROR " + pe.Code
 		}
 	}
-	return out + " / " + answer(ctx, c, "SELECT * FROM "+table+" ORDER BY 1", false)
+	out += " / " + answer(ctx, c, "SELECT * FROM "+table+" ORDER BY 1", false)
+	if err == nil { // and back out, in each format
+		for _, opts := range []string{"", "(FORMAT csv, HEADER)", "(FORMAT csv, FORCE_QUOTE *, NULL 'N')", "(DELIMITER '|', NULL '')", "(FORMAT binary)"} {
+			var b strings.Builder
+			_, err := c.PgConn().CopyTo(ctx, &b, fmt.Sprintf("COPY (SELECT * FROM %s ORDER BY 1) TO STDOUT %s", table, opts))
+			if err != nil {
+				out += fmt.Sprintf(" / TO %s: %v", opts, err)
+				continue
+			}
+			out += fmt.Sprintf(" / TO %s: %q", opts, b.String())
+		}
+	}
+	return out
 }

@@ -196,6 +196,10 @@ const psqlWant = `== create
 4
 11
 NULL
+1,"a, b"
+2,"line1
+line2"
+3,
 `
 
 // TestPGPsql runs clients/psql_test.sql: modules from psql variables (\set m ` + "`base64 ...`" + `,

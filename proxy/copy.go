@@ -21,6 +21,56 @@ type CopyIn interface {
 	Load(ctx context.Context, r io.Reader) error
 }
 
+// CopyOut is the Result of a COPY ... TO STDOUT: the session answers with CopyOutResponse and
+// sends its rows as CopyData in the format, then CopyDone and the result's end.
+type CopyOut interface {
+	Result
+	// CopyFormat is the format of the data (Columns are the result's).
+	CopyFormat() CopyFormat
+}
+
+// copyOut sends the rows of a COPY TO STDOUT (encodeCopyRow), read to their end.
+func (s *executorSession) copyOut(ctx context.Context, out CopyOut, cols []Column) error {
+	f := out.CopyFormat()
+	resp := &pgproto3.CopyOutResponse{ColumnFormatCodes: make([]uint16, len(cols))}
+	formats := make([]int16, len(cols))
+	if f.Binary {
+		resp.OverallFormat = 1
+		for i := range cols {
+			resp.ColumnFormatCodes[i], formats[i] = 1, 1
+		}
+	}
+	s.out.Send(resp)
+	if f.Binary {
+		s.out.Send(&pgproto3.CopyData{Data: append([]byte(copySignature), 0, 0, 0, 0, 0, 0, 0, 0)})
+	} else if f.Header {
+		names := make([][]byte, len(cols))
+		for i, c := range cols {
+			names[i] = []byte(c.Name)
+		}
+		s.out.Send(&pgproto3.CopyData{Data: encodeCopyRow(names, f)})
+	}
+	for {
+		row, err := out.Next(ctx)
+		if err != nil {
+			return interrupted(ctx, err)
+		}
+		if row == nil {
+			break
+		}
+		values, err := encodeRow(row, cols, formats)
+		if err != nil {
+			return err
+		}
+		s.out.Send(&pgproto3.CopyData{Data: encodeCopyRow(values, f)})
+	}
+	if f.Binary {
+		s.out.Send(&pgproto3.CopyData{Data: []byte{0xFF, 0xFF}})
+	}
+	s.out.Send(&pgproto3.CopyDone{})
+	return nil
+}
+
 // copying is a COPY FROM STDIN in progress: its Load runs on a goroutine of its own, reading
 // what the session writes into the pipe.
 type copying struct {

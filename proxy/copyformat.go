@@ -22,8 +22,9 @@ type CopyFormat struct {
 	Quote       byte   // CSV: '"' unless QUOTE says
 	Escape      byte   // CSV: the quote unless ESCAPE says
 	// ForceNull and ForceNotNull are by column (CSV): a quoted field that matches Null is NULL
-	// too; an unquoted one that matches Null is not NULL.
-	ForceNull, ForceNotNull []bool
+	// too; an unquoted one that matches Null is not NULL. ForceQuote (COPY TO, CSV) quotes
+	// every value of a column that is not NULL.
+	ForceNull, ForceNotNull, ForceQuote []bool
 
 	Table   string   // the table loaded, for an error's context
 	Columns []string // the columns loaded, in the order of the data's fields
@@ -371,6 +372,73 @@ func hexValue(b byte) int {
 		return int(b-'A') + 10
 	}
 	return int(b - '0')
+}
+
+// encodeCopyRow is one row of COPY TO data: fields (nil for NULL) as the wire encodes them
+// (encodeRow), escaped (text) or quoted (CSV) and joined, or framed (binary).
+func encodeCopyRow(fields [][]byte, f CopyFormat) []byte {
+	var b []byte
+	if f.Binary {
+		be := binary.BigEndian
+		b = be.AppendUint16(b, uint16(len(fields)))
+		for _, v := range fields {
+			if v == nil {
+				b = be.AppendUint32(b, 0xFFFFFFFF)
+				continue
+			}
+			b = append(be.AppendUint32(b, uint32(len(v))), v...)
+		}
+		return b
+	}
+	for i, v := range fields {
+		if i > 0 {
+			b = append(b, f.Delimiter)
+		}
+		switch {
+		case v == nil:
+			b = append(b, f.Null...)
+		case f.CSV:
+			b = appendCSV(b, v, f, i < len(f.ForceQuote) && f.ForceQuote[i])
+		default:
+			b = appendText(b, v, f.Delimiter)
+		}
+	}
+	return append(b, '\n')
+}
+
+// appendText appends a field in the text format: a backslash, the delimiter and the control
+// characters PostgreSQL escapes are written as escapes.
+func appendText(b, v []byte, delimiter byte) []byte {
+	for _, c := range v {
+		switch e := textEscapes[c]; {
+		case e != 0:
+			b = append(b, '\\', e)
+		case c == delimiter:
+			b = append(b, '\\', c)
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
+}
+
+// textEscapes are the letters of the escapes the text format writes, by byte (0: none).
+var textEscapes = [256]byte{'\\': '\\', '\b': 'b', '\f': 'f', '\n': 'n', '\r': 'r', '\t': 't', '\v': 'v'}
+
+// appendCSV appends a CSV field, quoted when it must be (it holds the delimiter, the quote, a
+// newline, or reads as the NULL string or the end marker) or force says.
+func appendCSV(b, v []byte, f CopyFormat, force bool) []byte {
+	if !force && string(v) != f.Null && string(v) != `\.` && !bytes.ContainsAny(v, string([]byte{f.Delimiter, f.Quote, '\r', '\n'})) {
+		return append(b, v...)
+	}
+	b = append(b, f.Quote)
+	for _, c := range v {
+		if c == f.Quote || c == f.Escape {
+			b = append(b, f.Escape)
+		}
+		b = append(b, c)
+	}
+	return append(b, f.Quote)
 }
 
 // copySignature begins binary COPY data.

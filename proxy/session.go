@@ -165,6 +165,12 @@ func (s *executorSession) run(ctx context.Context, query string, params []any, f
 		}
 	}()
 	cols := res.Columns()
+	if out, ok := res.(CopyOut); ok {
+		if err := s.copyOut(ctx, out, cols); err != nil {
+			return nil, err
+		}
+		cols = nil // its rows are sent
+	}
 	if describe && cols != nil {
 		s.out.Send(rowDescription(cols, nil))
 	}

@@ -9,9 +9,12 @@ import (
 	"github.com/wasql/wasql/internal/sqlstate"
 )
 
-// Copy is a COPY table [(columns)] FROM STDIN [WITH (options)], its options read as PostgreSQL
-// reads them (both the option list and the older syntax: CSV HEADER, DELIMITER ',').
+// Copy is a COPY table [(columns)] FROM STDIN, or a COPY table [(columns)] | (query) TO STDOUT,
+// [WITH (options)], its options read as PostgreSQL reads them (both the option list and the
+// older syntax: CSV HEADER, DELIMITER ',').
 type Copy struct {
+	To            bool   // TO STDOUT
+	Query         string // COPY (query) TO: the query, in Postgres SQL
 	Schema, Table string
 	Columns       []string // nil: all the table's
 	Binary, CSV   bool
@@ -20,14 +23,15 @@ type Copy struct {
 	Header        bool
 	HeaderMatch   bool
 	Quote, Escape byte
-	// ForceNull, ForceNotNull name columns (CSV); ForceNotNullAll is FORCE_NOT_NULL *.
-	ForceNull, ForceNotNull []string
-	ForceNotNullAll         bool
+	// ForceNull, ForceNotNull, ForceQuote name columns (CSV); ForceNotNullAll is FORCE_NOT_NULL
+	// *, ForceQuoteAll FORCE_QUOTE *.
+	ForceNull, ForceNotNull, ForceQuote []string
+	ForceNotNullAll, ForceQuoteAll      bool
 }
 
-// ParseCopy reads a COPY statement. COPY TO, COPY FROM a file or a program, WHERE and the
-// options this version does not load (FREEZE, ENCODING other than UTF8, DEFAULT, ON_ERROR) fail
-// with 0A000; an option that is not one of COPY's, or a wrong value, with PostgreSQL's error.
+// ParseCopy reads a COPY statement. COPY to or from a file or a program, WHERE and the options
+// this version does not take (FREEZE, ENCODING other than UTF8, DEFAULT, ON_ERROR) fail with
+// 0A000; an option that is not one of COPY's, or a wrong value, with PostgreSQL's error.
 func ParseCopy(query string) (*Copy, error) {
 	tree, err := pg.Parse(query)
 	if err != nil {
@@ -42,18 +46,25 @@ func ParseCopy(query string) (*Copy, error) {
 	}
 	s := n.CopyStmt
 	switch {
-	case !s.IsFrom:
-		return nil, unsupported("COPY TO")
 	case s.IsProgram:
-		return nil, unsupported("COPY FROM PROGRAM")
+		return nil, unsupported("COPY with a program of the server")
 	case s.Filename != "":
-		return nil, unsupported("COPY FROM a file of the server (send the data with COPY FROM STDIN: psql's \\copy)")
+		return nil, unsupported("COPY with a file of the server (send the data with COPY FROM STDIN or TO STDOUT: psql's \\copy)")
 	case s.WhereClause != nil:
 		return nil, unsupported("COPY FROM ... WHERE")
-	case s.Relation == nil:
+	case s.Query != nil && s.IsFrom, s.Query == nil && s.Relation == nil:
 		return nil, unsupported("this COPY")
 	}
-	c := &Copy{Schema: s.Relation.Schemaname, Table: s.Relation.Relname}
+	c := &Copy{To: !s.IsFrom}
+	if s.Query != nil {
+		q, err := pg.Deparse(&pg.ParseResult{Stmts: []*pg.RawStmt{{Stmt: s.Query}}})
+		if err != nil {
+			return nil, &Error{Code: "42601", Msg: err.Error()}
+		}
+		c.Query = q
+	} else {
+		c.Schema, c.Table = s.Relation.Schemaname, s.Relation.Relname
+	}
 	for _, a := range s.Attlist {
 		c.Columns = append(c.Columns, a.GetString_().Sval)
 	}
@@ -101,12 +112,18 @@ func ParseCopy(query string) (*Copy, error) {
 			}
 		case "force_null":
 			c.ForceNull = argNames(d.Arg)
+		case "force_quote":
+			if _, star := d.Arg.GetNode().(*pg.Node_AStar); star {
+				c.ForceQuoteAll = true
+			} else {
+				c.ForceQuote = argNames(d.Arg)
+			}
 		case "encoding":
 			if v := strings.ToUpper(strings.ReplaceAll(argString(d.Arg), "-", "")); v != "UTF8" && v != "UNICODE" {
 				return nil, unsupported("COPY ENCODING %q (the data must be UTF8)", argString(d.Arg))
 			}
-		case "freeze", "default", "on_error", "force_quote", "oids":
-			return nil, unsupported("the COPY FROM option %s", strings.ToUpper(name))
+		case "freeze", "default", "on_error", "oids":
+			return nil, unsupported("the COPY option %s", strings.ToUpper(name))
 		default:
 			return nil, &Error{Code: "42601", Msg: fmt.Sprintf("option %q not recognized", name)}
 		}
@@ -128,8 +145,17 @@ func (c *Copy) options(delimiter, null, quote, escape *string) error {
 	case c.Binary && c.Header:
 		return bad("cannot specify HEADER in BINARY mode")
 	}
-	if !c.CSV && (quote != nil || escape != nil || c.ForceNull != nil || c.ForceNotNull != nil || c.ForceNotNullAll) {
-		return bad("COPY QUOTE, ESCAPE, FORCE_NULL and FORCE_NOT_NULL are available only in CSV mode")
+	forceQuote := c.ForceQuote != nil || c.ForceQuoteAll
+	forceNull := c.ForceNull != nil || c.ForceNotNull != nil || c.ForceNotNullAll
+	switch {
+	case !c.CSV && (quote != nil || escape != nil || forceQuote || forceNull):
+		return bad("COPY QUOTE, ESCAPE, FORCE_QUOTE, FORCE_NULL and FORCE_NOT_NULL are available only in CSV mode")
+	case !c.To && forceQuote:
+		return bad("COPY FORCE_QUOTE is available only in COPY TO")
+	case c.To && forceNull:
+		return bad("COPY FORCE_NULL and FORCE_NOT_NULL are available only in COPY FROM")
+	case c.To && c.HeaderMatch:
+		return bad(`cannot use "match" with HEADER in COPY TO`)
 	}
 	c.Delimiter, c.Null = '\t', `\N`
 	if c.CSV {

@@ -56,3 +56,4 @@ CREATE TABLE psql_copy (id bigint primary key, a bigint, s text);
 \copy psql_copy from 'integration/clients/copy_rows.csv' with (format csv, header)
 SELECT count(*), sum(a), count(s) FROM psql_copy;
 SELECT length(s) FROM psql_copy ORDER BY id;
+COPY (SELECT id, s FROM psql_copy ORDER BY id) TO STDOUT WITH (FORMAT csv);
