@@ -13,7 +13,6 @@ import (
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/go-mysql-server/sql/transform"
-	sqltypes "github.com/dolthub/vitess/go/sqltypes"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 	"github.com/shopspring/decimal"
 
@@ -389,34 +388,20 @@ func fit(v any, t sql.Type) (any, error) {
 		}
 		return r, nil
 	case string:
+		oid := pgcatalog.TypeOID(t)
 		st, ok := t.(sql.StringType)
-		if !ok {
-			return v, nil
-		}
-		name := "character varying"
-		switch t.Type() {
-		case sqltypes.Char:
-			name = "character"
-		case sqltypes.VarChar:
-		default:
+		if !ok || oid != proxy.OIDVarchar && oid != pgcatalog.OIDBpchar {
 			return v, nil
 		}
 		n := int(st.Length())
 		if utf8.RuneCountInString(x) <= n {
 			return v, nil
 		}
-		cut := x
-		for i := range x {
-			if n == 0 {
-				cut = x[:i]
-				break
-			}
-			n--
+		r := []rune(x)
+		if strings.TrimRight(string(r[n:]), " ") != "" {
+			return nil, &pgtext.Error{Code: "22001", Msg: "value too long for type " + pgcatalog.FormatType(oid, pgcatalog.TypeMod(t))}
 		}
-		if strings.TrimRight(x[len(cut):], " ") != "" {
-			return nil, &pgtext.Error{Code: "22001", Msg: fmt.Sprintf("value too long for type %s(%d)", name, st.Length())}
-		}
-		return cut, nil
+		return string(r[:n]), nil
 	}
 	return v, nil
 }
@@ -481,13 +466,9 @@ func intRange(oid uint32, n int64, text string) error {
 }
 
 func outOfRange(oid uint32, text string) error {
-	return &pgtext.Error{Code: "22003", Msg: fmt.Sprintf("value %q is out of range for type %s", text, pgTypeNames[oid])}
+	return &pgtext.Error{Code: "22003", Msg: fmt.Sprintf("value %q is out of range for type %s", text, pgcatalog.FormatType(oid, -1))}
 }
 
 func invalidInput(oid uint32, text string) error {
-	return &pgtext.Error{Code: "22P02", Msg: fmt.Sprintf("invalid input syntax for type %s: %q", pgTypeNames[oid], text)}
+	return &pgtext.Error{Code: "22P02", Msg: fmt.Sprintf("invalid input syntax for type %s: %q", pgcatalog.FormatType(oid, -1), text)}
 }
-
-// pgTypeNames are the names PostgreSQL's input errors give types.
-var pgTypeNames = map[uint32]string{proxy.OIDInt2: "smallint", proxy.OIDInt4: "integer", proxy.OIDInt8: "bigint",
-	proxy.OIDFloat4: "real", proxy.OIDFloat8: "double precision", proxy.OIDNumeric: "numeric"}

@@ -93,19 +93,8 @@ var copyDiffers = map[string]string{
 }
 
 func TestCopyAgainstPostgres(t *testing.T) {
-	pgDSN := startPostgres(t)
-	s := startServer(t, t.TempDir())
+	want, got := postgresAndWasql(t, pgx.QueryExecModeCacheStatement) // pgx's default
 	ctx := context.Background()
-	connect := func(dsn string) *pgx.Conn {
-		c, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close(ctx) })
-		return c
-	}
-	want := connect(pgDSN)
-	got := connect(fmt.Sprintf("postgres://root@%s:%s/wasql?sslmode=disable", s.pgHost, s.pgPort))
 	agree := 0
 	for i, c := range copyCases {
 		w, g := copyAnswer(ctx, t, want, i, c), copyAnswer(ctx, t, got, i, c)

@@ -159,7 +159,10 @@ var pgDialectCases = []string{
 // pgDialectGaps are the cases whose answers differ, with why. Delete an entry once it matches.
 var pgDialectGaps = map[string]string{}
 
-func TestPGDialect(t *testing.T) {
+// postgresAndWasql starts a PostgreSQL 15 and the wasql binary and connects to each, with
+// statements sent in mode: the two sides a differential test compares.
+func postgresAndWasql(t *testing.T, mode pgx.QueryExecMode) (want, got *pgx.Conn) {
+	t.Helper()
 	pgDSN := startPostgres(t)
 	s := startServer(t, t.TempDir())
 	ctx := context.Background()
@@ -168,7 +171,7 @@ func TestPGDialect(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+		cfg.DefaultQueryExecMode = mode
 		c, err := pgx.ConnectConfig(ctx, cfg)
 		if err != nil {
 			t.Fatal(err)
@@ -176,8 +179,12 @@ func TestPGDialect(t *testing.T) {
 		t.Cleanup(func() { c.Close(ctx) })
 		return c
 	}
-	want := connect(pgDSN)
-	got := connect(fmt.Sprintf("postgres://root@%s:%s/wasql?sslmode=disable", s.pgHost, s.pgPort))
+	return connect(pgDSN), connect(fmt.Sprintf("postgres://root@%s:%s/wasql?sslmode=disable", s.pgHost, s.pgPort))
+}
+
+func TestPGDialect(t *testing.T) {
+	want, got := postgresAndWasql(t, pgx.QueryExecModeSimpleProtocol)
+	ctx := context.Background()
 	var n dialectTally
 	for _, q := range pgDialectCases {
 		w, g := answer(ctx, want, q, false), answer(ctx, got, q, false)

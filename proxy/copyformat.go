@@ -263,20 +263,10 @@ func (c *CopyReader) splitText(line []byte) ([]any, error) {
 			continue
 		}
 		i++
-		switch b := line[i]; b {
-		case 'b':
-			field = append(field, '\b')
-		case 'f':
-			field = append(field, '\f')
-		case 'n':
-			field = append(field, '\n')
-		case 'r':
-			field = append(field, '\r')
-		case 't':
-			field = append(field, '\t')
-		case 'v':
-			field = append(field, '\v')
-		case 'x':
+		switch b := line[i]; {
+		case textUnescapes[b] != 0:
+			field = append(field, textUnescapes[b])
+		case b == 'x':
 			v, n := 0, 0
 			for n < 2 && i+1 < len(line) && isHexDigit(line[i+1]) {
 				i++
@@ -288,7 +278,7 @@ func (c *CopyReader) splitText(line []byte) ([]any, error) {
 			} else {
 				field = append(field, byte(v))
 			}
-		case '0', '1', '2', '3', '4', '5', '6', '7':
+		case b >= '0' && b <= '7':
 			v := int(b - '0')
 			for n := 1; n < 3 && i+1 < len(line) && line[i+1] >= '0' && line[i+1] <= '7'; n++ {
 				i++
@@ -422,8 +412,17 @@ func appendText(b, v []byte, delimiter byte) []byte {
 	return b
 }
 
-// textEscapes are the letters of the escapes the text format writes, by byte (0: none).
-var textEscapes = [256]byte{'\\': '\\', '\b': 'b', '\f': 'f', '\n': 'n', '\r': 'r', '\t': 't', '\v': 'v'}
+// textEscapes are the letters of the escapes the text format writes, by byte (0: none), and
+// textUnescapes the bytes those letters stand for.
+var textEscapes, textUnescapes = func() (esc, unesc [256]byte) {
+	for b, e := range map[byte]byte{'\\': '\\', '\b': 'b', '\f': 'f', '\n': 'n', '\r': 'r', '\t': 't', '\v': 'v'} {
+		esc[b] = e
+		if e != '\\' { // \\ reads as itself, as any other escaped byte does
+			unesc[e] = b
+		}
+	}
+	return esc, unesc
+}()
 
 // appendCSV appends a CSV field, quoted when it must be (it holds the delimiter, the quote, a
 // newline, or reads as the NULL string or the end marker) or force says.

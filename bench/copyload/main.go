@@ -14,7 +14,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -25,13 +24,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/wasql/wasql/bench/internal/tableload"
 	"github.com/wasql/wasql/embedded"
 	"github.com/wasql/wasql/internal/pgtest"
 	"github.com/wasql/wasql/proxy"
 	"github.com/wasql/wasql/udf"
 )
-
-func row(i int64) (a, b int64, s string) { return i, i * 7 % 1000003, fmt.Sprintf("row %d text", i) }
 
 var tables = map[string]string{
 	"pk":    "CREATE TABLE t (a bigint PRIMARY KEY, b bigint, s text)",
@@ -59,14 +57,14 @@ func run(n int64, runs int, pg bool) error {
 	csv := filepath.Join(work, "rows.csv")
 	var b strings.Builder
 	for i := int64(1); i <= n; i++ {
-		a, bb, s := row(i)
+		a, bb, s := tableload.Row(i)
 		fmt.Fprintf(&b, "%d,%d,%s\n", a, bb, s)
 	}
 	if err := os.WriteFile(csv, []byte(b.String()), 0o644); err != nil {
 		return err
 	}
 	os.Chmod(work, 0o755) // PostgreSQL's psql runs as this user, the file is only read by it
-	fmt.Printf("%d rows; their CSV: %.1f MB\n", n, mb(int64(b.Len())))
+	fmt.Printf("%d rows; their CSV: %.1f MB\n", n, tableload.MB(int64(b.Len())))
 
 	var srv *pgtest.Server
 	if pg {
@@ -158,16 +156,16 @@ func loadWasql(ctx context.Context, work, kind, csv string, n int64, sizes bool,
 	}
 	if sizes {
 		tdir := filepath.Join(dir, "tables")
-		loaded := size(tdir)
-		fmt.Printf("%-5s tables/ after \\copy %.1f MB (%.2fx the CSV)\n", kind, mb(loaded), float64(loaded)/float64(csvSize))
+		loaded := tableload.DirSize(tdir)
+		fmt.Printf("%-5s tables/ after \\copy %.1f MB (%.2fx the CSV)\n", kind, tableload.MB(loaded), float64(loaded)/float64(csvSize))
 		sctx := e.NewContext(ctx)
 		gcStart := time.Now()
 		if _, _, err := e.Query(sctx, "CALL dolt_gc()"); err != nil {
 			return 0, err
 		}
-		after := size(tdir)
+		after := tableload.DirSize(tdir)
 		fmt.Printf("%-5s tables/ after CALL dolt_gc() (%.1f s) %.1f MB (%.2fx the CSV)\n", kind,
-			time.Since(gcStart).Seconds(), mb(after), float64(after)/float64(csvSize))
+			time.Since(gcStart).Seconds(), tableload.MB(after), float64(after)/float64(csvSize))
 	}
 	return d, nil
 }
@@ -222,7 +220,7 @@ func pgxCopy(ctx context.Context, url, _, _ string, n int64) error {
 			return nil, nil
 		}
 		i++
-		a, b, s := row(i)
+		a, b, s := tableload.Row(i)
 		return []any{a, b, s}, nil
 	}))
 	return err
@@ -253,18 +251,3 @@ func count(ctx context.Context, url string, n int64) error {
 	}
 	return nil
 }
-
-func size(dir string) int64 {
-	var total int64
-	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			if info, err := d.Info(); err == nil {
-				total += info.Size()
-			}
-		}
-		return nil
-	})
-	return total
-}
-
-func mb(b int64) float64 { return float64(b) / 1e6 }

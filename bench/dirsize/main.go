@@ -10,7 +10,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,8 +21,6 @@ import (
 	"github.com/wasql/wasql/embedded"
 	"github.com/wasql/wasql/udf"
 )
-
-func row(i int64) (a, b int64, s string) { return i, i * 7 % 1000003, fmt.Sprintf("row %d text", i) }
 
 func main() {
 	rows := flag.Int64("rows", 1_000_000, "rows to load")
@@ -50,10 +47,10 @@ func run(dir string, n, batch int64) error {
 	}
 	var csv int64
 	for i := int64(1); i <= n; i++ {
-		a, b, s := row(i)
+		a, b, s := tableload.Row(i)
 		csv += int64(len(fmt.Sprintf("%d,%d,%s\n", a, b, s)))
 	}
-	fmt.Printf("%d rows; their CSV: %.1f MB (two tables: %.1f MB)\n", n, mb(csv), mb(2*csv))
+	fmt.Printf("%d rows; their CSV: %.1f MB (two tables: %.1f MB)\n", n, tableload.MB(csv), tableload.MB(2*csv))
 	open := func() (*embedded.Engine, error) {
 		return embedded.Open(ctx, embedded.Config{DataDir: dir, UDF: udf.NewConfig(), Tables: embedded.TablesDolt})
 	}
@@ -71,7 +68,7 @@ func run(dir string, n, batch int64) error {
 		}
 	}
 	start := time.Now()
-	if err := tableload.Rows(e, "loaded", n, func(i int64) sql.Row { a, b, s := row(i); return sql.NewRow(a, b, s) }); err != nil {
+	if err := tableload.Rows(e, "loaded", n, func(i int64) sql.Row { a, b, s := tableload.Row(i); return sql.NewRow(a, b, s) }); err != nil {
 		return err
 	}
 	report(dir, fmt.Sprintf("after one inserter's load (%.1f s)", time.Since(start).Seconds()), 2*csv)
@@ -81,7 +78,7 @@ func run(dir string, n, batch int64) error {
 		sb.Reset()
 		sb.WriteString("INSERT INTO inserted VALUES ")
 		for j := i; j < min(i+batch, n+1); j++ {
-			a, b, s := row(j)
+			a, b, s := tableload.Row(j)
 			if j > i {
 				sb.WriteByte(',')
 			}
@@ -108,16 +105,6 @@ func run(dir string, n, batch int64) error {
 }
 
 func report(dir, when string, csv int64) {
-	var size int64
-	filepath.WalkDir(filepath.Join(dir, "tables"), func(_ string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			if info, err := d.Info(); err == nil {
-				size += info.Size()
-			}
-		}
-		return nil
-	})
-	fmt.Printf("tables/ %s: %.1f MB (%.1f× the CSV)\n", when, mb(size), float64(size)/float64(csv))
+	size := tableload.DirSize(filepath.Join(dir, "tables"))
+	fmt.Printf("tables/ %s: %.1f MB (%.1f× the CSV)\n", when, tableload.MB(size), float64(size)/float64(csv))
 }
-
-func mb(n int64) float64 { return float64(n) / 1e6 }

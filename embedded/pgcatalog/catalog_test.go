@@ -539,7 +539,7 @@ func TestFormatType(t *testing.T) {
 		{1007, -1, "integer[]"}, {1015, 24, "character varying(20)[]"}, {OIDOidVector, -1, "oidvector"},
 		{OIDUUID, -1, "uuid"}, {OIDJSONB, -1, "jsonb"}, {99999, -1, "???"},
 	} {
-		if got := formatType(c.oid, c.typmod); got != c.want {
+		if got := FormatType(c.oid, c.typmod); got != c.want {
 			t.Errorf("format_type(%d, %d) = %q, want %q", c.oid, c.typmod, got, c.want)
 		}
 	}

@@ -189,7 +189,7 @@ var functions = map[string]fn{
 				return nil, err
 			}
 		}
-		return formatType(oid, int32(typmod)), nil
+		return FormatType(oid, int32(typmod)), nil
 	}},
 	"pg_get_expr": {min: 2, max: 3, typ: textType, eval: func(_ *env, args []any) (any, error) {
 		if args[0] == nil {
@@ -230,7 +230,7 @@ var functions = map[string]fn{
 	}),
 	"pg_get_function_result": withSnapshot(1, 1, textType, func(s *snapshot, oid uint32, _ []any) (any, error) {
 		if p := s.procByOID[oid]; p != nil {
-			return formatType(p.result, -1), nil
+			return FormatType(p.result, -1), nil
 		}
 		return nil, nil
 	}),
@@ -303,7 +303,7 @@ var functions = map[string]fn{
 	}),
 	"regtypeout": withSnapshot(1, 1, textType, func(_ *snapshot, oid uint32, _ []any) (any, error) {
 		if typesByOID[oid] != nil {
-			return formatType(oid, -1), nil
+			return FormatType(oid, -1), nil
 		}
 		return strconv.FormatUint(uint64(oid), 10), nil
 	}),

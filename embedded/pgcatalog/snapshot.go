@@ -523,7 +523,7 @@ func constraintDef(c *constraint) string {
 func functionArgs(p *proc) string {
 	parts := make([]string, len(p.args))
 	for i, t := range p.args {
-		parts[i] = formatType(t, -1)
+		parts[i] = FormatType(t, -1)
 		if i < len(p.argNames) && p.argNames[i] != "" {
 			parts[i] = quoteIdent(p.argNames[i]) + " " + parts[i]
 		}

@@ -75,7 +75,7 @@ func (e *env) likeOperand() error {
 	if types.IsText(t) || types.IsBinaryType(t) || types.IsNull(e.args[0]) || types.IsDeferredType(t) {
 		return nil
 	}
-	return &pgError{code: "42883", msg: "operator does not exist: " + formatType(TypeOID(t), -1) + " ~~ text"}
+	return &pgError{code: "42883", msg: "operator does not exist: " + FormatType(TypeOID(t), -1) + " ~~ text"}
 }
 
 // likeEscape is like_escape: the pattern with escape character esc rewritten with backslashes

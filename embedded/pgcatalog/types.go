@@ -239,15 +239,15 @@ func UDFTypeOID(t udf.Type) uint32 {
 	return proxy.OIDText
 }
 
-// formatType is format_type(oid, typmod): the SQL name of a type with its modifier, "???" for an
+// FormatType is format_type(oid, typmod): the SQL name of a type with its modifier, "???" for an
 // unknown OID.
-func formatType(oid uint32, typmod int32) string {
+func FormatType(oid uint32, typmod int32) string {
 	t := typesByOID[oid]
 	if t == nil {
 		return "???"
 	}
 	if t.category == 'A' && t.elem != 0 && t.oid != OIDInt2Vector && t.oid != OIDOidVector {
-		return formatType(t.elem, typmod) + "[]"
+		return FormatType(t.elem, typmod) + "[]"
 	}
 	switch oid {
 	case proxy.OIDVarchar:

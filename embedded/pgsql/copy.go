@@ -105,19 +105,11 @@ func ParseCopy(query string) (*Copy, error) {
 				return nil, &Error{Code: "22023", Msg: fmt.Sprintf("%s requires a Boolean value or \"match\"", name)}
 			}
 		case "force_not_null":
-			if _, star := d.Arg.GetNode().(*pg.Node_AStar); star {
-				c.ForceNotNullAll = true
-			} else {
-				c.ForceNotNull = argNames(d.Arg)
-			}
+			c.ForceNotNull, c.ForceNotNullAll = argColumns(d.Arg)
 		case "force_null":
 			c.ForceNull = argNames(d.Arg)
 		case "force_quote":
-			if _, star := d.Arg.GetNode().(*pg.Node_AStar); star {
-				c.ForceQuoteAll = true
-			} else {
-				c.ForceQuote = argNames(d.Arg)
-			}
+			c.ForceQuote, c.ForceQuoteAll = argColumns(d.Arg)
 		case "encoding":
 			if v := strings.ToUpper(strings.ReplaceAll(argString(d.Arg), "-", "")); v != "UTF8" && v != "UNICODE" {
 				return nil, unsupported("COPY ENCODING %q (the data must be UTF8)", argString(d.Arg))
@@ -213,6 +205,14 @@ func argString(n *pg.Node) string {
 		return v.Float.Fval
 	}
 	return ""
+}
+
+// argColumns is an option's list of column names, or all of them for *.
+func argColumns(n *pg.Node) (names []string, all bool) {
+	if _, star := n.GetNode().(*pg.Node_AStar); star {
+		return nil, true
+	}
+	return argNames(n), false
 }
 
 // argNames is an option's list of column names.

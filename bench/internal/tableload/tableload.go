@@ -1,12 +1,15 @@
 // Package tableload opens throwaway engines for the benchmarks and fills a table fast: through one
 // table inserter in one transaction, on either table storage (SQL INSERTs of 1M rows would take
-// minutes).
+// minutes). It also gives the bulk-load benchmarks their rows (Row) and measures a data
+// directory (DirSize).
 package tableload
 
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/dolthub/go-mysql-server/sql"
 
@@ -68,3 +71,23 @@ func Open(ctx context.Context, storage string) (e *embedded.Engine, closeAll fun
 	}
 	return e, func() { e.Close(ctx); os.RemoveAll(dir) }, nil
 }
+
+// Row is row i of the bulk-load benchmarks' table (a bigint, b bigint, s text).
+func Row(i int64) (a, b int64, s string) { return i, i * 7 % 1000003, fmt.Sprintf("row %d text", i) }
+
+// DirSize is the size of the files under dir, in bytes.
+func DirSize(dir string) int64 {
+	var total int64
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if info, err := d.Info(); err == nil {
+				total += info.Size()
+			}
+		}
+		return nil
+	})
+	return total
+}
+
+// MB is n bytes in megabytes (10^6).
+func MB(n int64) float64 { return float64(n) / 1e6 }
